@@ -1,0 +1,1 @@
+"""Helpers shared by the inference script, the demo and the trainer."""

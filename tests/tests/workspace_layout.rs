@@ -1,0 +1,126 @@
+//! The dependency direction the design fixes: device <- ops-npu <- pipelines <- examples,
+//! migrate alone. A later change that quietly inverts it fails here.
+
+use end_to_end_tests::workspace_root;
+use std::collections::BTreeSet;
+
+fn manifest(member: &str) -> toml::Table {
+    let path = workspace_root().join(member).join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.parse()
+        .unwrap_or_else(|e| panic!("{} is not valid TOML: {e}", path.display()))
+}
+
+/// Names in `[dependencies]` and `[build-dependencies]` (what ships, not what tests use).
+fn shipped_dependencies(member: &str) -> BTreeSet<String> {
+    let table = manifest(member);
+    ["dependencies", "build-dependencies"]
+        .iter()
+        .filter_map(|section| table.get(*section).and_then(|v| v.as_table()))
+        .flat_map(|deps| deps.keys().cloned())
+        .collect()
+}
+
+const INTERNAL: [&str; 5] = ["device", "ops-npu", "pipelines", "migrate", "examples"];
+
+fn internal_dependencies(member: &str) -> BTreeSet<String> {
+    shipped_dependencies(member)
+        .into_iter()
+        .filter(|d| INTERNAL.contains(&d.as_str()))
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn workspace_lists_every_member() {
+    let root = manifest(".");
+    let members: BTreeSet<String> = root["workspace"]["members"]
+        .as_array()
+        .expect("workspace.members is an array")
+        .iter()
+        .map(|m| m.as_str().expect("member is a string").to_string())
+        .collect();
+    assert_eq!(
+        members,
+        set(&[
+            "device",
+            "ops-npu",
+            "pipelines",
+            "migrate",
+            "examples",
+            "tests"
+        ])
+    );
+}
+
+#[test]
+fn internal_dependencies_flow_one_way() {
+    assert_eq!(internal_dependencies("device"), set(&[]));
+    assert_eq!(internal_dependencies("ops-npu"), set(&["device"]));
+    let pipelines = internal_dependencies("pipelines");
+    assert!(pipelines.contains("device") && pipelines.contains("ops-npu"));
+    assert!(!pipelines.contains("examples") && !pipelines.contains("migrate"));
+    let examples = internal_dependencies("examples");
+    assert!(examples.contains("pipelines") && !examples.contains("migrate"));
+}
+
+#[test]
+fn migrate_stands_alone_without_tensor_libraries() {
+    let deps = shipped_dependencies("migrate");
+    for forbidden in INTERNAL.iter().chain(&["candle-core", "candle-nn", "cxx"]) {
+        if *forbidden == "migrate" {
+            continue;
+        }
+        assert!(
+            !deps.contains(*forbidden),
+            "migrate must not depend on {forbidden}"
+        );
+    }
+}
+
+#[test]
+fn device_crate_stays_light() {
+    let table = manifest("device");
+    let deps = table["dependencies"]
+        .as_table()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(candle) = deps.get("candle-core") {
+        let optional = candle
+            .get("optional")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        assert!(
+            optional,
+            "candle must stay behind a feature in the device crate"
+        );
+    }
+}
+
+#[test]
+fn shared_versions_live_in_the_workspace_table() {
+    // Every third-party dependency of a member points at [workspace.dependencies], so one
+    // bump changes every crate at once.
+    for member in INTERNAL.iter().chain(&["tests"]) {
+        let table = manifest(member);
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            let Some(deps) = table.get(section).and_then(|v| v.as_table()) else {
+                continue;
+            };
+            for (name, spec) in deps {
+                let inherited = spec
+                    .get("workspace")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false);
+                assert!(
+                    inherited,
+                    "{member}/Cargo.toml [{section}] {name} should use `workspace = true`"
+                );
+            }
+        }
+    }
+}
