@@ -1,3 +1,25 @@
 //! Source-tree migration from CUDA-only code to device-portable code.
 //!
-//! Stands alone in the workspace: no tensor libraries. Tracked by the migrate issues.
+//! Stands alone in the workspace (no tensor libraries). Every rewrite is a span edit found
+//! by an exact parser, so comments, formatting and line endings survive; everything that
+//! cannot be rewritten safely becomes a diagnostic with a stable code (see [`catalog`]).
+
+pub mod apply;
+pub mod catalog;
+pub mod diagnostic;
+mod docs;
+pub mod edit;
+pub mod helper;
+pub mod options;
+pub mod patch;
+pub mod python;
+pub mod report;
+mod requirements;
+pub mod run;
+mod shell;
+pub mod text;
+pub mod walk;
+
+pub use catalog::{CODES, Code, Kind, Severity};
+pub use diagnostic::Diagnostic;
+pub use options::{RuleOptions, Style};

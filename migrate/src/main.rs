@@ -1,0 +1,350 @@
+//! `migrate`: a thin command-line shell over the library.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use migrate::apply;
+use migrate::catalog::{self, Kind, Severity};
+use migrate::report;
+use migrate::run::{self, FileStatus, Migration, RunConfig};
+use migrate::{RuleOptions, Style};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Examples:
+  migrate examples/cuda-project > npu.patch        print the patch, then review it
+  (cd examples/cuda-project && git apply ../../npu.patch)
+  migrate --apply .                                rewrite the tree in place
+  migrate --check .                                exit 1 if anything would change (CI)
+  migrate --report report.md --report-format md .  a summary for the pull request
+  migrate --style npu .                            torch_npu names, NPU only
+  migrate rules                                    every rule and diagnostic code
+  migrate explain PY101                            what a code means and how to fix it
+
+What it changes: Python sources (device strings, .cuda(), torch.cuda.*, amp, generators,
+nccl, safetensors device args), requirements / conda files and shell scripts. Comments,
+docstrings, log messages and paths are never touched; Markdown is only reported.
+The portable style adds one helper module at the tree root (device_utils.py) that picks
+NPU, then CUDA, then CPU at run time; PREFERRED_DEVICE=npu:1 / PREFERRED_DTYPE=bf16
+override it.
+
+Exit status: 0 success, 1 with --check when changes are pending, 2 on errors (a file that
+could not be read or parsed, a bad option, a failed write).";
+
+#[derive(Parser)]
+#[command(
+    name = "migrate",
+    version,
+    about = "Turn a CUDA-only PyTorch project into device-portable code (Ascend NPU, CUDA, CPU), as a patch and a report",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every rewrite rule and diagnostic code.
+    Rules {
+        /// Print the catalog as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain one rule or diagnostic code (e.g. PY101): what, why, and the fix.
+    Explain { code: String },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Directories or files to migrate; patch paths are relative to the directory given
+    /// (or to the common parent of several paths).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Write the changes in place (atomically per file) instead of printing a patch.
+    #[arg(long, conflicts_with = "check")]
+    apply: bool,
+    /// Print nothing on stdout; exit 1 when changes would be made.
+    #[arg(long)]
+    check: bool,
+    /// portable: call sites use a helper that picks NPU, CUDA or CPU at run time.
+    /// npu: rewrite straight to torch_npu / "npu" (runs on NPU only).
+    #[arg(long, value_enum, default_value_t = StyleArg::Portable)]
+    style: StyleArg,
+    /// Name of the helper module the portable style adds at the tree root.
+    #[arg(long, default_value = migrate::options::DEFAULT_HELPER, value_name = "NAME")]
+    helper_module: String,
+    /// Skip paths matching this glob (relative to the tree root; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Write a report of every edit and diagnostic to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Format of --report: json for tools, md for a pull-request description.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json, requires = "report")]
+    report_format: ReportFormat,
+    /// Skip files larger than this many bytes (they are reported as skipped).
+    #[arg(long, default_value_t = run::DEFAULT_MAX_FILE_BYTES, value_name = "BYTES")]
+    max_file_size: u64,
+    /// Only print the summary on stderr, not each diagnostic.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StyleArg {
+    Portable,
+    Npu,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ReportFormat {
+    Json,
+    Md,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Rules { json }) => list_rules(json),
+        Some(Command::Explain { code }) => explain(&code),
+        None => run_migration(cli.run),
+    }
+}
+
+fn list_rules(json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(catalog::CODES).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    for (title, kind) in [
+        ("Rewrites", Kind::Rewrite),
+        ("Diagnostics", Kind::Diagnostic),
+    ] {
+        println!("{title}:");
+        for c in catalog::CODES.iter().filter(|c| c.kind == kind) {
+            let severity = if kind == Kind::Diagnostic {
+                format!(" [{}]", c.severity.as_str())
+            } else {
+                String::new()
+            };
+            println!("  {}  {:<24}{severity} {}", c.code, c.name, c.summary);
+        }
+        println!();
+    }
+    println!("`migrate explain CODE` prints what a code means and how to fix it.");
+    ExitCode::SUCCESS
+}
+
+fn explain(code: &str) -> ExitCode {
+    let Some(c) = catalog::lookup(code) else {
+        eprintln!("error: unknown code {code:?}; `migrate rules` lists them all");
+        return ExitCode::from(2);
+    };
+    let kind = match c.kind {
+        Kind::Rewrite => "rewrite".to_string(),
+        Kind::Diagnostic => format!("diagnostic, {}", c.severity.as_str()),
+    };
+    println!("{} ({}): {}\n", c.code, c.name, kind);
+    println!("{}\n", c.summary);
+    println!("Why:\n  {}\n", c.explanation);
+    let label = if c.kind == Kind::Rewrite {
+        "What migrate does"
+    } else {
+        "How to fix it"
+    };
+    println!("{label}:\n  {}", c.fix);
+    ExitCode::SUCCESS
+}
+
+fn run_migration(args: RunArgs) -> ExitCode {
+    let style = match args.style {
+        StyleArg::Portable => Style::Portable,
+        StyleArg::Npu => Style::Npu,
+    };
+    let config = RunConfig {
+        options: RuleOptions {
+            style,
+            helper: args.helper_module.clone(),
+        },
+        excludes: args.exclude.clone(),
+        max_file_bytes: args.max_file_size,
+    };
+    let migration = match run::migrate_paths(&args.paths, &config) {
+        Ok(m) => m,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = migration
+        .files
+        .iter()
+        .any(|f| f.status == FileStatus::Failed);
+    let pending = migration
+        .files
+        .iter()
+        .any(|f| matches!(f.status, FileStatus::Changed | FileStatus::Added));
+
+    if !args.quiet {
+        print_diagnostics(&migration);
+    }
+    let report = report::build(&migration);
+    if let Some(path) = &args.report {
+        let text = match args.report_format {
+            ReportFormat::Json => report::to_json(&report),
+            ReportFormat::Md => report::to_markdown(&report),
+        };
+        if let Err(err) = apply::write_atomically(path, &text, None, &path.display().to_string()) {
+            eprintln!("error: report: {err}");
+            failed = true;
+        }
+    }
+    let mut applied = None;
+    if args.apply {
+        let (written, errors) = apply::apply(&migration);
+        for err in &errors {
+            eprintln!("error: {err}");
+        }
+        failed |= !errors.is_empty();
+        applied = Some(written);
+    } else if args.check {
+        for f in migration
+            .files
+            .iter()
+            .filter(|f| matches!(f.status, FileStatus::Changed | FileStatus::Added))
+        {
+            eprintln!(
+                "would {}: {}",
+                if f.status == FileStatus::Added {
+                    "add"
+                } else {
+                    "change"
+                },
+                f.relative
+            );
+        }
+    } else {
+        print!("{}", render_patch(&migration));
+    }
+    print_summary(&report, applied);
+    if failed {
+        ExitCode::from(2)
+    } else if args.check && pending {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn render_patch(migration: &Migration) -> String {
+    let changes: Vec<_> = migration
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, FileStatus::Changed | FileStatus::Added))
+        .map(|f| migrate::patch::FileChange {
+            path: &f.relative,
+            old: if f.status == FileStatus::Added {
+                None
+            } else {
+                f.original.as_deref()
+            },
+            new: f.output.as_deref().unwrap_or_default(),
+        })
+        .collect();
+    migrate::patch::render(&changes)
+}
+
+fn print_diagnostics(migration: &Migration) {
+    for f in &migration.files {
+        if let Some(reason) = &f.reason {
+            let what = if f.status == FileStatus::Failed {
+                "error"
+            } else {
+                "skipped"
+            };
+            eprintln!("{}: {what}: {reason}", f.relative);
+        }
+        for d in &f.diagnostics {
+            eprintln!(
+                "{}:{}:{}: {}[{}] {}",
+                f.relative,
+                d.line,
+                d.column,
+                d.severity.as_str(),
+                d.code,
+                d.message
+            );
+        }
+    }
+}
+
+fn print_summary(report: &report::Report, applied: Option<usize>) {
+    let t = &report.totals;
+    if t.files_scanned == 0 {
+        eprintln!(
+            "warning: no Python, requirements, shell, Markdown or CUDA files found under {}",
+            report.root
+        );
+    }
+    let added = report
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::Added)
+        .map(|f| f.path.as_str())
+        .collect::<Vec<_>>();
+    let added = if added.is_empty() {
+        String::new()
+    } else {
+        format!(", {} added ({})", added.len(), added.join(", "))
+    };
+    eprintln!(
+        "migrate: {} files scanned: {} changed{added}, {} skipped, {} failed in {:.2} s",
+        t.files_scanned,
+        t.files_changed,
+        t.files_skipped,
+        t.files_failed,
+        t.duration_ms as f64 / 1000.0
+    );
+    if !t.edits_by_rule.is_empty() {
+        let rules: Vec<String> = t
+            .edits_by_rule
+            .iter()
+            .map(|(code, n)| format!("{code} {} x{n}", catalog::entry_name(code)))
+            .collect();
+        eprintln!("  edits by rule: {}", rules.join(", "));
+    }
+    let by_severity: BTreeMap<Severity, usize> =
+        [Severity::Error, Severity::Warning, Severity::Info]
+            .into_iter()
+            .map(|s| {
+                (
+                    s,
+                    t.diagnostics_by_severity
+                        .get(s.as_str())
+                        .copied()
+                        .unwrap_or(0),
+                )
+            })
+            .collect();
+    eprintln!(
+        "  diagnostics: {} error, {} warning, {} info; {} of {} CUDA references converted ({}%), {} lines changed",
+        by_severity[&Severity::Error],
+        by_severity[&Severity::Warning],
+        by_severity[&Severity::Info],
+        t.converted,
+        t.cuda_references,
+        t.percent_converted,
+        t.lines_changed
+    );
+    if let Some(n) = applied {
+        eprintln!("  applied: {n} files written");
+    }
+}

@@ -1,0 +1,89 @@
+//! What the user chose, and the replacement text each choice implies.
+
+/// Which code the rewrites produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// Call sites use a helper module that picks NPU, then CUDA, then CPU at run time.
+    #[default]
+    Portable,
+    /// Straight to torch_npu names and "npu" strings, like the vendor tool (NPU only).
+    Npu,
+}
+
+/// Options shared by every rule.
+#[derive(Debug, Clone)]
+pub struct RuleOptions {
+    pub style: Style,
+    /// Module name of the helper (no `.py`), e.g. `device_utils`.
+    pub helper: String,
+}
+
+impl Default for RuleOptions {
+    fn default() -> Self {
+        RuleOptions {
+            style: Style::Portable,
+            helper: DEFAULT_HELPER.to_string(),
+        }
+    }
+}
+
+pub const DEFAULT_HELPER: &str = "device_utils";
+
+impl RuleOptions {
+    pub fn npu() -> Self {
+        RuleOptions {
+            style: Style::Npu,
+            ..Self::default()
+        }
+    }
+
+    /// The selected device, as an expression.
+    pub fn device(&self) -> String {
+        match self.style {
+            Style::Portable => format!("{}.DEVICE", self.helper),
+            Style::Npu => "\"npu\"".to_string(),
+        }
+    }
+
+    /// The selected device kind with an explicit index, as an expression.
+    pub fn device_with_index(&self, index_expr: &str) -> String {
+        match self.style {
+            Style::Portable => format!("{}.device({index_expr})", self.helper),
+            Style::Npu => match index_expr.parse::<u32>() {
+                Ok(n) => format!("\"npu:{n}\""),
+                Err(_) => format!("f\"npu:{{{index_expr}}}\""),
+            },
+        }
+    }
+
+    /// The device type string ("npu", "cuda", "cpu") for autocast and GradScaler.
+    pub fn device_type(&self) -> String {
+        match self.style {
+            Style::Portable => format!("{}.DEVICE_TYPE", self.helper),
+            Style::Npu => "\"npu\"".to_string(),
+        }
+    }
+
+    /// The module that replaces `torch.cuda`.
+    pub fn device_module(&self) -> String {
+        match self.style {
+            Style::Portable => format!("{}.DEVICE_MODULE", self.helper),
+            Style::Npu => "torch.npu".to_string(),
+        }
+    }
+
+    pub fn dist_backend(&self) -> String {
+        match self.style {
+            Style::Portable => format!("{}.DIST_BACKEND", self.helper),
+            Style::Npu => "\"hccl\"".to_string(),
+        }
+    }
+
+    /// The module every rewritten file must import.
+    pub fn required_import(&self) -> &str {
+        match self.style {
+            Style::Portable => &self.helper,
+            Style::Npu => "torch_npu",
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! One unified diff for the whole run, in the form `git apply` and `patch -p1` accept from
+//! the tree root: `a/` and `b/` prefixes, and new-file headers for added files.
+
+use similar::TextDiff;
+use std::fmt::Write;
+
+/// A file's change: `old` is None for a file the patch adds.
+pub struct FileChange<'a> {
+    pub path: &'a str,
+    pub old: Option<&'a str>,
+    pub new: &'a str,
+}
+
+/// Lines added and removed by a change, as `git diff --stat` counts them.
+pub fn changed_lines(old: &str, new: &str) -> usize {
+    let diff = TextDiff::from_lines(old, new);
+    diff.iter_all_changes()
+        .filter(|c| c.tag() != similar::ChangeTag::Equal)
+        .count()
+}
+
+pub fn render(changes: &[FileChange<'_>]) -> String {
+    let mut out = String::new();
+    for change in changes {
+        let old = change.old.unwrap_or("");
+        if change.old == Some(change.new) {
+            continue;
+        }
+        let path = change.path;
+        let _ = writeln!(out, "diff --git a/{path} b/{path}");
+        let (from, to) = match change.old {
+            Some(_) => (format!("a/{path}"), format!("b/{path}")),
+            None => {
+                out.push_str("new file mode 100644\n");
+                ("/dev/null".to_string(), format!("b/{path}"))
+            }
+        };
+        let diff = TextDiff::from_lines(old, change.new);
+        let unified = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&from, &to)
+            .to_string();
+        out.push_str(&unified);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modified_and_added_files_have_git_headers() {
+        let patch = render(&[
+            FileChange {
+                path: "a.py",
+                old: Some("x = 1\ny = 2\n"),
+                new: "x = 1\ny = 3\n",
+            },
+            FileChange {
+                path: "new.py",
+                old: None,
+                new: "z = 0\n",
+            },
+            FileChange {
+                path: "same.py",
+                old: Some("s\n"),
+                new: "s\n",
+            },
+        ]);
+        assert!(patch.starts_with("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1,2 +1,2 @@\n x = 1\n-y = 2\n+y = 3\n"));
+        assert!(patch.contains("diff --git a/new.py b/new.py\nnew file mode 100644\n--- /dev/null\n+++ b/new.py\n@@ -0,0 +1 @@\n+z = 0\n"));
+        assert!(!patch.contains("same.py"));
+    }
+
+    #[test]
+    fn missing_final_newline_is_marked() {
+        let patch = render(&[FileChange {
+            path: "a",
+            old: Some("x"),
+            new: "y",
+        }]);
+        assert!(
+            patch.contains("-x\n\\ No newline at end of file\n+y\n\\ No newline at end of file\n"),
+            "{patch}"
+        );
+    }
+}

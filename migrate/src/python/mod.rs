@@ -1,0 +1,134 @@
+//! Python sources: parse with ruff's parser, collect fixes, apply them as span edits, and
+//! repeat until nothing changes (each pass re-parses, so the output is known to parse).
+
+mod imports;
+mod names;
+mod rules;
+
+pub use rules::lint_visible_devices;
+
+use crate::diagnostic::Diagnostic;
+use crate::edit::{self, AppliedEdit, Edit, Fix};
+use crate::options::RuleOptions;
+use crate::text::SourceText;
+use ruff_python_ast::ModModule;
+use ruff_python_parser::Parsed;
+
+/// Passes after which a file that still changes is reported (MG002) and left as is.
+pub const MAX_PASSES: usize = 4;
+
+#[derive(Debug, Clone)]
+pub struct PythonOutcome {
+    pub output: SourceText,
+    pub edits: Vec<AppliedEdit>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Whether the output refers to the helper module.
+    pub uses_helper: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PythonError {
+    /// The input does not parse; the file is left unchanged.
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A rewrite produced source that does not parse (a bug); the file is left unchanged.
+    InvalidRewrite { rule: String, message: String },
+}
+
+impl std::fmt::Display for PythonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PythonError::Syntax {
+                line,
+                column,
+                message,
+            } => write!(f, "syntax error at {line}:{column}: {message}"),
+            PythonError::InvalidRewrite { rule, message } => {
+                write!(
+                    f,
+                    "rewrite by {rule} produced invalid Python ({message}); file left unchanged"
+                )
+            }
+        }
+    }
+}
+
+fn parse(source: &SourceText) -> Result<Parsed<ModModule>, (usize, String)> {
+    ruff_python_parser::parse_module(&source.body)
+        .map_err(|e| (e.location.start().to_usize(), e.error.to_string()))
+}
+
+/// Rewrites one Python file.
+pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcome, PythonError> {
+    let parsed = parse(input).map_err(|(offset, message)| PythonError::Syntax {
+        line: input.line_of(offset),
+        column: input.column_of(offset),
+        message,
+    })?;
+    let mut current = input.clone();
+    let mut parsed = parsed;
+    let mut applied = Vec::new();
+    let mut diagnostics = Vec::new();
+    for pass in 0..MAX_PASSES {
+        let findings = rules::collect(parsed.suite(), &current, options);
+        if pass == 0 {
+            diagnostics = findings.diagnostics;
+        }
+        let (mut fixes, _dropped) = edit::resolve_overlaps(findings.fixes);
+        if fixes.is_empty() {
+            let uses_helper = current.body.contains(&format!("{}.", options.helper));
+            return Ok(PythonOutcome {
+                output: current,
+                edits: applied,
+                diagnostics,
+                uses_helper,
+            });
+        }
+        if let Some(import) = import_fix(&parsed, &current, options) {
+            fixes.push(import);
+        }
+        applied.extend(fixes.iter().map(|f| edit::describe(&current, f)));
+        let rewritten = current.with_body(edit::apply(&current.body, &fixes));
+        parsed = parse(&rewritten).map_err(|(_, message)| PythonError::InvalidRewrite {
+            rule: fixes.iter().map(|f| f.code).collect::<Vec<_>>().join(","),
+            message,
+        })?;
+        current = rewritten;
+    }
+    let mut outcome_diagnostics = diagnostics;
+    outcome_diagnostics.push(Diagnostic::new(
+        "MG002",
+        1,
+        1,
+        format!("still changing after {MAX_PASSES} passes; file left unchanged"),
+    ));
+    Ok(PythonOutcome {
+        output: input.clone(),
+        edits: Vec::new(),
+        diagnostics: outcome_diagnostics,
+        uses_helper: false,
+    })
+}
+
+/// `import <helper>` (or `import torch_npu`) when rewritten code will need it.
+fn import_fix(
+    parsed: &Parsed<ModModule>,
+    source: &SourceText,
+    options: &RuleOptions,
+) -> Option<Fix> {
+    let module = options.required_import();
+    if imports::imports_module(parsed.suite(), module) {
+        return None;
+    }
+    let (at, needs_newline_first) = imports::insertion_point(parsed.suite(), &source.body);
+    let nl = source.newline;
+    let text = if needs_newline_first {
+        format!("{nl}import {module}{nl}")
+    } else {
+        format!("import {module}{nl}")
+    };
+    Some(Fix::new("PY011", vec![Edit::insert(at, text)]))
+}

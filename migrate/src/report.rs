@@ -1,0 +1,258 @@
+//! The run's report: per file, the edits with rule and lines, the diagnostics with fixes,
+//! and statistics the way HIPIFY prints them; as JSON for tools or Markdown for a PR.
+
+use crate::catalog::{self, Severity};
+use crate::diagnostic::Diagnostic;
+use crate::edit::AppliedEdit;
+use crate::patch;
+use crate::run::{FileStatus, Migration};
+use crate::walk::FileKind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub style: &'static str,
+    pub root: String,
+    pub helper_module: Option<String>,
+    pub files: Vec<FileReport>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub kind: Option<FileKind>,
+    pub status: FileStatus,
+    pub reason: Option<String>,
+    pub edits: Vec<AppliedEdit>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub stats: FileStats,
+}
+
+/// HIPIFY-style counts: every CUDA reference found is either converted (an edit) or
+/// unconverted (a warning or error left for a human).
+#[derive(Debug, Default, Serialize, Clone)]
+pub struct FileStats {
+    pub lines: usize,
+    pub lines_changed: usize,
+    pub cuda_references: usize,
+    pub converted: usize,
+    pub unconverted: usize,
+    pub percent_converted: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Totals {
+    pub files_scanned: usize,
+    pub files_changed: usize,
+    pub files_added: usize,
+    pub files_skipped: usize,
+    pub files_failed: usize,
+    pub edits_by_rule: BTreeMap<&'static str, usize>,
+    pub diagnostics_by_severity: BTreeMap<&'static str, usize>,
+    pub diagnostics_by_code: BTreeMap<&'static str, usize>,
+    pub lines_changed: usize,
+    pub cuda_references: usize,
+    pub converted: usize,
+    pub unconverted: usize,
+    pub percent_converted: f64,
+    pub duration_ms: u128,
+}
+
+fn percent(converted: usize, references: usize) -> f64 {
+    if references == 0 {
+        100.0
+    } else {
+        (converted as f64 * 1000.0 / references as f64).round() / 10.0
+    }
+}
+
+pub fn build(run: &Migration) -> Report {
+    let mut totals = Totals {
+        duration_ms: run.duration.as_millis(),
+        ..Totals::default()
+    };
+    let mut files = Vec::new();
+    for f in &run.files {
+        let original = f.original.as_deref().unwrap_or("");
+        let output = f.output.as_deref().unwrap_or(original);
+        let converted = f.edits.len();
+        let unconverted = f
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity >= Severity::Warning)
+            .count();
+        let stats = FileStats {
+            lines: output.lines().count(),
+            lines_changed: if original == output {
+                0
+            } else {
+                patch::changed_lines(original, output)
+            },
+            cuda_references: converted + unconverted,
+            converted,
+            unconverted,
+            percent_converted: percent(converted, converted + unconverted),
+        };
+        match f.status {
+            FileStatus::Changed => totals.files_changed += 1,
+            FileStatus::Added => totals.files_added += 1,
+            FileStatus::Skipped => totals.files_skipped += 1,
+            FileStatus::Failed => totals.files_failed += 1,
+            FileStatus::Unchanged => {}
+        }
+        if f.status != FileStatus::Added {
+            totals.files_scanned += 1;
+        }
+        for e in &f.edits {
+            *totals.edits_by_rule.entry(e.rule).or_default() += 1;
+        }
+        for d in &f.diagnostics {
+            *totals
+                .diagnostics_by_severity
+                .entry(d.severity.as_str())
+                .or_default() += 1;
+            *totals.diagnostics_by_code.entry(d.code).or_default() += 1;
+        }
+        totals.lines_changed += stats.lines_changed;
+        totals.converted += converted;
+        totals.unconverted += unconverted;
+        files.push(FileReport {
+            path: f.relative.clone(),
+            kind: f.kind,
+            status: f.status,
+            reason: f.reason.clone(),
+            edits: f.edits.clone(),
+            diagnostics: f.diagnostics.clone(),
+            stats,
+        });
+    }
+    totals.cuda_references = totals.converted + totals.unconverted;
+    totals.percent_converted = percent(totals.converted, totals.cuda_references);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: "migrate",
+        version: env!("CARGO_PKG_VERSION"),
+        style: match run.style {
+            crate::Style::Portable => "portable",
+            crate::Style::Npu => "npu",
+        },
+        root: run.root.display().to_string(),
+        helper_module: run.helper_module.clone(),
+        files,
+        totals,
+    }
+}
+
+pub fn to_json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")) + "\n"
+}
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A Markdown summary to paste into a pull request description.
+pub fn to_markdown(report: &Report) -> String {
+    let t = &report.totals;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## CUDA -> Ascend NPU migration ({} style)\n",
+        report.style
+    );
+    let _ = writeln!(
+        out,
+        "{} files scanned: {} changed, {} added, {} skipped, {} failed. {} of {} CUDA references converted ({}%), {} lines changed.\n",
+        t.files_scanned,
+        t.files_changed,
+        t.files_added,
+        t.files_skipped,
+        t.files_failed,
+        t.converted,
+        t.cuda_references,
+        t.percent_converted,
+        t.lines_changed
+    );
+    if let Some(helper) = &report.helper_module {
+        let _ = writeln!(
+            out,
+            "Device selection goes through `{helper}.py` (NPU, then CUDA, then CPU; `PREFERRED_DEVICE` / `PREFERRED_DTYPE` override).\n"
+        );
+    }
+    if !t.edits_by_rule.is_empty() {
+        out.push_str("### Rewrites\n\n| rule | name | count |\n|---|---|---|\n");
+        for (code, n) in &t.edits_by_rule {
+            let _ = writeln!(out, "| {code} | {} | {n} |", catalog::entry(code).name);
+        }
+        out.push('\n');
+    }
+    let needs_human: Vec<_> = report
+        .files
+        .iter()
+        .flat_map(|f| f.diagnostics.iter().map(move |d| (f, d)))
+        .filter(|(_, d)| d.severity >= Severity::Warning)
+        .collect();
+    if !needs_human.is_empty() {
+        out.push_str("### Needs a human\n\n| file | line | code | message | suggested fix |\n|---|---|---|---|---|\n");
+        for (f, d) in needs_human {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} {} | {} | {} |",
+                f.path,
+                d.line,
+                d.severity.as_str(),
+                d.code,
+                md_cell(&d.message),
+                md_cell(&d.suggested_fix)
+            );
+        }
+        out.push('\n');
+    }
+    let problems: Vec<_> = report
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, FileStatus::Failed | FileStatus::Skipped))
+        .collect();
+    if !problems.is_empty() {
+        out.push_str("### Not migrated\n\n| file | status | reason |\n|---|---|---|\n");
+        for f in problems {
+            let status = if f.status == FileStatus::Failed {
+                "failed"
+            } else {
+                "skipped"
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {status} | {} |",
+                f.path,
+                md_cell(f.reason.as_deref().unwrap_or(""))
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str("### Per file\n\n| file | status | edits | left for a human | lines changed |\n|---|---|---|---|---|\n");
+    for f in report
+        .files
+        .iter()
+        .filter(|f| f.stats.cuda_references > 0 || f.status == FileStatus::Added)
+    {
+        let status = serde_json::to_value(f.status)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {status} | {} | {} | {} |",
+            f.path, f.stats.converted, f.stats.unconverted, f.stats.lines_changed
+        );
+    }
+    out
+}

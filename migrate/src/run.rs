@@ -1,0 +1,369 @@
+//! One migration run: walk the tree, process every file in parallel, and decide on the
+//! helper module. Nothing is written here; see `apply` for that.
+
+use crate::diagnostic::Diagnostic;
+use crate::edit::{self, AppliedEdit};
+use crate::options::{RuleOptions, Style};
+use crate::requirements::Flavor;
+use crate::text::SourceText;
+use crate::walk::{self, FileKind};
+use crate::{docs, helper, python, requirements, shell};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Files larger than this are skipped (and reported) unless --max-file-size says otherwise.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub options: RuleOptions,
+    pub excludes: Vec<String>,
+    pub max_file_bytes: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            options: RuleOptions::default(),
+            excludes: Vec::new(),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Changed,
+    Unchanged,
+    Added,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub relative: String,
+    pub absolute: PathBuf,
+    pub kind: Option<FileKind>,
+    pub status: FileStatus,
+    pub reason: Option<String>,
+    /// The bytes as read, so `--apply` can refuse to overwrite a file changed meanwhile.
+    pub original_bytes: Option<Vec<u8>>,
+    pub original: Option<String>,
+    pub output: Option<String>,
+    pub edits: Vec<AppliedEdit>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileResult {
+    fn new(found: &walk::Found, status: FileStatus) -> Self {
+        FileResult {
+            relative: found.relative.clone(),
+            absolute: found.absolute.clone(),
+            kind: Some(found.kind),
+            status,
+            reason: None,
+            original_bytes: None,
+            original: None,
+            output: None,
+            edits: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn failed(found: &walk::Found, reason: impl Into<String>) -> Self {
+        FileResult {
+            reason: Some(reason.into()),
+            ..Self::new(found, FileStatus::Failed)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Migration {
+    pub root: PathBuf,
+    pub style: Style,
+    pub helper_module: Option<String>,
+    pub files: Vec<FileResult>,
+    pub duration: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{path}: no such file or directory")]
+    MissingPath { path: String },
+    #[error("{path}: cannot resolve: {source}")]
+    Resolve {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Walk(#[from] walk::WalkError),
+    #[error("--helper-module {0:?} is not a valid Python module name")]
+    BadHelperName(String),
+}
+
+/// The directory patches are relative to: the path itself, a file's parent, or the common
+/// ancestor of several paths.
+fn tree_root(paths: &[PathBuf]) -> Result<(PathBuf, Vec<PathBuf>), RunError> {
+    let mut resolved = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            return Err(RunError::MissingPath {
+                path: path.display().to_string(),
+            });
+        }
+        let canonical = path.canonicalize().map_err(|source| RunError::Resolve {
+            path: path.display().to_string(),
+            source,
+        })?;
+        resolved.push(canonical);
+    }
+    let base = |p: &Path| {
+        if p.is_dir() {
+            p.to_path_buf()
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or_default()
+        }
+    };
+    let mut root = base(&resolved[0]);
+    for p in &resolved[1..] {
+        while !p.starts_with(&root) {
+            if !root.pop() {
+                break;
+            }
+        }
+    }
+    Ok((root, resolved))
+}
+
+fn is_module_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration, RunError> {
+    let started = Instant::now();
+    if !is_module_name(&config.options.helper) {
+        return Err(RunError::BadHelperName(config.options.helper.clone()));
+    }
+    let (root, starts) = tree_root(paths)?;
+    let excludes = walk::build_excludes(&config.excludes)?;
+    let mut found = walk::WalkResult::default();
+    for start in &starts {
+        let part = walk::walk(&root, start, &excludes);
+        found.files.extend(part.files);
+        found.skipped.extend(part.skipped);
+        found.errors.extend(part.errors);
+    }
+    found.files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    found.files.dedup_by(|a, b| a.relative == b.relative);
+
+    let mut options = config.options.clone();
+    let helper_choice = match options.style {
+        Style::Portable => Some(helper::choose_name(&root, &options.helper)),
+        Style::Npu => None,
+    };
+    if let Some(choice) = &helper_choice {
+        options.helper = choice.name.clone();
+    }
+
+    let mut files: Vec<FileResult> = found
+        .files
+        .par_iter()
+        .map(|f| process(f, &options, config.max_file_bytes))
+        .collect();
+    for (relative, reason) in found.skipped {
+        files.push(FileResult {
+            relative,
+            absolute: PathBuf::new(),
+            kind: None,
+            status: FileStatus::Skipped,
+            reason: Some(reason),
+            original_bytes: None,
+            original: None,
+            output: None,
+            edits: Vec::new(),
+            diagnostics: Vec::new(),
+        });
+    }
+    for (path, reason) in found.errors {
+        files.push(FileResult {
+            relative: path,
+            absolute: PathBuf::new(),
+            kind: None,
+            status: FileStatus::Failed,
+            reason: Some(reason),
+            original_bytes: None,
+            original: None,
+            output: None,
+            edits: Vec::new(),
+            diagnostics: Vec::new(),
+        });
+    }
+
+    let mut helper_module = None;
+    if let Some(choice) = helper_choice {
+        let needed = files.iter().any(|f| {
+            f.status == FileStatus::Changed
+                && f.kind == Some(FileKind::Python)
+                && f.output
+                    .as_deref()
+                    .is_some_and(|o| o.contains(&format!("{}.", choice.name)))
+        });
+        if needed || choice.existing {
+            helper_module = Some(choice.name.clone());
+        }
+        if needed && !choice.existing {
+            files.push(helper::added_file(&root, &choice));
+        }
+    }
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(Migration {
+        root,
+        style: options.style,
+        helper_module,
+        files,
+        duration: started.elapsed(),
+    })
+}
+
+/// Text that makes a file worth parsing; files without any are reported unchanged unparsed.
+const TRIGGERS: &[&str] = &[
+    "cuda",
+    "CUDA",
+    "nccl",
+    "NCCL",
+    "flash_attn",
+    "flash-attn",
+    "xformers",
+    "apex",
+    "amp_C",
+    "bitsandbytes",
+    "triton",
+    "DataParallel",
+    "torch.compile",
+    "jit.script",
+    "float64",
+    "torch.double",
+    "nvidia",
+    "/whl/cu",
+    "torch",
+];
+
+fn worth_parsing(kind: FileKind, text: &str) -> bool {
+    match kind {
+        FileKind::CudaSource => true,
+        // `torch` is a trigger only for requirements, where torch-npu is added next to it.
+        FileKind::Requirements | FileKind::CondaEnvironment => {
+            TRIGGERS.iter().any(|t| text.contains(t))
+        }
+        _ => TRIGGERS[..TRIGGERS.len() - 1]
+            .iter()
+            .any(|t| text.contains(t)),
+    }
+}
+
+fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileResult {
+    let size = match std::fs::metadata(&found.absolute) {
+        Ok(meta) => meta.len(),
+        Err(err) => return FileResult::failed(found, format!("cannot read: {err}")),
+    };
+    if size > max_bytes {
+        return FileResult {
+            reason: Some(format!(
+                "{size} bytes is over the {max_bytes}-byte limit (--max-file-size)"
+            )),
+            ..FileResult::new(found, FileStatus::Skipped)
+        };
+    }
+    let bytes = match std::fs::read(&found.absolute) {
+        Ok(bytes) => bytes,
+        Err(err) => return FileResult::failed(found, format!("cannot read: {err}")),
+    };
+    if found.kind != FileKind::CudaSource && bytes.contains(&0) {
+        return FileResult::failed(found, "binary content (NUL bytes), not a text file");
+    }
+    let text = match String::from_utf8(bytes.clone()) {
+        Ok(text) => text,
+        Err(err) => {
+            return FileResult::failed(
+                found,
+                format!(
+                    "not UTF-8 (invalid byte at offset {})",
+                    err.utf8_error().valid_up_to()
+                ),
+            );
+        }
+    };
+    let mut result = FileResult::new(found, FileStatus::Unchanged);
+    result.original_bytes = Some(bytes);
+    if !worth_parsing(found.kind, &text) {
+        result.output = Some(text.clone());
+        result.original = Some(text);
+        return result;
+    }
+    let source = SourceText::new(&text);
+    let (output, edits, diagnostics) = match found.kind {
+        FileKind::Python => match python::migrate(&source, options) {
+            Ok(outcome) => (
+                outcome.output.to_file_text(),
+                outcome.edits,
+                outcome.diagnostics,
+            ),
+            Err(err) => {
+                let mut failed = FileResult::failed(found, err.to_string());
+                failed.original_bytes = result.original_bytes;
+                return failed;
+            }
+        },
+        FileKind::Shell => {
+            let findings = shell::collect(&source, options);
+            line_fixes(&source, findings.fixes, findings.diagnostics)
+        }
+        FileKind::Requirements | FileKind::CondaEnvironment => {
+            let flavor = if found.kind == FileKind::Requirements {
+                Flavor::Pip
+            } else {
+                Flavor::Conda
+            };
+            let findings = requirements::collect(&source, flavor);
+            line_fixes(&source, findings.fixes, findings.diagnostics)
+        }
+        FileKind::Markdown => (text.clone(), Vec::new(), docs::collect(&source)),
+        FileKind::CudaSource => (
+            text.clone(),
+            Vec::new(),
+            vec![docs::cuda_source(&found.relative)],
+        ),
+    };
+    result.status = if output == text {
+        FileStatus::Unchanged
+    } else {
+        FileStatus::Changed
+    };
+    result.original = Some(text);
+    result.output = Some(output);
+    result.edits = edits;
+    result.diagnostics = diagnostics;
+    result
+}
+
+/// Applies line-based fixes (shell, requirements) in one pass; these rules never nest.
+fn line_fixes(
+    source: &SourceText,
+    fixes: Vec<edit::Fix>,
+    diagnostics: Vec<Diagnostic>,
+) -> (String, Vec<AppliedEdit>, Vec<Diagnostic>) {
+    let (fixes, _) = edit::resolve_overlaps(fixes);
+    let edits = fixes.iter().map(|f| edit::describe(source, f)).collect();
+    let output = source
+        .with_body(edit::apply(&source.body, &fixes))
+        .to_file_text();
+    (output, edits, diagnostics)
+}

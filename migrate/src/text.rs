@@ -1,0 +1,117 @@
+//! Source text as the rules see it: BOM split off, the file's newline style, and byte
+//! offsets mapped to 1-based line numbers.
+
+/// A file's text without its BOM, plus what is needed to write it back byte-identically.
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    pub bom: bool,
+    /// Text after the BOM; every offset the rules use is into this string.
+    pub body: String,
+    pub newline: &'static str,
+    line_starts: Vec<usize>,
+}
+
+const BOM: &str = "\u{feff}";
+
+impl SourceText {
+    pub fn new(text: &str) -> Self {
+        let (bom, body) = match text.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        Self::from_parts(bom, body.to_string())
+    }
+
+    fn from_parts(bom: bool, body: String) -> Self {
+        let newline = detect_newline(&body);
+        let mut line_starts = vec![0];
+        line_starts.extend(body.match_indices('\n').map(|(i, _)| i + 1));
+        SourceText {
+            bom,
+            body,
+            newline,
+            line_starts,
+        }
+    }
+
+    /// The same file with a new body (BOM kept).
+    pub fn with_body(&self, body: String) -> Self {
+        Self::from_parts(self.bom, body)
+    }
+
+    /// The full file text, BOM included.
+    pub fn to_file_text(&self) -> String {
+        if self.bom {
+            format!("{BOM}{}", self.body)
+        } else {
+            self.body.clone()
+        }
+    }
+
+    /// 1-based line of a byte offset into `body`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset)
+    }
+
+    /// 1-based column (in characters) of a byte offset.
+    pub fn column_of(&self, offset: usize) -> usize {
+        let line_start = self.line_starts[self.line_of(offset) - 1];
+        self.body[line_start..offset].chars().count() + 1
+    }
+
+    /// Byte range of the whole lines covering `start..end`, newline excluded.
+    pub fn line_span(&self, start: usize, end: usize) -> (usize, usize) {
+        let first = self.line_starts[self.line_of(start) - 1];
+        let last_line_start = self.line_starts[self.line_of(end.max(start)) - 1];
+        let stop = self.body[last_line_start..]
+            .find(['\r', '\n'])
+            .map_or(self.body.len(), |i| last_line_start + i);
+        (first, stop)
+    }
+
+    pub fn line_count(&self) -> usize {
+        if self.body.is_empty() {
+            0
+        } else {
+            self.line_starts.len() - usize::from(self.body.ends_with('\n'))
+        }
+    }
+}
+
+/// CRLF when most line breaks are CRLF; LF otherwise (also for files with no break).
+fn detect_newline(body: &str) -> &'static str {
+    let lf = body.matches('\n').count();
+    let crlf = body.matches("\r\n").count();
+    if crlf * 2 > lf { "\r\n" } else { "\n" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_is_split_off_and_restored() {
+        let s = SourceText::new("\u{feff}x = 1\n");
+        assert!(s.bom);
+        assert_eq!(s.body, "x = 1\n");
+        assert_eq!(s.to_file_text(), "\u{feff}x = 1\n");
+    }
+
+    #[test]
+    fn lines_and_columns_are_one_based() {
+        let s = SourceText::new("ab\ncd\r\nef");
+        assert_eq!(s.line_of(0), 1);
+        assert_eq!(s.line_of(3), 2);
+        assert_eq!(s.line_of(8), 3);
+        assert_eq!(s.column_of(4), 2);
+        assert_eq!(s.line_span(3, 4), (3, 5));
+        assert_eq!(s.line_count(), 3);
+    }
+
+    #[test]
+    fn newline_style_follows_the_majority() {
+        assert_eq!(SourceText::new("a\r\nb\r\nc\n").newline, "\r\n");
+        assert_eq!(SourceText::new("a\nb\r\n").newline, "\n");
+        assert_eq!(SourceText::new("a").newline, "\n");
+    }
+}
