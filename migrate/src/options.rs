@@ -79,6 +79,14 @@ impl RuleOptions {
         }
     }
 
+    /// Whether replacement text refers to what `required_import` provides.
+    pub fn needs_import(&self, replacement: &str) -> bool {
+        match self.style {
+            Style::Portable => replacement.contains(&format!("{}.", self.helper)),
+            Style::Npu => replacement.contains("npu"),
+        }
+    }
+
     /// The module every rewritten file must import.
     pub fn required_import(&self) -> &str {
         match self.style {

@@ -87,7 +87,11 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
                 uses_helper,
             });
         }
-        if let Some(import) = import_fix(&parsed, &current, options) {
+        let needs_import = fixes
+            .iter()
+            .flat_map(|f| &f.edits)
+            .any(|e| options.needs_import(&e.replacement));
+        if needs_import && let Some(import) = import_fix(&parsed, &current, options) {
             fixes.push(import);
         }
         applied.extend(fixes.iter().map(|f| edit::describe(&current, f)));

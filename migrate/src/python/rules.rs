@@ -811,8 +811,8 @@ impl<'s> Collector<'s> {
                     self.fix(Fix::single("PY010", s, e, replacement));
                 }
                 Style::Portable => {
-                    let (_, end) = span(stmt);
-                    let (line_start, _) = self.src.line_span(stmt.start().to_usize(), end);
+                    let (_, stmt_end) = span(stmt);
+                    let (line_start, end) = self.src.line_span(stmt.start().to_usize(), stmt_end);
                     let indent: String = self.src.body[line_start..]
                         .chars()
                         .take_while(|c| *c == ' ' || *c == '\t')
@@ -889,7 +889,7 @@ fn generator_device(call: &ExprCall) -> Option<&Expr> {
 
 /// `"cuda" if torch.cuda.is_available() else "cpu"`.
 fn is_cuda_ternary(ternary: &ruff_python_ast::ExprIf) -> bool {
-    cuda_string(&ternary.body) == Some(CudaString::Bare)
+    cuda_string(&ternary.body).is_some()
         && is_string(&ternary.orelse, "cpu")
         && dotted_call(&ternary.test).as_deref() == Some("torch.cuda.is_available")
 }
@@ -942,6 +942,25 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 }
             }
             Stmt::FunctionDef(def) => {
+                let params = &def.parameters;
+                for param in params
+                    .posonlyargs
+                    .iter()
+                    .chain(&params.args)
+                    .chain(&params.kwonlyargs)
+                {
+                    if let Some(default) = &param.default
+                        && param
+                            .parameter
+                            .name
+                            .id
+                            .as_str()
+                            .to_ascii_lowercase()
+                            .contains("device")
+                    {
+                        self.rewrite_device("PY001", default);
+                    }
+                }
                 for decorator in &def.decorator_list {
                     self.amp_decorator(decorator);
                     if matches!(
@@ -967,16 +986,32 @@ impl<'a> Visitor<'a> for Collector<'_> {
             Expr::Attribute(attr) => self.visit_attribute(attr),
             Expr::If(ternary) if is_cuda_ternary(ternary) => {
                 self.handled.insert(ternary.body.start().to_usize());
-                match self.opts.style {
-                    Style::Portable => {
+                let (s, e, replacement) = match (self.opts.style, cuda_string(&ternary.body)) {
+                    (Style::Portable, Some(CudaString::Indexed(n))) => {
                         let (s, e) = span(expr);
-                        self.fix(Fix::single("PY001", s, e, self.opts.device()));
+                        (s, e, self.opts.device_with_index(&n.to_string()))
                     }
-                    Style::Npu => {
+                    (Style::Portable, _) => {
+                        let (s, e) = span(expr);
+                        (s, e, self.opts.device())
+                    }
+                    (Style::Npu, _) => {
                         let (s, e) = span(ternary.body.as_ref());
-                        let replacement =
-                            self.text(ternary.body.as_ref()).replacen("cuda", "npu", 1);
-                        self.fix(Fix::single("PY001", s, e, replacement));
+                        (
+                            s,
+                            e,
+                            self.text(ternary.body.as_ref()).replacen("cuda", "npu", 1),
+                        )
+                    }
+                };
+                self.fix(Fix::single("PY001", s, e, replacement));
+            }
+            Expr::Dict(dict) => {
+                for item in &dict.items {
+                    if let Some(Expr::StringLiteral(key)) = &item.key
+                        && key.value.to_str().to_ascii_lowercase().contains("device")
+                    {
+                        self.rewrite_device("PY001", &item.value);
                     }
                 }
             }
