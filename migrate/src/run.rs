@@ -303,7 +303,10 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
     };
     let mut result = FileResult::new(found, FileStatus::Unchanged);
     result.original_bytes = Some(bytes);
-    if !worth_parsing(found.kind, &text) {
+    // The helper an earlier run added is ours and correct as it is; rewriting its
+    // torch.cuda checks would break it.
+    let generated_helper = found.kind == FileKind::Python && text.starts_with(helper::MARKER);
+    if generated_helper || !worth_parsing(found.kind, &text) {
         result.output = Some(text.clone());
         result.original = Some(text);
         return result;

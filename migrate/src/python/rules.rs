@@ -709,7 +709,8 @@ impl<'s> Collector<'s> {
                         Severity::Error
                     };
                     self.diag("PY102", stmt.range(), format!("import of {m}"))
-                        .set_severity(severity);
+                        .set_severity(severity)
+                        .set_fix("Remove the import, or guard it with try/except ImportError; use torch.nn.functional.scaled_dot_product_attention instead.");
                 }
                 "apex" | "amp_C" | "bitsandbytes" => {
                     self.diag("PY103", stmt.range(), format!("import of {m}"));
