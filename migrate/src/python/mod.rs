@@ -3,6 +3,7 @@
 
 mod imports;
 mod names;
+pub mod properties;
 mod rules;
 
 pub use rules::lint_visible_devices;
