@@ -336,6 +336,18 @@ and `deterministic` are harmless on NPU but have no effect there.",
 so it leaves it and says where it is.",
         "If it is a device, replace it with `device_utils.DEVICE` (or \"npu\")."
     ),
+    code!(
+        "PY114",
+        "hard-coded-bf16",
+        Diagnostic,
+        Info,
+        "torch.bfloat16 is hard-coded",
+        "Ascend 910A and 310P (and pre-Ampere GPUs) have no bfloat16 compute; a script that \
+always asks for bf16 fails or crawls there. fp16 has also produced black images on NPU for \
+some DiT models, so the choice should stay overridable.",
+        "Use `device_utils.DTYPE`, the best dtype the selected device supports \
+(PREFERRED_DTYPE=f32|f16|bf16 overrides it), where bf16 is a speed choice."
+    ),
     // ---- Shell -----------------------------------------------------------------------
     code!(
         "SH001",

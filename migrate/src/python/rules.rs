@@ -87,8 +87,23 @@ pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Fin
         guarded_depth: 0,
         mentions_ascend_visible: source.body.contains("ASCEND_RT_VISIBLE_DEVICES"),
         noted_lines: HashSet::new(),
+        bf16_uses: Vec::new(),
     };
     collector.visit_body(body);
+    if let Some(first) = collector.bf16_uses.first().copied() {
+        let n = collector.bf16_uses.len();
+        let helper = &options.helper;
+        collector
+            .diag(
+                "PY114",
+                first,
+                format!("torch.bfloat16 is hard-coded {n} time(s) in this file"),
+            )
+            .set_fix(format!(
+                "Ascend 910A and 310P have no bf16: use `{helper}.DTYPE` (the device's best dtype, \
+PREFERRED_DTYPE to override) where bf16 is a speed choice rather than a requirement."
+            ));
+    }
     Findings {
         fixes: collector.fixes,
         diagnostics: collector.diagnostics,
@@ -111,6 +126,8 @@ struct Collector<'s> {
     mentions_ascend_visible: bool,
     /// (code, line) pairs already reported, so one line gets one note per code.
     noted_lines: HashSet<(&'static str, usize)>,
+    /// Where torch.bfloat16 appears, reported once per file (PY114).
+    bf16_uses: Vec<TextRange>,
 }
 
 fn span(node: &impl Ranged) -> (usize, usize) {
@@ -622,6 +639,9 @@ impl<'s> Collector<'s> {
     fn visit_attribute(&mut self, attr: &ExprAttribute) {
         let value = dotted(&attr.value);
         let member = attr.attr.id.as_str();
+        if value.as_deref() == Some("torch") && member == "bfloat16" {
+            self.bf16_uses.push(attr.range());
+        }
         match value.as_deref() {
             Some("torch.cuda") => self.torch_cuda_member(attr, member),
             Some("torch.backends.cuda" | "torch.backends.cuda.matmul") => {
