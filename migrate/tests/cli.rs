@@ -295,3 +295,16 @@ fn rules_and_explain() {
         serde_json::from_str(&stdout(&out)).expect("rules --json is JSON");
     assert_eq!(parsed.as_array().map(Vec::len), Some(migrate::CODES.len()));
 }
+
+#[test]
+fn migration_guide_documents_every_code() {
+    let guide = std::fs::read_to_string(repo_root().join("MIGRATION.md")).expect("MIGRATION.md");
+    for code in migrate::CODES {
+        assert!(
+            guide.contains(&format!("| {} | {} |", code.code, code.name)),
+            "MIGRATION.md lacks a row for {} ({})",
+            code.code,
+            code.name
+        );
+    }
+}
