@@ -39,6 +39,6 @@ pub use env::{EnvSource, MapEnv, ProcessEnv};
 pub use info::{Absence, BackendReport, DeviceInfo, LibraryAttempt, LibraryCandidate};
 pub use kind::{Device, DeviceKind, DeviceRequest, ParseDeviceError};
 pub use manager::{DeviceManager, MemoryInfo};
-// pub use rng::TorchRng;
+pub use rng::TorchRng;
 pub use select::{Preferences, SelectError, Selection};
 // weights
