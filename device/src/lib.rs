@@ -41,4 +41,4 @@ pub use kind::{Device, DeviceKind, DeviceRequest, ParseDeviceError};
 pub use manager::{DeviceManager, MemoryInfo};
 pub use rng::TorchRng;
 pub use select::{Preferences, SelectError, Selection};
-// weights
+pub use weights::{TensorsFile, WeightsError};
