@@ -74,7 +74,8 @@ mod tests {
     fn parses_proc_files() {
         let cpuinfo = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t: fpu\n";
         assert_eq!(parse_model_name(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
-        let meminfo = "MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:   20000000 kB\n";
+        let meminfo =
+            "MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:   20000000 kB\n";
         assert_eq!(
             parse_meminfo(meminfo),
             Some(HostMemory {

@@ -272,12 +272,7 @@ pub fn probe(candidates: &[LibraryCandidate]) -> (BackendReport, Option<CudaRunt
             });
             (report, None)
         }
-        Ok(()) => (
-            report,
-            Some(CudaRuntime {
-                api: Arc::new(api),
-            }),
-        ),
+        Ok(()) => (report, Some(CudaRuntime { api: Arc::new(api) })),
         Err(f) => {
             report.absence = Some(failure(&label, f));
             (report, None)
@@ -331,7 +326,9 @@ fn describe(api: &CudaApi, index: usize, report: &BackendReport) -> Result<Devic
         attr(p, ATTR_CC_MINOR, device)
     })?;
     let mut total = 0usize;
-    api.check("cuDeviceTotalMem_v2", unsafe { total_fn(&mut total, device) })?;
+    api.check("cuDeviceTotalMem_v2", unsafe {
+        total_fn(&mut total, device)
+    })?;
     let free = api.free_memory(device).map(|(f, _)| f);
     let (major, minor) = (major.max(0) as u32, minor.max(0) as u32);
     let support = DTypeSupport::cuda(major, minor);

@@ -97,14 +97,20 @@ impl Discovery {
         let (npu, npu_runtime) = match &config.npu {
             Some(c) => npu::probe(c),
             None => (
-                BackendReport::absent(DeviceKind::Npu, Absence::NotProbed("disabled".into())),
+                BackendReport::absent(
+                    DeviceKind::Npu,
+                    Absence::NotProbed("NPU discovery disabled".into()),
+                ),
                 None,
             ),
         };
         let (cuda, cuda_runtime) = match &config.cuda {
             Some(c) => cuda::probe(c),
             None => (
-                BackendReport::absent(DeviceKind::Cuda, Absence::NotProbed("disabled".into())),
+                BackendReport::absent(
+                    DeviceKind::Cuda,
+                    Absence::NotProbed("CUDA discovery disabled".into()),
+                ),
                 None,
             ),
         };

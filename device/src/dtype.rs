@@ -113,7 +113,10 @@ mod tests {
     fn cuda_capability_thresholds() {
         assert_eq!(DTypeSupport::cuda(5, 2).supported, vec![DType::F32]);
         assert_eq!(DTypeSupport::cuda(5, 3).best, DType::F16);
-        assert_eq!(DTypeSupport::cuda(7, 5).supported, vec![DType::F32, DType::F16]);
+        assert_eq!(
+            DTypeSupport::cuda(7, 5).supported,
+            vec![DType::F32, DType::F16]
+        );
         assert_eq!(DTypeSupport::cuda(8, 0).best, DType::BF16);
         assert_eq!(DTypeSupport::cuda(8, 6).supported.len(), 3);
     }

@@ -96,7 +96,10 @@ pub enum Absence {
         tried: Vec<LibraryAttempt>,
     },
     #[error("{library} lacks required symbol `{symbol}`")]
-    MissingSymbol { library: String, symbol: &'static str },
+    MissingSymbol {
+        library: String,
+        symbol: &'static str,
+    },
     #[error("{call} returned {code} ({library}){}", with_message(.message))]
     CallFailed {
         library: String,

@@ -50,10 +50,7 @@ impl DeviceManager {
         Self::from_parts(Discovery::run(config), Ok(preferences))
     }
 
-    pub fn from_parts(
-        discovery: Discovery,
-        preferences: Result<Preferences, SelectError>,
-    ) -> Self {
+    pub fn from_parts(discovery: Discovery, preferences: Result<Preferences, SelectError>) -> Self {
         Self {
             discovery,
             preferences,

@@ -132,10 +132,9 @@ pub fn select(discovery: &Discovery, prefs: &Preferences) -> Result<Selection, S
         }
         Some((request, source_name)) => {
             let found = match request {
-                DeviceRequest::Kind(kind) => discovery
-                    .devices()
-                    .into_iter()
-                    .find(|d| d.kind == *kind),
+                DeviceRequest::Kind(kind) => {
+                    discovery.devices().into_iter().find(|d| d.kind == *kind)
+                }
                 DeviceRequest::Exact(device) => discovery.find(*device),
             };
             let kind = match request {

@@ -66,9 +66,8 @@ pub fn lint_value(kind: DeviceKind, value: Option<&str>) -> VisibleDevicesLint {
             break;
         }
         if lint.effective.iter().any(|e| e == token) {
-            lint.warnings.push(format!(
-                "{variable}={value}: id {token} is listed twice"
-            ));
+            lint.warnings
+                .push(format!("{variable}={value}: id {token} is listed twice"));
             continue;
         }
         if let (Some(id), Some(prev)) = (numeric, previous)

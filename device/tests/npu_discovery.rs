@@ -59,14 +59,20 @@ fn the_runtime_attribute_wins_over_the_soc_table() {
 
 #[test]
 fn without_aclgetcannattribute_the_soc_rule_decides() {
-    let (_dir, report) =
-        probe_fake(FakeAcl::new().soc("Ascend910B3").without("aclGetCannAttribute"));
+    let (_dir, report) = probe_fake(
+        FakeAcl::new()
+            .soc("Ascend910B3")
+            .without("aclGetCannAttribute"),
+    );
     assert!(report.missing_optional.contains(&"aclGetCannAttribute"));
     let d = &report.devices[0];
     assert_eq!(d.best_dtype, DType::BF16);
     assert!(d.dtype_source.contains("SoC table"));
-    let (_dir, report) =
-        probe_fake(FakeAcl::new().soc("Ascend910A").without("aclGetCannAttribute"));
+    let (_dir, report) = probe_fake(
+        FakeAcl::new()
+            .soc("Ascend910A")
+            .without("aclGetCannAttribute"),
+    );
     assert_eq!(report.devices[0].best_dtype, DType::F16);
 }
 
@@ -122,7 +128,10 @@ fn zero_devices_is_absent_with_a_hint() {
     let (_dir, report) = probe_fake(FakeAcl::new().devices(0));
     assert_eq!(report.device_count, Some(0));
     let text = report.absence.expect("absent").to_string();
-    assert!(text.contains("no devices") && text.contains("/dev/davinci"), "{text}");
+    assert!(
+        text.contains("no devices") && text.contains("/dev/davinci"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -140,8 +149,14 @@ fn a_missing_library_lists_every_path_tried() {
     assert!(runtime.is_none());
     assert_eq!(report.attempts.len(), 2);
     let text = report.absence.unwrap().to_string();
-    assert!(text.contains("a/lib64/libascendcl.so: no such file"), "{text}");
-    assert!(text.contains("libascendcl-no-such-lib.so (loader search path)"), "{text}");
+    assert!(
+        text.contains("a/lib64/libascendcl.so: no such file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("libascendcl-no-such-lib.so (loader search path)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -207,7 +222,9 @@ fn the_search_order_starts_at_ascend_home_path_then_toolkit_home() {
     );
     assert_eq!(
         npu.candidates[3],
-        LibraryCandidate::Path("/usr/local/Ascend/ascend-toolkit/latest/lib64/libascendcl.so".into())
+        LibraryCandidate::Path(
+            "/usr/local/Ascend/ascend-toolkit/latest/lib64/libascendcl.so".into()
+        )
     );
     let (report, _) = probe(npu);
     assert_eq!(report.devices[0].name, "Ascend310P3");
@@ -222,10 +239,7 @@ fn memory_is_queried_again_through_the_kept_runtime() {
         .memory(32 * GIB, 30 * GIB)
         .install(dir.path());
     let discovery = device::Discovery::run(&DiscoveryConfig::cpu_only().with_npu_library(lib));
-    assert_eq!(
-        discovery.memory(Device::Npu(1)),
-        Some((29 * GIB, 32 * GIB))
-    );
+    assert_eq!(discovery.memory(Device::Npu(1)), Some((29 * GIB, 32 * GIB)));
     assert_eq!(discovery.memory(Device::Npu(5)), None);
     assert_eq!(discovery.memory(Device::Cuda(0)), None);
 }

@@ -7,7 +7,10 @@ use serde_json::Value;
 const TOLERANCE: f32 = 2e-6;
 
 fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/torch_randn.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/torch_randn.json"
+    );
     let text = std::fs::read_to_string(path).expect("fixture present");
     serde_json::from_str(&text).expect("fixture is JSON")
 }
@@ -41,7 +44,11 @@ fn fresh_generators_match_torch_for_every_seed_and_size() {
         let seed = case["seed"].as_u64().unwrap();
         let numel = case["numel"].as_u64().unwrap() as usize;
         let got = TorchRng::new(seed).randn_f32(numel);
-        assert_close(&got, &expected(case), &format!("seed {seed}, numel {numel}"));
+        assert_close(
+            &got,
+            &expected(case),
+            &format!("seed {seed}, numel {numel}"),
+        );
     }
 }
 

@@ -73,7 +73,13 @@ pub fn family(soc: &str) -> SocFamily {
     }
     if soc.starts_with("Ascend910_93") {
         SocFamily::Ascend910_93
-    } else if ["Ascend910A", "Ascend910ProA", "Ascend910ProB", "Ascend910PremiumA"].contains(&soc)
+    } else if [
+        "Ascend910A",
+        "Ascend910ProA",
+        "Ascend910ProB",
+        "Ascend910PremiumA",
+    ]
+    .contains(&soc)
     {
         SocFamily::Ascend910A
     } else if soc.starts_with("Ascend950") {
