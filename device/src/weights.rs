@@ -135,6 +135,25 @@ impl TensorsFile {
         self.metadata.data_len() as u64
     }
 
+    /// Bytes once loaded with floating-point tensors cast to `dtype` (how pipelines load
+    /// weights); integer and bool tensors keep their stored size.
+    pub fn loaded_bytes(&self, dtype: crate::DType) -> u64 {
+        self.metadata
+            .tensors()
+            .values()
+            .map(|info| {
+                let stored = (info.data_offsets.1 - info.data_offsets.0) as u64;
+                match info.dtype {
+                    Dtype::F64 | Dtype::F32 | Dtype::F16 | Dtype::BF16 => {
+                        let numel: u64 = info.shape.iter().map(|&d| d as u64).product();
+                        numel * dtype.size_in_bytes() as u64
+                    }
+                    _ => stored,
+                }
+            })
+            .sum()
+    }
+
     /// Number of tensors per stored dtype, e.g. {"F16": 686}.
     pub fn dtype_counts(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();

@@ -98,8 +98,16 @@ fn a_healthy_910b_host_passes_everything() {
         failing.iter().all(|c| c.id == "npu.versions"),
         "{failing:#?}"
     );
-    assert!(check(&report, "npu.device_nodes").detail.contains("davinci1"));
-    assert!(check(&report, "npu.versions").detail.contains("CANN 8.0.RC3"));
+    assert!(
+        check(&report, "npu.device_nodes")
+            .detail
+            .contains("davinci1")
+    );
+    assert!(
+        check(&report, "npu.versions")
+            .detail
+            .contains("CANN 8.0.RC3")
+    );
     assert_eq!(check(&report, "npu.bf16").status, Status::Pass);
     let selected = report.selected.unwrap();
     assert_eq!(selected.device.to_string(), "npu:0");
@@ -211,7 +219,12 @@ fn a_cpu_only_host_is_clean() {
     let report = Host::new().run(None);
     every_non_pass_has_a_fix(&report);
     assert_eq!(report.selected.unwrap().device.to_string(), "cpu");
-    for id in ["npu.device_nodes", "npu.library", "cuda.driver", "env.ascend_home"] {
+    for id in [
+        "npu.device_nodes",
+        "npu.library",
+        "cuda.driver",
+        "env.ascend_home",
+    ] {
         assert_eq!(check(&report, id).status, Status::Skip, "{id}");
     }
 }

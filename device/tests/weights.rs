@@ -40,6 +40,9 @@ fn reads_a_valid_file() {
     assert_eq!(file.tensor_f32("b").unwrap(), [1.0, -4.0]);
     assert_eq!(file.tensor_f32("c").unwrap(), [3.0]);
     assert_eq!(file.dtype_counts()["F16"], 1);
+    // 5 floating-point elements: 20 bytes as f32, 10 as bf16.
+    assert_eq!(file.loaded_bytes(device::DType::F32), 20);
+    assert_eq!(file.loaded_bytes(device::DType::BF16), 10);
     assert_eq!(file.user_metadata().unwrap()["format"], "pt");
     assert!(file.expect("a", &[Dtype::F32], Some(&[2])).is_ok());
 }
