@@ -142,7 +142,7 @@ impl TorchRng {
         for block in data.chunks_exact_mut(16) {
             box_muller_16(block);
         }
-        if numel % 16 != 0 {
+        if !numel.is_multiple_of(16) {
             let tail = &mut data[numel - 16..];
             for value in tail.iter_mut() {
                 *value = self.uniform_f32();

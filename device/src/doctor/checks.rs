@@ -534,11 +534,8 @@ fn path_var(env: &dyn EnvSource, id: &str, var: &str, npu_host: bool, fix: &str)
 }
 
 fn selection(input: &DoctorInput<'_>) -> (Check, Option<Selected>) {
-    let prefs = match Preferences::from_env(&input.env) {
-        Ok(p) => p,
-        // Already reported by env.preferences; select without them.
-        Err(_) => Preferences::default(),
-    };
+    // Invalid preferences are reported by env.preferences; select without them.
+    let prefs = Preferences::from_env(&input.env).unwrap_or_default();
     let prefs = match &input.device_flag {
         Some(flag) => match prefs.with_device(flag, "--device") {
             Ok(p) => p,
