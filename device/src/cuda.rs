@@ -7,6 +7,7 @@ use crate::kind::{Device, DeviceKind};
 use crate::loader::symbol;
 use libloading::Library;
 use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 type CuResult = c_int;
@@ -50,7 +51,9 @@ pub fn default_candidates() -> Vec<LibraryCandidate> {
     ]
 }
 
-/// Resolved driver functions; valid while `_lib` lives.
+/// Resolved driver functions; valid while `_lib` lives, which is for the rest of the
+/// process: an initialised driver keeps threads inside the library, so it is never
+/// unloaded (as cudarc and torch do).
 struct CudaApi {
     init: Option<CuInit>,
     driver_version: Option<CuDriverGetVersion>,
@@ -64,7 +67,7 @@ struct CudaApi {
     ctx_set_current: Option<CuCtxSetCurrent>,
     mem_get_info: Option<CuMemGetInfo>,
     error_string: Option<CuGetErrorString>,
-    _lib: Library,
+    _lib: ManuallyDrop<Library>,
 }
 
 impl std::fmt::Debug for CudaApi {
@@ -101,7 +104,7 @@ impl CudaApi {
                 ctx_set_current: symbol(&lib, "cuCtxSetCurrent"),
                 mem_get_info: symbol(&lib, "cuMemGetInfo_v2"),
                 error_string: symbol(&lib, "cuGetErrorString"),
-                _lib: lib,
+                _lib: ManuallyDrop::new(lib),
             }
         }
     }

@@ -122,7 +122,13 @@ fn absent_reason(discovery: &Discovery, kind: DeviceKind) -> String {
 pub fn select(discovery: &Discovery, prefs: &Preferences) -> Result<Selection, SelectError> {
     let (info, reason) = match &prefs.device {
         None => {
-            let info = discovery.devices()[0].clone();
+            // devices() always ends with the CPU, so the fallback is only for form's sake.
+            let info = discovery
+                .devices()
+                .into_iter()
+                .next()
+                .unwrap_or(&discovery.cpu)
+                .clone();
             let reason = match info.kind {
                 DeviceKind::Npu => "first NPU found".to_string(),
                 DeviceKind::Cuda => "no NPU; first CUDA device found".to_string(),

@@ -176,8 +176,15 @@ impl TensorsFile {
         })?;
         let start = 8 + self.header_len;
         let (s, e) = info.data_offsets;
-        // Offsets were validated against the file length in `open`.
-        let data = &self.mmap[start + s..start + e];
+        // `open` validated the offsets against the file length; `get` keeps a bug here
+        // from turning into a panic.
+        let data = self
+            .mmap
+            .get(start + s..start + e)
+            .ok_or_else(|| WeightsError::Invalid {
+                path: self.path.clone(),
+                detail: format!("tensor `{name}` lies outside the file"),
+            })?;
         TensorView::new(info.dtype, info.shape.clone(), data).map_err(|e| WeightsError::Invalid {
             path: self.path.clone(),
             detail: format!("tensor `{name}`: {}", describe(&e)),

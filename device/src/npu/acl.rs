@@ -4,6 +4,7 @@
 use crate::loader::symbol;
 use libloading::Library;
 use std::ffi::{c_char, c_int};
+use std::mem::ManuallyDrop;
 
 pub type AclError = c_int;
 pub const ACL_SUCCESS: AclError = 0;
@@ -34,7 +35,9 @@ pub const REQUIRED: [&str; 5] = [
 ];
 
 /// Resolved ACL functions. Every pointer stays valid while `_lib` lives, and the struct
-/// never hands them out.
+/// never hands them out. The library is never unloaded: once aclInit has run, the runtime
+/// has threads and exit handlers inside it, and dlclose would pull the code from under
+/// them (torch_npu and ggml never unload it either).
 pub struct AclApi {
     init: Option<AclInit>,
     get_device_count: Option<AclrtGetDeviceCount>,
@@ -44,7 +47,7 @@ pub struct AclApi {
     get_mem_info: Option<AclrtGetMemInfo>,
     get_recent_err_msg: Option<AclGetRecentErrMsg>,
     get_cann_attribute: Option<AclGetCannAttribute>,
-    _lib: Library,
+    _lib: ManuallyDrop<Library>,
 }
 
 impl std::fmt::Debug for AclApi {
@@ -75,7 +78,7 @@ impl AclApi {
                 get_mem_info: symbol(&lib, "aclrtGetMemInfo"),
                 get_recent_err_msg: symbol(&lib, "aclGetRecentErrMsg"),
                 get_cann_attribute: symbol(&lib, "aclGetCannAttribute"),
-                _lib: lib,
+                _lib: ManuallyDrop::new(lib),
             }
         }
     }

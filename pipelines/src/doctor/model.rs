@@ -121,7 +121,9 @@ fn component(root: &Path, name: &str, class: &str, dtype: DType) -> ComponentRes
     let config = configs.iter().map(|c| dir.join(c)).find(|p| p.is_file());
     let config_note = match &config {
         Some(path) => match read_json(path) {
-            Ok(_) => path.file_name().unwrap().to_string_lossy().to_string(),
+            Ok(_) => path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             Err(e) => return fail(e, "re-download this component's config file"),
         },
         None if weightless(class) => "no config file".to_string(),
