@@ -191,7 +191,12 @@ fn cuda_capability_verdicts() {
     assert_eq!(cap.status, Status::Warn);
     assert!(cap.fix.as_deref().unwrap().contains("PREFERRED_DTYPE=f16"));
 
+    // CUDA_ERROR_NO_DEVICE: a driver without a GPU is worth a warning, not a failure.
     let report = Host::new().cuda(FakeCuda::new().init_result(100)).run(None);
+    assert_eq!(check(&report, "cuda.driver").status, Status::Warn);
+    assert_eq!(report.exit_code(), 1);
+    // CUDA_ERROR_INVALID_VALUE (1) and friends: the driver itself is broken.
+    let report = Host::new().cuda(FakeCuda::new().init_result(1)).run(None);
     assert_eq!(check(&report, "cuda.driver").status, Status::Fail);
     assert_eq!(report.exit_code(), 2);
 }

@@ -384,6 +384,15 @@ fn cuda(r: &BackendReport) -> Vec<Check> {
                  containers use the NVIDIA container toolkit (--gpus all)"
             }
         };
+        // CUDA_ERROR_NO_DEVICE: driver libraries without a GPU (a container started without
+        // --gpus, a host image shared with GPU machines). Worth knowing, not broken.
+        if let Absence::CallFailed { code: 100, .. } = why {
+            return vec![Check::warn(
+                "cuda.driver",
+                why.to_string(),
+                "no GPU is visible to the installed NVIDIA driver: in containers pass --gpus;                  otherwise ignore this on hosts without NVIDIA GPUs",
+            )];
+        }
         return vec![Check::fail("cuda.driver", why.to_string(), fix)];
     }
     let mut checks = vec![Check::pass(
