@@ -124,6 +124,22 @@ fn already_initialised_is_fine() {
 }
 
 #[test]
+fn a_failing_memory_query_keeps_the_device_and_says_why() {
+    let (_dir, report) = probe_fake(
+        FakeAcl::new()
+            .mem_info_fails(507899)
+            .error_message("EE1234: no memory info"),
+    );
+    assert!(report.is_available());
+    assert_eq!(report.devices[0].memory_total_bytes, None);
+    assert!(
+        report.device_errors[0].contains("aclrtGetMemInfo returned 507899: EE1234"),
+        "{:?}",
+        report.device_errors
+    );
+}
+
+#[test]
 fn zero_devices_is_absent_with_a_hint() {
     let (_dir, report) = probe_fake(FakeAcl::new().devices(0));
     assert_eq!(report.device_count, Some(0));

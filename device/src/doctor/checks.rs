@@ -32,6 +32,12 @@ impl<'a> DoctorInput<'a> {
             device_flag: None,
         }
     }
+
+    /// An Ascend host: device nodes exist or the ACL runtime loaded. Decides whether
+    /// missing Ascend settings (and torch_npu, flash-attn) matter.
+    pub fn is_npu_host(&self) -> bool {
+        !davinci_nodes(&self.dev_dir).is_empty() || self.discovery.npu.library.is_some()
+    }
 }
 
 fn gib(bytes: u64) -> String {
@@ -49,8 +55,9 @@ pub fn device_checks(input: &DoctorInput<'_>) -> Report {
     let nodes = davinci_nodes(&input.dev_dir);
     report.checks.extend(npu(&discovery.npu, &nodes, input));
     report.checks.extend(cuda(&discovery.cuda));
-    let npu_host = !nodes.is_empty() || discovery.npu.library.is_some();
-    report.checks.extend(environment(input.env, npu_host));
+    report
+        .checks
+        .extend(environment(input.env, input.is_npu_host()));
     let (check, selected) = selection(input);
     report.checks.push(check);
     report.selected = selected;

@@ -119,7 +119,7 @@ pub fn probe(config: &NpuConfig) -> (BackendReport, Option<NpuRuntime>) {
     };
     report.device_count = Some(count);
     for index in 0..count {
-        match describe(&api, index, &report) {
+        match describe(&api, index, &mut report) {
             Ok(info) => report.devices.push(info),
             Err(f) => report.device_errors.push(format!(
                 "npu:{index}: {} returned {}{}",
@@ -149,7 +149,13 @@ pub fn probe(config: &NpuConfig) -> (BackendReport, Option<NpuRuntime>) {
     (report, Some(runtime))
 }
 
-fn describe(api: &AclApi, index: usize, report: &BackendReport) -> Result<DeviceInfo, AclFailure> {
+/// One device's description; a failed memory query does not lose the device but is
+/// recorded in `report.device_errors`.
+fn describe(
+    api: &AclApi,
+    index: usize,
+    report: &mut BackendReport,
+) -> Result<DeviceInfo, AclFailure> {
     let id = i32::try_from(index).unwrap_or(i32::MAX);
     api.set_device(id)?;
     // Query everything, then release the device whatever happened.
@@ -166,7 +172,15 @@ fn describe(api: &AclApi, index: usize, report: &BackendReport) -> Result<Device
     let support = DTypeSupport::npu(bf16);
     let (free, total) = match mem {
         Ok((f, t)) => (Some(f), Some(t)),
-        Err(_) => (None, None),
+        Err(f) => {
+            report.device_errors.push(format!(
+                "npu:{index}: {} returned {}{} (memory unknown)",
+                f.call,
+                f.code,
+                f.message.map(|m| format!(": {m}")).unwrap_or_default()
+            ));
+            (None, None)
+        }
     };
     Ok(DeviceInfo {
         id: Device::Npu(index),

@@ -6,6 +6,7 @@
  *   FAKE_INIT_RESULT   aclInit's return code (default 0; 100002 = already initialised)
  *   FAKE_ERR_MSG       text of aclGetRecentErrMsg after a failure
  *   FAKE_BF16_ATTR     value aclGetCannAttribute(ACL_CANN_ATTR_BF16) reports (default 1)
+ *   FAKE_MEMINFO_FAILS error code aclrtGetMemInfo returns (default: it succeeds)
  *   OMIT_<symbol>      leave that symbol out of the library
  */
 #include <stddef.h>
@@ -88,6 +89,9 @@ const char *aclrtGetSocName(void) {
 aclError aclrtGetMemInfo(int attr, size_t *free, size_t *total) {
     if (current < 0) return fail(107002);
     if (attr != 1) return fail(100000);
+#ifdef FAKE_MEMINFO_FAILS
+    return fail(FAKE_MEMINFO_FAILS);
+#endif
     *total = (size_t)FAKE_HBM_TOTAL;
     *free = (size_t)(FAKE_HBM_FREE - (unsigned long long)current * 1073741824ULL);
     return 0;

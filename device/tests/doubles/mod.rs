@@ -69,6 +69,10 @@ impl FakeAcl {
         self
     }
 
+    pub fn mem_info_fails(self, code: i32) -> Self {
+        self.define("FAKE_MEMINFO_FAILS", code)
+    }
+
     /// Installs as `<root>/lib64/libascendcl.so`, the layout of a CANN toolkit, and
     /// returns the library path.
     pub fn install(&self, root: &Path) -> PathBuf {

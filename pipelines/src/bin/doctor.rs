@@ -2,7 +2,7 @@
 //! check. A thin shell over `device::doctor` and `pipelines::doctor`.
 
 use clap::Parser;
-use device::doctor::{Check, DoctorInput, Status, device_checks};
+use device::doctor::{Check, DoctorInput, device_checks};
 use device::{Discovery, ProcessEnv};
 use pipelines::doctor::{model, python};
 use std::io::Write;
@@ -80,14 +80,7 @@ fn run(args: &Args) -> anyhow::Result<i32> {
     input.device_flag = args.device.clone();
     let mut report = device_checks(&input);
 
-    let npu_host = report
-        .checks
-        .iter()
-        .any(|c| c.id == "npu.library" && c.status == Status::Pass)
-        || report
-            .checks
-            .iter()
-            .any(|c| c.id == "npu.device_nodes" && c.status != Status::Skip);
+    let npu_host = input.is_npu_host();
     if args.no_python {
         report
             .checks
