@@ -89,6 +89,26 @@ impl DeviceManager {
             .map(|(free, total)| MemoryInfo { free, total })
     }
 
+    /// One line per device with fresh free/total figures, for logs (the
+    /// `memory_stats()` of the HiDream NPU port).
+    pub fn memory_summary(&self) -> String {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        self.devices()
+            .iter()
+            .map(|d| match self.memory(d.id) {
+                Some(m) => format!(
+                    "{} {}: {:.1} GiB free of {:.1} GiB",
+                    d.id,
+                    d.name,
+                    gib(m.free),
+                    gib(m.total)
+                ),
+                None => format!("{} {}: memory unknown", d.id, d.name),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Registers a pool (a kernel workspace pool, a tensor allocator) whose cached blocks
     /// `empty_cache` should release. The vendor runtimes keep no cache of their own that
     /// their public API can drop, so the caches to empty are the ones built on top.

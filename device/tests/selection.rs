@@ -127,6 +127,20 @@ fn malformed_preferences_are_errors() {
 }
 
 #[test]
+fn memory_summary_queries_each_device_again() {
+    let m = machine(
+        Some(FakeAcl::new().devices(2).memory(32 << 30, 30 << 30)),
+        None,
+    );
+    let summary = manager(&m, &MapEnv::new()).memory_summary();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines.len(), 3, "{summary}");
+    assert_eq!(lines[0], "npu:0 Ascend910B3: 30.0 GiB free of 32.0 GiB");
+    assert_eq!(lines[1], "npu:1 Ascend910B3: 29.0 GiB free of 32.0 GiB");
+    assert!(lines[2].starts_with("cpu "));
+}
+
+#[test]
 fn empty_cache_asks_registered_pools() {
     let m = machine(None, None);
     let mut manager = manager(&m, &MapEnv::new());
