@@ -1,6 +1,44 @@
-//! Device discovery and selection for the diffusion toolkit.
+//! Device discovery, selection, dtype policy, torch-identical seeded noise and safetensors
+//! loading for the diffusion toolkit.
 //!
 //! This crate is the bottom of the dependency chain
 //! (`device` <- `ops-npu` <- `pipelines` <- `examples`) and stays light: it opens vendor
-//! runtimes (libascendcl.so, libcuda.so.1) at run time, so it builds on machines without
-//! any SDK. Its contents are tracked by the device issue; nothing here is functional yet.
+//! runtimes (libascendcl.so, libcuda.so.1) with dlopen at run time, so it builds and runs
+//! on machines without any SDK and says why a device is absent.
+//!
+//! ```no_run
+//! let manager = device::DeviceManager::new();
+//! let selection = manager.select(None)?;
+//! println!("{} as {} ({})", selection.device, selection.dtype, selection.reason);
+//! let noise = device::TorchRng::new(42).randn_f32(4 * 64 * 64);
+//! # Ok::<(), device::SelectError>(())
+//! ```
+
+pub mod cpu;
+pub mod cuda;
+pub mod discovery;
+pub mod doctor;
+pub mod dtype;
+pub mod env;
+pub mod info;
+pub mod kind;
+mod loader;
+pub mod manager;
+pub mod npu;
+pub mod rng;
+pub mod select;
+pub mod visible;
+pub mod weights;
+
+#[cfg(feature = "candle")]
+pub mod candle;
+
+pub use discovery::{Discovery, DiscoveryConfig};
+pub use dtype::{DType, DTypeSupport};
+pub use env::{EnvSource, MapEnv, ProcessEnv};
+pub use info::{Absence, BackendReport, DeviceInfo, LibraryAttempt, LibraryCandidate};
+pub use kind::{Device, DeviceKind, DeviceRequest, ParseDeviceError};
+pub use manager::{DeviceManager, MemoryInfo};
+pub use rng::TorchRng;
+pub use select::{Preferences, SelectError, Selection};
+pub use weights::{TensorsFile, WeightsError};

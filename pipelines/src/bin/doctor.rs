@@ -1,0 +1,125 @@
+//! `doctor`: is this machine ready to run diffusion workloads? A verdict and a fix per
+//! check. A thin shell over `device::doctor` and `pipelines::doctor`.
+
+use clap::Parser;
+use device::doctor::{Check, DoctorInput, device_checks};
+use device::{Discovery, ProcessEnv};
+use pipelines::doctor::{model, python};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const AFTER_HELP: &str = "\
+Checks: host; NPU (device nodes, libascendcl.so, symbols, aclInit, CANN and driver
+versions, devices, SoC, memory, bf16); CUDA (driver, devices, capability, memory);
+environment (ASCEND_HOME_PATH, ASCEND_OPP_PATH, ASCEND_RT_VISIBLE_DEVICES /
+CUDA_VISIBLE_DEVICES, PREFERRED_DEVICE / PREFERRED_DTYPE); the Python stack; with
+--model, a diffusers folder and whether it fits the selected device.
+
+Exit status: 0 all checks pass (or are skipped), 1 warnings only, 2 a check fails.
+
+Examples:
+  doctor                                  human-readable report
+  doctor --markdown > doctor.md           paste into an issue
+  doctor --json | jq '.checks[] | select(.status != \"pass\")'
+  doctor --device npu:1 --model ./stable-diffusion-2-1
+  PREFERRED_DTYPE=f16 doctor              would f16 be honoured here?";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "doctor",
+    version,
+    about = "Check drivers, runtimes, devices, dtypes, the Python stack and a model folder",
+    after_help = AFTER_HELP
+)]
+struct Args {
+    /// Print one JSON object (schema_version 1) instead of text.
+    #[arg(long, conflicts_with = "markdown")]
+    json: bool,
+    /// Print Markdown to paste into an issue.
+    #[arg(long)]
+    markdown: bool,
+    /// Device to check selection for (npu, npu:N, cuda, cuda:N, cpu); overrides
+    /// PREFERRED_DEVICE.
+    #[arg(long, value_name = "D")]
+    device: Option<String>,
+    /// A diffusers model folder (SD 2.x or HiDream) to validate and size.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Python interpreter whose torch / diffusers stack to check.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+    /// Seconds to wait for the Python interpreter.
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    python_timeout: f64,
+    /// Skip the Python stack checks.
+    #[arg(long)]
+    no_python: bool,
+    /// Where device nodes live (for containers with a relocated /dev, and for tests).
+    #[arg(long, value_name = "DIR", default_value = "/dev", hide = true)]
+    dev_dir: PathBuf,
+}
+
+fn main() {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("doctor: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Runs every check, prints the report and returns the exit status.
+fn run(args: &Args) -> anyhow::Result<i32> {
+    let env = ProcessEnv;
+    let discovery = Discovery::from_env(&env);
+    let mut input = DoctorInput::new(&discovery, &env);
+    input.dev_dir = args.dev_dir.clone();
+    input.device_flag = args.device.clone();
+    let mut report = device_checks(&input);
+
+    let npu_host = input.is_npu_host();
+    if args.no_python {
+        report
+            .checks
+            .push(Check::skip("python.interpreter", "skipped (--no-python)"));
+    } else {
+        let timeout = Duration::from_secs_f64(args.python_timeout.clamp(0.1, 600.0));
+        let result = python::PythonProbe::new(&args.python, timeout).run();
+        report.checks.extend(python::checks(&result, npu_host));
+    }
+
+    // Kernel sanity runs once ops-npu provides kernels; until then say so plainly.
+    report.checks.push(Check::skip(
+        "kernels.sanity",
+        "ops-npu provides no kernels yet in this build",
+    ));
+
+    if let Some(dir) = &args.model {
+        report.checks.extend(model::checks(
+            dir,
+            report.selected,
+            &report.devices,
+            &discovery.cpu,
+        ));
+    }
+
+    let text = if args.json {
+        report.to_json_string()
+    } else if args.markdown {
+        report.to_markdown()
+    } else {
+        report.to_text()
+    };
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{}", text.trim_end()) {
+        // `doctor | head` closing the pipe early is not an error worth a message.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(anyhow::Error::new(e).context("writing the report"));
+        }
+        _ => {}
+    }
+    Ok(report.exit_code())
+}

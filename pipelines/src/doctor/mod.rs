@@ -1,0 +1,4 @@
+//! Checks `doctor` adds on top of the device-level ones in `device::doctor`.
+
+pub mod model;
+pub mod python;

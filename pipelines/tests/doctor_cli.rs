@@ -1,0 +1,363 @@
+//! The `doctor` binary end to end: JSON schema, verdicts and exit codes, with test-double
+//! vendor libraries reached the way real ones are (ASCEND_HOME_PATH, LD_LIBRARY_PATH).
+
+#[path = "../../device/tests/doubles/mod.rs"]
+mod doubles;
+
+use doubles::{FakeAcl, FakeCuda, write_cann_version};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Variables that would otherwise leak the test machine's setup into the run.
+const SCRUBBED: [&str; 8] = [
+    "ASCEND_HOME_PATH",
+    "ASCEND_TOOLKIT_HOME",
+    "ASCEND_OPP_PATH",
+    "ASCEND_RT_VISIBLE_DEVICES",
+    "CUDA_VISIBLE_DEVICES",
+    "PREFERRED_DEVICE",
+    "PREFERRED_DTYPE",
+    "LD_LIBRARY_PATH",
+];
+
+struct Run {
+    code: i32,
+    stdout: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+struct Host {
+    dir: tempfile::TempDir,
+    envs: Vec<(String, String)>,
+}
+
+impl Host {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("dev")).unwrap();
+        Self {
+            dir,
+            envs: Vec::new(),
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn env(mut self, k: &str, v: impl AsRef<Path>) -> Self {
+        self.envs
+            .push((k.to_string(), v.as_ref().to_string_lossy().into_owned()));
+        self
+    }
+
+    /// A toolkit as set_env.sh exports it, plus device nodes.
+    fn ascend(self, fake: FakeAcl, nodes: u32) -> Self {
+        let toolkit = self.path("Ascend/ascend-toolkit/latest");
+        fake.install(&toolkit);
+        write_cann_version(&toolkit, "8.0.RC3");
+        std::fs::create_dir_all(toolkit.join("opp")).unwrap();
+        for i in 0..nodes {
+            std::fs::write(self.path(&format!("dev/davinci{i}")), "").unwrap();
+        }
+        std::fs::write(self.path("dev/davinci_manager"), "").unwrap();
+        self.env("ASCEND_HOME_PATH", &toolkit)
+            .env("ASCEND_OPP_PATH", toolkit.join("opp"))
+    }
+
+    /// A driver library found through LD_LIBRARY_PATH, as the loader finds the real one.
+    fn cuda(self, fake: FakeCuda) -> Self {
+        let dir = self.path("nvidia");
+        fake.install(&dir);
+        self.env("LD_LIBRARY_PATH", dir)
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_doctor"));
+        for var in SCRUBBED {
+            cmd.env_remove(var);
+        }
+        cmd.arg("--dev-dir").arg(self.path("dev")).args(args);
+        cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
+        let start = Instant::now();
+        let out = cmd.output().expect("doctor runs");
+        Run {
+            code: out.status.code().expect("doctor exits normally"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+fn check<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}: {doc:#}"))
+}
+
+/// The schema of the issue, field by field, and exit-code consistency.
+fn assert_schema(run: &Run) -> Value {
+    let doc = run.json();
+    let mut keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["checks", "devices", "schema_version", "selected"]);
+    assert_eq!(doc["schema_version"], 1);
+    if !doc["selected"].is_null() {
+        let sel = doc["selected"].as_object().unwrap();
+        assert!(sel["device"].is_string() && sel["dtype"].is_string());
+    }
+    for d in doc["devices"].as_array().unwrap() {
+        let mut k: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort();
+        assert_eq!(
+            k,
+            [
+                "best_dtype",
+                "dtypes",
+                "id",
+                "kind",
+                "memory_free_bytes",
+                "memory_total_bytes",
+                "name"
+            ]
+        );
+    }
+    let mut worst = 0;
+    for c in doc["checks"].as_array().unwrap() {
+        let status = c["status"].as_str().unwrap();
+        assert!(c["id"].is_string() && c["detail"].is_string(), "{c}");
+        match status {
+            "pass" | "skip" => assert!(c["fix"].is_null(), "{c}"),
+            "warn" => {
+                assert!(c["fix"].is_string(), "{c}");
+                worst = worst.max(1);
+            }
+            "fail" => {
+                assert!(c["fix"].is_string(), "{c}");
+                worst = 2;
+            }
+            other => panic!("unknown status {other}"),
+        }
+    }
+    assert_eq!(
+        run.code, worst,
+        "exit code must follow the verdicts:\n{doc:#}"
+    );
+    doc
+}
+
+#[test]
+fn without_vendor_libraries_doctor_answers_quickly_and_consistently() {
+    // Includes the real python3 check (with its timeout) to prove nothing hangs.
+    let run = Host::new().run(&["--json", "--python-timeout", "15"]);
+    assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
+    let doc = assert_schema(&run);
+    let devices = doc["devices"].as_array().unwrap();
+    assert_eq!(devices.last().unwrap()["id"], "cpu");
+    assert!(
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"].as_str().unwrap().starts_with("python."))
+    );
+}
+
+#[test]
+fn a_910b3_host_is_found_through_ascend_home_path() {
+    let host = Host::new().ascend(FakeAcl::new().soc("Ascend910B3").devices(2), 2);
+    let run = host.run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    assert_eq!(doc["selected"]["device"], "npu:0");
+    assert_eq!(doc["selected"]["dtype"], "bf16");
+    let npu = &doc["devices"][1];
+    assert_eq!(npu["id"], "npu:1");
+    assert_eq!(npu["kind"], "npu");
+    assert_eq!(npu["name"], "Ascend910B3");
+    assert_eq!(npu["dtypes"], serde_json::json!(["f32", "f16", "bf16"]));
+    assert_eq!(npu["best_dtype"], "bf16");
+    assert!(npu["memory_total_bytes"].as_u64().unwrap() > 0);
+    for id in [
+        "npu.device_nodes",
+        "npu.library",
+        "npu.runtime",
+        "npu.bf16",
+        "env.ascend_home",
+    ] {
+        assert_eq!(check(&doc, id)["status"], "pass", "{id}: {doc:#}");
+    }
+    assert!(
+        check(&doc, "npu.versions")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("CANN 8.0.RC3")
+    );
+}
+
+#[test]
+fn exit_0_on_a_healthy_ampere_host() {
+    let run = Host::new()
+        .cuda(FakeCuda::new().capability(8, 6))
+        .run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    assert_eq!(doc["selected"]["device"], "cuda:0");
+    assert_eq!(doc["selected"]["dtype"], "bf16");
+    assert_eq!(run.code, 0, "{doc:#}");
+}
+
+#[test]
+fn exit_1_with_warnings_only() {
+    let run = Host::new()
+        .cuda(FakeCuda::new().capability(7, 5))
+        .run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    assert_eq!(check(&doc, "cuda.capability")["status"], "warn");
+    assert_eq!(doc["selected"]["dtype"], "f16");
+    assert_eq!(run.code, 1);
+
+    let run = Host::new()
+        .ascend(
+            FakeAcl::new()
+                .soc("Ascend910A")
+                .without("aclGetCannAttribute"),
+            1,
+        )
+        .run(&["--no-python"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("910A/310P: no bf16, use PREFERRED_DTYPE=f16")
+    );
+}
+
+#[test]
+fn exit_2_when_a_check_fails() {
+    let run = Host::new()
+        .ascend(
+            FakeAcl::new()
+                .init_result(507033)
+                .error_message("EE1001: device busy"),
+            1,
+        )
+        .run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    assert_eq!(run.code, 2);
+    let runtime = check(&doc, "npu.runtime");
+    assert_eq!(runtime["status"], "fail");
+    assert!(
+        runtime["detail"]
+            .as_str()
+            .unwrap()
+            .contains("EE1001: device busy")
+    );
+
+    // An override naming an absent device is a failure, not a fallback.
+    let run = Host::new().run(&["--json", "--no-python", "--device", "npu:3"]);
+    let doc = assert_schema(&run);
+    assert!(doc["selected"].is_null());
+    assert_eq!(check(&doc, "device.selection")["status"], "fail");
+
+    let run = Host::new()
+        .env("PREFERRED_DTYPE", "fp8")
+        .run(&["--json", "--no-python"]);
+    assert_eq!(
+        check(&assert_schema(&run), "env.preferences")["status"],
+        "fail"
+    );
+}
+
+#[test]
+fn markdown_and_text_renderings() {
+    let host = Host::new()
+        .cuda(FakeCuda::new().capability(7, 5))
+        .env("ASCEND_RT_VISIBLE_DEVICES", "3,1");
+    let md = host.run(&["--markdown", "--no-python"]);
+    assert!(
+        md.stdout.contains("| check | status | detail | fix |"),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains("| `env.visible_devices` | warn |"));
+    let text = host.run(&["--no-python"]);
+    assert!(
+        text.stdout.contains("WARN  cuda.capability"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("fix: "));
+    assert_eq!(md.code, 1);
+    assert_eq!(text.code, 1);
+}
+
+fn fake_python(host: &Host, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = host.path("python3");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_hanging_python_is_cut_off_by_the_timeout() {
+    let host = Host::new();
+    let python = fake_python(&host, "exec sleep 30");
+    let run = host.run(&[
+        "--json",
+        "--python",
+        python.to_str().unwrap(),
+        "--python-timeout",
+        "0.5",
+    ]);
+    assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+    let doc = assert_schema(&run);
+    let c = check(&doc, "python.interpreter");
+    assert_eq!(c["status"], "warn");
+    assert!(c["detail"].as_str().unwrap().contains("did not answer"));
+}
+
+#[test]
+fn flash_attn_on_an_npu_host_warns() {
+    let host = Host::new().ascend(FakeAcl::new(), 1);
+    let python = fake_python(
+        &host,
+        r#"echo '{"python":"3.10.14","executable":"/opt/py/bin/python3","packages":{"torch":"2.5.1","torch_npu":"2.5.1","diffusers":"0.32.2","transformers":"4.47.1","accelerate":"1.2.1","safetensors":"0.4.5","flash_attn":"2.7.2"}}'"#,
+    );
+    let run = host.run(&["--json", "--python", python.to_str().unwrap()]);
+    let doc = assert_schema(&run);
+    assert_eq!(check(&doc, "python.torch_npu")["status"], "pass");
+    assert_eq!(check(&doc, "python.libraries")["status"], "pass");
+    let fa = check(&doc, "python.flash_attn");
+    assert_eq!(fa["status"], "warn");
+    assert!(
+        fa["fix"]
+            .as_str()
+            .unwrap()
+            .contains("pip uninstall flash-attn")
+    );
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let run = Host::new().run(&["--help"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("Examples:"));
+    assert!(run.stdout.contains("doctor --json"));
+    assert!(run.stdout.contains("Exit status"));
+}
