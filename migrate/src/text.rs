@@ -24,8 +24,14 @@ impl SourceText {
 
     fn from_parts(bom: bool, body: String) -> Self {
         let newline = detect_newline(&body);
+        // Python ends a line at \n, \r\n or a lone \r; line numbers must agree with it.
+        let bytes = body.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(body.match_indices('\n').map(|(i, _)| i + 1));
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+                line_starts.push(i + 1);
+            }
+        }
         SourceText {
             bom,
             body,
@@ -62,10 +68,8 @@ impl SourceText {
     /// Byte range of the whole lines covering `start..end`, newline excluded.
     pub fn line_span(&self, start: usize, end: usize) -> (usize, usize) {
         let first = self.line_starts[self.line_of(start) - 1];
-        let last_line_start = self.line_starts[self.line_of(end.max(start)) - 1];
-        let stop = self.body[last_line_start..]
-            .find(['\r', '\n'])
-            .map_or(self.body.len(), |i| last_line_start + i);
+        let end = end.max(start);
+        let stop = self.body[end..].find(['\r', '\n']).map_or(self.body.len(), |i| end + i);
         (first, stop)
     }
 
@@ -73,7 +77,7 @@ impl SourceText {
         if self.body.is_empty() {
             0
         } else {
-            self.line_starts.len() - usize::from(self.body.ends_with('\n'))
+            self.line_starts.len() - usize::from(self.body.ends_with(['\n', '\r']))
         }
     }
 }
@@ -106,6 +110,14 @@ mod tests {
         assert_eq!(s.column_of(4), 2);
         assert_eq!(s.line_span(3, 4), (3, 5));
         assert_eq!(s.line_count(), 3);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_as_in_python() {
+        let s = SourceText::new("a\rbc\r\nd");
+        assert_eq!(s.line_of(2), 2);
+        assert_eq!(s.line_of(6), 3);
+        assert_eq!(s.line_span(3, 3), (2, 4));
     }
 
     #[test]
