@@ -27,7 +27,12 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--ruff" => ruff = it.next().ok_or("--ruff needs a path")?,
-            "--runs" => runs = it.next().and_then(|n| n.parse().ok()).ok_or("--runs needs a number")?,
+            "--runs" => {
+                runs = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("--runs needs a number")?
+            }
             "--bench" => {} // passed by `cargo bench`
             other if !other.starts_with('-') => tree = Some(PathBuf::from(other)),
             other => return Err(format!("unknown argument {other}")),
@@ -59,35 +64,72 @@ fn main() {
     let mut summary = None;
     for _ in 0..args.runs {
         let start = Instant::now();
-        let migration = run::migrate_paths(std::slice::from_ref(&args.tree), &config).expect("migration runs");
+        let migration =
+            run::migrate_paths(std::slice::from_ref(&args.tree), &config).expect("migration runs");
         ours.push(start.elapsed());
         summary = Some(migration);
     }
     let migration = summary.expect("at least one run");
-    let python: Vec<_> = migration.files.iter().filter(|f| f.kind == Some(migrate::walk::FileKind::Python)).collect();
-    let bytes: usize = python.iter().filter_map(|f| f.original.as_ref()).map(String::len).sum();
-    let lines: usize = python.iter().filter_map(|f| f.original.as_ref()).map(|t| t.lines().count()).sum();
-    let changed = migration.files.iter().filter(|f| f.status == FileStatus::Changed).count();
-    let failed = migration.files.iter().filter(|f| f.status == FileStatus::Failed).count();
+    let python: Vec<_> = migration
+        .files
+        .iter()
+        .filter(|f| f.kind == Some(migrate::walk::FileKind::Python))
+        .collect();
+    let bytes: usize = python
+        .iter()
+        .filter_map(|f| f.original.as_ref())
+        .map(String::len)
+        .sum();
+    let lines: usize = python
+        .iter()
+        .filter_map(|f| f.original.as_ref())
+        .map(|t| t.lines().count())
+        .sum();
+    let changed = migration
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::Changed)
+        .count();
+    let failed = migration
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::Failed)
+        .count();
 
     let mut theirs = Vec::new();
     for _ in 0..args.runs {
         let start = Instant::now();
         let status = Command::new(&args.ruff)
-            .args(["check", "--select", "E9", "--no-cache", "--exit-zero", "--quiet"])
+            .args([
+                "check",
+                "--select",
+                "E9",
+                "--no-cache",
+                "--exit-zero",
+                "--quiet",
+            ])
             .arg(&args.tree)
             .status();
         match status {
             Ok(s) if s.success() => theirs.push(start.elapsed()),
             Ok(s) => panic!("ruff exited with {s}"),
             Err(e) => {
-                eprintln!("tree_throughput: cannot run {}: {e}; reporting migrate alone", args.ruff);
+                eprintln!(
+                    "tree_throughput: cannot run {}: {e}; reporting migrate alone",
+                    args.ruff
+                );
                 break;
             }
         }
     }
     let ours = median(ours);
-    println!("tree: {} ({} Python files, {:.1} MB, {} lines)", args.tree.display(), python.len(), bytes as f64 / 1e6, lines);
+    println!(
+        "tree: {} ({} Python files, {:.1} MB, {} lines)",
+        args.tree.display(),
+        python.len(),
+        bytes as f64 / 1e6,
+        lines
+    );
     println!("migrate: {changed} files would change, {failed} failed");
     println!(
         "migrate (walk + prefilter + parse + rules + diff), median of {}: {:.3} s, {:.0} MB/s",
@@ -97,7 +139,11 @@ fn main() {
     );
     if !theirs.is_empty() {
         let theirs = median(theirs);
-        println!("ruff check --select E9 --no-cache, median of {}: {:.3} s", args.runs, theirs.as_secs_f64());
+        println!(
+            "ruff check --select E9 --no-cache, median of {}: {:.3} s",
+            args.runs,
+            theirs.as_secs_f64()
+        );
         println!(
             "ratio migrate / ruff: {:.2} (below 1.0 means migrate is faster)",
             ours.as_secs_f64() / theirs.as_secs_f64()

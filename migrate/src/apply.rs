@@ -46,7 +46,7 @@ fn io(path: &str) -> impl FnOnce(std::io::Error) -> ApplyError + '_ {
 fn write_changed(file: &FileResult) -> Result<(), ApplyError> {
     let path = &file.relative;
     let now = std::fs::read(&file.absolute).map_err(io(path))?;
-    if Some(&now) != file.original_bytes.as_ref() {
+    if Some(now.as_slice()) != file.original.as_deref().map(str::as_bytes) {
         return Err(ApplyError::ChangedMeanwhile { path: path.clone() });
     }
     let permissions = std::fs::metadata(&file.absolute)

@@ -89,7 +89,6 @@ pub fn added_file(root: &Path, choice: &HelperChoice) -> FileResult {
         kind: Some(crate::walk::FileKind::Python),
         status: FileStatus::Added,
         reason: None,
-        original_bytes: None,
         original: None,
         output: Some(TEMPLATE.to_string()),
         edits: Vec::new(),

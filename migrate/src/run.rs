@@ -49,9 +49,9 @@ pub struct FileResult {
     pub kind: Option<FileKind>,
     pub status: FileStatus,
     pub reason: Option<String>,
-    /// The bytes as read, so `--apply` can refuse to overwrite a file changed meanwhile.
-    pub original_bytes: Option<Vec<u8>>,
+    /// The text as read; `--apply` compares it with the file on disk before writing.
     pub original: Option<String>,
+    /// The new text, for changed and added files only.
     pub output: Option<String>,
     pub edits: Vec<AppliedEdit>,
     pub diagnostics: Vec<Diagnostic>,
@@ -65,7 +65,6 @@ impl FileResult {
             kind: Some(found.kind),
             status,
             reason: None,
-            original_bytes: None,
             original: None,
             output: None,
             edits: Vec::new(),
@@ -185,7 +184,6 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
             kind: None,
             status: FileStatus::Skipped,
             reason: Some(reason),
-            original_bytes: None,
             original: None,
             output: None,
             edits: Vec::new(),
@@ -199,7 +197,6 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
             kind: None,
             status: FileStatus::Failed,
             reason: Some(reason),
-            original_bytes: None,
             original: None,
             output: None,
             edits: Vec::new(),
@@ -234,6 +231,7 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
 }
 
 /// Text that makes a file worth parsing; files without any are reported unchanged unparsed.
+/// `torch` only matters in requirements, where torch-npu is added next to it.
 const TRIGGERS: &[&str] = &[
     "cuda",
     "CUDA",
@@ -253,20 +251,23 @@ const TRIGGERS: &[&str] = &[
     "torch.double",
     "nvidia",
     "/whl/cu",
-    "torch",
 ];
 
+fn triggers(with_torch: bool) -> &'static aho_corasick::AhoCorasick {
+    use std::sync::OnceLock;
+    static CODE: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    static REQUIREMENTS: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    let cell = if with_torch { &REQUIREMENTS } else { &CODE };
+    cell.get_or_init(|| {
+        let extra: &[&str] = if with_torch { &["torch"] } else { &[] };
+        aho_corasick::AhoCorasick::new(TRIGGERS.iter().chain(extra)).expect("fixed patterns build")
+    })
+}
+
+/// One pass over the text, however many triggers there are.
 fn worth_parsing(kind: FileKind, text: &str) -> bool {
-    match kind {
-        FileKind::CudaSource => true,
-        // `torch` is a trigger only for requirements, where torch-npu is added next to it.
-        FileKind::Requirements | FileKind::CondaEnvironment => {
-            TRIGGERS.iter().any(|t| text.contains(t))
-        }
-        _ => TRIGGERS[..TRIGGERS.len() - 1]
-            .iter()
-            .any(|t| text.contains(t)),
-    }
+    let with_torch = matches!(kind, FileKind::Requirements | FileKind::CondaEnvironment);
+    triggers(with_torch).is_match(text)
 }
 
 fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileResult {
@@ -282,32 +283,34 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             ..FileResult::new(found, FileStatus::Skipped)
         };
     }
+    if found.kind == FileKind::CudaSource {
+        // Reported whole; its content is not needed (and need not be UTF-8).
+        let mut result = FileResult::new(found, FileStatus::Unchanged);
+        result.diagnostics.push(docs::cuda_source(&found.relative));
+        return result;
+    }
     let bytes = match std::fs::read(&found.absolute) {
         Ok(bytes) => bytes,
         Err(err) => return FileResult::failed(found, format!("cannot read: {err}")),
     };
-    if found.kind != FileKind::CudaSource && bytes.contains(&0) {
+    if memchr::memchr(0, &bytes).is_some() {
         return FileResult::failed(found, "binary content (NUL bytes), not a text file");
     }
-    let text = match String::from_utf8(bytes.clone()) {
+    let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {
+            let offset = err.utf8_error().valid_up_to();
             return FileResult::failed(
                 found,
-                format!(
-                    "not UTF-8 (invalid byte at offset {})",
-                    err.utf8_error().valid_up_to()
-                ),
+                format!("not UTF-8 (invalid byte at offset {offset})"),
             );
         }
     };
     let mut result = FileResult::new(found, FileStatus::Unchanged);
-    result.original_bytes = Some(bytes);
     // The helper an earlier run added is ours and correct as it is; rewriting its
     // torch.cuda checks would break it.
     let generated_helper = found.kind == FileKind::Python && text.starts_with(helper::MARKER);
     if generated_helper || !worth_parsing(found.kind, &text) {
-        result.output = Some(text.clone());
         result.original = Some(text);
         return result;
     }
@@ -321,7 +324,7 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             ),
             Err(err) => {
                 let mut failed = FileResult::failed(found, err.to_string());
-                failed.original_bytes = result.original_bytes;
+                failed.original = Some(text);
                 return failed;
             }
         },
@@ -339,19 +342,13 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             line_fixes(&source, findings.fixes, findings.diagnostics)
         }
         FileKind::Markdown => (text.clone(), Vec::new(), docs::collect(&source)),
-        FileKind::CudaSource => (
-            text.clone(),
-            Vec::new(),
-            vec![docs::cuda_source(&found.relative)],
-        ),
+        FileKind::CudaSource => unreachable!("handled above"),
     };
-    result.status = if output == text {
-        FileStatus::Unchanged
-    } else {
-        FileStatus::Changed
-    };
+    if output != text {
+        result.status = FileStatus::Changed;
+        result.output = Some(output);
+    }
     result.original = Some(text);
-    result.output = Some(output);
     result.edits = edits;
     result.diagnostics = diagnostics;
     result

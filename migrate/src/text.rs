@@ -69,7 +69,9 @@ impl SourceText {
     pub fn line_span(&self, start: usize, end: usize) -> (usize, usize) {
         let first = self.line_starts[self.line_of(start) - 1];
         let end = end.max(start);
-        let stop = self.body[end..].find(['\r', '\n']).map_or(self.body.len(), |i| end + i);
+        let stop = self.body[end..]
+            .find(['\r', '\n'])
+            .map_or(self.body.len(), |i| end + i);
         (first, stop)
     }
 

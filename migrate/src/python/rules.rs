@@ -5,8 +5,8 @@
 //! docstrings, log messages and paths are safe.
 
 use super::names::{
-    CudaString, callee_tail, cuda_fstring_index, cuda_string, dotted, is_float64, is_string,
-    looks_like_device_index,
+    CudaString, callee_tail, cuda_fstring_index, cuda_string, dotted, dotted_if_relevant,
+    is_float64, is_string, looks_like_device_index,
 };
 use crate::catalog::Severity;
 use crate::diagnostic::Diagnostic;
@@ -226,7 +226,7 @@ impl<'s> Collector<'s> {
     // ---- calls -----------------------------------------------------------------------
 
     fn visit_call(&mut self, call: &ExprCall) {
-        let name = dotted(&call.func);
+        let name = dotted_if_relevant(&call.func);
         let tail = callee_tail(call).unwrap_or_default();
         let args = &call.arguments;
 
@@ -637,7 +637,7 @@ impl<'s> Collector<'s> {
     // ---- attributes --------------------------------------------------------------------
 
     fn visit_attribute(&mut self, attr: &ExprAttribute) {
-        let value = dotted(&attr.value);
+        let value = dotted_if_relevant(&attr.value);
         let member = attr.attr.id.as_str();
         if value.as_deref() == Some("torch") && member == "bfloat16" {
             self.bf16_uses.push(attr.range());
