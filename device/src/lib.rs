@@ -20,6 +20,7 @@ pub mod discovery;
 pub mod doctor;
 pub mod dtype;
 pub mod env;
+pub mod framework;
 pub mod info;
 pub mod kind;
 mod loader;

@@ -471,6 +471,134 @@ execution provider; bitsandbytes and apex do not)."
         "CUDA kernels do not run on Ascend NPUs.",
         "Port the kernel to Ascend C or replace it with torch / torch_npu operators."
     ),
+    // ---- Rust --------------------------------------------------------------------------
+    code!(
+        "RS001",
+        "candle-device",
+        Rewrite,
+        Info,
+        "candle `Device::new_cuda(n)` / `Device::cuda_if_available(n)` select through the device crate",
+        "candle decides CUDA at compile time and has no NPU backend. \
+`device::candle::best_candle_device(n)` applies the toolkit's selection: PREFERRED_DEVICE when \
+set (an NPU or absent device is an error), else CUDA n when visible and candle was built \
+with CUDA, else the CPU. Its error converts into `candle_core::Error`, so `?` keeps working.",
+        "The call becomes `::device::candle::best_candle_device(n)`, and the crate's Cargo.toml gains \
+the `device` dependency with its `candle` feature (CG001)."
+    ),
+    code!(
+        "RS002",
+        "tch-device",
+        Rewrite,
+        Info,
+        "tch `Device::Cuda(n)` / `Device::cuda_if_available()` select through the device crate",
+        "tch has no NPU backend either; the same selection rules pick CUDA n or the CPU.",
+        "The expression becomes `::device::framework::cuda_ordinal(n).expect(..).map_or(tch::Device::Cpu, \
+tch::Device::Cuda)`; an unusable PREFERRED_DEVICE stops the program with the reason."
+    ),
+    code!(
+        "RS003",
+        "pinned-device-selection",
+        Rewrite,
+        Info,
+        "`select(Some(\"cuda:0\"))` on the device crate's manager becomes `select(None)`",
+        "A hard-coded CUDA device passed to the selection overrides the NPU-first order and \
+PREFERRED_DEVICE.",
+        "`select(None)` lets PREFERRED_DEVICE or the NPU/CUDA/CPU order decide."
+    ),
+    code!(
+        "RS101",
+        "cuda-variant-match",
+        Diagnostic,
+        Info,
+        "A match on `Device::Cuda(..)`",
+        "Neither candle nor tch has an NPU variant: code that matches the CUDA variant keeps \
+treating everything else as the CPU.",
+        "Keep it if the branch is about candle's own device; for NPU work use ops-npu."
+    ),
+    code!(
+        "RS102",
+        "is-cuda-decision",
+        Diagnostic,
+        Info,
+        "`is_cuda()` / `is_cpu()` decide between CUDA and the CPU only",
+        "On an NPU host the candle device is the CPU, so such a branch takes its CPU path.",
+        "Decide with `device::DeviceManager::new().select(None)` when the NPU matters."
+    ),
+    code!(
+        "RS103",
+        "cudarc",
+        Diagnostic,
+        Warning,
+        "cudarc drives CUDA directly and has no NPU equivalent",
+        "cudarc loads libcuda and NVRTC; nothing of it runs on an Ascend NPU.",
+        "Keep it behind a `cuda` feature; express NPU work with ops-npu kernels."
+    ),
+    code!(
+        "RS104",
+        "parsed-cuda-device",
+        Diagnostic,
+        Warning,
+        "A hard-coded \"cuda:N\" string is parsed as a device",
+        "The program always asks for CUDA; PREFERRED_DEVICE and the NPU-first order are bypassed.",
+        "Use `device::DeviceManager::new().select(None)` or read the device from PREFERRED_DEVICE."
+    ),
+    code!(
+        "RS105",
+        "macro-body",
+        Diagnostic,
+        Info,
+        "A macro body mentions a CUDA device",
+        "Macro arguments are token streams, not parsed code, so rewriting them could be wrong.",
+        "Apply the RS001 / RS002 rewrite inside the macro by hand."
+    ),
+    code!(
+        "RS106",
+        "unhandled-cuda-string-rust",
+        Diagnostic,
+        Info,
+        "A \"cuda\" / \"cuda:N\" string literal in Rust that is not rewritten",
+        "The tool rewrites device construction, not arbitrary strings.",
+        "If it selects a device, route it through the device crate."
+    ),
+    code!(
+        "CG001",
+        "device-dependency",
+        Rewrite,
+        Info,
+        "The crate gains the `device` dependency its rewritten code uses",
+        "RS001 / RS002 rewrites call the toolkit's `device` crate.",
+        "`device = { path = \"<relative path>\", features = [\"candle\"] }` is added to \
+[dependencies] (toml_edit: comments and order are kept); pass --device-crate to choose the path."
+    ),
+    code!(
+        "CG101",
+        "cuda-feature",
+        Diagnostic,
+        Warning,
+        "A dependency enables a CUDA feature (cuda, cudnn, nccl, flash-attn)",
+        "Such features compile CUDA kernels or link the CUDA toolkit at build time, so the crate \
+does not build on an NPU host without CUDA. An optional dependency is reported as info.",
+        "Move the feature behind one of your own: `[features] cuda = [\"candle-core/cuda\"]`, \
+off by default; NPU kernels come from ops-npu."
+    ),
+    code!(
+        "CG102",
+        "cuda-only-crate",
+        Diagnostic,
+        Warning,
+        "A CUDA-only crate (candle-flash-attn, cudarc, cust, ...) is a dependency",
+        "It cannot build or run on an Ascend host.",
+        "Make it optional behind a `cuda` feature; use ops-npu attention on NPU."
+    ),
+    code!(
+        "CG103",
+        "device-crate-location",
+        Diagnostic,
+        Error,
+        "Rewritten Rust code needs the device crate, but its location is unknown",
+        "The rewrite would not compile without the dependency, so the Rust files were left unchanged.",
+        "Pass --device-crate PATH (the toolkit's device/ directory), or run migrate from the toolkit checkout."
+    ),
     // ---- Tool notes ------------------------------------------------------------------
     code!(
         "MG001",

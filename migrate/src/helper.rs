@@ -93,5 +93,6 @@ pub fn added_file(root: &Path, choice: &HelperChoice) -> FileResult {
         output: Some(TEMPLATE.to_string()),
         edits: Vec::new(),
         diagnostics,
+        rust_needs: crate::rust::Needs::default(),
     }
 }

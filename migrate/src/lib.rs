@@ -16,6 +16,7 @@ pub mod python;
 pub mod report;
 mod requirements;
 pub mod run;
+pub mod rust;
 mod shell;
 pub mod text;
 pub mod walk;

@@ -90,6 +90,10 @@ struct RunArgs {
     /// Skip files larger than this many bytes (they are reported as skipped).
     #[arg(long, default_value_t = run::DEFAULT_MAX_FILE_BYTES, value_name = "BYTES")]
     max_file_size: u64,
+    /// The toolkit's device/ crate directory, for the dependency rewritten Rust code needs
+    /// (default: the one beside this migrate checkout).
+    #[arg(long, value_name = "DIR")]
+    device_crate: Option<PathBuf>,
     /// Only print the summary on stderr, not each diagnostic.
     #[arg(long, short)]
     quiet: bool,
@@ -176,6 +180,21 @@ fn run_migration(args: RunArgs) -> ExitCode {
         },
         excludes: args.exclude.clone(),
         max_file_bytes: args.max_file_size,
+        device_crate: match &args.device_crate {
+            Some(dir) => match dir.canonicalize() {
+                Ok(dir) if dir.join("Cargo.toml").is_file() => {
+                    Some(migrate::rust::DeviceCrate { dir })
+                }
+                _ => {
+                    eprintln!(
+                        "error: --device-crate {}: not a crate directory (no Cargo.toml)",
+                        dir.display()
+                    );
+                    return ExitCode::from(2);
+                }
+            },
+            None => migrate::rust::DeviceCrate::beside_this_checkout(),
+        },
     };
     let migration = match run::migrate_paths(&args.paths, &config) {
         Ok(m) => m,

@@ -5,6 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit};
 use crate::options::{RuleOptions, Style};
 use crate::requirements::Flavor;
+use crate::rust::{self, DeviceCrate, Needs};
 use crate::text::SourceText;
 use crate::walk::{self, FileKind};
 use crate::{docs, helper, python, requirements, shell};
@@ -20,6 +21,8 @@ pub struct RunConfig {
     pub options: RuleOptions,
     pub excludes: Vec<String>,
     pub max_file_bytes: u64,
+    /// The toolkit's `device` crate, for the dependency rewritten Rust code needs.
+    pub device_crate: Option<DeviceCrate>,
 }
 
 impl Default for RunConfig {
@@ -28,6 +31,7 @@ impl Default for RunConfig {
             options: RuleOptions::default(),
             excludes: Vec::new(),
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            device_crate: DeviceCrate::beside_this_checkout(),
         }
     }
 }
@@ -55,6 +59,8 @@ pub struct FileResult {
     pub output: Option<String>,
     pub edits: Vec<AppliedEdit>,
     pub diagnostics: Vec<Diagnostic>,
+    /// What rewritten Rust code needs from the device crate.
+    pub rust_needs: Needs,
 }
 
 impl FileResult {
@@ -69,6 +75,7 @@ impl FileResult {
             output: None,
             edits: Vec::new(),
             diagnostics: Vec::new(),
+            rust_needs: Needs::default(),
         }
     }
 
@@ -188,6 +195,7 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
             output: None,
             edits: Vec::new(),
             diagnostics: Vec::new(),
+            rust_needs: Needs::default(),
         });
     }
     for (path, reason) in found.errors {
@@ -201,8 +209,10 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
             output: None,
             edits: Vec::new(),
             diagnostics: Vec::new(),
+            rust_needs: Needs::default(),
         });
     }
+    link_rust_crates(&mut files, &root, config.device_crate.as_ref());
 
     let mut helper_module = None;
     if let Some(choice) = helper_choice {
@@ -266,6 +276,9 @@ fn triggers(with_torch: bool) -> &'static aho_corasick::AhoCorasick {
 
 /// One pass over the text, however many triggers there are.
 fn worth_parsing(kind: FileKind, text: &str) -> bool {
+    if kind == FileKind::CargoManifest {
+        return true; // small, and its diagnostics do not depend on a trigger word
+    }
     let with_torch = matches!(kind, FileKind::Requirements | FileKind::CondaEnvironment);
     triggers(with_torch).is_match(text)
 }
@@ -342,6 +355,29 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             line_fixes(&source, findings.fixes, findings.diagnostics)
         }
         FileKind::Markdown => (text.clone(), Vec::new(), docs::collect(&source)),
+        FileKind::Rust => match rust::migrate(&source) {
+            Ok(outcome) => {
+                result.rust_needs = outcome.needs;
+                (
+                    outcome.output.to_file_text(),
+                    outcome.edits,
+                    outcome.diagnostics,
+                )
+            }
+            Err(err) => {
+                let mut failed = FileResult::failed(found, err.to_string());
+                failed.original = Some(text);
+                return failed;
+            }
+        },
+        FileKind::CargoManifest => match rust::manifest_findings(&source) {
+            Ok(findings) => (text.clone(), Vec::new(), findings.diagnostics),
+            Err(err) => {
+                let mut failed = FileResult::failed(found, err);
+                failed.original = Some(text);
+                return failed;
+            }
+        },
         FileKind::CudaSource => unreachable!("handled above"),
     };
     if output != text {
@@ -352,6 +388,138 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
     result.edits = edits;
     result.diagnostics = diagnostics;
     result
+}
+
+/// The manifest of the crate a file belongs to: the nearest Cargo.toml at or above its
+/// directory, inside the tree.
+fn owning_manifest(root: &Path, file: &Path) -> Option<PathBuf> {
+    let mut dir = file.parent()?;
+    loop {
+        let candidate = dir.join("Cargo.toml");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir == root {
+            return None;
+        }
+        dir = dir.parent()?;
+    }
+}
+
+/// Adds the `device` dependency to each crate whose Rust files were rewritten; where that
+/// is impossible, the crate's rewrites are withdrawn (they would not compile) and CG103 says
+/// why.
+fn link_rust_crates(files: &mut Vec<FileResult>, root: &Path, device_crate: Option<&DeviceCrate>) {
+    let mut by_manifest: Vec<(Option<PathBuf>, Needs, Vec<usize>)> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if f.kind != Some(FileKind::Rust) || f.status != FileStatus::Changed {
+            continue;
+        }
+        let manifest = owning_manifest(root, &f.absolute);
+        match by_manifest.iter_mut().find(|(m, _, _)| *m == manifest) {
+            Some((_, needs, members)) => {
+                needs.candle |= f.rust_needs.candle;
+                needs.framework |= f.rust_needs.framework;
+                members.push(i);
+            }
+            None => by_manifest.push((manifest, f.rust_needs, vec![i])),
+        }
+    }
+    for (manifest, needs, members) in by_manifest {
+        let updated = match (&manifest, device_crate) {
+            (Some(path), Some(device)) => manifest_with_device(files, root, path, device, needs),
+            (None, _) => {
+                Err("these Rust files belong to no Cargo.toml inside the tree".to_string())
+            }
+            (Some(_), None) => Err(
+                "the toolkit's device crate was not found; pass --device-crate PATH".to_string(),
+            ),
+        };
+        if let Err(why) = updated {
+            for i in members {
+                let f = &mut files[i];
+                f.status = FileStatus::Unchanged;
+                f.output = None;
+                f.edits.clear();
+                f.diagnostics.push(Diagnostic::new(
+                    "CG103",
+                    1,
+                    1,
+                    format!("rewrites withdrawn: {why}"),
+                ));
+            }
+        }
+    }
+}
+
+fn manifest_with_device(
+    files: &mut Vec<FileResult>,
+    root: &Path,
+    path: &Path,
+    device: &DeviceCrate,
+    needs: Needs,
+) -> Result<(), String> {
+    let index = match files.iter().position(|f| f.absolute == path) {
+        Some(i) => i,
+        None => {
+            // Excluded or unreadable during the walk: bring it in now.
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.push(FileResult {
+                relative,
+                absolute: path.to_path_buf(),
+                kind: Some(FileKind::CargoManifest),
+                status: FileStatus::Unchanged,
+                reason: None,
+                original: Some(text),
+                output: None,
+                edits: Vec::new(),
+                diagnostics: Vec::new(),
+                rust_needs: Needs::default(),
+            });
+            files.len() - 1
+        }
+    };
+    let f = &mut files[index];
+    let current = f
+        .output
+        .clone()
+        .or_else(|| f.original.clone())
+        .ok_or_else(|| format!("{} could not be read", f.relative))?;
+    let dir = path.parent().unwrap_or(root);
+    let Some(updated) = rust::add_device_dependency(&current, dir, device, needs)
+        .map_err(|e| format!("{}: {e}", f.relative))?
+    else {
+        return Ok(());
+    };
+    let changed_line = current
+        .lines()
+        .zip(updated.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or(current.lines().count());
+    f.edits.push(AppliedEdit {
+        rule: "CG001",
+        line_start: changed_line + 1,
+        line_end: changed_line + 1,
+        before: current
+            .lines()
+            .nth(changed_line)
+            .unwrap_or_default()
+            .to_string(),
+        after: updated
+            .lines()
+            .nth(changed_line)
+            .unwrap_or_default()
+            .to_string(),
+    });
+    f.status = FileStatus::Changed;
+    f.output = Some(updated);
+    Ok(())
 }
 
 /// Applies line-based fixes (shell, requirements) in one pass; these rules never nest.

@@ -75,6 +75,18 @@ impl SourceText {
         (first, stop)
     }
 
+    /// Byte offset of a 1-based line and a 0-based column counted in characters (the
+    /// convention of proc-macro2's span locations).
+    pub fn offset_of_line_column(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.body.len();
+        };
+        self.body[start..]
+            .char_indices()
+            .nth(column)
+            .map_or(self.body.len(), |(i, _)| start + i)
+    }
+
     pub fn line_count(&self) -> usize {
         if self.body.is_empty() {
             0

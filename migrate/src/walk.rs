@@ -13,17 +13,24 @@ pub enum FileKind {
     Shell,
     Markdown,
     CudaSource,
+    Rust,
+    CargoManifest,
 }
 
 impl FileKind {
     pub fn of(path: &Path) -> Option<FileKind> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let original = path.file_name()?.to_str()?;
+        if original == "Cargo.toml" {
+            return Some(FileKind::CargoManifest);
+        }
+        let name = original.to_ascii_lowercase();
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
         match ext {
             "py" => Some(FileKind::Python),
             "sh" | "bash" => Some(FileKind::Shell),
             "md" | "markdown" => Some(FileKind::Markdown),
             "cu" | "cuh" => Some(FileKind::CudaSource),
+            "rs" => Some(FileKind::Rust),
             "txt" | "in" if name.contains("requirements") || name.starts_with("constraints") => {
                 Some(FileKind::Requirements)
             }
