@@ -132,7 +132,7 @@ fn main() {
     );
     println!("migrate: {changed} files would change, {failed} failed");
     println!(
-        "migrate (walk + prefilter + parse + rules + diff), median of {}: {:.3} s, {:.0} MB/s",
+        "migrate (walk + prefilter + parse + rules + patch), median of {}: {:.3} s, {:.0} MB/s",
         args.runs,
         ours.as_secs_f64(),
         bytes as f64 / 1e6 / ours.as_secs_f64()

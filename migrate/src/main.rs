@@ -251,7 +251,7 @@ fn run_migration(args: RunArgs) -> ExitCode {
             );
         }
     } else {
-        print!("{}", render_patch(&migration));
+        print!("{}", migrate::patch::for_migration(&migration));
     }
     print_summary(&report, applied);
     if failed {
@@ -261,24 +261,6 @@ fn run_migration(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn render_patch(migration: &Migration) -> String {
-    let changes: Vec<_> = migration
-        .files
-        .iter()
-        .filter(|f| matches!(f.status, FileStatus::Changed | FileStatus::Added))
-        .map(|f| migrate::patch::FileChange {
-            path: &f.relative,
-            old: if f.status == FileStatus::Added {
-                None
-            } else {
-                f.original.as_deref()
-            },
-            new: f.output.as_deref().unwrap_or_default(),
-        })
-        .collect();
-    migrate::patch::render(&changes)
 }
 
 fn print_diagnostics(migration: &Migration) {

@@ -46,6 +46,26 @@ pub fn render(changes: &[FileChange<'_>]) -> String {
     out
 }
 
+/// The whole run's patch: every changed and added file.
+pub fn for_migration(migration: &crate::run::Migration) -> String {
+    use crate::run::FileStatus;
+    let changes: Vec<FileChange<'_>> = migration
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, FileStatus::Changed | FileStatus::Added))
+        .map(|f| FileChange {
+            path: &f.relative,
+            old: if f.status == FileStatus::Added {
+                None
+            } else {
+                f.original.as_deref()
+            },
+            new: f.output.as_deref().unwrap_or_default(),
+        })
+        .collect();
+    render(&changes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,7 +331,7 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
     let (output, edits, diagnostics) = match found.kind {
         FileKind::Python => match python::migrate(&source, options) {
             Ok(outcome) => (
-                outcome.output.to_file_text(),
+                outcome.output.map(|o| o.to_file_text()),
                 outcome.edits,
                 outcome.diagnostics,
             ),
@@ -354,15 +354,13 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             let findings = requirements::collect(&source, flavor);
             line_fixes(&source, findings.fixes, findings.diagnostics)
         }
-        FileKind::Markdown => (text.clone(), Vec::new(), docs::collect(&source)),
+        FileKind::Markdown => (None, Vec::new(), docs::collect(&source)),
         FileKind::Rust => match rust::migrate(&source) {
             Ok(outcome) => {
                 result.rust_needs = outcome.needs;
-                (
-                    outcome.output.to_file_text(),
-                    outcome.edits,
-                    outcome.diagnostics,
-                )
+                let changed = !outcome.edits.is_empty();
+                let output = changed.then(|| outcome.output.to_file_text());
+                (output, outcome.edits, outcome.diagnostics)
             }
             Err(err) => {
                 let mut failed = FileResult::failed(found, err.to_string());
@@ -371,7 +369,7 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             }
         },
         FileKind::CargoManifest => match rust::manifest_findings(&source) {
-            Ok(findings) => (text.clone(), Vec::new(), findings.diagnostics),
+            Ok(findings) => (None, Vec::new(), findings.diagnostics),
             Err(err) => {
                 let mut failed = FileResult::failed(found, err);
                 failed.original = Some(text);
@@ -380,7 +378,7 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
         },
         FileKind::CudaSource => unreachable!("handled above"),
     };
-    if output != text {
+    if let Some(output) = output.filter(|o| *o != text) {
         result.status = FileStatus::Changed;
         result.output = Some(output);
     }
@@ -527,11 +525,11 @@ fn line_fixes(
     source: &SourceText,
     fixes: Vec<edit::Fix>,
     diagnostics: Vec<Diagnostic>,
-) -> (String, Vec<AppliedEdit>, Vec<Diagnostic>) {
+) -> (Option<String>, Vec<AppliedEdit>, Vec<Diagnostic>) {
     let (fixes, _) = edit::resolve_overlaps(fixes);
     let edits = fixes.iter().map(|f| edit::describe(source, f)).collect();
     let output = source
         .with_body(edit::apply(&source.body, &fixes))
         .to_file_text();
-    (output, edits, diagnostics)
+    (Some(output), edits, diagnostics)
 }

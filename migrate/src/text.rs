@@ -23,15 +23,24 @@ impl SourceText {
     }
 
     fn from_parts(bom: bool, body: String) -> Self {
-        let newline = detect_newline(&body);
-        // Python ends a line at \n, \r\n or a lone \r; line numbers must agree with it.
+        // One pass finds line starts and counts CRLF: Python ends a line at \n, \r\n or a
+        // lone \r, and line numbers must agree with it.
         let bytes = body.as_bytes();
         let mut line_starts = vec![0];
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+        let (mut lf, mut crlf) = (0usize, 0usize);
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            if bytes[i] == b'\n' {
+                lf += 1;
+                if i > 0 && bytes[i - 1] == b'\r' {
+                    crlf += 1;
+                }
+                line_starts.push(i + 1);
+            } else if bytes.get(i + 1) != Some(&b'\n') {
                 line_starts.push(i + 1);
             }
         }
+        // CRLF when most line breaks are CRLF; LF otherwise (also for files with no break).
+        let newline = if crlf * 2 > lf { "\r\n" } else { "\n" };
         SourceText {
             bom,
             body,
@@ -94,13 +103,6 @@ impl SourceText {
             self.line_starts.len() - usize::from(self.body.ends_with(['\n', '\r']))
         }
     }
-}
-
-/// CRLF when most line breaks are CRLF; LF otherwise (also for files with no break).
-fn detect_newline(body: &str) -> &'static str {
-    let lf = body.matches('\n').count();
-    let crlf = body.matches("\r\n").count();
-    if crlf * 2 > lf { "\r\n" } else { "\n" }
 }
 
 #[cfg(test)]

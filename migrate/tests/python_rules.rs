@@ -12,12 +12,13 @@ struct Outcome {
 }
 
 fn run_with(src: &str, options: &RuleOptions) -> Outcome {
-    let out = python::migrate(&SourceText::new(src), options).expect("input parses");
+    let input = SourceText::new(src);
+    let out = python::migrate(&input, options).expect("input parses");
     let mut rules: Vec<_> = out.edits.iter().map(|e| e.rule).collect();
     rules.sort();
     rules.dedup();
     Outcome {
-        text: out.output.to_file_text(),
+        text: out.text(&input).to_file_text(),
         rules,
         codes: out.diagnostics.iter().map(|d| d.code).collect(),
     }

@@ -20,11 +20,19 @@ pub const MAX_PASSES: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct PythonOutcome {
-    pub output: SourceText,
+    /// The rewritten file; `None` when nothing changed (no copy of an untouched file).
+    pub output: Option<SourceText>,
     pub edits: Vec<AppliedEdit>,
     pub diagnostics: Vec<Diagnostic>,
     /// Whether the output refers to the helper module.
     pub uses_helper: bool,
+}
+
+impl PythonOutcome {
+    /// The file after migration: the rewrite, or the input when nothing changed.
+    pub fn text<'a>(&'a self, input: &'a SourceText) -> &'a SourceText {
+        self.output.as_ref().unwrap_or(input)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,20 +77,22 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
         column: input.column_of(offset),
         message,
     })?;
-    let mut current = input.clone();
+    let mut rewritten_so_far: Option<SourceText> = None;
     let mut parsed = parsed;
     let mut applied = Vec::new();
     let mut diagnostics = Vec::new();
     for pass in 0..MAX_PASSES {
-        let findings = rules::collect(parsed.suite(), &current, options);
+        let current = rewritten_so_far.as_ref().unwrap_or(input);
+        let findings = rules::collect(parsed.suite(), current, options);
         if pass == 0 {
             diagnostics = findings.diagnostics;
         }
         let (mut fixes, _dropped) = edit::resolve_overlaps(findings.fixes);
         if fixes.is_empty() {
-            let uses_helper = current.body.contains(&format!("{}.", options.helper));
+            let uses_helper =
+                !applied.is_empty() && current.body.contains(&format!("{}.", options.helper));
             return Ok(PythonOutcome {
-                output: current,
+                output: rewritten_so_far,
                 edits: applied,
                 diagnostics,
                 uses_helper,
@@ -92,16 +102,16 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
             .iter()
             .flat_map(|f| &f.edits)
             .any(|e| options.needs_import(&e.replacement));
-        if needs_import && let Some(import) = import_fix(&parsed, &current, options) {
+        if needs_import && let Some(import) = import_fix(&parsed, current, options) {
             fixes.push(import);
         }
-        applied.extend(fixes.iter().map(|f| edit::describe(&current, f)));
+        applied.extend(fixes.iter().map(|f| edit::describe(current, f)));
         let rewritten = current.with_body(edit::apply(&current.body, &fixes));
         parsed = parse(&rewritten).map_err(|(_, message)| PythonError::InvalidRewrite {
             rule: fixes.iter().map(|f| f.code).collect::<Vec<_>>().join(","),
             message,
         })?;
-        current = rewritten;
+        rewritten_so_far = Some(rewritten);
     }
     let mut outcome_diagnostics = diagnostics;
     outcome_diagnostics.push(Diagnostic::new(
@@ -111,7 +121,7 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
         format!("still changing after {MAX_PASSES} passes; file left unchanged"),
     ));
     Ok(PythonOutcome {
-        output: input.clone(),
+        output: None,
         edits: Vec::new(),
         diagnostics: outcome_diagnostics,
         uses_helper: false,

@@ -85,7 +85,7 @@ pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Fin
         amp_aliases: HashMap::new(),
         flash_names: HashSet::new(),
         guarded_depth: 0,
-        mentions_ascend_visible: source.body.contains("ASCEND_RT_VISIBLE_DEVICES"),
+
         noted_lines: HashSet::new(),
         bf16_uses: Vec::new(),
     };
@@ -123,7 +123,6 @@ struct Collector<'s> {
     flash_names: HashSet<String>,
     /// > 0 inside the body of a `try` whose handlers catch import failures.
     guarded_depth: usize,
-    mentions_ascend_visible: bool,
     /// (code, line) pairs already reported, so one line gets one note per code.
     noted_lines: HashSet<(&'static str, usize)>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
@@ -818,7 +817,8 @@ impl<'s> Collector<'s> {
                     self.diag("SH101", value.range(), msg);
                 });
             }
-            if self.mentions_ascend_visible {
+            // Checked only here: most files never assign CUDA_VISIBLE_DEVICES.
+            if self.src.body.contains("ASCEND_RT_VISIBLE_DEVICES") {
                 return;
             }
             match self.opts.style {
