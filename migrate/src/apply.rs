@@ -113,3 +113,46 @@ fn default_permissions(path: &Path) -> std::io::Result<std::fs::Permissions> {
 fn default_permissions(path: &Path) -> std::io::Result<std::fs::Permissions> {
     Ok(std::fs::metadata(path)?.permissions())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::migrate_paths;
+
+    #[test]
+    fn a_file_edited_after_it_was_read_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.py");
+        std::fs::write(&file, "x = y.cuda()\n").unwrap();
+        let run = migrate_paths(&[dir.path().to_path_buf()], &Default::default()).unwrap();
+        // Someone saves the file between the read and the write.
+        std::fs::write(&file, "x = y.cuda()  # edited meanwhile\n").unwrap();
+        let (written, errors) = apply(&run);
+        assert_eq!(written, 1, "only the new helper module is written");
+        assert!(
+            matches!(errors.as_slice(), [ApplyError::ChangedMeanwhile { path }] if path == "a.py"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "x = y.cuda()  # edited meanwhile\n"
+        );
+    }
+
+    #[test]
+    fn an_added_file_that_appeared_meanwhile_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.py"), "x = y.cuda()\n").unwrap();
+        let run = migrate_paths(&[dir.path().to_path_buf()], &Default::default()).unwrap();
+        std::fs::write(dir.path().join("device_utils.py"), "mine\n").unwrap();
+        let (_, errors) = apply(&run);
+        assert!(
+            matches!(errors.as_slice(), [ApplyError::AlreadyExists { .. }]),
+            "{errors:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("device_utils.py")).unwrap(),
+            "mine\n"
+        );
+    }
+}
