@@ -14,3 +14,12 @@ pub fn workspace_root() -> PathBuf {
 pub fn cuda_project() -> PathBuf {
     workspace_root().join("examples").join("cuda-project")
 }
+
+/// A binary of the workspace, built by the same `cargo test` / `cargo nextest` invocation
+/// (`target/<profile>/<name>`, next to this test's own `deps/` directory).
+pub fn workspace_binary(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let profile_dir = exe.parent()?.parent()?;
+    let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    path.is_file().then_some(path)
+}
