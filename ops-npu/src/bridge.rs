@@ -1,0 +1,152 @@
+//! The cxx bridge to the C++ kernels (csrc/). Callers in this crate validate every shape
+//! first; the C++ side checks slice lengths again and throws, which cxx turns into `Err`,
+//! so a bug on either side is an error rather than an out-of-bounds access.
+
+#[cxx::bridge(namespace = "ops_npu::ffi")]
+pub(crate) mod ffi {
+    /// Attention sizes and element strides; mirrors `ops_npu::AttnDims` in cpu_kernels.h.
+    #[derive(Debug, Clone, Copy, Default)]
+    struct AttnDims {
+        batch: usize,
+        heads_q: usize,
+        heads_kv: usize,
+        seq_q: usize,
+        seq_kv: usize,
+        head_dim: usize,
+        scale: f32,
+        q_sb: usize,
+        q_sh: usize,
+        q_ss: usize,
+        k_sb: usize,
+        k_sh: usize,
+        k_ss: usize,
+        v_sb: usize,
+        v_sh: usize,
+        v_ss: usize,
+        o_sb: usize,
+        o_sh: usize,
+        o_ss: usize,
+        bias_sb: usize,
+        bias_sh: usize,
+        bias_sq: usize,
+        bias_sk: usize,
+        mask_sb: usize,
+        mask_sh: usize,
+        mask_sq: usize,
+        mask_sk: usize,
+    }
+
+    unsafe extern "C++" {
+        include!("ops-npu/csrc/bridge.h");
+
+        /// Empty `bias`, `mask` or `lse` means absent. `reference` selects the scalar kernel.
+        #[allow(clippy::too_many_arguments)]
+        fn attention(
+            d: &AttnDims,
+            q: &[f32],
+            k: &[f32],
+            v: &[f32],
+            bias: &[f32],
+            mask: &[u8],
+            out: &mut [f32],
+            lse: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        /// Empty `weight` means none.
+        #[allow(clippy::too_many_arguments)]
+        fn rms_norm(
+            x: &[f32],
+            weight: &[f32],
+            rows: usize,
+            dim: usize,
+            eps: f32,
+            out: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        #[allow(clippy::too_many_arguments)]
+        fn layer_norm(
+            x: &[f32],
+            weight: &[f32],
+            bias: &[f32],
+            rows: usize,
+            dim: usize,
+            eps: f32,
+            out: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        #[allow(clippy::too_many_arguments)]
+        fn ada_layer_norm(
+            x: &[f32],
+            scale: &[f32],
+            shift: &[f32],
+            batch: usize,
+            seq: usize,
+            dim: usize,
+            mod_seq: usize,
+            eps: f32,
+            out: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        #[allow(clippy::too_many_arguments)]
+        fn group_norm(
+            x: &[f32],
+            gamma: &[f32],
+            beta: &[f32],
+            n: usize,
+            c: usize,
+            hw: usize,
+            groups: usize,
+            eps: f32,
+            silu: bool,
+            out: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        #[allow(clippy::too_many_arguments)]
+        fn geglu(
+            x: &[f32],
+            rows: usize,
+            hidden: usize,
+            tanh_approx: bool,
+            out: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        fn swiglu(
+            x: &[f32],
+            rows: usize,
+            hidden: usize,
+            out: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        #[allow(clippy::too_many_arguments)]
+        fn rope(
+            x: &[f32],
+            cos: &[f32],
+            sin: &[f32],
+            outer: usize,
+            seq: usize,
+            inner: usize,
+            dim: usize,
+            interleaved: bool,
+            out: &mut [f32],
+            reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        /// Bytes of scratch one attention task allocates (the bench reports peak memory).
+        fn attention_scratch_bytes(head_dim: usize) -> usize;
+    }
+}
