@@ -42,7 +42,7 @@ fn check_attention(
     let mask_shape = [b, 1, sq, skv];
     // Row 0 of every batch is fully masked when a mask is used: it must give zeros.
     let mask: Vec<bool> = (0..b * sq * skv)
-        .map(|i| mask_every.is_some_and(|n| (i / skv) % sq != 0 && i % n != 1))
+        .map(|i| mask_every.is_some_and(|n| !(i / skv).is_multiple_of(sq) && i % n != 1))
         .collect();
     let run = |imp| {
         let opts = AttentionOptions {
