@@ -17,6 +17,7 @@
 
 pub mod attention;
 mod bridge;
+pub mod candle_ops;
 pub mod error;
 pub mod glu;
 pub mod norm;
