@@ -2,7 +2,13 @@
 //! No vendor SDK is involved: the NPU layer opens its libraries with dlopen at run time.
 
 fn main() {
-    let sources = ["csrc/bridge.cc", "csrc/cpu_kernels.cc", "csrc/reference.cc"];
+    let sources = [
+        "csrc/bridge.cc",
+        "csrc/cpu_kernels.cc",
+        "csrc/reference.cc",
+        "csrc/npu_bridge.cc",
+        "csrc/npu_runtime.cc",
+    ];
     let mut build = cxx_build::bridge("src/bridge.rs");
     build
         .files(sources)

@@ -36,6 +36,16 @@ pub(crate) mod ffi {
         mask_sk: usize,
     }
 
+    /// A device tensor for the NPU entry points: address, ACL dtype code, dims and
+    /// element strides. `ptr == 0` means an absent optional tensor.
+    #[derive(Debug, Clone, Default)]
+    struct NpuTensorDesc {
+        ptr: usize,
+        dtype: i32,
+        dims: Vec<i64>,
+        strides: Vec<i64>,
+    }
+
     unsafe extern "C++" {
         include!("ops-npu/csrc/bridge.h");
 
@@ -148,5 +158,105 @@ pub(crate) mod ffi {
 
         /// Bytes of scratch one attention task allocates (the bench reports peak memory).
         fn attention_scratch_bytes(head_dim: usize) -> usize;
+
+        // NPU runtime (csrc/npu_runtime.h). Addresses cross as usize; the Rust RAII types
+        // in crate::npu own them.
+        fn npu_open(libraries: &Vec<String>, device: i32) -> Result<()>;
+        fn npu_is_open() -> bool;
+        fn npu_loaded_libraries() -> Vec<String>;
+        fn npu_missing_symbols() -> Vec<String>;
+        fn npu_has_symbol(name: &str) -> bool;
+        fn npu_soc_name() -> String;
+        fn npu_malloc(bytes: usize) -> Result<usize>;
+        fn npu_free(ptr: usize);
+        fn npu_upload(dst: usize, src: &[u8]) -> Result<()>;
+        fn npu_download(src: usize, dst: &mut [u8]) -> Result<()>;
+        fn npu_stream_create() -> Result<usize>;
+        fn npu_stream_sync(stream: usize) -> Result<()>;
+        fn npu_stream_destroy(stream: usize);
+        /// [device allocations made for workspaces, bytes held in the pools]
+        fn npu_workspace_stats() -> Vec<u64>;
+
+        fn npu_rms_norm(
+            stream: usize,
+            x: &NpuTensorDesc,
+            gamma: &NpuTensorDesc,
+            eps: f64,
+            y: &NpuTensorDesc,
+            rstd: &NpuTensorDesc,
+        ) -> Result<()>;
+        #[allow(clippy::too_many_arguments)]
+        fn npu_layer_norm(
+            stream: usize,
+            x: &NpuTensorDesc,
+            normalized: &[i64],
+            weight: &NpuTensorDesc,
+            bias: &NpuTensorDesc,
+            eps: f64,
+            out: &NpuTensorDesc,
+        ) -> Result<()>;
+        fn npu_ada_layer_norm(
+            stream: usize,
+            x: &NpuTensorDesc,
+            scale: &NpuTensorDesc,
+            shift: &NpuTensorDesc,
+            eps: f64,
+            out: &NpuTensorDesc,
+        ) -> Result<()>;
+        #[allow(clippy::too_many_arguments)]
+        fn npu_group_norm(
+            stream: usize,
+            x: &NpuTensorDesc,
+            gamma: &NpuTensorDesc,
+            beta: &NpuTensorDesc,
+            n: i64,
+            c: i64,
+            hw: i64,
+            groups: i64,
+            eps: f64,
+            out: &NpuTensorDesc,
+            mean: &NpuTensorDesc,
+            rstd: &NpuTensorDesc,
+        ) -> Result<()>;
+        fn npu_geglu(
+            stream: usize,
+            x: &NpuTensorDesc,
+            approximate: i64,
+            out: &NpuTensorDesc,
+            out_gelu: &NpuTensorDesc,
+        ) -> Result<()>;
+        fn npu_swiglu(stream: usize, x: &NpuTensorDesc, out: &NpuTensorDesc) -> Result<()>;
+        fn npu_rope(
+            stream: usize,
+            x: &NpuTensorDesc,
+            cos: &NpuTensorDesc,
+            sin: &NpuTensorDesc,
+            mode: i64,
+            out: &NpuTensorDesc,
+        ) -> Result<()>;
+        fn npu_matmul(
+            stream: usize,
+            a: &NpuTensorDesc,
+            b: &NpuTensorDesc,
+            out: &NpuTensorDesc,
+            cube_math_type: i8,
+        ) -> Result<()>;
+        /// op: 0 FusedInferAttentionScoreV2, 1 PromptFlashAttention, 2 FlashAttentionScore.
+        #[allow(clippy::too_many_arguments)]
+        fn npu_attention(
+            stream: usize,
+            op: u8,
+            q: &NpuTensorDesc,
+            k: &NpuTensorDesc,
+            v: &NpuTensorDesc,
+            bias: &NpuTensorDesc,
+            mask: &NpuTensorDesc,
+            heads: i64,
+            kv_heads: i64,
+            scale: f64,
+            layout: &str,
+            out: &NpuTensorDesc,
+            lse: &NpuTensorDesc,
+        ) -> Result<()>;
     }
 }
