@@ -21,6 +21,7 @@ pub mod candle_ops;
 pub mod error;
 pub mod glu;
 pub mod norm;
+pub mod npu;
 pub mod rope;
 pub mod tensor;
 pub mod tome;
