@@ -45,13 +45,18 @@ impl NpuRuntime {
     /// The attention kernel for `dtype`, or why there is none (the caller falls back).
     pub fn attention_route(&self, dtype: DType, want_lse: bool) -> Result<AttentionRoute> {
         let t = self.traits();
-        let soc = if self.soc().is_empty() { "this SoC" } else { self.soc() };
-        if dtype == DType::BF16 && !t.bf16 {
-            return Err(OpsError::Unsupported(format!("{soc} has no bf16 kernels; use f16")));
-        }
-        let has = |op: &str| {
-            self.has_symbol(&format!("{op}GetWorkspaceSize")) && self.has_symbol(op)
+        let soc = if self.soc().is_empty() {
+            "this SoC"
+        } else {
+            self.soc()
         };
+        if dtype == DType::BF16 && !t.bf16 {
+            return Err(OpsError::Unsupported(format!(
+                "{soc} has no bf16 kernels; use f16"
+            )));
+        }
+        let has =
+            |op: &str| self.has_symbol(&format!("{op}GetWorkspaceSize")) && self.has_symbol(op);
         if t.fused_infer_attention && has("aclnnFusedInferAttentionScoreV2") {
             return Ok(AttentionRoute::FusedInferV2);
         }
@@ -66,20 +71,26 @@ impl NpuRuntime {
                 return Ok(AttentionRoute::FlashScore);
             }
         }
-        Err(OpsError::Unsupported(if t.fused_infer_attention || t.flash_attention_score {
-            format!(
-                "no usable flash-attention kernel on {soc}: the loaded CANN ({}) lacks \
+        Err(OpsError::Unsupported(
+            if t.fused_infer_attention || t.flash_attention_score {
+                format!(
+                    "no usable flash-attention kernel on {soc}: the loaded CANN ({}) lacks \
                  aclnnFusedInferAttentionScoreV2{}",
-                self.cann_version().unwrap_or("version unknown"),
-                if want_lse { " (the only one with a log-sum-exp output)" } else { ", aclnnPromptFlashAttention and a CANN >= 7.0.0 aclnnFlashAttentionScore" }
-            )
-        } else {
-            format!(
-                "{soc} ({:?} family) has no flash-attention kernel (FusedInferAttentionScoreV2 \
+                    self.cann_version().unwrap_or("version unknown"),
+                    if want_lse {
+                        " (the only one with a log-sum-exp output)"
+                    } else {
+                        ", aclnnPromptFlashAttention and a CANN >= 7.0.0 aclnnFlashAttentionScore"
+                    }
+                )
+            } else {
+                format!(
+                    "{soc} ({:?} family) has no flash-attention kernel (FusedInferAttentionScoreV2 \
                  and FlashAttentionScore need Atlas A2/A3); use the CPU kernel or a composite",
-                t.family
-            )
-        }))
+                    t.family
+                )
+            },
+        ))
     }
 
     /// aclnnMatmul's cubeMathType: 1 (allow fp32 down-precision) where the SoC cannot

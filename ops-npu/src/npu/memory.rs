@@ -5,17 +5,23 @@ use crate::bridge::ffi;
 use crate::error::{OpsError, Result};
 use crate::tensor::Element;
 use device::DType;
+use std::sync::{Arc, Mutex};
 
-/// An ACL stream. Dropping it waits for its work, frees its workspace pool and destroys it.
+/// An ACL stream. Launches are asynchronous, so the stream keeps every buffer a pending
+/// launch reads or writes alive until it is synchronised: dropping a tensor right after
+/// passing it to an op is safe. Dropping the stream waits for its work, frees its
+/// workspace pool and destroys it.
 #[derive(Debug)]
 pub struct NpuStream {
     raw: usize,
+    in_flight: Mutex<Vec<Arc<NpuBuffer>>>,
 }
 
 impl NpuStream {
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
             raw: ffi::npu_stream_create().map_err(backend)?,
+            in_flight: Mutex::new(Vec::new()),
         })
     }
 
@@ -23,15 +29,31 @@ impl NpuStream {
         self.raw
     }
 
+    /// Keeps these tensors' buffers alive until the next synchronisation.
+    pub(crate) fn keep(&self, tensors: &[Option<&NpuTensor>]) {
+        let mut held = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        held.extend(tensors.iter().flatten().map(|t| Arc::clone(&t.buf)));
+    }
+
     /// Waits until every launch on this stream has finished.
     pub fn synchronize(&self) -> Result<()> {
-        ffi::npu_stream_sync(self.raw).map_err(backend)
+        ffi::npu_stream_sync(self.raw).map_err(backend)?;
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        Ok(())
     }
 }
 
 impl Drop for NpuStream {
     fn drop(&mut self) {
+        // Synchronises before destroying; only then may the held buffers go.
         ffi::npu_stream_destroy(self.raw);
+        self.in_flight
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -113,7 +135,7 @@ half_bytes!(half::bf16);
 /// A contiguous device tensor: buffer, shape, element strides and dtype.
 #[derive(Debug)]
 pub struct NpuTensor {
-    buf: NpuBuffer,
+    buf: Arc<NpuBuffer>,
     shape: Vec<usize>,
     dtype: DType,
     /// Booleans (attention masks) travel as ACL_BOOL bytes.
@@ -125,7 +147,7 @@ impl NpuTensor {
     pub fn empty(shape: &[usize], dtype: DType) -> Result<Self> {
         let n: usize = shape.iter().product();
         Ok(Self {
-            buf: NpuBuffer::new(n * dtype.size_in_bytes())?,
+            buf: Arc::new(NpuBuffer::new(n * dtype.size_in_bytes())?),
             shape: shape.to_vec(),
             dtype,
             is_bool: false,
@@ -133,10 +155,7 @@ impl NpuTensor {
     }
 
     /// Copies host data to a new device tensor.
-    pub fn upload<T: Element>(data: &[T], shape: &[usize]) -> Result<Self>
-    where
-        T: Bytes,
-    {
+    pub fn upload<T: Bytes>(data: &[T], shape: &[usize]) -> Result<Self> {
         let n: usize = shape.iter().product();
         if n != data.len() {
             return Err(OpsError::shape(
@@ -166,7 +185,7 @@ impl NpuTensor {
         let buf = NpuBuffer::new(n)?;
         ffi::npu_upload(buf.ptr(), &bytes).map_err(backend)?;
         Ok(Self {
-            buf,
+            buf: Arc::new(buf),
             shape: shape.to_vec(),
             dtype: DType::F32,
             is_bool: true,
@@ -178,7 +197,11 @@ impl NpuTensor {
         if self.is_bool || T::DTYPE != self.dtype {
             return Err(OpsError::Unsupported(format!(
                 "downloading a {} tensor as {}",
-                if self.is_bool { "bool" } else { self.dtype.as_str() },
+                if self.is_bool {
+                    "bool"
+                } else {
+                    self.dtype.as_str()
+                },
                 T::DTYPE
             )));
         }
@@ -201,11 +224,7 @@ impl NpuTensor {
 
     /// Row-major element strides.
     pub fn strides(&self) -> Vec<usize> {
-        let mut strides = vec![1usize; self.shape.len()];
-        for i in (0..self.shape.len().saturating_sub(1)).rev() {
-            strides[i] = strides[i + 1] * self.shape[i + 1];
-        }
-        strides
+        Self::strides_of(&self.shape)
     }
 
     /// The descriptor the C++ side turns into an aclTensor, viewed with `shape` (same
@@ -214,7 +233,11 @@ impl NpuTensor {
         let view = Self::strides_of(shape);
         ffi::NpuTensorDesc {
             ptr: self.buf.ptr(),
-            dtype: if self.is_bool { 12 } else { acl_dtype(self.dtype) },
+            dtype: if self.is_bool {
+                12
+            } else {
+                acl_dtype(self.dtype)
+            },
             dims: shape.iter().map(|&d| d as i64).collect(),
             strides: view.iter().map(|&s| s as i64).collect(),
         }

@@ -14,13 +14,19 @@ use device::DType;
 fn last_dim(arg: &'static str, t: &NpuTensor) -> Result<(usize, usize)> {
     match t.shape().split_last() {
         Some((&d, rest)) if d > 0 => Ok((rest.iter().product(), d)),
-        _ => Err(OpsError::shape(arg, format!("needs a last dimension, got {:?}", t.shape()))),
+        _ => Err(OpsError::shape(
+            arg,
+            format!("needs a last dimension, got {:?}", t.shape()),
+        )),
     }
 }
 
 fn check_same_dtype(arg: &'static str, a: &NpuTensor, b: &NpuTensor) -> Result<()> {
     if a.dtype() != b.dtype() {
-        return Err(OpsError::shape(arg, format!("dtype {} differs from x's {}", b.dtype(), a.dtype())));
+        return Err(OpsError::shape(
+            arg,
+            format!("dtype {} differs from x's {}", b.dtype(), a.dtype()),
+        ));
     }
     Ok(())
 }
@@ -28,7 +34,10 @@ fn check_same_dtype(arg: &'static str, a: &NpuTensor, b: &NpuTensor) -> Result<(
 fn check_vector(arg: &'static str, x: &NpuTensor, t: Option<&NpuTensor>, len: usize) -> Result<()> {
     if let Some(t) = t {
         if t.shape() != [len] {
-            return Err(OpsError::shape(arg, format!("expected shape [{len}], got {:?}", t.shape())));
+            return Err(OpsError::shape(
+                arg,
+                format!("expected shape [{len}], got {:?}", t.shape()),
+            ));
         }
         check_same_dtype(arg, x, t)?;
     }
@@ -40,15 +49,30 @@ fn opt(t: Option<&NpuTensor>) -> ffi::NpuTensorDesc {
 }
 
 /// aclnnRmsNorm over the last dimension; returns (y, rstd f32 [.., 1]).
-pub fn rms_norm(s: &NpuStream, x: &NpuTensor, gamma: &NpuTensor, eps: f32) -> Result<(NpuTensor, NpuTensor)> {
-    let (rows, dim) = last_dim("x", x)?;
+pub fn rms_norm(
+    s: &NpuStream,
+    x: &NpuTensor,
+    gamma: &NpuTensor,
+    eps: f32,
+) -> Result<(NpuTensor, NpuTensor)> {
+    let (_, dim) = last_dim("x", x)?;
     check_vector("gamma", x, Some(gamma), dim)?;
     let y = NpuTensor::empty(x.shape(), x.dtype())?;
     let mut rshape = x.shape().to_vec();
-    *rshape.last_mut().unwrap_or(&mut 0) = 1;
+    if let Some(last) = rshape.last_mut() {
+        *last = 1;
+    }
     let rstd = NpuTensor::empty(&rshape, DType::F32)?;
-    debug_assert_eq!(rows * 1, rshape.iter().product::<usize>());
-    ffi::npu_rms_norm(s.raw(), &x.desc(), &gamma.desc(), f64::from(eps), &y.desc(), &rstd.desc()).map_err(backend)?;
+    s.keep(&[Some(x), Some(gamma), Some(&y), Some(&rstd)]);
+    ffi::npu_rms_norm(
+        s.raw(),
+        &x.desc(),
+        &gamma.desc(),
+        f64::from(eps),
+        &y.desc(),
+        &rstd.desc(),
+    )
+    .map_err(backend)?;
     Ok((y, rstd))
 }
 
@@ -64,26 +88,55 @@ pub fn layer_norm(
     check_vector("weight", x, weight, dim)?;
     check_vector("bias", x, bias, dim)?;
     let out = NpuTensor::empty(x.shape(), x.dtype())?;
-    ffi::npu_layer_norm(s.raw(), &x.desc(), &[dim as i64], &opt(weight), &opt(bias), f64::from(eps), &out.desc())
-        .map_err(backend)?;
+    s.keep(&[Some(x), weight, bias, Some(&out)]);
+    ffi::npu_layer_norm(
+        s.raw(),
+        &x.desc(),
+        &[dim as i64],
+        &opt(weight),
+        &opt(bias),
+        f64::from(eps),
+        &out.desc(),
+    )
+    .map_err(backend)?;
     Ok(out)
 }
 
 /// aclnnAdaLayerNorm: x [batch, seq, dim], scale/shift [batch, 1, dim] (or [batch, dim]).
-pub fn ada_layer_norm(s: &NpuStream, x: &NpuTensor, scale: &NpuTensor, shift: &NpuTensor, eps: f32) -> Result<NpuTensor> {
+pub fn ada_layer_norm(
+    s: &NpuStream,
+    x: &NpuTensor,
+    scale: &NpuTensor,
+    shift: &NpuTensor,
+    eps: f32,
+) -> Result<NpuTensor> {
     let &[b, _, d] = x.shape() else {
-        return Err(OpsError::shape("x", format!("expected [batch, seq, dim], got {:?}", x.shape())));
+        return Err(OpsError::shape(
+            "x",
+            format!("expected [batch, seq, dim], got {:?}", x.shape()),
+        ));
     };
     for (arg, t) in [("scale", scale), ("shift", shift)] {
         if t.shape() != [b, d] && t.shape() != [b, 1, d] {
-            return Err(OpsError::shape(arg, format!("expected [{b}, 1, {d}], got {:?}", t.shape())));
+            return Err(OpsError::shape(
+                arg,
+                format!("expected [{b}, 1, {d}], got {:?}", t.shape()),
+            ));
         }
         check_same_dtype(arg, x, t)?;
     }
     let out = NpuTensor::empty(x.shape(), x.dtype())?;
     let m = [b, 1, d];
-    ffi::npu_ada_layer_norm(s.raw(), &x.desc(), &scale.desc_as(&m), &shift.desc_as(&m), f64::from(eps), &out.desc())
-        .map_err(backend)?;
+    s.keep(&[Some(x), Some(scale), Some(shift), Some(&out)]);
+    ffi::npu_ada_layer_norm(
+        s.raw(),
+        &x.desc(),
+        &scale.desc_as(&m),
+        &shift.desc_as(&m),
+        f64::from(eps),
+        &out.desc(),
+    )
+    .map_err(backend)?;
     Ok(out)
 }
 
@@ -98,16 +151,32 @@ pub fn group_norm(
 ) -> Result<NpuTensor> {
     let (n, c, hw) = match x.shape() {
         [n, c, rest @ ..] => (*n, *c, rest.iter().product::<usize>()),
-        _ => return Err(OpsError::shape("x", format!("needs [n, c, ...], got {:?}", x.shape()))),
+        _ => {
+            return Err(OpsError::shape(
+                "x",
+                format!("needs [n, c, ...], got {:?}", x.shape()),
+            ));
+        }
     };
     if groups == 0 || c % groups != 0 {
-        return Err(OpsError::shape("groups", format!("{c} channels do not split into {groups} groups")));
+        return Err(OpsError::shape(
+            "groups",
+            format!("{c} channels do not split into {groups} groups"),
+        ));
     }
     check_vector("gamma", x, Some(gamma), c)?;
     check_vector("beta", x, Some(beta), c)?;
     let out = NpuTensor::empty(x.shape(), x.dtype())?;
     let mean = NpuTensor::empty(&[n, groups], x.dtype())?;
     let rstd = NpuTensor::empty(&[n, groups], x.dtype())?;
+    s.keep(&[
+        Some(x),
+        Some(gamma),
+        Some(beta),
+        Some(&out),
+        Some(&mean),
+        Some(&rstd),
+    ]);
     ffi::npu_group_norm(
         s.raw(),
         &x.desc(),
@@ -129,7 +198,10 @@ pub fn group_norm(
 fn halves(x: &NpuTensor) -> Result<Vec<usize>> {
     match x.shape().split_last() {
         Some((&last, rest)) if last % 2 == 0 && last > 0 => Ok([rest, &[last / 2]].concat()),
-        _ => Err(OpsError::shape("x", format!("last dimension must be even, got {:?}", x.shape()))),
+        _ => Err(OpsError::shape(
+            "x",
+            format!("last dimension must be even, got {:?}", x.shape()),
+        )),
     }
 }
 
@@ -139,21 +211,40 @@ pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
     let out = NpuTensor::empty(&shape, x.dtype())?;
     let out_gelu = NpuTensor::empty(&shape, x.dtype())?;
     let approximate = i64::from(gelu == Gelu::Tanh);
-    ffi::npu_geglu(s.raw(), &x.desc(), approximate, &out.desc(), &out_gelu.desc()).map_err(backend)?;
+    s.keep(&[Some(x), Some(&out), Some(&out_gelu)]);
+    ffi::npu_geglu(
+        s.raw(),
+        &x.desc(),
+        approximate,
+        &out.desc(),
+        &out_gelu.desc(),
+    )
+    .map_err(backend)?;
     Ok(out)
 }
 
 /// aclnnSwiGlu: silu(first half) * second half.
 pub fn swiglu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
     let out = NpuTensor::empty(&halves(x)?, x.dtype())?;
+    s.keep(&[Some(x), Some(&out)]);
     ffi::npu_swiglu(s.raw(), &x.desc(), &out.desc()).map_err(backend)?;
     Ok(out)
 }
 
 /// aclnnRotaryPositionEmbedding; cos/sin [seq, dim] are viewed broadcastable to x.
-pub fn rope(s: &NpuStream, x: &NpuTensor, cos: &NpuTensor, sin: &NpuTensor, layout: Layout, mode: RopeMode) -> Result<NpuTensor> {
+pub fn rope(
+    s: &NpuStream,
+    x: &NpuTensor,
+    cos: &NpuTensor,
+    sin: &NpuTensor,
+    layout: Layout,
+    mode: RopeMode,
+) -> Result<NpuTensor> {
     let &[a, b, c, d] = x.shape() else {
-        return Err(OpsError::shape("x", format!("expected 4 dimensions, got {:?}", x.shape())));
+        return Err(OpsError::shape(
+            "x",
+            format!("expected 4 dimensions, got {:?}", x.shape()),
+        ));
     };
     let (seq, view) = match layout {
         Layout::Bsnd => (b, [1, b, 1, d]),
@@ -162,13 +253,25 @@ pub fn rope(s: &NpuStream, x: &NpuTensor, cos: &NpuTensor, sin: &NpuTensor, layo
     let _ = a;
     for (arg, t) in [("cos", cos), ("sin", sin)] {
         if t.shape() != [seq, d] {
-            return Err(OpsError::shape(arg, format!("expected [{seq}, {d}], got {:?}", t.shape())));
+            return Err(OpsError::shape(
+                arg,
+                format!("expected [{seq}, {d}], got {:?}", t.shape()),
+            ));
         }
         check_same_dtype(arg, x, t)?;
     }
     let out = NpuTensor::empty(x.shape(), x.dtype())?;
     let mode = i64::from(mode == RopeMode::Interleaved);
-    ffi::npu_rope(s.raw(), &x.desc(), &cos.desc_as(&view), &sin.desc_as(&view), mode, &out.desc()).map_err(backend)?;
+    s.keep(&[Some(x), Some(cos), Some(sin), Some(&out)]);
+    ffi::npu_rope(
+        s.raw(),
+        &x.desc(),
+        &cos.desc_as(&view),
+        &sin.desc_as(&view),
+        mode,
+        &out.desc(),
+    )
+    .map_err(backend)?;
     Ok(out)
 }
 
@@ -178,11 +281,22 @@ pub fn matmul(rt: &NpuRuntime, s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> R
         return Err(OpsError::shape("a", "matmul takes two 2-d tensors"));
     };
     if k != k2 {
-        return Err(OpsError::shape("b", format!("{k2} rows do not match a's {k} columns")));
+        return Err(OpsError::shape(
+            "b",
+            format!("{k2} rows do not match a's {k} columns"),
+        ));
     }
     check_same_dtype("b", a, b)?;
     let out = NpuTensor::empty(&[m, n], a.dtype())?;
-    ffi::npu_matmul(s.raw(), &a.desc(), &b.desc(), &out.desc(), rt.cube_math_type(a.dtype())).map_err(backend)?;
+    s.keep(&[Some(a), Some(b), Some(&out)]);
+    ffi::npu_matmul(
+        s.raw(),
+        &a.desc(),
+        &b.desc(),
+        &out.desc(),
+        rt.cube_math_type(a.dtype()),
+    )
+    .map_err(backend)?;
     Ok(out)
 }
 
@@ -209,7 +323,10 @@ pub fn attention(
 ) -> Result<(NpuTensor, Option<NpuTensor>, AttentionRoute)> {
     let dims = |arg: &'static str, t: &NpuTensor| -> Result<(usize, usize, usize, usize)> {
         let &[a, b, c, d] = t.shape() else {
-            return Err(OpsError::shape(arg, format!("expected 4 dimensions, got {:?}", t.shape())));
+            return Err(OpsError::shape(
+                arg,
+                format!("expected 4 dimensions, got {:?}", t.shape()),
+            ));
         };
         Ok(match opts.layout {
             Layout::Bsnd => (a, c, b, d),
@@ -219,17 +336,36 @@ pub fn attention(
     let (b, hq, sq, d) = dims("q", q)?;
     let (kb, hkv, _, kd) = dims("k", k)?;
     if v.shape() != k.shape() {
-        return Err(OpsError::shape("v", format!("shape {:?} differs from k's {:?}", v.shape(), k.shape())));
+        return Err(OpsError::shape(
+            "v",
+            format!("shape {:?} differs from k's {:?}", v.shape(), k.shape()),
+        ));
     }
     if kb != b || kd != d || hkv == 0 || hq % hkv != 0 {
-        return Err(OpsError::shape("k", format!("shape {:?} does not fit q's {:?}", k.shape(), q.shape())));
+        return Err(OpsError::shape(
+            "k",
+            format!("shape {:?} does not fit q's {:?}", k.shape(), q.shape()),
+        ));
     }
     check_same_dtype("k", q, k)?;
     check_same_dtype("v", q, v)?;
     let route = rt.attention_route(q.dtype(), opts.return_lse)?;
     let out = NpuTensor::empty(q.shape(), q.dtype())?;
-    let lse = if opts.return_lse { Some(NpuTensor::empty(&[b, hq, sq, 1], DType::F32)?) } else { None };
+    let lse = if opts.return_lse {
+        Some(NpuTensor::empty(&[b, hq, sq, 1], DType::F32)?)
+    } else {
+        None
+    };
     let scale = opts.scale.unwrap_or(1.0 / (d.max(1) as f32).sqrt());
+    s.keep(&[
+        Some(q),
+        Some(k),
+        Some(v),
+        opts.bias,
+        opts.mask,
+        Some(&out),
+        lse.as_ref(),
+    ]);
     ffi::npu_attention(
         s.raw(),
         route.code(),
@@ -267,7 +403,10 @@ pub fn attention_or_cpu(
     v: &NpuTensor,
     layout: Layout,
 ) -> Result<(NpuTensor, AttentionPath)> {
-    let opts = NpuAttentionOptions { layout, ..Default::default() };
+    let opts = NpuAttentionOptions {
+        layout,
+        ..Default::default()
+    };
     match attention(rt, s, q, k, v, &opts) {
         Ok((out, _, route)) => Ok((out, AttentionPath::Npu(route))),
         Err(OpsError::Unsupported(why)) => {
@@ -277,9 +416,15 @@ pub fn attention_or_cpu(
                 TensorView::new(&qh, q.shape())?,
                 TensorView::new(&kh, k.shape())?,
                 TensorView::new(&vh, v.shape())?,
-                &AttentionOptions { layout, ..Default::default() },
+                &AttentionOptions {
+                    layout,
+                    ..Default::default()
+                },
             )?;
-            Ok((upload(&out.out.data, &out.out.shape)?, AttentionPath::CpuFallback(why)))
+            Ok((
+                upload(&out.out.data, &out.out.shape)?,
+                AttentionPath::CpuFallback(why),
+            ))
         }
         Err(e) => Err(e),
     }
