@@ -381,18 +381,17 @@ fn main() {
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut attention_rows = bench_attention(quick, threads);
-    if let Some(python) = python {
-        if let Some(Value::Array(torch)) = torch_sdpa(&python, &attention_rows) {
-            for (row, t) in attention_rows.iter_mut().zip(torch) {
-                if let (Some(obj), Some(s)) = (row.as_object_mut(), t.get("torch_s")) {
-                    obj.insert("torch_s".into(), s.clone());
-                    if let (Some(ours), Some(ts)) = (obj["ours_s"].as_f64(), s.as_f64()) {
-                        eprintln!(
-                            "  {:<20} torch SDPA {ts:8.4} s  (ours / torch {:5.2})",
-                            obj["name"].as_str().unwrap_or(""),
-                            ours / ts
-                        );
-                    }
+    let torch = python.and_then(|p| torch_sdpa(&p, &attention_rows));
+    if let Some(Value::Array(torch)) = torch {
+        for (row, t) in attention_rows.iter_mut().zip(torch) {
+            if let (Some(obj), Some(s)) = (row.as_object_mut(), t.get("torch_s")) {
+                obj.insert("torch_s".into(), s.clone());
+                if let (Some(ours), Some(ts)) = (obj["ours_s"].as_f64(), s.as_f64()) {
+                    eprintln!(
+                        "  {:<20} torch SDPA {ts:8.4} s  (ours / torch {:5.2})",
+                        obj["name"].as_str().unwrap_or(""),
+                        ours / ts
+                    );
                 }
             }
         }
