@@ -1,7 +1,8 @@
 //! The whole NPU call path against the test-double Ascend libraries (tests/doubles):
 //! discovery, symbol resolution, descriptors, workspace sizing and pooling, stream
-//! synchronisation, error text and SoC gating. Each test opens the process-wide runtime
-//! once, so it relies on one process per test (cargo nextest, the project's runner).
+//! synchronisation, error text and SoC gating. The runtime is opened once per process,
+//! so each test needs a process of its own: nextest gives it one; under `cargo test` the
+//! test re-runs itself alone in a child process.
 //! This is not hardware validation: the double computes with the scalar references.
 
 mod common;
@@ -20,6 +21,22 @@ use std::path::Path;
 
 const REF: Implementation = Implementation::Reference;
 
+/// Runs `body` here when this process runs one test only (nextest, or the child below);
+/// otherwise runs this test alone in a child process.
+fn isolated(name: &str, body: fn()) {
+    const CHILD: &str = "OPS_NPU_ISOLATED_TEST";
+    if std::env::var_os("NEXTEST").is_some() || std::env::var(CHILD).as_deref() == Ok(name) {
+        body();
+        return;
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, name)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{name} failed in its own process");
+}
+
 fn open(root: &Path) -> NpuRuntime {
     NpuRuntime::open(&NpuLibraries::in_root(root), 0).unwrap()
 }
@@ -34,6 +51,13 @@ fn live_descriptors(root: &Path) -> i64 {
 
 #[test]
 fn discovery_resolves_every_symbol_and_reads_the_soc() {
+    isolated(
+        "discovery_resolves_every_symbol_and_reads_the_soc",
+        discovery_resolves_every_symbol_and_reads_the_soc_body,
+    );
+}
+
+fn discovery_resolves_every_symbol_and_reads_the_soc_body() {
     let root = FakeAscend::new().cann("8.0.RC2").install();
     let rt = open(&root);
     assert_eq!(rt.soc(), "Ascend910B3");
@@ -53,6 +77,13 @@ fn discovery_resolves_every_symbol_and_reads_the_soc() {
 
 #[test]
 fn row_ops_match_the_reference_with_pooled_workspaces_and_no_leaked_descriptors() {
+    isolated(
+        "row_ops_match_the_reference_with_pooled_workspaces_and_no_leaked_descriptors",
+        row_ops_match_the_reference_with_pooled_workspaces_and_no_leaked_descriptors_body,
+    );
+}
+
+fn row_ops_match_the_reference_with_pooled_workspaces_and_no_leaked_descriptors_body() {
     let root = FakeAscend::new().workspace(1 << 20).install();
     let rt = open(&root);
     let s = rt.stream().unwrap();
@@ -150,6 +181,13 @@ fn row_ops_match_the_reference_with_pooled_workspaces_and_no_leaked_descriptors(
 
 #[test]
 fn fused_infer_attention_with_bias_mask_gqa_and_lse() {
+    isolated(
+        "fused_infer_attention_with_bias_mask_gqa_and_lse",
+        fused_infer_attention_with_bias_mask_gqa_and_lse_body,
+    );
+}
+
+fn fused_infer_attention_with_bias_mask_gqa_and_lse_body() {
     let root = FakeAscend::new().install();
     let rt = open(&root);
     let s = rt.stream().unwrap();
@@ -213,6 +251,13 @@ fn fused_infer_attention_with_bias_mask_gqa_and_lse() {
 
 #[test]
 fn ascend310p_rejects_flash_attention_and_the_caller_falls_back() {
+    isolated(
+        "ascend310p_rejects_flash_attention_and_the_caller_falls_back",
+        ascend310p_rejects_flash_attention_and_the_caller_falls_back_body,
+    );
+}
+
+fn ascend310p_rejects_flash_attention_and_the_caller_falls_back_body() {
     let root = FakeAscend::new().soc("Ascend310P3").install();
     let rt = open(&root);
     let s = rt.stream().unwrap();
@@ -267,6 +312,13 @@ fn ascend310p_rejects_flash_attention_and_the_caller_falls_back() {
 
 #[test]
 fn a_failing_op_reports_function_status_and_runtime_message_and_frees_descriptors() {
+    isolated(
+        "a_failing_op_reports_function_status_and_runtime_message_and_frees_descriptors",
+        a_failing_op_reports_function_status_and_runtime_message_and_frees_descriptors_body,
+    );
+}
+
+fn a_failing_op_reports_function_status_and_runtime_message_and_frees_descriptors_body() {
     let root = FakeAscend::new().fail_op("aclnnRmsNorm").install();
     let rt = open(&root);
     let s = rt.stream().unwrap();
@@ -290,6 +342,13 @@ fn a_failing_op_reports_function_status_and_runtime_message_and_frees_descriptor
 
 #[test]
 fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score() {
+    isolated(
+        "without_fused_infer_attention_cann_7_routes_to_flash_attention_score",
+        without_fused_infer_attention_cann_7_routes_to_flash_attention_score_body,
+    );
+}
+
+fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score_body() {
     let root = FakeAscend::new()
         .without("aclnnFusedInferAttentionScoreV2")
         .without("aclnnPromptFlashAttention")
@@ -357,6 +416,13 @@ fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score() {
 
 #[test]
 fn flash_attention_score_needs_cann_7() {
+    isolated(
+        "flash_attention_score_needs_cann_7",
+        flash_attention_score_needs_cann_7_body,
+    );
+}
+
+fn flash_attention_score_needs_cann_7_body() {
     let root = FakeAscend::new()
         .without("aclnnFusedInferAttentionScoreV2")
         .without("aclnnPromptFlashAttention")
@@ -375,6 +441,13 @@ fn flash_attention_score_needs_cann_7() {
 
 #[test]
 fn missing_libraries_and_symbols_are_errors_not_panics() {
+    isolated(
+        "missing_libraries_and_symbols_are_errors_not_panics",
+        missing_libraries_and_symbols_are_errors_not_panics_body,
+    );
+}
+
+fn missing_libraries_and_symbols_are_errors_not_panics_body() {
     let err =
         NpuRuntime::open(&NpuLibraries::in_root(Path::new("/nonexistent/cann")), 0).unwrap_err();
     let text = err.to_string();

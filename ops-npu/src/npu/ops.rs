@@ -240,7 +240,7 @@ pub fn rope(
     layout: Layout,
     mode: RopeMode,
 ) -> Result<NpuTensor> {
-    let &[a, b, c, d] = x.shape() else {
+    let &[_, b, c, d] = x.shape() else {
         return Err(OpsError::shape(
             "x",
             format!("expected 4 dimensions, got {:?}", x.shape()),
@@ -250,7 +250,6 @@ pub fn rope(
         Layout::Bsnd => (b, [1, b, 1, d]),
         Layout::Bnsd => (c, [1, 1, c, d]),
     };
-    let _ = a;
     for (arg, t) in [("cos", cos), ("sin", sin)] {
         if t.shape() != [seq, d] {
             return Err(OpsError::shape(
