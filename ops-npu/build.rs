@@ -17,6 +17,9 @@ fn main() {
         .opt_level(3)
         // ISO C++ mode turns off FMA contraction; the kernels are written for it.
         .flag_if_supported("-ffp-contract=fast")
+        // Lets the vectoriser evaluate both sides of a select (the kernels never rely on
+        // floating-point exceptions).
+        .flag_if_supported("-fno-trapping-math")
         // `#pragma omp simd` without the OpenMP runtime.
         .flag_if_supported("-fopenmp-simd")
         // 32-byte vector types in the baseline copy of the attention kernel; nothing with
