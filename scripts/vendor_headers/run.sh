@@ -32,3 +32,7 @@ c++ -std=c++17 -fsyntax-only -Wall -Werror -I"$acl_inc" "$here/check_acl.cpp"
 echo "acl/acl.h: 8 prototypes, 3 type sizes and 4 constants match device/src/npu/acl.rs"
 c++ -std=c++17 -fsyntax-only -Wall -Werror -I"$cuda_inc" "$here/check_cuda.cpp"
 echo "cuda.h: 12 prototypes, 3 type sizes and 3 constants match device/src/cuda.rs"
+# ops-npu: every `_fn` type in ops-npu/csrc/acl_api.h against the same headers (the wheel
+# has the runtime headers only, so the aclnn half is checked where a CANN include/ is used).
+ASCEND_INCLUDE_DIR="$(cd "$acl_inc" && pwd)" cargo nextest run --manifest-path "$here/../../Cargo.toml" \
+  -p ops-npu --test npu_conformance --no-capture

@@ -1,0 +1,111 @@
+// The NPU runtime: opens the ACL runtime, nnopbase and the aclnn op libraries with dlopen
+// (once per process), resolves every symbol of acl_api.h optionally, and runs two-phase
+// aclnn calls on a stream with a workspace from a per-stream pool. Errors are thrown as
+// std::runtime_error carrying the failing function, its status and the runtime's own
+// message; the cxx bridge turns them into Rust errors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "acl_api.h"
+
+namespace ops_npu {
+namespace npu {
+
+struct Api {
+#define OPS_NPU_FIELD(name) name##_fn name = nullptr;
+  OPS_NPU_ACL_SYMBOLS(OPS_NPU_FIELD)
+  OPS_NPU_NNOPBASE_SYMBOLS(OPS_NPU_FIELD)
+  OPS_NPU_OP_SYMBOLS(OPS_NPU_FIELD)
+#undef OPS_NPU_FIELD
+};
+
+// A device tensor as the caller describes it (element strides, ACL dtype code).
+struct TensorArg {
+  void *data = nullptr;
+  int32_t dtype = 0;
+  std::vector<int64_t> dims;
+  std::vector<int64_t> strides;
+  bool present() const { return data != nullptr; }
+};
+
+class Runtime {
+ public:
+  // The process-wide runtime. The first successful open() fixes the libraries; later
+  // calls return at once (ACL allows one aclInit per process, and its libraries are
+  // never unloaded: the runtime keeps threads and exit handlers inside them).
+  static Runtime &get();
+
+  void open(const std::vector<std::string> &libraries, int32_t device);
+  bool is_open() const { return open_; }
+  const Api &api() const { return api_; }
+  std::vector<std::string> loaded() const { return loaded_; }
+  std::vector<std::string> missing() const;
+  bool has(const std::string &symbol) const;
+  std::string soc_name() const;
+
+  void *malloc_device(size_t bytes);
+  void free_device(void *ptr);
+  void upload(void *dst, const void *src, size_t bytes);
+  void download(void *dst, const void *src, size_t bytes);
+  aclrtStream create_stream();
+  void sync(aclrtStream stream);
+  void destroy_stream(aclrtStream stream);
+
+  // Workspace of at least `bytes` for the next launch on `stream`. Blocks go back to the
+  // stream's pool right after the launch: work on one stream runs in order, so the next
+  // launch cannot start before the previous one is done with the block.
+  void *take_workspace(aclrtStream stream, uint64_t bytes);
+  void give_workspace(aclrtStream stream, void *ptr, uint64_t bytes);
+  // (device allocations made for workspaces, bytes held by the pools)
+  std::pair<uint64_t, uint64_t> workspace_stats();
+
+  // Throws the error text for a failed call.
+  [[noreturn]] void fail(const std::string &function, int64_t status) const;
+  void check(const char *function, int64_t status) const {
+    if (status != 0) fail(function, status);
+  }
+  void require(const char *symbol, const void *fn) const;
+
+ private:
+  Runtime() = default;
+  std::mutex mu_;
+  bool open_ = false;
+  Api api_;
+  std::vector<std::string> loaded_;
+  std::map<aclrtStream, std::multimap<uint64_t, void *>> pools_;
+  uint64_t workspace_allocs_ = 0;
+};
+
+// Ops. Each builds its descriptors, asks for the workspace size, takes a workspace and
+// launches on `stream`; descriptors are destroyed on every path, errors included.
+void rms_norm(aclrtStream s, const TensorArg &x, const TensorArg &gamma, double eps,
+              const TensorArg &y, const TensorArg &rstd);
+void layer_norm(aclrtStream s, const TensorArg &x, const std::vector<int64_t> &normalized,
+                const TensorArg &weight, const TensorArg &bias, double eps, const TensorArg &out);
+void ada_layer_norm(aclrtStream s, const TensorArg &x, const TensorArg &scale,
+                    const TensorArg &shift, double eps, const TensorArg &out);
+void group_norm(aclrtStream s, const TensorArg &x, const TensorArg &gamma, const TensorArg &beta,
+                int64_t n, int64_t c, int64_t hw, int64_t groups, double eps,
+                const TensorArg &out, const TensorArg &mean, const TensorArg &rstd);
+void geglu(aclrtStream s, const TensorArg &x, int64_t approximate, const TensorArg &out,
+           const TensorArg &out_gelu);
+void swiglu(aclrtStream s, const TensorArg &x, const TensorArg &out);
+void rope(aclrtStream s, const TensorArg &x, const TensorArg &cos, const TensorArg &sin,
+          int64_t mode, const TensorArg &out);
+void matmul(aclrtStream s, const TensorArg &a, const TensorArg &b, const TensorArg &out,
+            int8_t cube_math_type);
+
+enum class AttentionOp { FusedInferV2 = 0, PromptFlash = 1, FlashScore = 2 };
+// mask: ACL_BOOL/UINT8, 1 = masked (aclnn's convention). lse: FusedInferV2 only.
+void attention(aclrtStream s, AttentionOp op, const TensorArg &q, const TensorArg &k,
+               const TensorArg &v, const TensorArg &bias, const TensorArg &mask,
+               int64_t heads, int64_t kv_heads, double scale, const std::string &layout,
+               const TensorArg &out, const TensorArg &lse);
+
+}  // namespace npu
+}  // namespace ops_npu

@@ -1,0 +1,116 @@
+//! Which aclnn kernel may run on this SoC and CANN: a decision from data (the `device`
+//! crate's SoC table, the CANN version and the resolved symbols), not scattered ifs.
+
+use super::NpuRuntime;
+use crate::error::{OpsError, Result};
+use device::DType;
+
+/// The attention kernel a call will use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionRoute {
+    /// aclnnFusedInferAttentionScoreV2 (Atlas A2/A3 inference).
+    FusedInferV2,
+    /// aclnnPromptFlashAttention (older CANN without the V2 op).
+    PromptFlash,
+    /// aclnnFlashAttentionScore (910B-class, CANN >= 7.0.0).
+    FlashScore,
+}
+
+impl AttentionRoute {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            AttentionRoute::FusedInferV2 => 0,
+            AttentionRoute::PromptFlash => 1,
+            AttentionRoute::FlashScore => 2,
+        }
+    }
+}
+
+/// Whether a CANN version string ("8.0.RC2", "7.0.0") is at least major.minor.patch;
+/// unknown or unparsable versions are not.
+pub fn cann_at_least(version: Option<&str>, want: (u32, u32, u32)) -> bool {
+    let Some(v) = version else { return false };
+    let mut parts = v.split('.').map(|p| {
+        let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    let mut next = || parts.next().flatten();
+    match (next(), next()) {
+        (Some(a), Some(b)) => (a, b, next().unwrap_or(0)) >= want,
+        _ => false,
+    }
+}
+
+impl NpuRuntime {
+    /// The attention kernel for `dtype`, or why there is none (the caller falls back).
+    pub fn attention_route(&self, dtype: DType, want_lse: bool) -> Result<AttentionRoute> {
+        let t = self.traits();
+        let soc = if self.soc().is_empty() {
+            "this SoC"
+        } else {
+            self.soc()
+        };
+        if dtype == DType::BF16 && !t.bf16 {
+            return Err(OpsError::Unsupported(format!(
+                "{soc} has no bf16 kernels; use f16"
+            )));
+        }
+        let has =
+            |op: &str| self.has_symbol(&format!("{op}GetWorkspaceSize")) && self.has_symbol(op);
+        if t.fused_infer_attention && has("aclnnFusedInferAttentionScoreV2") {
+            return Ok(AttentionRoute::FusedInferV2);
+        }
+        if !want_lse {
+            if t.fused_infer_attention && has("aclnnPromptFlashAttention") {
+                return Ok(AttentionRoute::PromptFlash);
+            }
+            if t.flash_attention_score
+                && cann_at_least(self.cann_version(), (7, 0, 0))
+                && has("aclnnFlashAttentionScore")
+            {
+                return Ok(AttentionRoute::FlashScore);
+            }
+        }
+        Err(OpsError::Unsupported(
+            if t.fused_infer_attention || t.flash_attention_score {
+                format!(
+                    "no usable flash-attention kernel on {soc}: the loaded CANN ({}) lacks \
+                 aclnnFusedInferAttentionScoreV2{}",
+                    self.cann_version().unwrap_or("version unknown"),
+                    if want_lse {
+                        " (the only one with a log-sum-exp output)"
+                    } else {
+                        ", aclnnPromptFlashAttention and a CANN >= 7.0.0 aclnnFlashAttentionScore"
+                    }
+                )
+            } else {
+                format!(
+                    "{soc} ({:?} family) has no flash-attention kernel (FusedInferAttentionScoreV2 \
+                 and FlashAttentionScore need Atlas A2/A3); use the CPU kernel or a composite",
+                    t.family
+                )
+            },
+        ))
+    }
+
+    /// aclnnMatmul's cubeMathType: 1 (allow fp32 down-precision) where the SoC cannot
+    /// multiply fp32 on its cube unit (310P), else 0 (keep precision).
+    pub fn cube_math_type(&self, dtype: DType) -> i8 {
+        i8::from(dtype == DType::F32 && self.traits().fp32_matmul_needs_downcast)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cann_at_least;
+
+    #[test]
+    fn cann_versions_compare_numerically() {
+        assert!(cann_at_least(Some("7.0.0"), (7, 0, 0)));
+        assert!(cann_at_least(Some("8.0.RC2"), (7, 0, 0)));
+        assert!(cann_at_least(Some("7.1"), (7, 0, 0)));
+        assert!(!cann_at_least(Some("6.3.RC1"), (7, 0, 0)));
+        assert!(!cann_at_least(Some("garbage"), (7, 0, 0)));
+        assert!(!cann_at_least(None, (7, 0, 0)));
+    }
+}
