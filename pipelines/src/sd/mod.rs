@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod clip;
 pub mod config;
+pub mod image;
 pub mod pipeline;
 pub mod tokenizer;
 pub mod unet;
