@@ -1,4 +1,4 @@
-//! The real SD 2.1-base components expect exactly the parameter names and shapes diffusers
+//! The real SD 2.1-base (and SD 1.5 UNet / text encoder) components expect exactly the parameter names and shapes diffusers
 //! (and transformers) create for their configs, recorded on the meta device by
 //! scripts/fixtures/sd_reference.py; and loading failures name what is wrong.
 
@@ -18,7 +18,7 @@ fn fixtures() -> PathBuf {
 
 fn sd21() -> Value {
     let text =
-        std::fs::read_to_string(fixtures().join("sd21_base_params.json")).expect("params json");
+        std::fs::read_to_string(fixtures().join("real_model_params.json")).expect("params json");
     serde_json::from_str(&text).expect("params json")
 }
 
@@ -83,6 +83,56 @@ fn sd21_base_text_encoder_parameters_match_transformers() {
         &recorded(&rec),
         &expected(&all["text_encoder"]),
     );
+}
+
+#[test]
+fn sd15_unet_parameters_match_diffusers() {
+    // Conv projections and CLIP ViT-L width: SD 1.5 folders use the same code paths.
+    let all = sd21();
+    let config: UNetConfig =
+        serde_json::from_value(all["sd15_unet"]["config"].clone()).expect("unet config");
+    let rec = ShapeRecorder::default();
+    UNet2DConditionModel::new(rec.var_builder(), &config).expect("unet builds");
+    assert_same("sd15 unet", &recorded(&rec), &expected(&all["sd15_unet"]));
+}
+
+#[test]
+fn sd15_text_encoder_parameters_match_transformers() {
+    let all = sd21();
+    let config: ClipTextConfig =
+        serde_json::from_value(all["sd15_text_encoder"]["config"].clone()).expect("clip config");
+    let rec = ShapeRecorder::default();
+    ClipTextModel::new(rec.var_builder(), &config).expect("clip builds");
+    assert_same(
+        "sd15 text_encoder",
+        &recorded(&rec),
+        &expected(&all["sd15_text_encoder"]),
+    );
+}
+
+#[test]
+fn text_encoders_saved_with_the_text_model_prefix_load_the_same() {
+    // transformers 4.x (most hub folders) writes `text_model.` before every name.
+    let dir = tiny_copy();
+    let file = dir.path().join("text_encoder/model.fp16.safetensors");
+    let tensors = candle_core::safetensors::load(&file, &candle_core::Device::Cpu).expect("load");
+    let renamed: std::collections::HashMap<String, candle_core::Tensor> = tensors
+        .into_iter()
+        .map(|(k, v)| (format!("text_model.{k}"), v))
+        .collect();
+    candle_core::safetensors::save(&renamed, &file).expect("save");
+    let prefixed = StableDiffusion::load(dir.path(), &candle_core::Device::Cpu).expect("loads");
+    let plain = StableDiffusion::load(&fixtures().join("tiny-sd2"), &candle_core::Device::Cpu)
+        .expect("loads");
+    let a = prefixed.encode_prompt("a red fox").expect("encode").0;
+    let b = plain.encode_prompt("a red fox").expect("encode").0;
+    let diff = (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("diff");
+    assert_eq!(diff, 0.0);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
