@@ -140,3 +140,69 @@ fn missing_components_are_named() {
     assert!(stderr(&o).contains("model_index.json"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn img2img_from_a_png_matches_diffusers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tensors = candle_core::safetensors::load(
+        fixtures().join("reference.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .expect("reference");
+    // The fixture image has 8-bit values, so this PNG holds it exactly.
+    let chw = tensors["img2img.init_image"]
+        .get(0)
+        .and_then(|t| t.permute((1, 2, 0)))
+        .and_then(|t| t.flatten_all())
+        .and_then(|t| t.to_vec1::<f32>())
+        .expect("image");
+    let rgb: Vec<u8> = chw.iter().map(|v| (v * 255.0).round() as u8).collect();
+    let init = dir.path().join("init.png");
+    pipelines::sd::image::write_png(&init, 32, 32, &rgb, "").expect("write init");
+    let latents = dir.path().join("latents.safetensors");
+    let out = dir.path().join("out.png");
+    let o = Command::new(env!("CARGO_BIN_EXE_sd"))
+        .arg("--model")
+        .arg(fixtures().join("tiny-sd2"))
+        .args([
+            "--prompt",
+            "A painting of a squirrel eating a burger, 4k, trending!!",
+        ])
+        .args([
+            "--steps",
+            "5",
+            "--seed",
+            "11",
+            "--scheduler",
+            "ddim",
+            "--strength",
+            "0.6",
+        ])
+        .arg("--init-image")
+        .arg(&init)
+        .arg("--save-latents")
+        .arg(&latents)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .expect("run sd");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours =
+        candle_core::safetensors::load(&latents, &candle_core::Device::Cpu).expect("latents");
+    let diff = (&ours["latents"] - &tensors["img2img.latents"])
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("diff");
+    assert!(diff <= 1e-4, "img2img latents differ by {diff:e}");
+    assert!(out.exists());
+}
+
+#[test]
+fn strength_must_be_in_range() {
+    assert_bad_input(
+        &["--init-image", "/nonexistent.png", "--strength", "1.5"],
+        "--strength 1.5 is outside",
+    );
+}

@@ -1,4 +1,4 @@
-//! `sd`: Stable Diffusion 2.x text-to-image from a diffusers folder, numerically matching
+//! `sd`: Stable Diffusion 2.x text-to-image (and img2img with --init-image) from a diffusers folder, numerically matching
 //! the diffusers pipeline for the same seed. A thin shell over `pipelines::sd`.
 
 use candle_core::{DType, Tensor};
@@ -7,8 +7,8 @@ use device::{Device, DeviceKind, DeviceRequest};
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::SdError;
-use pipelines::sd::image::{to_rgb8, write_png};
-use pipelines::sd::pipeline::{Generation, StableDiffusion};
+use pipelines::sd::image::{read_png, to_rgb8, write_png};
+use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,6 +60,12 @@ struct Args {
     /// Also write the final latents before VAE decode (tensor "latents", f32).
     #[arg(long, value_name = "FILE")]
     save_latents: Option<PathBuf>,
+    /// img2img: start from this PNG (its size must be a multiple of 8; it sets the output size).
+    #[arg(long, value_name = "PNG")]
+    init_image: Option<PathBuf>,
+    /// img2img: how much of the schedule to run, in (0, 1].
+    #[arg(long, default_value_t = 0.8, requires = "init_image")]
+    strength: f64,
     #[arg(long, default_value = "sd.png")]
     output: PathBuf,
 }
@@ -138,8 +144,37 @@ fn run(args: &Args) -> Result<(), Failure> {
             NAMES.join(", ")
         )));
     }
+    if !(args.strength > 0.0 && args.strength <= 1.0) {
+        return Err(bad(format!(
+            "--strength {} is outside (0, 1]",
+            args.strength
+        )));
+    }
     let initial = match &args.latents {
         Some(p) => Some(load_latents(p, &device)?),
+        None => None,
+    };
+    let init = match &args.init_image {
+        Some(p) => {
+            let image = read_png(p, &device)?;
+            let (_, _, h, w) = image.dims4().map_err(SdError::from)?;
+            if !w.is_multiple_of(8) || !h.is_multiple_of(8) {
+                return Err(bad(format!(
+                    "--init-image {}: {w}x{h} is not a multiple of 8 (resize it first)",
+                    p.display()
+                )));
+            }
+            if args.width.is_some_and(|v| v != w) || args.height.is_some_and(|v| v != h) {
+                return Err(bad(format!(
+                    "--init-image {} is {w}x{h}; --width/--height must match it",
+                    p.display()
+                )));
+            }
+            Some(InitImage {
+                image,
+                strength: args.strength,
+            })
+        }
         None => None,
     };
 
@@ -151,13 +186,26 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut scheduler = schedulers::build(&kind, &sd.scheduler_config, args.steps)
         .map_err(|e| bad(format!("scheduler: {e}")))?;
     let default_size = sd.unet.config().sample_size * sd.vae_scale_factor();
+    let init_size = match &init {
+        Some(i) => {
+            let (_, _, h, w) = i.image.dims4().map_err(SdError::from)?;
+            Some((w, h))
+        }
+        None => None,
+    };
     let g = Generation {
         prompt: args.prompt.clone(),
         negative_prompt: args.negative_prompt.clone(),
         guidance: args.guidance,
         seed: args.seed,
-        width: args.width.unwrap_or(default_size),
-        height: args.height.unwrap_or(default_size),
+        width: args
+            .width
+            .or(init_size.map(|s| s.0))
+            .unwrap_or(default_size),
+        height: args
+            .height
+            .or(init_size.map(|s| s.1))
+            .unwrap_or(default_size),
         latents: initial,
     };
 
@@ -166,7 +214,11 @@ fn run(args: &Args) -> Result<(), Failure> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps [{elapsed_precise}, {per_sec}]")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let (latents, truncated) = sd.txt2img(&g, scheduler.as_mut(), &mut |_, _| bar.inc(1))?;
+    let mut tick = |_, _| bar.inc(1);
+    let (latents, truncated) = match &init {
+        Some(i) => sd.img2img(&g, i, scheduler.as_mut(), &mut tick)?,
+        None => sd.txt2img(&g, scheduler.as_mut(), &mut tick)?,
+    };
     bar.finish_and_clear();
     if truncated {
         eprintln!(
@@ -185,7 +237,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     let image = sd.decode(&latents)?;
     let (w, h, rgb) = to_rgb8(&image)?;
     let parameters = format!(
-        "prompt: {}\nnegative prompt: {}\nsteps: {}\nguidance: {}\nseed: {}\nsize: {}x{}\nscheduler: {}\nmodel: {}",
+        "prompt: {}\nnegative prompt: {}\nsteps: {}\nguidance: {}\nseed: {}\nsize: {}x{}\nscheduler: {}\nmodel: {}{}",
         g.prompt,
         g.negative_prompt.as_deref().unwrap_or(""),
         args.steps,
@@ -198,7 +250,11 @@ fn run(args: &Args) -> Result<(), Failure> {
         g.width,
         g.height,
         kind,
-        args.model.display()
+        args.model.display(),
+        match &args.init_image {
+            Some(p) => format!("\ninit image: {}\nstrength: {}", p.display(), args.strength),
+            None => String::new(),
+        }
     );
     write_png(&args.output, w, h, &rgb, &parameters)?;
     eprintln!("wrote {}", args.output.display());
