@@ -101,6 +101,9 @@ impl SchedulerConfig {
             return Err("trained_betas is not supported".into());
         }
         let n = self.usize_or("num_train_timesteps", 1000);
+        if n < 2 {
+            return Err(format!("num_train_timesteps {n} is too small"));
+        }
         let start = self.f64_or("beta_start", 0.0001);
         let end = self.f64_or("beta_end", 0.02);
         let betas: Vec<f32> = match self.str_or("beta_schedule", "linear") {
@@ -287,5 +290,36 @@ pub fn build(
             "unknown scheduler {other:?} (supported: {})",
             NAMES.join(", ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(v: Value) -> SchedulerConfig {
+        SchedulerConfig::from_value(v).expect("object")
+    }
+
+    #[test]
+    fn unsupported_settings_are_errors_not_other_results() {
+        let cases = [
+            ("ddim", serde_json::json!({"prediction_type": "flow"})),
+            ("ddim", serde_json::json!({"timestep_spacing": "karras"})),
+            ("ddim", serde_json::json!({"num_train_timesteps": 0})),
+            ("pndm", serde_json::json!({"skip_prk_steps": false})),
+            ("euler", serde_json::json!({"use_karras_sigmas": true})),
+            (
+                "dpm++2m",
+                serde_json::json!({"algorithm_type": "sde-dpmsolver++"}),
+            ),
+            ("dpm++2m", serde_json::json!({"solver_order": 3})),
+            ("lms", serde_json::json!({})),
+        ];
+        for (kind, v) in cases {
+            assert!(build(kind, &config(v.clone()), 10).is_err(), "{kind} {v}");
+        }
+        assert!(build("ddim", &config(serde_json::json!({})), 0).is_err());
+        assert!(build("ddim", &config(serde_json::json!({})), 1001).is_err());
     }
 }

@@ -147,6 +147,11 @@ impl UNetConfig {
                 self.block_out_channels.len()
             ));
         }
+        if self.block_out_channels.is_empty() || self.norm_num_groups == 0 {
+            return Err(
+                "UNet config needs block_out_channels and a positive norm_num_groups".into(),
+            );
+        }
         match self.mid_block_type.as_deref() {
             Some("UNetMidBlock2DCrossAttn") => Ok(()),
             other => Err(format!("UNet mid_block_type {other:?} is not supported")),
@@ -187,6 +192,14 @@ impl VaeConfig {
     pub fn check_supported(&self) -> Result<(), String> {
         if self.act_fn != "silu" {
             return Err(format!("VAE act_fn {:?} is not supported", self.act_fn));
+        }
+        if self.block_out_channels.is_empty()
+            || self.norm_num_groups == 0
+            || self.layers_per_block == 0
+        {
+            return Err(
+                "VAE config needs block_out_channels, layers_per_block and norm_num_groups".into(),
+            );
         }
         if let Some(t) = self
             .down_block_types
