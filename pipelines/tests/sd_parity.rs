@@ -226,7 +226,7 @@ fn run_txt2img(name: &str) -> (StableDiffusion, Tensor) {
     let mut sched = schedulers::build(class, &config, steps).expect("scheduler");
     let g = Generation {
         prompt: run["prompt"].as_str().expect("prompt").to_string(),
-        negative_prompt: None,
+        negative_prompt: run["negative_prompt"].as_str().map(str::to_string),
         guidance: run["guidance_scale"].as_f64().expect("guidance"),
         seed: run["seed"].as_u64().expect("seed"),
         width: run["width"].as_u64().expect("width") as usize,
@@ -343,6 +343,13 @@ fn dpm_solver_traces_match() {
 #[test]
 fn txt2img_other_schedulers_match() {
     for name in ["pndm", "euler", "euler-a", "dpm++2m"] {
+        run_txt2img(name);
+    }
+}
+
+#[test]
+fn txt2img_negative_prompt_and_no_guidance_match() {
+    for name in ["ddim-negative", "ddim-no-cfg"] {
         run_txt2img(name);
     }
 }
