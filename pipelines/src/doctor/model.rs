@@ -79,7 +79,7 @@ fn weightless(class: &str) -> bool {
 
 /// Files a loader would actually read: the plain set, or a variant (`*.fp16.safetensors`)
 /// when there is no plain set.
-fn pick_weights(files: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn pick_weights(files: &[PathBuf]) -> Vec<PathBuf> {
     let is_variant = |p: &PathBuf| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
         name.matches('.').count() >= 2

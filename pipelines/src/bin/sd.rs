@@ -1,0 +1,273 @@
+//! `sd`: Stable Diffusion 2.x text-to-image (and img2img with --init-image) from a diffusers folder, numerically matching
+//! the diffusers pipeline for the same seed. A thin shell over `pipelines::sd`.
+
+use candle_core::{DType, Tensor};
+use clap::Parser;
+use device::{Device, DeviceKind, DeviceRequest};
+use indicatif::{ProgressBar, ProgressStyle};
+use pipelines::schedulers::{self, NAMES};
+use pipelines::sd::SdError;
+use pipelines::sd::image::{read_png, to_rgb8, write_png};
+use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+The same --seed gives the same image as diffusers' StableDiffusionPipeline with
+generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32).
+
+Exit status: 0 image written; 2 bad input (missing component, config/weight mismatch,
+corrupt weights, size not a multiple of 8, unknown scheduler, unavailable device); 1 a
+failure while generating. No output file is left behind on failure.
+
+Example:
+  sd --model ./stable-diffusion-2-1-base --prompt \"a photo of an astronaut\" \\
+     --steps 25 --scheduler dpm++2m --seed 42 --output astronaut.png";
+
+#[derive(Parser, Debug)]
+#[command(name = "sd", version, about = "Stable Diffusion 2.x text-to-image on candle", after_help = AFTER_HELP)]
+struct Args {
+    /// A diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler).
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+    #[arg(long)]
+    prompt: String,
+    /// Defaults to the empty prompt, as diffusers does.
+    #[arg(long)]
+    negative_prompt: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    /// Classifier-free guidance scale; 1 or less disables guidance.
+    #[arg(long, default_value_t = 7.5)]
+    guidance: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Defaults to the UNet's sample_size times the VAE scale factor (512 for 2.1-base).
+    #[arg(long)]
+    width: Option<usize>,
+    #[arg(long)]
+    height: Option<usize>,
+    /// pndm, ddim, euler, euler-a or dpm++2m; defaults to the folder's own scheduler.
+    #[arg(long)]
+    scheduler: Option<String>,
+    /// cpu, cuda:N or npu:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Initial latents (safetensors, tensor "latents") instead of noise from the seed.
+    #[arg(long, value_name = "FILE")]
+    latents: Option<PathBuf>,
+    /// Also write the final latents before VAE decode (tensor "latents", f32).
+    #[arg(long, value_name = "FILE")]
+    save_latents: Option<PathBuf>,
+    /// img2img: start from this PNG (its size must be a multiple of 8; it sets the output size).
+    #[arg(long, value_name = "PNG")]
+    init_image: Option<PathBuf>,
+    /// img2img: how much of the schedule to run, in (0, 1].
+    #[arg(long, default_value_t = 0.8, requires = "init_image")]
+    strength: f64,
+    #[arg(long, default_value = "sd.png")]
+    output: PathBuf,
+}
+
+/// An error and the exit status it maps to.
+struct Failure(u8, String);
+
+impl From<SdError> for Failure {
+    fn from(e: SdError) -> Self {
+        let code = match e {
+            SdError::Candle(_) => 1,
+            _ => 2,
+        };
+        Failure(code, e.to_string())
+    }
+}
+
+fn bad(message: impl Into<String>) -> Failure {
+    Failure(2, message.into())
+}
+
+fn candle_device(text: &str) -> Result<candle_core::Device, Failure> {
+    let request: DeviceRequest = text.parse().map_err(|e| bad(format!("--device: {e}")))?;
+    let device = match request {
+        DeviceRequest::Exact(d) => d,
+        DeviceRequest::Kind(DeviceKind::Npu) => Device::Npu(0),
+        DeviceRequest::Kind(DeviceKind::Cuda) => Device::Cuda(0),
+        DeviceRequest::Kind(DeviceKind::Cpu) => Device::Cpu,
+    };
+    if let Device::Npu(i) = device {
+        return Err(bad(format!(
+            "--device npu:{i}: end-to-end Stable Diffusion on an Ascend NPU does not exist yet.\n\
+             What exists: NPU discovery and health checks (`doctor`), and the fused kernels in \
+             ops-npu (attention, GroupNorm, GEGLU) being wired in as the layers this pipeline \
+             uses. What cannot run on the NPU yet: the text encoder, UNet and VAE as a whole \
+             (they execute on candle, which has no NPU backend). Nothing was run on the CPU \
+             instead; use --device cpu (or cuda:N) explicitly."
+        )));
+    }
+    device
+        .to_candle()
+        .map_err(|e| bad(format!("--device {device}: {e}")))
+}
+
+fn load_latents(path: &Path, device: &candle_core::Device) -> Result<Tensor, Failure> {
+    let tensors = candle_core::safetensors::load(path, device)
+        .map_err(|e| bad(format!("--latents {}: {e}", path.display())))?;
+    let latents = tensors.get("latents").ok_or_else(|| {
+        bad(format!(
+            "--latents {}: no tensor named \"latents\"",
+            path.display()
+        ))
+    })?;
+    latents
+        .to_dtype(DType::F32)
+        .map_err(|e| bad(format!("--latents {}: {e}", path.display())))
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    let device = candle_device(&args.device)?;
+    for (name, value) in [("--width", args.width), ("--height", args.height)] {
+        if let Some(v) = value
+            && (v == 0 || !v.is_multiple_of(8))
+        {
+            return Err(bad(format!("{name} {v} is not a positive multiple of 8")));
+        }
+    }
+    if args.steps == 0 {
+        return Err(bad("--steps must be at least 1"));
+    }
+    if let Some(s) = &args.scheduler
+        && !NAMES.contains(&s.as_str())
+    {
+        return Err(bad(format!(
+            "unknown scheduler {s:?} (supported: {})",
+            NAMES.join(", ")
+        )));
+    }
+    if !(args.strength > 0.0 && args.strength <= 1.0) {
+        return Err(bad(format!(
+            "--strength {} is outside (0, 1]",
+            args.strength
+        )));
+    }
+    let initial = match &args.latents {
+        Some(p) => Some(load_latents(p, &device)?),
+        None => None,
+    };
+    let init = match &args.init_image {
+        Some(p) => {
+            let image = read_png(p, &device)?;
+            let (_, _, h, w) = image.dims4().map_err(SdError::from)?;
+            if !w.is_multiple_of(8) || !h.is_multiple_of(8) {
+                return Err(bad(format!(
+                    "--init-image {}: {w}x{h} is not a multiple of 8 (resize it first)",
+                    p.display()
+                )));
+            }
+            if args.width.is_some_and(|v| v != w) || args.height.is_some_and(|v| v != h) {
+                return Err(bad(format!(
+                    "--init-image {} is {w}x{h}; --width/--height must match it",
+                    p.display()
+                )));
+            }
+            Some(InitImage {
+                image,
+                strength: args.strength,
+            })
+        }
+        None => None,
+    };
+
+    let sd = StableDiffusion::load(&args.model, &device)?;
+    let kind = match &args.scheduler {
+        Some(s) => s.clone(),
+        None => sd.scheduler_config.class_name().unwrap_or("").to_string(),
+    };
+    let mut scheduler = schedulers::build(&kind, &sd.scheduler_config, args.steps)
+        .map_err(|e| bad(format!("scheduler: {e}")))?;
+    let default_size = sd.unet.config().sample_size * sd.vae_scale_factor();
+    let init_size = match &init {
+        Some(i) => {
+            let (_, _, h, w) = i.image.dims4().map_err(SdError::from)?;
+            Some((w, h))
+        }
+        None => None,
+    };
+    let g = Generation {
+        prompt: args.prompt.clone(),
+        negative_prompt: args.negative_prompt.clone(),
+        guidance: args.guidance,
+        seed: args.seed,
+        width: args
+            .width
+            .or(init_size.map(|s| s.0))
+            .unwrap_or(default_size),
+        height: args
+            .height
+            .or(init_size.map(|s| s.1))
+            .unwrap_or(default_size),
+        latents: initial,
+    };
+
+    let bar = ProgressBar::new(scheduler.timesteps().len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps [{elapsed_precise}, {per_sec}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut tick = |_, _| bar.inc(1);
+    let (latents, truncated) = match &init {
+        Some(i) => sd.img2img(&g, i, scheduler.as_mut(), &mut tick)?,
+        None => sd.txt2img(&g, scheduler.as_mut(), &mut tick)?,
+    };
+    bar.finish_and_clear();
+    if truncated {
+        eprintln!(
+            "warning: a prompt was longer than {} tokens and was truncated",
+            sd.tokenizer.max_length()
+        );
+    }
+    if let Some(path) = &args.save_latents {
+        let map = HashMap::from([(
+            "latents".to_string(),
+            latents.to_dtype(DType::F32).map_err(SdError::from)?,
+        )]);
+        candle_core::safetensors::save(&map, path)
+            .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+    }
+    let image = sd.decode(&latents)?;
+    let (w, h, rgb) = to_rgb8(&image)?;
+    let parameters = format!(
+        "prompt: {}\nnegative prompt: {}\nsteps: {}\nguidance: {}\nseed: {}\nsize: {}x{}\nscheduler: {}\nmodel: {}{}",
+        g.prompt,
+        g.negative_prompt.as_deref().unwrap_or(""),
+        args.steps,
+        g.guidance,
+        if args.latents.is_some() {
+            "(latents given)".to_string()
+        } else {
+            g.seed.to_string()
+        },
+        g.width,
+        g.height,
+        kind,
+        args.model.display(),
+        match &args.init_image {
+            Some(p) => format!("\ninit image: {}\nstrength: {}", p.display(), args.strength),
+            None => String::new(),
+        }
+    );
+    write_png(&args.output, w, h, &rgb, &parameters)?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}

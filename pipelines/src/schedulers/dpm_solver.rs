@@ -1,0 +1,184 @@
+//! DPMSolverMultistepScheduler as DPM-Solver++ (2M): data prediction, midpoint second
+//! order, first order on the last step (final sigma 0).
+
+use super::{
+    Prediction, Scheduler, SchedulerConfig, Spacing, arange_down_rounded, index_for_timestep,
+    interp, linspace_f64, round_half_even, train_sigmas,
+};
+use candle_core::{Result, Tensor};
+use device::TorchRng;
+
+#[derive(Debug, Clone)]
+pub struct DpmSolver {
+    timesteps: Vec<f64>,
+    sigmas: Vec<f32>,
+    prediction: Prediction,
+    previous: Option<Tensor>,
+    lower_order_nums: usize,
+    step_index: Option<usize>,
+}
+
+/// (alpha_t, sigma_t) of the VP process at a sigma of the VE parametrisation.
+fn alpha_sigma(sigma: f32) -> (f32, f32) {
+    let alpha = 1.0 / (sigma * sigma + 1.0).sqrt();
+    (alpha, sigma * alpha)
+}
+
+fn lambda(sigma: f32) -> f32 {
+    let (a, s) = alpha_sigma(sigma);
+    a.ln() - s.ln()
+}
+
+impl DpmSolver {
+    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
+        let checks = [
+            ("algorithm_type", "dpmsolver++"),
+            ("solver_type", "midpoint"),
+            ("final_sigmas_type", "zero"),
+            ("variance_type", ""),
+        ];
+        for (key, want) in checks {
+            let got = config.str_or(key, want);
+            if got != want {
+                return Err(format!(
+                    "DPMSolverMultistepScheduler {key} {got:?} is not supported (only {want:?})"
+                ));
+            }
+        }
+        if config.usize_or("solver_order", 2) != 2 {
+            return Err("DPMSolverMultistepScheduler is supported with solver_order 2 only".into());
+        }
+        for key in [
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+            "use_lu_lambdas",
+            "use_flow_sigmas",
+            "thresholding",
+            "euler_at_final",
+        ] {
+            if config.bool_or(key, false) {
+                return Err(format!(
+                    "DPMSolverMultistepScheduler {key} is not supported"
+                ));
+            }
+        }
+        let alphas = config.alphas_cumprod()?;
+        let train = alphas.len();
+        if steps > train {
+            return Err(format!("{steps} steps exceed num_train_timesteps {train}"));
+        }
+        // lambda_min_clipped defaults to -inf, so the schedule ends at the last train step.
+        let last = train;
+        let timesteps: Vec<f64> = match config.spacing("linspace")? {
+            Spacing::Linspace => {
+                let mut t: Vec<f64> = linspace_f64(0.0, (last - 1) as f64, steps + 1)
+                    .into_iter()
+                    .map(round_half_even)
+                    .rev()
+                    .collect();
+                t.pop();
+                t
+            }
+            Spacing::Leading => {
+                let ratio = last / (steps + 1);
+                let offset = config.usize_or("steps_offset", 0) as f64;
+                (1..=steps)
+                    .rev()
+                    .map(|i| (i * ratio) as f64 + offset)
+                    .collect()
+            }
+            Spacing::Trailing => arange_down_rounded(last as f64, train as f64 / steps as f64)
+                .into_iter()
+                .map(|t| t - 1.0)
+                .collect(),
+        };
+        let table = train_sigmas(&alphas);
+        let mut sigmas: Vec<f32> = timesteps
+            .iter()
+            .map(|&t| interp(t, &table) as f32)
+            .collect();
+        sigmas.push(0.0);
+        Ok(Self {
+            timesteps,
+            sigmas,
+            prediction: config.prediction()?,
+            previous: None,
+            lower_order_nums: 0,
+            step_index: None,
+        })
+    }
+
+    fn sigma(&self, i: usize) -> Result<f32> {
+        self.sigmas.get(i).copied().ok_or_else(|| {
+            candle_core::Error::msg(format!("step {i} is past the end of the schedule"))
+        })
+    }
+}
+
+impl Scheduler for DpmSolver {
+    fn timesteps(&self) -> &[f64] {
+        &self.timesteps
+    }
+
+    fn init_noise_sigma(&self) -> f64 {
+        1.0
+    }
+
+    fn scale_model_input(&self, sample: &Tensor, _: f64) -> Result<Tensor> {
+        Ok(sample.clone())
+    }
+
+    fn step(
+        &mut self,
+        model_output: &Tensor,
+        timestep: f64,
+        sample: &Tensor,
+        _: &mut TorchRng,
+    ) -> Result<Tensor> {
+        let i = self
+            .step_index
+            .unwrap_or_else(|| index_for_timestep(&self.timesteps, timestep));
+        let n = self.timesteps.len();
+        // With a zero final sigma the last step is always first order.
+        let lower_final = i + 1 == n;
+        let s0 = self.sigma(i)?;
+        let st = self.sigma(i + 1)?;
+        let (alpha_s0, sigma_s0) = alpha_sigma(s0);
+        let x0 = match self.prediction {
+            Prediction::Epsilon => {
+                ((sample - (model_output * f64::from(sigma_s0)))? / f64::from(alpha_s0))?
+            }
+            Prediction::VPrediction => {
+                ((sample * f64::from(alpha_s0))? - (model_output * f64::from(sigma_s0))?)?
+            }
+            Prediction::Sample => model_output.clone(),
+        };
+        let (alpha_t, sigma_t) = alpha_sigma(st);
+        let h = lambda(st) - lambda(s0);
+        let coeff = alpha_t * ((-h).exp() - 1.0);
+        let base = ((sample * f64::from(sigma_t / sigma_s0))? - (&x0 * f64::from(coeff))?)?;
+        let out = match (&self.previous, self.lower_order_nums < 1 || lower_final) {
+            (Some(m1), false) => {
+                let s1 = self.sigma(i.saturating_sub(1))?;
+                let h0 = lambda(s0) - lambda(s1);
+                let r0 = h0 / h;
+                let d1 = ((&x0 - m1)? * f64::from(1.0 / r0))?;
+                (base - (d1 * f64::from(0.5 * coeff))?)?
+            }
+            _ => base,
+        };
+        self.previous = Some(x0);
+        if self.lower_order_nums < 2 {
+            self.lower_order_nums += 1;
+        }
+        self.step_index = Some(i + 1);
+        Ok(out)
+    }
+
+    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
+        let sigma = self.sigma(index_for_timestep(&self.timesteps, timestep))?;
+        let (alpha, sigma) = alpha_sigma(sigma);
+        (original * f64::from(alpha))? + (noise * f64::from(sigma))?
+    }
+}

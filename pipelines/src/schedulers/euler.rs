@@ -1,0 +1,181 @@
+//! EulerDiscreteScheduler (deterministic: s_churn = 0, the pipelines' default).
+
+use super::{
+    Prediction, Scheduler, SchedulerConfig, Spacing, arange_down_rounded, index_for_timestep,
+    interp, linspace_f64, train_sigmas,
+};
+use candle_core::{Result, Tensor};
+use device::TorchRng;
+
+/// The sigma-space schedule shared by the Euler samplers.
+#[derive(Debug, Clone)]
+pub struct SigmaSchedule {
+    pub timesteps: Vec<f64>,
+    /// One more than `timesteps`: the final sigma.
+    pub sigmas: Vec<f32>,
+    pub init_noise_sigma: f64,
+}
+
+impl SigmaSchedule {
+    pub fn new(
+        config: &SchedulerConfig,
+        steps: usize,
+        final_sigma_configurable: bool,
+    ) -> std::result::Result<Self, String> {
+        for key in [
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+        ] {
+            if config.bool_or(key, false) {
+                return Err(format!("{key} is not supported"));
+            }
+        }
+        if config.str_or("interpolation_type", "linear") != "linear" {
+            return Err("only interpolation_type \"linear\" is supported".into());
+        }
+        if config.str_or("timestep_type", "discrete") != "discrete" {
+            return Err("only timestep_type \"discrete\" is supported".into());
+        }
+        let alphas = config.alphas_cumprod()?;
+        let train = alphas.len();
+        if steps > train {
+            return Err(format!("{steps} steps exceed num_train_timesteps {train}"));
+        }
+        let spacing = config.spacing("linspace")?;
+        // numpy builds these in f64 and diffusers stores them as float32.
+        let raw: Vec<f64> = match spacing {
+            Spacing::Linspace => linspace_f64(0.0, (train - 1) as f64, steps)
+                .into_iter()
+                .rev()
+                .collect(),
+            Spacing::Leading => {
+                let ratio = train / steps;
+                let offset = config.usize_or("steps_offset", 0) as f64;
+                (0..steps)
+                    .rev()
+                    .map(|i| (i * ratio) as f64 + offset)
+                    .collect()
+            }
+            Spacing::Trailing => arange_down_rounded(train as f64, train as f64 / steps as f64)
+                .into_iter()
+                .map(|t| t - 1.0)
+                .collect(),
+        };
+        let timesteps: Vec<f64> = raw.iter().map(|&t| f64::from(t as f32)).collect();
+        let table = train_sigmas(&alphas);
+        let last = match config.str_or("final_sigmas_type", "zero") {
+            "zero" => 0.0,
+            "sigma_min" if final_sigma_configurable => f64::from(table[0]),
+            other => return Err(format!("final_sigmas_type {other:?} is not supported")),
+        };
+        let mut sigmas: Vec<f32> = timesteps
+            .iter()
+            .map(|&t| interp(t, &table) as f32)
+            .collect();
+        sigmas.push(last as f32);
+        let max = sigmas.iter().copied().fold(0.0f32, f32::max);
+        let init_noise_sigma = match spacing {
+            Spacing::Linspace | Spacing::Trailing => f64::from(max),
+            Spacing::Leading => f64::from((max * max + 1.0).sqrt()),
+        };
+        Ok(Self {
+            timesteps,
+            sigmas,
+            init_noise_sigma,
+        })
+    }
+
+    pub fn scale(&self, sample: &Tensor, index: usize) -> Result<Tensor> {
+        let sigma = self.sigma(index)?;
+        sample / f64::from((sigma * sigma + 1.0).sqrt())
+    }
+
+    pub fn sigma(&self, index: usize) -> Result<f32> {
+        self.sigmas.get(index).copied().ok_or_else(|| {
+            candle_core::Error::msg(format!("step {index} is past the end of the schedule"))
+        })
+    }
+
+    /// The model's clean-sample estimate (`pred_original_sample`).
+    pub fn denoised(
+        &self,
+        prediction: Prediction,
+        model_output: &Tensor,
+        sample: &Tensor,
+        sigma: f32,
+    ) -> Result<Tensor> {
+        match prediction {
+            Prediction::Epsilon => sample - (model_output * f64::from(sigma))?,
+            Prediction::VPrediction => {
+                let c_out = -sigma / (sigma * sigma + 1.0).sqrt();
+                (model_output * f64::from(c_out))? + (sample / f64::from(sigma * sigma + 1.0))?
+            }
+            Prediction::Sample => Ok(model_output.clone()),
+        }
+    }
+
+    pub fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
+        let sigma = self.sigma(index_for_timestep(&self.timesteps, timestep))?;
+        original + (noise * f64::from(sigma))?
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Euler {
+    schedule: SigmaSchedule,
+    prediction: Prediction,
+    step_index: Option<usize>,
+}
+
+impl Euler {
+    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
+        Ok(Self {
+            schedule: SigmaSchedule::new(config, steps, true)?,
+            prediction: config.prediction()?,
+            step_index: None,
+        })
+    }
+
+    fn index(&self, t: f64) -> usize {
+        self.step_index
+            .unwrap_or_else(|| index_for_timestep(&self.schedule.timesteps, t))
+    }
+}
+
+impl Scheduler for Euler {
+    fn timesteps(&self) -> &[f64] {
+        &self.schedule.timesteps
+    }
+
+    fn init_noise_sigma(&self) -> f64 {
+        self.schedule.init_noise_sigma
+    }
+
+    fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
+        self.schedule.scale(sample, self.index(timestep))
+    }
+
+    fn step(
+        &mut self,
+        model_output: &Tensor,
+        timestep: f64,
+        sample: &Tensor,
+        _: &mut TorchRng,
+    ) -> Result<Tensor> {
+        let i = self.index(timestep);
+        let sigma = self.schedule.sigma(i)?;
+        let next = self.schedule.sigma(i + 1)?;
+        let x0 = self
+            .schedule
+            .denoised(self.prediction, model_output, sample, sigma)?;
+        let derivative = ((sample - x0)? / f64::from(sigma))?;
+        let out = (sample + (derivative * f64::from(next - sigma))?)?;
+        self.step_index = Some(i + 1);
+        Ok(out)
+    }
+
+    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
+        self.schedule.add_noise(original, noise, timestep)
+    }
+}

@@ -1,0 +1,86 @@
+//! EulerAncestralDiscreteScheduler: an Euler step to `sigma_down`, then fresh noise of
+//! scale `sigma_up` drawn from the pipeline's generator after everything drawn before.
+
+use super::euler::SigmaSchedule;
+use super::{Prediction, Scheduler, SchedulerConfig, index_for_timestep};
+use candle_core::{Result, Tensor};
+use device::TorchRng;
+
+#[derive(Debug, Clone)]
+pub struct EulerAncestral {
+    schedule: SigmaSchedule,
+    prediction: Prediction,
+    step_index: Option<usize>,
+}
+
+impl EulerAncestral {
+    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
+        let prediction = config.prediction()?;
+        if prediction == Prediction::Sample {
+            return Err(
+                "EulerAncestralDiscreteScheduler does not implement prediction_type \"sample\""
+                    .into(),
+            );
+        }
+        Ok(Self {
+            // This class always ends at sigma 0 (it has no final_sigmas_type).
+            schedule: SigmaSchedule::new(
+                &config.clone().with("final_sigmas_type", "zero".into()),
+                steps,
+                false,
+            )?,
+            prediction,
+            step_index: None,
+        })
+    }
+
+    fn index(&self, t: f64) -> usize {
+        self.step_index
+            .unwrap_or_else(|| index_for_timestep(&self.schedule.timesteps, t))
+    }
+}
+
+impl Scheduler for EulerAncestral {
+    fn timesteps(&self) -> &[f64] {
+        &self.schedule.timesteps
+    }
+
+    fn init_noise_sigma(&self) -> f64 {
+        self.schedule.init_noise_sigma
+    }
+
+    fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
+        self.schedule.scale(sample, self.index(timestep))
+    }
+
+    fn step(
+        &mut self,
+        model_output: &Tensor,
+        timestep: f64,
+        sample: &Tensor,
+        rng: &mut TorchRng,
+    ) -> Result<Tensor> {
+        let i = self.index(timestep);
+        let sigma = self.schedule.sigma(i)?;
+        let to = self.schedule.sigma(i + 1)?;
+        let x0 = self
+            .schedule
+            .denoised(self.prediction, model_output, sample, sigma)?;
+        let up = (to * to * (sigma * sigma - to * to) / (sigma * sigma)).sqrt();
+        let down = (to * to - up * up).sqrt();
+        let derivative = ((sample - x0)? / f64::from(sigma))?;
+        let prev = (sample + (derivative * f64::from(down - sigma))?)?;
+        let noise = Tensor::from_vec(
+            rng.randn_f32(model_output.elem_count()),
+            model_output.shape(),
+            model_output.device(),
+        )?
+        .to_dtype(model_output.dtype())?;
+        self.step_index = Some(i + 1);
+        prev + (noise * f64::from(up))?
+    }
+
+    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
+        self.schedule.add_noise(original, noise, timestep)
+    }
+}

@@ -1,0 +1,160 @@
+//! CLIP text encoder (transformers' CLIPTextModel), returning `last_hidden_state` (after
+//! the final LayerNorm), which is what SD 2.x pipelines condition on.
+
+use super::config::ClipTextConfig;
+use crate::layers::{self, Embedding, LayerNorm, Linear};
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::VarBuilder;
+
+#[derive(Debug, Clone, Copy)]
+enum Activation {
+    GeluErf,
+    QuickGelu,
+}
+
+impl Activation {
+    fn parse(name: &str) -> Result<Self> {
+        match name {
+            "gelu" => Ok(Self::GeluErf),
+            "quick_gelu" => Ok(Self::QuickGelu),
+            other => candle_core::bail!("CLIP hidden_act {other:?} is not supported"),
+        }
+    }
+
+    fn apply(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::GeluErf => layers::gelu_erf(x),
+            Self::QuickGelu => layers::quick_gelu(x),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct EncoderLayer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    ln1: LayerNorm,
+    ln2: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl EncoderLayer {
+    fn new(vb: VarBuilder, c: &ClipTextConfig) -> Result<Self> {
+        let h = c.hidden_size;
+        let attn = vb.pp("self_attn");
+        Ok(Self {
+            q: layers::linear(attn.pp("q_proj"), h, h, true)?,
+            k: layers::linear(attn.pp("k_proj"), h, h, true)?,
+            v: layers::linear(attn.pp("v_proj"), h, h, true)?,
+            out: layers::linear(attn.pp("out_proj"), h, h, true)?,
+            ln1: layers::layer_norm(vb.pp("layer_norm1"), h, c.layer_norm_eps)?,
+            ln2: layers::layer_norm(vb.pp("layer_norm2"), h, c.layer_norm_eps)?,
+            fc1: layers::linear(vb.pp("mlp").pp("fc1"), h, c.intermediate_size, true)?,
+            fc2: layers::linear(vb.pp("mlp").pp("fc2"), c.intermediate_size, h, true)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, heads: usize, mask: &Tensor, act: Activation) -> Result<Tensor> {
+        let h = self.ln1.forward(x)?;
+        let a = layers::attention(
+            &self.q.forward(&h)?,
+            &self.k.forward(&h)?,
+            &self.v.forward(&h)?,
+            heads,
+            Some(mask),
+        )?;
+        let x = (x + self.out.forward(&a)?)?;
+        let h = self.ln2.forward(&x)?;
+        let h = self.fc2.forward(&act.apply(&self.fc1.forward(&h)?)?)?;
+        x + h
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClipTextModel {
+    token_embedding: Embedding,
+    position_embedding: Embedding,
+    layers: Vec<EncoderLayer>,
+    final_layer_norm: LayerNorm,
+    heads: usize,
+    max_positions: usize,
+    act: Activation,
+}
+
+impl ClipTextModel {
+    /// `vb` at the component root. Files saved by transformers 4.x prefix every name with
+    /// `text_model.`; transformers 5.x writes them without it. Both load.
+    pub fn new(vb: VarBuilder, c: &ClipTextConfig) -> Result<Self> {
+        let vb = if vb.contains_tensor("text_model.embeddings.token_embedding.weight") {
+            vb.pp("text_model")
+        } else {
+            vb
+        };
+        if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
+            candle_core::bail!(
+                "CLIP hidden_size {} is not divisible by num_attention_heads {}",
+                c.hidden_size,
+                c.num_attention_heads
+            );
+        }
+        let emb = vb.pp("embeddings");
+        let layers = (0..c.num_hidden_layers)
+            .map(|i| EncoderLayer::new(vb.pp("encoder").pp("layers").pp(i), c))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            token_embedding: layers::embedding(
+                emb.pp("token_embedding"),
+                c.vocab_size,
+                c.hidden_size,
+            )?,
+            position_embedding: layers::embedding(
+                emb.pp("position_embedding"),
+                c.max_position_embeddings,
+                c.hidden_size,
+            )?,
+            layers,
+            final_layer_norm: layers::layer_norm(
+                vb.pp("final_layer_norm"),
+                c.hidden_size,
+                c.layer_norm_eps,
+            )?,
+            heads: c.num_attention_heads,
+            max_positions: c.max_position_embeddings,
+            act: Activation::parse(&c.hidden_act)?,
+        })
+    }
+
+    /// `ids`: `[batch, seq]` u32 token ids. Returns `[batch, seq, hidden]`.
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        let (_, seq) = ids.dims2()?;
+        if seq > self.max_positions {
+            candle_core::bail!(
+                "{seq} tokens exceed max_position_embeddings {}",
+                self.max_positions
+            );
+        }
+        let device = ids.device();
+        let positions = Tensor::arange(0u32, seq as u32, device)?.unsqueeze(0)?;
+        let mut x = self
+            .token_embedding
+            .forward(ids)?
+            .broadcast_add(&self.position_embedding.forward(&positions)?)?;
+        let mask = causal_mask(seq, x.dtype(), device)?;
+        for layer in &self.layers {
+            x = layer.forward(&x, self.heads, &mask, self.act)?;
+        }
+        self.final_layer_norm.forward(&x)
+    }
+}
+
+/// Additive causal mask `[1, 1, seq, seq]`; transformers uses the dtype's minimum rather
+/// than -inf, which gives the same softmax.
+fn causal_mask(seq: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+    let data: Vec<f32> = (0..seq)
+        .flat_map(|i| (0..seq).map(move |j| if j > i { f32::MIN } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(data, (1, 1, seq, seq), device)?.to_dtype(dtype)
+}

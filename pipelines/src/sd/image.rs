@@ -1,0 +1,98 @@
+//! PNG output: diffusers' `numpy_to_pil` rounding, generation parameters in a tEXt chunk,
+//! written to a temporary file beside the target and renamed so no partial file is left.
+
+use super::SdError;
+use candle_core::Tensor;
+use std::io::Write;
+use std::path::Path;
+
+/// An NCHW image in [0, 1] (first batch entry) as 8-bit RGB rows, `round(x * 255)`.
+pub fn to_rgb8(image: &Tensor) -> Result<(u32, u32, Vec<u8>), SdError> {
+    let (_, c, h, w) = image.dims4()?;
+    if c != 3 {
+        return Err(SdError::InvalidInput(format!(
+            "expected 3 channels, got {c}"
+        )));
+    }
+    let hwc = image.get(0)?.permute((1, 2, 0))?.contiguous()?;
+    let data = ((hwc.clamp(0f32, 1f32)? * 255.0)?.round()?)
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    let bytes = data.iter().map(|v| *v as u8).collect();
+    Ok((w as u32, h as u32, bytes))
+}
+
+/// Writes `rgb` as PNG with a `parameters` text chunk, atomically.
+pub fn write_png(
+    path: &Path,
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    parameters: &str,
+) -> Result<(), SdError> {
+    let io = |e: std::io::Error| SdError::InvalidInput(format!("{}: {e}", path.display()));
+    let png_err = |e: png::EncodingError| SdError::InvalidInput(format!("{}: {e}", path.display()));
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "out.png".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        {
+            let mut encoder = png::Encoder::new(&mut file, width, height);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            encoder
+                .add_text_chunk("parameters".into(), parameters.into())
+                .map_err(png_err)?;
+            let mut writer = encoder.write_header().map_err(png_err)?;
+            writer.write_image_data(rgb).map_err(png_err)?;
+            writer.finish().map_err(png_err)?;
+        }
+        file.flush().map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads an 8-bit PNG (grey, grey+alpha, RGB, RGBA or palette; alpha dropped) as an NCHW
+/// f32 tensor in [0, 1], as diffusers' image processor sees a PIL image.
+pub fn read_png(path: &Path, device: &candle_core::Device) -> Result<Tensor, SdError> {
+    let bad = |e: String| SdError::InvalidInput(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| bad("image too large".into()))?;
+    let mut buf = vec![0; size];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let channels = match info.color_type {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => return Err(bad(format!("unsupported PNG colour type {other:?}"))),
+    };
+    let pixels = &buf[..info.buffer_size()];
+    let mut planar = vec![0f32; 3 * h * w];
+    for (i, px) in pixels.chunks_exact(channels).enumerate() {
+        for c in 0..3 {
+            let v = if channels < 3 { px[0] } else { px[c] };
+            planar[c * h * w + i] = f32::from(v) / 255.0;
+        }
+    }
+    Ok(Tensor::from_vec(planar, (1, 3, h, w), device)?)
+}

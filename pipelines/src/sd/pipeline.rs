@@ -1,0 +1,307 @@
+//! txt2img and img2img as diffusers' StableDiffusionPipeline / StableDiffusionImg2ImgPipeline
+//! run them: CFG with batch order [uncond, cond], noise from the CPU generator's stream.
+
+use super::SdError;
+use super::clip::ClipTextModel;
+use super::config::{ClipTextConfig, ModelIndex, UNetConfig, VaeConfig, read_config};
+use super::tokenizer::ClipTokenizer;
+use super::unet::UNet2DConditionModel;
+use super::vae::AutoencoderKL;
+use super::weights::component_vars;
+use crate::schedulers::{Scheduler, SchedulerConfig};
+use candle_core::{DType, Device, Tensor};
+use device::TorchRng;
+use std::path::Path;
+
+/// Every component of a diffusers SD folder, loaded.
+#[derive(Debug)]
+pub struct StableDiffusion {
+    pub tokenizer: ClipTokenizer,
+    pub text_encoder: ClipTextModel,
+    pub unet: UNet2DConditionModel,
+    pub vae: AutoencoderKL,
+    pub scheduler_config: SchedulerConfig,
+    device: Device,
+    dtype: DType,
+}
+
+/// What one generation needs besides the models.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub prompt: String,
+    pub negative_prompt: Option<String>,
+    pub guidance: f64,
+    pub seed: u64,
+    pub width: usize,
+    pub height: usize,
+    /// Initial latents instead of noise from the seed (diffusers' `latents=`).
+    pub latents: Option<Tensor>,
+}
+
+/// img2img input: an NCHW image in [0, 1] and how much of the schedule to run.
+#[derive(Debug, Clone)]
+pub struct InitImage {
+    pub image: Tensor,
+    pub strength: f64,
+}
+
+fn component_dir(root: &Path, name: &str) -> Result<std::path::PathBuf, SdError> {
+    let dir = root.join(name);
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(SdError::MissingComponent {
+            component: name.to_string(),
+            detail: format!("{} does not exist", dir.display()),
+        })
+    }
+}
+
+fn weights_err(component: &str) -> impl Fn(candle_core::Error) -> SdError + '_ {
+    move |source| SdError::Weights {
+        component: component.to_string(),
+        source,
+    }
+}
+
+impl StableDiffusion {
+    /// Loads a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae,
+    /// scheduler), every component configured from its own config file.
+    pub fn load(root: &Path, device: &Device) -> Result<Self, SdError> {
+        let index = ModelIndex::read(&root.join("model_index.json"))?;
+        for needed in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] {
+            if index.class_of(needed).is_none() {
+                return Err(SdError::MissingComponent {
+                    component: needed.to_string(),
+                    detail: format!("model_index.json ({}) does not list it", index.class_name),
+                });
+            }
+        }
+        let dtype = DType::F32;
+        let tokenizer = ClipTokenizer::from_dir(&component_dir(root, "tokenizer")?)?;
+
+        let dir = component_dir(root, "text_encoder")?;
+        let cfg: ClipTextConfig = read_config(&dir.join("config.json"))?;
+        let text_encoder = ClipTextModel::new(component_vars(&dir, dtype, device)?, &cfg)
+            .map_err(weights_err("text_encoder"))?;
+
+        let dir = component_dir(root, "unet")?;
+        let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
+        let unet = UNet2DConditionModel::new(component_vars(&dir, dtype, device)?, &cfg)
+            .map_err(weights_err("unet"))?;
+
+        let dir = component_dir(root, "vae")?;
+        let cfg: VaeConfig = read_config(&dir.join("config.json"))?;
+        let vae = AutoencoderKL::new(component_vars(&dir, dtype, device)?, &cfg)
+            .map_err(weights_err("vae"))?;
+
+        let path = component_dir(root, "scheduler")?.join("scheduler_config.json");
+        let value: serde_json::Value = read_config(&path)?;
+        let scheduler_config =
+            SchedulerConfig::from_value(value).map_err(|message| SdError::Config {
+                path: path.clone(),
+                message,
+            })?;
+        Ok(Self {
+            tokenizer,
+            text_encoder,
+            unet,
+            vae,
+            scheduler_config,
+            device: device.clone(),
+            dtype,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Pixels per latent cell (8 for SD; 2 for the two-block test VAE).
+    pub fn vae_scale_factor(&self) -> usize {
+        self.vae.config().scale_factor()
+    }
+
+    /// Text embeddings `[1, 77, hidden]` and whether the prompt was truncated.
+    pub fn encode_prompt(&self, prompt: &str) -> Result<(Tensor, bool), SdError> {
+        let enc = self.tokenizer.encode(prompt);
+        let len = enc.ids.len();
+        let ids = Tensor::from_vec(enc.ids, (1, len), &self.device)?;
+        Ok((self.text_encoder.forward(&ids)?, enc.truncated))
+    }
+
+    fn conditioning(&self, g: &Generation) -> Result<(Tensor, bool), SdError> {
+        let (cond, truncated) = self.encode_prompt(&g.prompt)?;
+        if g.guidance <= 1.0 {
+            return Ok((cond, truncated));
+        }
+        let (uncond, neg_truncated) =
+            self.encode_prompt(g.negative_prompt.as_deref().unwrap_or(""))?;
+        Ok((
+            Tensor::cat(&[&uncond, &cond], 0)?,
+            truncated || neg_truncated,
+        ))
+    }
+
+    fn latent_shape(&self, g: &Generation) -> Result<(usize, usize, usize, usize), SdError> {
+        let f = self.vae_scale_factor();
+        if g.width == 0
+            || g.height == 0
+            || !g.width.is_multiple_of(f)
+            || !g.height.is_multiple_of(f)
+        {
+            return Err(SdError::InvalidInput(format!(
+                "width and height must be positive multiples of {f}, got {}x{}",
+                g.width, g.height
+            )));
+        }
+        Ok((1, self.unet.config().in_channels, g.height / f, g.width / f))
+    }
+
+    /// One guided UNet evaluation.
+    fn predict(
+        &self,
+        latents: &Tensor,
+        t: f64,
+        context: &Tensor,
+        guidance: f64,
+        scheduler: &dyn Scheduler,
+    ) -> Result<Tensor, SdError> {
+        let cfg = guidance > 1.0;
+        let input = if cfg {
+            Tensor::cat(&[latents, latents], 0)?
+        } else {
+            latents.clone()
+        };
+        let input = scheduler.scale_model_input(&input, t)?;
+        let noise = self.unet.forward(&input, t, context)?;
+        if !cfg {
+            return Ok(noise);
+        }
+        let uncond = noise.narrow(0, 0, 1)?;
+        let cond = noise.narrow(0, 1, 1)?;
+        Ok((&uncond + ((cond - &uncond)? * guidance)?)?)
+    }
+
+    fn denoise(
+        &self,
+        mut latents: Tensor,
+        timesteps: &[f64],
+        (context, guidance): (&Tensor, f64),
+        scheduler: &mut dyn Scheduler,
+        rng: &mut TorchRng,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Tensor, SdError> {
+        for (i, &t) in timesteps.iter().enumerate() {
+            let noise = self.predict(&latents, t, context, guidance, scheduler)?;
+            latents = scheduler.step(&noise, t, &latents, rng)?;
+            progress(i + 1, timesteps.len());
+        }
+        Ok(latents)
+    }
+
+    /// txt2img up to the final latents (before VAE decode). Returns the latents and
+    /// whether a prompt was truncated to the tokenizer's length.
+    pub fn txt2img(
+        &self,
+        g: &Generation,
+        scheduler: &mut dyn Scheduler,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Tensor, bool), SdError> {
+        let shape = self.latent_shape(g)?;
+        let (context, truncated) = self.conditioning(g)?;
+        let mut rng = TorchRng::new(g.seed);
+        let latents = match &g.latents {
+            Some(l) => {
+                if l.dims4()? != shape {
+                    return Err(SdError::InvalidInput(format!(
+                        "latents have shape {:?}, expected {shape:?}",
+                        l.dims()
+                    )));
+                }
+                l.to_device(&self.device)?.to_dtype(self.dtype)?
+            }
+            None => self.noise(&mut rng, shape)?,
+        };
+        let latents = (latents * scheduler.init_noise_sigma())?;
+        let timesteps = scheduler.timesteps().to_vec();
+        let out = self.denoise(
+            latents,
+            &timesteps,
+            (&context, g.guidance),
+            scheduler,
+            &mut rng,
+            progress,
+        )?;
+        Ok((out, truncated))
+    }
+
+    /// img2img: encode the image, noise it to the first kept timestep, denoise from there.
+    pub fn img2img(
+        &self,
+        g: &Generation,
+        init: &InitImage,
+        scheduler: &mut dyn Scheduler,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Tensor, bool), SdError> {
+        if !(init.strength > 0.0 && init.strength <= 1.0) {
+            return Err(SdError::InvalidInput(format!(
+                "strength must be in (0, 1], got {}",
+                init.strength
+            )));
+        }
+        let shape = self.latent_shape(g)?;
+        let (context, truncated) = self.conditioning(g)?;
+        let mut rng = TorchRng::new(g.seed);
+        let all = scheduler.timesteps().to_vec();
+        let n = all.len();
+        let keep = ((n as f64 * init.strength) as usize).min(n);
+        let timesteps = all[n - keep..].to_vec();
+        let Some(&first) = timesteps.first() else {
+            return Err(SdError::InvalidInput(format!(
+                "strength {} leaves no denoising steps out of {n}",
+                init.strength
+            )));
+        };
+        let image = ((init.image.to_device(&self.device)?.to_dtype(self.dtype)? * 2.0)? - 1.0)?;
+        let dist = self.vae.encode(&image)?;
+        let eps = self.noise(&mut rng, dist.mean.dims4()?)?;
+        let sampled = (&dist.mean + (&dist.std * &eps)?)?;
+        let latents = (sampled * self.vae.config().scaling_factor)?;
+        if latents.dims4()? != shape {
+            return Err(SdError::InvalidInput(format!(
+                "init image gives latents {:?}, expected {shape:?} from width/height",
+                latents.dims()
+            )));
+        }
+        let noise = self.noise(&mut rng, shape)?;
+        let latents = scheduler.add_noise(&latents, &noise, first)?;
+        let out = self.denoise(
+            latents,
+            &timesteps,
+            (&context, g.guidance),
+            scheduler,
+            &mut rng,
+            progress,
+        )?;
+        Ok((out, truncated))
+    }
+
+    /// diffusers' `randn_tensor` with a CPU generator: torch.randn in row-major order.
+    fn noise(
+        &self,
+        rng: &mut TorchRng,
+        shape: (usize, usize, usize, usize),
+    ) -> Result<Tensor, SdError> {
+        let (b, c, h, w) = shape;
+        let data = rng.randn_f32(b * c * h * w);
+        Ok(Tensor::from_vec(data, shape, &self.device)?.to_dtype(self.dtype)?)
+    }
+
+    /// Final latents to an NCHW image in [0, 1] (diffusers' postprocess before uint8).
+    pub fn decode(&self, latents: &Tensor) -> Result<Tensor, SdError> {
+        let z = (latents / self.vae.config().scaling_factor)?;
+        let image = self.vae.decode(&z)?;
+        Ok(((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?)
+    }
+}

@@ -1,0 +1,491 @@
+//! UNet2DConditionModel as configured by SD 1.x/2.x folders: block types, heads, linear
+//! projection and cross-attention width all come from the component's config.json.
+
+use super::blocks::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
+use super::config::UNetConfig;
+use crate::layers::{self, Conv2d, GeGlu, GroupNorm, LayerNorm, Linear};
+use candle_core::{Device, Result, Tensor};
+use candle_nn::VarBuilder;
+
+#[derive(Debug, Clone)]
+struct Attention {
+    to_q: Linear,
+    to_k: Linear,
+    to_v: Linear,
+    to_out: Linear,
+    heads: usize,
+}
+
+impl Attention {
+    fn new(
+        vb: VarBuilder,
+        dim: usize,
+        context: usize,
+        heads: usize,
+        head_dim: usize,
+    ) -> Result<Self> {
+        let inner = heads * head_dim;
+        Ok(Self {
+            to_q: layers::linear(vb.pp("to_q"), dim, inner, false)?,
+            to_k: layers::linear(vb.pp("to_k"), context, inner, false)?,
+            to_v: layers::linear(vb.pp("to_v"), context, inner, false)?,
+            to_out: layers::linear(vb.pp("to_out").pp("0"), inner, dim, true)?,
+            heads,
+        })
+    }
+
+    // upcast_attention only changes the precision of q.k in reduced-precision runs; the
+    // shared attention primitive computes scores in the input dtype, exact at f32.
+    fn forward(&self, x: &Tensor, context: Option<&Tensor>) -> Result<Tensor> {
+        let context = context.unwrap_or(x);
+        let out = layers::attention(
+            &self.to_q.forward(x)?,
+            &self.to_k.forward(context)?,
+            &self.to_v.forward(context)?,
+            self.heads,
+            None,
+        )?;
+        self.to_out.forward(&out)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct BasicTransformerBlock {
+    norm1: LayerNorm,
+    attn1: Attention,
+    norm2: LayerNorm,
+    attn2: Attention,
+    norm3: LayerNorm,
+    ff_in: GeGlu,
+    ff_out: Linear,
+}
+
+impl BasicTransformerBlock {
+    fn new(
+        vb: VarBuilder,
+        dim: usize,
+        heads: usize,
+        head_dim: usize,
+        context: usize,
+    ) -> Result<Self> {
+        Ok(Self {
+            norm1: layers::layer_norm(vb.pp("norm1"), dim, 1e-5)?,
+            attn1: Attention::new(vb.pp("attn1"), dim, dim, heads, head_dim)?,
+            norm2: layers::layer_norm(vb.pp("norm2"), dim, 1e-5)?,
+            attn2: Attention::new(vb.pp("attn2"), dim, context, heads, head_dim)?,
+            norm3: layers::layer_norm(vb.pp("norm3"), dim, 1e-5)?,
+            ff_in: layers::geglu(vb.pp("ff").pp("net").pp("0"), dim, dim * 4)?,
+            ff_out: layers::linear(vb.pp("ff").pp("net").pp("2"), dim * 4, dim, true)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, context: &Tensor) -> Result<Tensor> {
+        let x = (self.attn1.forward(&self.norm1.forward(x)?, None)? + x)?;
+        let x = (self
+            .attn2
+            .forward(&self.norm2.forward(&x)?, Some(context))?
+            + &x)?;
+        let ff = self
+            .ff_out
+            .forward(&self.ff_in.forward(&self.norm3.forward(&x)?)?)?;
+        ff + x
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Projection {
+    Linear(Linear),
+    Conv(Conv2d),
+}
+
+/// Transformer2DModel with continuous (image) input.
+#[derive(Debug, Clone)]
+struct Transformer2D {
+    norm: GroupNorm,
+    proj_in: Projection,
+    blocks: Vec<BasicTransformerBlock>,
+    proj_out: Projection,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TransformerSpec {
+    channels: usize,
+    heads: usize,
+    layers: usize,
+    context: usize,
+    groups: usize,
+    linear_projection: bool,
+}
+
+impl Transformer2D {
+    fn new(vb: VarBuilder, s: TransformerSpec) -> Result<Self> {
+        if s.heads == 0 || !s.channels.is_multiple_of(s.heads) {
+            candle_core::bail!(
+                "{} channels cannot be split into {} attention heads",
+                s.channels,
+                s.heads
+            );
+        }
+        let head_dim = s.channels / s.heads;
+        let inner = s.heads * head_dim;
+        let projection = |name: &str, i: usize, o: usize| -> Result<Projection> {
+            Ok(if s.linear_projection {
+                Projection::Linear(layers::linear(vb.pp(name), i, o, true)?)
+            } else {
+                Projection::Conv(layers::conv2d(vb.pp(name), i, o, 1, 1, 0)?)
+            })
+        };
+        let blocks = (0..s.layers)
+            .map(|i| {
+                BasicTransformerBlock::new(
+                    vb.pp("transformer_blocks").pp(i),
+                    inner,
+                    s.heads,
+                    head_dim,
+                    s.context,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            norm: layers::group_norm(vb.pp("norm"), s.groups, s.channels, 1e-6)?,
+            proj_in: projection("proj_in", s.channels, inner)?,
+            blocks,
+            proj_out: projection("proj_out", inner, s.channels)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, context: &Tensor) -> Result<Tensor> {
+        let (b, _, h, w) = x.dims4()?;
+        let to_tokens = |t: &Tensor| -> Result<Tensor> {
+            let c = t.dim(1)?;
+            t.permute((0, 2, 3, 1))?.reshape((b, h * w, c))
+        };
+        let to_image = |t: &Tensor| -> Result<Tensor> {
+            let c = t.dim(2)?;
+            t.reshape((b, h, w, c))?.permute((0, 3, 1, 2))?.contiguous()
+        };
+        let normed = self.norm.forward(x)?;
+        let mut tokens = match &self.proj_in {
+            Projection::Linear(l) => l.forward(&to_tokens(&normed)?)?,
+            Projection::Conv(c) => to_tokens(&c.forward(&normed)?)?,
+        };
+        for block in &self.blocks {
+            tokens = block.forward(&tokens, context)?;
+        }
+        let out = match &self.proj_out {
+            Projection::Linear(l) => to_image(&l.forward(&tokens)?)?,
+            Projection::Conv(c) => c.forward(&to_image(&tokens)?)?,
+        };
+        out + x
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DownBlock {
+    resnets: Vec<ResnetBlock2D>,
+    attentions: Vec<Transformer2D>,
+    downsampler: Option<Downsample2D>,
+}
+
+#[derive(Debug, Clone)]
+struct UpBlock {
+    resnets: Vec<ResnetBlock2D>,
+    attentions: Vec<Transformer2D>,
+    upsampler: Option<Upsample2D>,
+}
+
+#[derive(Debug, Clone)]
+struct MidBlock {
+    resnet0: ResnetBlock2D,
+    attention: Transformer2D,
+    resnet1: ResnetBlock2D,
+}
+
+#[derive(Debug, Clone)]
+pub struct UNet2DConditionModel {
+    conv_in: Conv2d,
+    time_linear_1: Linear,
+    time_linear_2: Linear,
+    down: Vec<DownBlock>,
+    mid: MidBlock,
+    up: Vec<UpBlock>,
+    conv_norm_out: GroupNorm,
+    conv_out: Conv2d,
+    time_channels: usize,
+    flip_sin_to_cos: bool,
+    freq_shift: f64,
+    config: UNetConfig,
+}
+
+fn cross_attention_block(kind: &str, up: bool) -> Result<bool> {
+    match (kind, up) {
+        ("CrossAttnDownBlock2D", false) | ("CrossAttnUpBlock2D", true) => Ok(true),
+        ("DownBlock2D", false) | ("UpBlock2D", true) => Ok(false),
+        _ => candle_core::bail!("UNet block type {kind} is not supported"),
+    }
+}
+
+impl UNet2DConditionModel {
+    pub fn new(vb: VarBuilder, config: &UNetConfig) -> Result<Self> {
+        config.check_supported().map_err(candle_core::Error::msg)?;
+        let c = config;
+        let n = c.block_out_channels.len();
+        let expand =
+            |r: std::result::Result<Vec<usize>, String>| r.map_err(candle_core::Error::msg);
+        // diffusers' `attention_head_dim` is really the number of heads (a legacy name).
+        let heads = expand(
+            c.num_attention_heads
+                .as_ref()
+                .unwrap_or(&c.attention_head_dim)
+                .expand(n, "attention heads"),
+        )?;
+        let layers_per_block = expand(c.layers_per_block.expand(n, "layers_per_block"))?;
+        let cross = expand(c.cross_attention_dim.expand(n, "cross_attention_dim"))?;
+        let tlayers = expand(
+            c.transformer_layers_per_block
+                .expand(n, "transformer_layers_per_block"),
+        )?;
+        let only_cross = c
+            .only_cross_attention
+            .expand(n, "only_cross_attention")
+            .map_err(candle_core::Error::msg)?;
+        if only_cross.iter().any(|b| *b) {
+            candle_core::bail!("UNet only_cross_attention is not supported");
+        }
+        let ch0 = *c
+            .block_out_channels
+            .first()
+            .ok_or_else(|| candle_core::Error::msg("empty block_out_channels"))?;
+        let temb = ch0 * 4;
+        let resnet = |inputs, outputs, scale| ResnetSpec {
+            inputs,
+            outputs,
+            temb: Some(temb),
+            groups: c.norm_num_groups,
+            eps: c.norm_eps,
+            output_scale_factor: scale,
+        };
+        let transformer = |channels, i: usize| TransformerSpec {
+            channels,
+            heads: heads[i],
+            layers: tlayers[i],
+            context: cross[i],
+            groups: c.norm_num_groups,
+            linear_projection: c.use_linear_projection,
+        };
+
+        let mut down = Vec::with_capacity(n);
+        let mut output = ch0;
+        for (i, kind) in c.down_block_types.iter().enumerate() {
+            let vb = vb.pp("down_blocks").pp(i);
+            let input = output;
+            output = c.block_out_channels[i];
+            let has_attn = cross_attention_block(kind, false)?;
+            let mut resnets = Vec::new();
+            let mut attentions = Vec::new();
+            for j in 0..layers_per_block[i] {
+                let inputs = if j == 0 { input } else { output };
+                resnets.push(ResnetBlock2D::new(
+                    vb.pp("resnets").pp(j),
+                    resnet(inputs, output, 1.0),
+                )?);
+                if has_attn {
+                    attentions.push(Transformer2D::new(
+                        vb.pp("attentions").pp(j),
+                        transformer(output, i),
+                    )?);
+                }
+            }
+            let downsampler = if i + 1 < n {
+                Some(Downsample2D::new(
+                    vb.pp("downsamplers").pp(0),
+                    output,
+                    c.downsample_padding,
+                )?)
+            } else {
+                None
+            };
+            down.push(DownBlock {
+                resnets,
+                attentions,
+                downsampler,
+            });
+        }
+
+        let last = n - 1;
+        let ch_last = c.block_out_channels[last];
+        let mvb = vb.pp("mid_block");
+        let mid = MidBlock {
+            resnet0: ResnetBlock2D::new(
+                mvb.pp("resnets").pp(0),
+                resnet(ch_last, ch_last, c.mid_block_scale_factor),
+            )?,
+            attention: Transformer2D::new(mvb.pp("attentions").pp(0), transformer(ch_last, last))?,
+            resnet1: ResnetBlock2D::new(
+                mvb.pp("resnets").pp(1),
+                resnet(ch_last, ch_last, c.mid_block_scale_factor),
+            )?,
+        };
+
+        let reversed: Vec<usize> = c.block_out_channels.iter().rev().copied().collect();
+        let mut up = Vec::with_capacity(n);
+        let mut output = reversed[0];
+        for (i, kind) in c.up_block_types.iter().enumerate() {
+            let vb = vb.pp("up_blocks").pp(i);
+            let rev = n - 1 - i;
+            let prev = output;
+            output = reversed[i];
+            let input = reversed[(i + 1).min(n - 1)];
+            let has_attn = cross_attention_block(kind, true)?;
+            let count = layers_per_block[rev] + 1;
+            let mut resnets = Vec::new();
+            let mut attentions = Vec::new();
+            for j in 0..count {
+                let skip = if j + 1 == count { input } else { output };
+                let inputs = if j == 0 { prev } else { output };
+                resnets.push(ResnetBlock2D::new(
+                    vb.pp("resnets").pp(j),
+                    resnet(inputs + skip, output, 1.0),
+                )?);
+                if has_attn {
+                    attentions.push(Transformer2D::new(
+                        vb.pp("attentions").pp(j),
+                        transformer(output, rev),
+                    )?);
+                }
+            }
+            let upsampler = if i + 1 < n {
+                Some(Upsample2D::new(vb.pp("upsamplers").pp(0), output)?)
+            } else {
+                None
+            };
+            up.push(UpBlock {
+                resnets,
+                attentions,
+                upsampler,
+            });
+        }
+
+        Ok(Self {
+            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch0, 3, 1, 1)?,
+            time_linear_1: layers::linear(vb.pp("time_embedding").pp("linear_1"), ch0, temb, true)?,
+            time_linear_2: layers::linear(
+                vb.pp("time_embedding").pp("linear_2"),
+                temb,
+                temb,
+                true,
+            )?,
+            down,
+            mid,
+            up,
+            conv_norm_out: layers::group_norm(
+                vb.pp("conv_norm_out"),
+                c.norm_num_groups,
+                ch0,
+                c.norm_eps,
+            )?,
+            conv_out: layers::conv2d(vb.pp("conv_out"), ch0, c.out_channels, 3, 1, 1)?,
+            time_channels: ch0,
+            flip_sin_to_cos: c.flip_sin_to_cos,
+            freq_shift: c.freq_shift,
+            config: c.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &UNetConfig {
+        &self.config
+    }
+
+    /// `sample`: `[batch, in_channels, h, w]`; `context`: `[batch, tokens, cross_dim]`.
+    pub fn forward(&self, sample: &Tensor, timestep: f64, context: &Tensor) -> Result<Tensor> {
+        let batch = sample.dim(0)?;
+        let t = timestep_embedding(
+            timestep,
+            self.time_channels,
+            self.flip_sin_to_cos,
+            self.freq_shift,
+            sample.device(),
+        )?
+        .to_dtype(sample.dtype())?
+        .broadcast_as((batch, self.time_channels))?
+        .contiguous()?;
+        let temb = self
+            .time_linear_2
+            .forward(&layers::silu(&self.time_linear_1.forward(&t)?)?)?;
+
+        let mut x = self.conv_in.forward(sample)?;
+        let mut skips = vec![x.clone()];
+        for block in &self.down {
+            for (j, resnet) in block.resnets.iter().enumerate() {
+                x = resnet.forward(&x, Some(&temb))?;
+                if let Some(attn) = block.attentions.get(j) {
+                    x = attn.forward(&x, context)?;
+                }
+                skips.push(x.clone());
+            }
+            if let Some(ds) = &block.downsampler {
+                x = ds.forward(&x)?;
+                skips.push(x.clone());
+            }
+        }
+
+        x = self.mid.resnet0.forward(&x, Some(&temb))?;
+        x = self.mid.attention.forward(&x, context)?;
+        x = self.mid.resnet1.forward(&x, Some(&temb))?;
+
+        for block in &self.up {
+            for (j, resnet) in block.resnets.iter().enumerate() {
+                let skip = skips
+                    .pop()
+                    .ok_or_else(|| candle_core::Error::msg("UNet skip connections exhausted"))?;
+                x = Tensor::cat(&[&x, &skip], 1)?;
+                x = resnet.forward(&x, Some(&temb))?;
+                if let Some(attn) = block.attentions.get(j) {
+                    x = attn.forward(&x, context)?;
+                }
+            }
+            if let Some(us) = &block.upsampler {
+                let size = match skips.last() {
+                    Some(s) => {
+                        let (_, _, h, w) = s.dims4()?;
+                        Some((h, w))
+                    }
+                    None => None,
+                };
+                x = us.forward(&x, size)?;
+            }
+        }
+
+        let x = layers::silu(&self.conv_norm_out.forward(&x)?)?;
+        self.conv_out.forward(&x)
+    }
+}
+
+/// diffusers' `get_timestep_embedding`, in f32 like the reference (the frequencies are
+/// computed in float32 there too).
+pub fn timestep_embedding(
+    timestep: f64,
+    dim: usize,
+    flip_sin_to_cos: bool,
+    freq_shift: f64,
+    device: &Device,
+) -> Result<Tensor> {
+    let half = dim / 2;
+    let scale = -(10000f64.ln()) as f32;
+    let denom = half as f32 - freq_shift as f32;
+    let t = timestep as f32;
+    let args: Vec<f32> = (0..half)
+        .map(|i| t * ((scale * i as f32) / denom).exp())
+        .collect();
+    let sin: Vec<f32> = args.iter().map(|a| a.sin()).collect();
+    let cos: Vec<f32> = args.iter().map(|a| a.cos()).collect();
+    let mut emb = if flip_sin_to_cos {
+        [cos, sin].concat()
+    } else {
+        [sin, cos].concat()
+    };
+    if dim % 2 == 1 {
+        emb.push(0.0);
+    }
+    Tensor::from_vec(emb, (1, dim), device)
+}

@@ -1,0 +1,290 @@
+//! AutoencoderKL (encoder, decoder, quant convs). Scaling by `scaling_factor` is the
+//! pipeline's job, as in diffusers.
+
+use super::blocks::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
+use super::config::VaeConfig;
+use crate::layers::{self, Conv2d, GroupNorm, Linear};
+use candle_core::{Result, Tensor};
+use candle_nn::VarBuilder;
+
+const EPS: f64 = 1e-6;
+
+/// The VAE mid-block's single-head spatial self-attention (diffusers' Attention with a
+/// group norm and a residual connection).
+#[derive(Debug, Clone)]
+struct SpatialAttention {
+    group_norm: GroupNorm,
+    to_q: Linear,
+    to_k: Linear,
+    to_v: Linear,
+    to_out: Linear,
+}
+
+impl SpatialAttention {
+    fn new(vb: VarBuilder, channels: usize, groups: usize) -> Result<Self> {
+        Ok(Self {
+            group_norm: layers::group_norm(vb.pp("group_norm"), groups, channels, EPS)?,
+            to_q: layers::linear(vb.pp("to_q"), channels, channels, true)?,
+            to_k: layers::linear(vb.pp("to_k"), channels, channels, true)?,
+            to_v: layers::linear(vb.pp("to_v"), channels, channels, true)?,
+            to_out: layers::linear(vb.pp("to_out").pp("0"), channels, channels, true)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, c, h, w) = x.dims4()?;
+        let tokens = self
+            .group_norm
+            .forward(x)?
+            .reshape((b, c, h * w))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let out = layers::attention(
+            &self.to_q.forward(&tokens)?,
+            &self.to_k.forward(&tokens)?,
+            &self.to_v.forward(&tokens)?,
+            1,
+            None,
+        )?;
+        let out = self
+            .to_out
+            .forward(&out)?
+            .transpose(1, 2)?
+            .reshape((b, c, h, w))?;
+        out + x
+    }
+}
+
+#[derive(Debug, Clone)]
+struct MidBlock {
+    resnet0: ResnetBlock2D,
+    attention: Option<SpatialAttention>,
+    resnet1: ResnetBlock2D,
+}
+
+impl MidBlock {
+    fn new(vb: VarBuilder, channels: usize, c: &VaeConfig) -> Result<Self> {
+        let spec = ResnetSpec {
+            inputs: channels,
+            outputs: channels,
+            temb: None,
+            groups: c.norm_num_groups,
+            eps: EPS,
+            output_scale_factor: 1.0,
+        };
+        let attention = if c.mid_block_add_attention {
+            Some(SpatialAttention::new(
+                vb.pp("attentions").pp(0),
+                channels,
+                c.norm_num_groups,
+            )?)
+        } else {
+            None
+        };
+        Ok(Self {
+            resnet0: ResnetBlock2D::new(vb.pp("resnets").pp(0), spec)?,
+            attention,
+            resnet1: ResnetBlock2D::new(vb.pp("resnets").pp(1), spec)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut x = self.resnet0.forward(x, None)?;
+        if let Some(attn) = &self.attention {
+            x = attn.forward(&x)?;
+        }
+        self.resnet1.forward(&x, None)
+    }
+}
+
+fn spec(inputs: usize, outputs: usize, c: &VaeConfig) -> ResnetSpec {
+    ResnetSpec {
+        inputs,
+        outputs,
+        temb: None,
+        groups: c.norm_num_groups,
+        eps: EPS,
+        output_scale_factor: 1.0,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Encoder {
+    conv_in: Conv2d,
+    blocks: Vec<(Vec<ResnetBlock2D>, Option<Downsample2D>)>,
+    mid: MidBlock,
+    norm_out: GroupNorm,
+    conv_out: Conv2d,
+}
+
+impl Encoder {
+    fn new(vb: VarBuilder, c: &VaeConfig) -> Result<Self> {
+        let ch = &c.block_out_channels;
+        let n = ch.len();
+        let mut output = ch[0];
+        let mut blocks = Vec::with_capacity(n);
+        for (i, &out) in ch.iter().enumerate() {
+            let bvb = vb.pp("down_blocks").pp(i);
+            let input = output;
+            output = out;
+            let resnets = (0..c.layers_per_block)
+                .map(|j| {
+                    ResnetBlock2D::new(
+                        bvb.pp("resnets").pp(j),
+                        spec(if j == 0 { input } else { output }, output, c),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let down = if i + 1 < n {
+                Some(Downsample2D::new(bvb.pp("downsamplers").pp(0), output, 0)?)
+            } else {
+                None
+            };
+            blocks.push((resnets, down));
+        }
+        Ok(Self {
+            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch[0], 3, 1, 1)?,
+            blocks,
+            mid: MidBlock::new(vb.pp("mid_block"), output, c)?,
+            norm_out: layers::group_norm(vb.pp("conv_norm_out"), c.norm_num_groups, output, EPS)?,
+            conv_out: layers::conv2d(vb.pp("conv_out"), output, 2 * c.latent_channels, 3, 1, 1)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut x = self.conv_in.forward(x)?;
+        for (resnets, down) in &self.blocks {
+            for r in resnets {
+                x = r.forward(&x, None)?;
+            }
+            if let Some(d) = down {
+                x = d.forward(&x)?;
+            }
+        }
+        let x = self.mid.forward(&x)?;
+        self.conv_out
+            .forward(&layers::silu(&self.norm_out.forward(&x)?)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Decoder {
+    conv_in: Conv2d,
+    mid: MidBlock,
+    blocks: Vec<(Vec<ResnetBlock2D>, Option<Upsample2D>)>,
+    norm_out: GroupNorm,
+    conv_out: Conv2d,
+}
+
+impl Decoder {
+    fn new(vb: VarBuilder, c: &VaeConfig) -> Result<Self> {
+        let reversed: Vec<usize> = c.block_out_channels.iter().rev().copied().collect();
+        let n = reversed.len();
+        let mut output = reversed[0];
+        let mut blocks = Vec::with_capacity(n);
+        for (i, &out) in reversed.iter().enumerate() {
+            let bvb = vb.pp("up_blocks").pp(i);
+            let prev = output;
+            output = out;
+            let resnets = (0..=c.layers_per_block)
+                .map(|j| {
+                    ResnetBlock2D::new(
+                        bvb.pp("resnets").pp(j),
+                        spec(if j == 0 { prev } else { output }, output, c),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let up = if i + 1 < n {
+                Some(Upsample2D::new(bvb.pp("upsamplers").pp(0), output)?)
+            } else {
+                None
+            };
+            blocks.push((resnets, up));
+        }
+        Ok(Self {
+            conv_in: layers::conv2d(vb.pp("conv_in"), c.latent_channels, reversed[0], 3, 1, 1)?,
+            mid: MidBlock::new(vb.pp("mid_block"), reversed[0], c)?,
+            blocks,
+            norm_out: layers::group_norm(vb.pp("conv_norm_out"), c.norm_num_groups, output, EPS)?,
+            conv_out: layers::conv2d(vb.pp("conv_out"), output, c.out_channels, 3, 1, 1)?,
+        })
+    }
+
+    fn forward(&self, z: &Tensor) -> Result<Tensor> {
+        let mut x = self.mid.forward(&self.conv_in.forward(z)?)?;
+        for (resnets, up) in &self.blocks {
+            for r in resnets {
+                x = r.forward(&x, None)?;
+            }
+            if let Some(u) = up {
+                x = u.forward(&x, None)?;
+            }
+        }
+        self.conv_out
+            .forward(&layers::silu(&self.norm_out.forward(&x)?)?)
+    }
+}
+
+/// `latent_dist` of diffusers' AutoencoderKL.encode: a diagonal Gaussian.
+#[derive(Debug, Clone)]
+pub struct LatentDistribution {
+    pub mean: Tensor,
+    pub std: Tensor,
+}
+
+#[derive(Debug, Clone)]
+pub struct AutoencoderKL {
+    encoder: Encoder,
+    decoder: Decoder,
+    quant_conv: Option<Conv2d>,
+    post_quant_conv: Option<Conv2d>,
+    config: VaeConfig,
+}
+
+impl AutoencoderKL {
+    pub fn new(vb: VarBuilder, c: &VaeConfig) -> Result<Self> {
+        c.check_supported().map_err(candle_core::Error::msg)?;
+        let l = c.latent_channels;
+        Ok(Self {
+            encoder: Encoder::new(vb.pp("encoder"), c)?,
+            decoder: Decoder::new(vb.pp("decoder"), c)?,
+            quant_conv: if c.use_quant_conv {
+                Some(layers::conv2d(vb.pp("quant_conv"), 2 * l, 2 * l, 1, 1, 0)?)
+            } else {
+                None
+            },
+            post_quant_conv: if c.use_post_quant_conv {
+                Some(layers::conv2d(vb.pp("post_quant_conv"), l, l, 1, 1, 0)?)
+            } else {
+                None
+            },
+            config: c.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &VaeConfig {
+        &self.config
+    }
+
+    /// Image in [-1, 1], NCHW.
+    pub fn encode(&self, image: &Tensor) -> Result<LatentDistribution> {
+        let mut moments = self.encoder.forward(image)?;
+        if let Some(q) = &self.quant_conv {
+            moments = q.forward(&moments)?;
+        }
+        let l = self.config.latent_channels;
+        let mean = moments.narrow(1, 0, l)?;
+        let logvar = moments.narrow(1, l, l)?.clamp(-30f32, 20f32)?;
+        let std = (logvar * 0.5)?.exp()?;
+        Ok(LatentDistribution { mean, std })
+    }
+
+    /// Latents already divided by `scaling_factor`; returns the image in about [-1, 1].
+    pub fn decode(&self, latents: &Tensor) -> Result<Tensor> {
+        let z = match &self.post_quant_conv {
+            Some(p) => p.forward(latents)?,
+            None => latents.clone(),
+        };
+        self.decoder.forward(&z)
+    }
+}

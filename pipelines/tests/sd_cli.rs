@@ -1,0 +1,208 @@
+//! The `sd` binary end to end on the tiny fixture model: the PNG it writes is diffusers'
+//! image for the same seed, and bad input exits 2 without leaving an output file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sd2")
+}
+
+fn sd(args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sd"))
+        .arg("--model")
+        .arg(fixtures().join("tiny-sd2"))
+        .args(["--prompt", "a photograph of an astronaut riding a horse"])
+        .args(["--steps", "4", "--seed", "0"])
+        .args(args)
+        .arg("--output")
+        .arg(out)
+        .output()
+        .expect("run sd")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn reference_image_u8() -> Vec<u8> {
+    let tensors = candle_core::safetensors::load(
+        fixtures().join("reference.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .expect("reference");
+    // diffusers' numpy_to_pil: round(x * 255) of the NHWC float image.
+    tensors["txt2img.ddim.image"]
+        .flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .expect("image")
+        .iter()
+        .map(|v| (v * 255.0).round() as u8)
+        .collect()
+}
+
+#[test]
+fn writes_the_diffusers_image_with_parameters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let latents = dir.path().join("latents.safetensors");
+    let o = sd(
+        &[
+            "--width",
+            "32",
+            "--height",
+            "32",
+            "--scheduler",
+            "ddim",
+            "--save-latents",
+            latents.to_str().expect("utf8"),
+        ],
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&out).expect("png"),
+    ));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("frame");
+    assert_eq!((info.width, info.height), (32, 32));
+    let ours = &buf[..info.buffer_size()];
+    let want = reference_image_u8();
+    // f32 differences below 1e-4 can only move a value across a rounding boundary.
+    let worst = ours
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .expect("pixels");
+    assert!(worst <= 1, "pixel difference {worst}");
+    let text = &reader.info().uncompressed_latin1_text;
+    let params = text
+        .iter()
+        .find(|t| t.keyword == "parameters")
+        .expect("parameters chunk");
+    assert!(
+        params.text.contains("seed: 0") && params.text.contains("scheduler: ddim"),
+        "{}",
+        params.text
+    );
+    let saved =
+        candle_core::safetensors::load(&latents, &candle_core::Device::Cpu).expect("latents");
+    assert_eq!(saved["latents"].dims(), &[1, 4, 16, 16]);
+}
+
+fn assert_bad_input(args: &[&str], needle: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let o = sd(args, &out);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(needle),
+        "{needle:?} not in {}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "no output on failure");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn sizes_must_be_multiples_of_8() {
+    assert_bad_input(&["--width", "30", "--height", "32"], "multiple of 8");
+}
+
+#[test]
+fn unknown_schedulers_are_rejected() {
+    assert_bad_input(&["--scheduler", "lms"], "unknown scheduler");
+}
+
+#[test]
+fn npu_runs_are_refused_plainly() {
+    assert_bad_input(&["--device", "npu:0"], "does not exist yet");
+}
+
+#[test]
+fn missing_components_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let o = Command::new(env!("CARGO_BIN_EXE_sd"))
+        .arg("--model")
+        .arg(dir.path())
+        .args(["--prompt", "x", "--output"])
+        .arg(&out)
+        .output()
+        .expect("run sd");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("model_index.json"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn img2img_from_a_png_matches_diffusers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tensors = candle_core::safetensors::load(
+        fixtures().join("reference.safetensors"),
+        &candle_core::Device::Cpu,
+    )
+    .expect("reference");
+    // The fixture image has 8-bit values, so this PNG holds it exactly.
+    let chw = tensors["img2img.init_image"]
+        .get(0)
+        .and_then(|t| t.permute((1, 2, 0)))
+        .and_then(|t| t.flatten_all())
+        .and_then(|t| t.to_vec1::<f32>())
+        .expect("image");
+    let rgb: Vec<u8> = chw.iter().map(|v| (v * 255.0).round() as u8).collect();
+    let init = dir.path().join("init.png");
+    pipelines::sd::image::write_png(&init, 32, 32, &rgb, "").expect("write init");
+    let latents = dir.path().join("latents.safetensors");
+    let out = dir.path().join("out.png");
+    let o = Command::new(env!("CARGO_BIN_EXE_sd"))
+        .arg("--model")
+        .arg(fixtures().join("tiny-sd2"))
+        .args([
+            "--prompt",
+            "A painting of a squirrel eating a burger, 4k, trending!!",
+        ])
+        .args([
+            "--steps",
+            "5",
+            "--seed",
+            "11",
+            "--scheduler",
+            "ddim",
+            "--strength",
+            "0.6",
+        ])
+        .arg("--init-image")
+        .arg(&init)
+        .arg("--save-latents")
+        .arg(&latents)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .expect("run sd");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours =
+        candle_core::safetensors::load(&latents, &candle_core::Device::Cpu).expect("latents");
+    let diff = (&ours["latents"] - &tensors["img2img.latents"])
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("diff");
+    assert!(diff <= 1e-4, "img2img latents differ by {diff:e}");
+    assert!(out.exists());
+}
+
+#[test]
+fn strength_must_be_in_range() {
+    assert_bad_input(
+        &["--init-image", "/nonexistent.png", "--strength", "1.5"],
+        "--strength 1.5 is outside",
+    );
+}
