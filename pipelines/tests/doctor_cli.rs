@@ -209,6 +209,9 @@ fn a_910b3_host_is_found_through_ascend_home_path() {
             .unwrap()
             .contains("CANN 8.0.RC3")
     );
+    // The CPU kernels are checked on every host; the aclnn ones are not run by doctor.
+    assert_eq!(check(&doc, "kernels.cpu")["status"], "pass", "{doc:#}");
+    assert_eq!(check(&doc, "kernels.npu")["status"], "skip", "{doc:#}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use clap::Parser;
 use device::doctor::{Check, DoctorInput, device_checks};
 use device::{Discovery, ProcessEnv};
-use pipelines::doctor::{model, python};
+use pipelines::doctor::{kernels, model, python};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -91,11 +91,7 @@ fn run(args: &Args) -> anyhow::Result<i32> {
         report.checks.extend(python::checks(&result, npu_host));
     }
 
-    // Kernel sanity runs once ops-npu provides kernels; until then say so plainly.
-    report.checks.push(Check::skip(
-        "kernels.sanity",
-        "ops-npu provides no kernels yet in this build",
-    ));
+    report.checks.extend(kernels::checks(report.selected));
 
     if let Some(dir) = &args.model {
         report.checks.extend(model::checks(

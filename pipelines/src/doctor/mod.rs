@@ -1,4 +1,5 @@
 //! Checks `doctor` adds on top of the device-level ones in `device::doctor`.
 
+pub mod kernels;
 pub mod model;
 pub mod python;
