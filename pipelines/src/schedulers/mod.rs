@@ -228,8 +228,14 @@ pub fn round_half_even(x: f64) -> f64 {
 /// The shared interface of every scheduler, as the pipeline drives it.
 pub trait Scheduler: std::fmt::Debug {
     fn timesteps(&self) -> &[f64];
-    fn init_noise_sigma(&self) -> f64;
-    fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor>;
+    /// Scale of the initial noise: 1 for DDPM-family schedulers, sigma_max for Euler ones.
+    fn init_noise_sigma(&self) -> f64 {
+        1.0
+    }
+    /// DDPM-family schedulers feed the sample to the UNet unchanged; Euler ones rescale it.
+    fn scale_model_input(&self, sample: &Tensor, _timestep: f64) -> Result<Tensor> {
+        Ok(sample.clone())
+    }
     /// One denoising step; `rng` is the pipeline's generator (only ancestral samplers
     /// draw from it).
     fn step(
