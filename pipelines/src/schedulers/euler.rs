@@ -14,9 +14,23 @@ pub struct SigmaSchedule {
     /// One more than `timesteps`: the final sigma.
     pub sigmas: Vec<f32>,
     pub init_noise_sigma: f64,
+    /// Set after the first step; before it, the index is looked up from the timestep, as
+    /// diffusers does (img2img starts part-way through).
+    step_index: Option<usize>,
 }
 
 impl SigmaSchedule {
+    /// The index of the step for `timestep`.
+    pub fn index(&self, timestep: f64) -> usize {
+        self.step_index
+            .unwrap_or_else(|| index_for_timestep(&self.timesteps, timestep))
+    }
+
+    /// Records that step `index` was taken.
+    pub fn advance(&mut self, index: usize) {
+        self.step_index = Some(index + 1);
+    }
+
     pub fn new(
         config: &SchedulerConfig,
         steps: usize,
@@ -83,6 +97,7 @@ impl SigmaSchedule {
             timesteps,
             sigmas,
             init_noise_sigma,
+            step_index: None,
         })
     }
 
@@ -125,7 +140,6 @@ impl SigmaSchedule {
 pub struct Euler {
     schedule: SigmaSchedule,
     prediction: Prediction,
-    step_index: Option<usize>,
 }
 
 impl Euler {
@@ -133,13 +147,7 @@ impl Euler {
         Ok(Self {
             schedule: SigmaSchedule::new(config, steps, true)?,
             prediction: config.prediction()?,
-            step_index: None,
         })
-    }
-
-    fn index(&self, t: f64) -> usize {
-        self.step_index
-            .unwrap_or_else(|| index_for_timestep(&self.schedule.timesteps, t))
     }
 }
 
@@ -153,7 +161,7 @@ impl Scheduler for Euler {
     }
 
     fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.scale(sample, self.index(timestep))
+        self.schedule.scale(sample, self.schedule.index(timestep))
     }
 
     fn step(
@@ -163,7 +171,7 @@ impl Scheduler for Euler {
         sample: &Tensor,
         _: &mut TorchRng,
     ) -> Result<Tensor> {
-        let i = self.index(timestep);
+        let i = self.schedule.index(timestep);
         let sigma = self.schedule.sigma(i)?;
         let next = self.schedule.sigma(i + 1)?;
         let x0 = self
@@ -171,7 +179,7 @@ impl Scheduler for Euler {
             .denoised(self.prediction, model_output, sample, sigma)?;
         let derivative = ((sample - x0)? / f64::from(sigma))?;
         let out = (sample + (derivative * f64::from(next - sigma))?)?;
-        self.step_index = Some(i + 1);
+        self.schedule.advance(i);
         Ok(out)
     }
 

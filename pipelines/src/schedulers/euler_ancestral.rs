@@ -2,7 +2,7 @@
 //! scale `sigma_up` drawn from the pipeline's generator after everything drawn before.
 
 use super::euler::SigmaSchedule;
-use super::{Prediction, Scheduler, SchedulerConfig, index_for_timestep};
+use super::{Prediction, Scheduler, SchedulerConfig};
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 
@@ -10,7 +10,6 @@ use device::TorchRng;
 pub struct EulerAncestral {
     schedule: SigmaSchedule,
     prediction: Prediction,
-    step_index: Option<usize>,
 }
 
 impl EulerAncestral {
@@ -30,13 +29,7 @@ impl EulerAncestral {
                 false,
             )?,
             prediction,
-            step_index: None,
         })
-    }
-
-    fn index(&self, t: f64) -> usize {
-        self.step_index
-            .unwrap_or_else(|| index_for_timestep(&self.schedule.timesteps, t))
     }
 }
 
@@ -50,7 +43,7 @@ impl Scheduler for EulerAncestral {
     }
 
     fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.scale(sample, self.index(timestep))
+        self.schedule.scale(sample, self.schedule.index(timestep))
     }
 
     fn step(
@@ -60,7 +53,7 @@ impl Scheduler for EulerAncestral {
         sample: &Tensor,
         rng: &mut TorchRng,
     ) -> Result<Tensor> {
-        let i = self.index(timestep);
+        let i = self.schedule.index(timestep);
         let sigma = self.schedule.sigma(i)?;
         let to = self.schedule.sigma(i + 1)?;
         let x0 = self
@@ -76,7 +69,7 @@ impl Scheduler for EulerAncestral {
             model_output.device(),
         )?
         .to_dtype(model_output.dtype())?;
-        self.step_index = Some(i + 1);
+        self.schedule.advance(i);
         prev + (noise * f64::from(up))?
     }
 
