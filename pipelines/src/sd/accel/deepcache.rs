@@ -156,7 +156,7 @@ impl DeepCacheRun {
         }
         match site.part {
             Part::Down => site.layer >= layer,
-            _ => site.layer >= layer,
+            _ => site.layer > layer,
         }
     }
 
