@@ -65,6 +65,18 @@ fn weights_err(component: &str) -> impl Fn(candle_core::Error) -> SdError + '_ {
     }
 }
 
+/// The UNet of a diffusers folder alone (a second copy for another device).
+pub fn load_unet(
+    root: &Path,
+    dtype: DType,
+    device: &Device,
+) -> Result<UNet2DConditionModel, SdError> {
+    let dir = component_dir(root, "unet")?;
+    let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
+    UNet2DConditionModel::new(component_vars(&dir, dtype, device)?, &cfg)
+        .map_err(weights_err("unet"))
+}
+
 impl StableDiffusion {
     /// Loads a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae,
     /// scheduler), every component configured from its own config file.
@@ -86,10 +98,7 @@ impl StableDiffusion {
         let text_encoder = ClipTextModel::new(component_vars(&dir, dtype, device)?, &cfg)
             .map_err(weights_err("text_encoder"))?;
 
-        let dir = component_dir(root, "unet")?;
-        let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
-        let unet = UNet2DConditionModel::new(component_vars(&dir, dtype, device)?, &cfg)
-            .map_err(weights_err("unet"))?;
+        let unet = load_unet(root, dtype, device)?;
 
         let dir = component_dir(root, "vae")?;
         let cfg: VaeConfig = read_config(&dir.join("config.json"))?;
@@ -116,6 +125,10 @@ impl StableDiffusion {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
     }
 
     /// Pixels per latent cell (8 for SD; 2 for the two-block test VAE).

@@ -50,6 +50,23 @@ impl DeepCacheOptions {
         Self::new(interval, branch)
     }
 
+    /// Branch ids that name a layer of `unet`: block `b / 3` must exist and layer `b % 3`
+    /// must be one of its up block's layers.
+    pub fn check_branch(
+        &self,
+        unet: &crate::sd::config::UNetConfig,
+    ) -> std::result::Result<(), String> {
+        let blocks = unet.block_out_channels.len();
+        let layers = unet.layers_per_block.expand(blocks, "layers_per_block")?;
+        match layers.get(self.block()) {
+            Some(&n) if self.layer() <= n => Ok(()),
+            _ => Err(format!(
+                "DeepCache branch {} does not exist in this UNet ({blocks} blocks; branch b means block b / 3, layer b % 3)",
+                self.branch
+            )),
+        }
+    }
+
     fn block(&self) -> usize {
         self.branch / 3
     }
