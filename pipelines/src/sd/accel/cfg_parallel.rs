@@ -56,7 +56,7 @@ impl CfgParallel {
 
     /// Noise predictions for the uncond half (`first`, on the caller's device) and the
     /// cond half (on the second device), returned on the caller's device.
-    pub(crate) fn run(
+    pub fn run(
         &self,
         first: &UNet2DConditionModel,
         (input, t): (&Tensor, f64),
