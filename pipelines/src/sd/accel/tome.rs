@@ -84,6 +84,13 @@ impl TomeRun {
         let (batch, tokens, _) = x.dims3()?;
         let (h0, w0) = self.latent;
         let o = self.options;
+        if o.sx == 0 || o.sy == 0 {
+            candle_core::bail!(
+                "token merging cell stride must be at least 1, got {}x{}",
+                o.sx,
+                o.sy
+            );
+        }
         if tokens == 0 || h0 * w0 == 0 {
             return Ok(None);
         }
