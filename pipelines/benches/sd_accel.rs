@@ -7,8 +7,8 @@
 //!
 //!     flock /tmp/bench.lock cargo bench -p pipelines --bench sd_accel -- --size 256
 //!
-//! Flags: --size PIXELS (256; 512 needs the fused attention to fit in memory),
-//! --steps N (6), --runs N (2, median after one warm-up).
+//! Flags: --size PIXELS (256), --steps N (6), --runs N (2, median after one warm-up),
+//! --unet-only (baseline and tome_0.5 UNet calls only: the quick run at 512).
 
 use candle_core::{DType, Device, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
@@ -119,6 +119,20 @@ fn main() -> Result<()> {
     };
     let baseline = call(&Accelerations::default())?;
     let tome = call(&Accelerations::from_name("tome_0.5").map_err(candle_core::Error::msg)?)?;
+    if args.iter().any(|a| a == "--unet-only") {
+        let report = serde_json::json!({
+            "size": size,
+            "batch": 2,
+            "threads": candle_core::utils::get_num_threads(),
+            "unet_step_s": {"baseline": baseline, "tome_0.5": tome},
+            "tome_0.5_speedup": baseline / tome,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(candle_core::Error::msg)?
+        );
+        return Ok(());
+    }
     let parallel = CfgParallel::on_cpu(&unet)?;
     let split = median_secs(runs, || {
         let plain = Accelerations::default();
