@@ -16,7 +16,10 @@ use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
 The same --seed gives the same image as diffusers' StableDiffusionPipeline with
-generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32).
+generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32). Accelerations follow their
+references: --tome as tomesd 0.1.3 (with random destinations, tomesd's generator seeded
+with SEED; --tome-no-rand is use_rand=False), --deepcache as DeepCache 0.1.1's
+DeepCacheSDHelper; --cfg-parallel changes nothing in the result.
 
 Exit status: 0 image written; 2 bad input (missing component, config/weight mismatch,
 corrupt weights, size not a multiple of 8, unknown scheduler, unavailable device); 1 a
