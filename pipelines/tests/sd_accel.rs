@@ -11,7 +11,7 @@ use candle_core::{Device, Tensor};
 use pipelines::schedulers::{self, Scheduler};
 use pipelines::sd::SdError;
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
-use pipelines::sd::pipeline::{Generation, StableDiffusion};
+use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -192,6 +192,32 @@ fn token_merging_with_deepcache_matches() {
     let mut accel = tome(0.5, false, 0);
     accel.deepcache = deepcache(3, 0).deepcache;
     assert_matches(&model(), "tome_0.5_deepcache_3_0", &accel);
+}
+
+/// DeepCache counts img2img steps from the first timestep run (position 3 of 8 here, odd,
+/// so counting from the schedule's start would put a shallow step first and fail).
+#[test]
+fn img2img_with_token_merging_and_deepcache_matches() {
+    let sd = model();
+    let name = "img2img_tome_0.5_deepcache_2_0";
+    let run = &reference().1["runs"][name];
+    let init = InitImage {
+        image: reference()
+            .0
+            .get("img2img.init_image")
+            .expect("init image")
+            .clone(),
+        strength: run["strength"].as_f64().expect("strength"),
+    };
+    let mut accel = tome(0.5, false, 0);
+    accel.deepcache = deepcache(2, 0).deepcache;
+    let mut sched = scheduler(&sd, run["steps"].as_u64().expect("steps") as usize);
+    let (got, _) = sd
+        .img2img_with(&generation(), &init, &accel, sched.as_mut(), &mut |_, _| {})
+        .expect("img2img");
+    let want = reference_latents(name);
+    let diff = max_abs_diff(&got, &want);
+    assert!(diff <= tolerance(&want), "{name}: max abs diff {diff}");
 }
 
 fn sd_scheduler(sd: &StableDiffusion) -> impl Fn() -> Result<Box<dyn Scheduler>, SdError> + '_ {
