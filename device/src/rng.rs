@@ -152,6 +152,13 @@ impl TorchRng {
         data
     }
 
+    /// `torch.randint(high, (n,), generator=g)` for `0 < high < 2**32`: ATen draws one
+    /// 32-bit value per element, in order, and reduces it modulo `high`.
+    pub fn randint_below(&mut self, high: u32, n: usize) -> Vec<u32> {
+        let high = high.max(1);
+        (0..n).map(|_| self.engine.next_u32() % high).collect()
+    }
+
     /// `torch.randn(shape, generator=g)`: only the element count matters, in row-major
     /// order. An empty shape is a scalar (one element), as in torch.
     pub fn randn_shape(&mut self, shape: &[usize]) -> Vec<f32> {

@@ -14,6 +14,7 @@ use candle_core::{
 };
 
 pub mod composite;
+pub mod tome;
 
 /// Which kernel a custom op runs, with its scalar parameters. Optional tensor inputs are
 /// recorded as flags and passed positionally after x.

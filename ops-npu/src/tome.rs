@@ -54,30 +54,17 @@ pub struct TomeConfig {
     pub r: usize,
 }
 
-/// The matching computed from a metric; applies to any tensor with the same tokens.
+/// Which tokens are destinations (one per cell) and which are sources, each ascending
+/// (torch's argsort order in tomesd).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MergePlan {
-    batch: usize,
-    tokens: usize,
-    r: usize,
-    /// Source and destination token indices, each ascending (torch's argsort order).
-    src_tokens: Vec<usize>,
-    dst_tokens: Vec<usize>,
-    /// Per batch: sources kept (indices into src_tokens), sources merged (same), and the
-    /// destination each merged source joins (index into dst_tokens).
-    unm_idx: Vec<Vec<usize>>,
-    src_idx: Vec<Vec<usize>>,
-    dst_idx: Vec<Vec<usize>>,
+pub struct Partition {
+    pub tokens: usize,
+    pub src_tokens: Vec<usize>,
+    pub dst_tokens: Vec<usize>,
 }
 
-impl MergePlan {
-    /// Matches on `metric` [batch, tokens, channels] (tomesd: the block's input).
-    pub fn new<T: Element>(
-        metric: TensorView<'_, T>,
-        cfg: TomeConfig,
-        dst: &Destinations,
-    ) -> Result<Self> {
-        let [batch, tokens, channels] = metric.dims::<3>("metric")?;
+impl Partition {
+    pub fn new(cfg: TomeConfig, dst: &Destinations, tokens: usize) -> Result<Self> {
         if cfg.w * cfg.h != tokens {
             return Err(OpsError::shape(
                 "metric",
@@ -115,9 +102,40 @@ impl MergePlan {
                 is_dst[y * cfg.w + x] = true;
             }
         }
-        let dst_tokens: Vec<usize> = (0..tokens).filter(|&t| is_dst[t]).collect();
-        let src_tokens: Vec<usize> = (0..tokens).filter(|&t| !is_dst[t]).collect();
-        let r = cfg.r.min(src_tokens.len());
+        Ok(Self {
+            tokens,
+            dst_tokens: (0..tokens).filter(|&t| is_dst[t]).collect(),
+            src_tokens: (0..tokens).filter(|&t| !is_dst[t]).collect(),
+        })
+    }
+}
+
+/// The matching computed from a metric; applies to any tensor with the same tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergePlan {
+    batch: usize,
+    tokens: usize,
+    r: usize,
+    /// Source and destination token indices, each ascending (torch's argsort order).
+    src_tokens: Vec<usize>,
+    dst_tokens: Vec<usize>,
+    /// Per batch: sources kept (indices into src_tokens), sources merged (same), and the
+    /// destination each merged source joins (index into dst_tokens).
+    unm_idx: Vec<Vec<usize>>,
+    src_idx: Vec<Vec<usize>>,
+    dst_idx: Vec<Vec<usize>>,
+}
+
+impl MergePlan {
+    /// Matches on `metric` [batch, tokens, channels] (tomesd: the block's input).
+    pub fn new<T: Element>(
+        metric: TensorView<'_, T>,
+        cfg: TomeConfig,
+        dst: &Destinations,
+    ) -> Result<Self> {
+        let [batch, tokens, channels] = metric.dims::<3>("metric")?;
+        let partition = Partition::new(cfg, dst, tokens)?;
+        let (src_tokens, dst_tokens) = (&partition.src_tokens, &partition.dst_tokens);
 
         let m = T::widen(metric.data());
         let normed: Vec<f32> = m
@@ -128,26 +146,57 @@ impl MergePlan {
             })
             .collect();
 
+        let best = (0..batch)
+            .map(|b| {
+                let row = |t: usize| &normed[(b * tokens + t) * channels..][..channels];
+                // Best destination (first on ties, like torch.max) and its score per source.
+                src_tokens
+                    .par_iter()
+                    .map(|&s| {
+                        let a = row(s);
+                        let mut best = (f32::NEG_INFINITY, 0);
+                        for (j, &d) in dst_tokens.iter().enumerate() {
+                            let score: f32 = a.iter().zip(row(d)).map(|(x, y)| x * y).sum();
+                            if score > best.0 {
+                                best = (score, j);
+                            }
+                        }
+                        best
+                    })
+                    .collect()
+            })
+            .collect();
+        Self::from_best(partition, cfg.r, best)
+    }
+
+    /// The plan from each source's best match, computed elsewhere (e.g. by a matrix
+    /// multiply on the tensors' device): `best[b][i]` is (highest cosine similarity,
+    /// index into [`Partition::dst_tokens`]) of source `partition.src_tokens[i]` in batch
+    /// item b.
+    pub fn from_best(partition: Partition, r: usize, best: Vec<Vec<(f32, usize)>>) -> Result<Self> {
+        let Partition {
+            tokens,
+            src_tokens,
+            dst_tokens,
+        } = partition;
+        let r = r.min(src_tokens.len());
+        let batch = best.len();
         let mut unm_idx = Vec::with_capacity(batch);
         let mut src_idx = Vec::with_capacity(batch);
         let mut dst_idx = Vec::with_capacity(batch);
-        for b in 0..batch {
-            let row = |t: usize| &normed[(b * tokens + t) * channels..][..channels];
-            // Best destination (first on ties, like torch.max) and its score per source.
-            let best: Vec<(f32, usize)> = src_tokens
-                .par_iter()
-                .map(|&s| {
-                    let a = row(s);
-                    let mut best = (f32::NEG_INFINITY, 0);
-                    for (j, &d) in dst_tokens.iter().enumerate() {
-                        let score: f32 = a.iter().zip(row(d)).map(|(x, y)| x * y).sum();
-                        if score > best.0 {
-                            best = (score, j);
-                        }
-                    }
-                    best
-                })
-                .collect();
+        for best in &best {
+            if best.len() != src_tokens.len() {
+                return Err(OpsError::shape(
+                    "best",
+                    format!("{} matches for {} sources", best.len(), src_tokens.len()),
+                ));
+            }
+            if let Some(&(_, j)) = best.iter().find(|(_, j)| *j >= dst_tokens.len()) {
+                return Err(OpsError::shape(
+                    "best",
+                    format!("destination {j} of {}", dst_tokens.len()),
+                ));
+            }
             let mut order: Vec<usize> = (0..src_tokens.len()).collect();
             // Most similar first; stable, so ties keep source order.
             order.sort_by(|&i, &j| best[j].0.total_cmp(&best[i].0));

@@ -284,3 +284,48 @@ fn token_merging_matches_tomesd() {
         );
     }
 }
+
+/// The candle entry point (similarity by candle matmul) picks the same merges as tomesd.
+#[test]
+fn candle_token_merge_matches_tomesd() {
+    use ops_npu::candle_ops::tome::TokenMerge;
+    let doc = fixture("tome");
+    for (name, case) in doc["cases"].as_object().unwrap() {
+        let get = |k: &str| case[k].as_u64().unwrap() as usize;
+        let cfg = TomeConfig {
+            w: get("w"),
+            h: get("h"),
+            sx: get("sx"),
+            sy: get("sy"),
+            r: get("r"),
+        };
+        let dst = match case.get("destinations") {
+            Some(d) => Destinations::Chosen(
+                d.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as usize)
+                    .collect(),
+            ),
+            None => Destinations::TopLeft,
+        };
+        let tensor = |k: &str| {
+            candle_core::Tensor::from_vec(
+                f32s(&case[k]),
+                shape(&case[k]),
+                &candle_core::Device::Cpu,
+            )
+            .unwrap()
+        };
+        let merge = TokenMerge::new(&tensor("metric"), cfg, &dst).unwrap();
+        let merged = merge.merge(&tensor("x")).unwrap();
+        assert_eq!(merged.dims(), shape(&case["merged"]).as_slice(), "{name}");
+        let unmerged = merge.unmerge(&merged).unwrap();
+        assert_close(
+            &format!("{name} candle unmerge"),
+            &unmerged.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            &f32s(&case["unmerged"]),
+            F32,
+        );
+    }
+}

@@ -206,3 +206,66 @@ fn strength_must_be_in_range() {
         "--strength 1.5 is outside",
     );
 }
+
+#[test]
+fn accelerations_run_and_report_their_deviation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let o = sd(
+        &[
+            "--width",
+            "32",
+            "--height",
+            "32",
+            "--tome",
+            "0.5",
+            "--deepcache",
+            "2:1",
+            "--cfg-parallel",
+            "--compare-baseline",
+        ],
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.exists());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("deviation of tome_0.5+deepcache_2_1+cfg_parallel from baseline"))
+        .unwrap_or_else(|| panic!("no deviation line in {stdout:?}"));
+    let number = |key: &str| -> f64 {
+        let rest = &line[line.find(key).expect(key) + key.len()..];
+        rest.trim_start()
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .next()
+            .expect("value")
+            .parse()
+            .expect("number")
+    };
+    // DeepCache changes the result (tiny-sd2 has no full-resolution attention, so token
+    // merging does nothing here); a finite PSNR and a nonzero difference show both ran.
+    assert!(number("max_abs_latents") > 0.0, "{line}");
+    assert!(number("psnr_db").is_finite(), "{line}");
+}
+
+#[test]
+fn bad_acceleration_flags_exit_2_without_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    for (args, needle) in [
+        (&["--tome", "0.8"][..], "--tome 0.8"),
+        (&["--tome", "0"][..], "--tome 0"),
+        (&["--deepcache", "0"][..], "--deepcache 0"),
+        (&["--deepcache", "3:x"][..], "--deepcache 3:x"),
+        (&["--deepcache", "3:6"][..], "branch 6 does not exist"),
+        (
+            &["--cfg-parallel", "--guidance", "1"][..],
+            "--cfg-parallel needs",
+        ),
+    ] {
+        let o = sd(args, &out);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!out.exists(), "{args:?} left an output file");
+    }
+}

@@ -7,15 +7,19 @@ use device::{Device, DeviceKind, DeviceRequest};
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::SdError;
+use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::image::{read_png, to_rgb8, write_png};
-use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
+use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion, load_unet};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
 The same --seed gives the same image as diffusers' StableDiffusionPipeline with
-generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32).
+generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32). Accelerations follow their
+references: --tome as tomesd 0.1.3 (with random destinations, tomesd's generator seeded
+with SEED; --tome-no-rand is use_rand=False), --deepcache as DeepCache 0.1.1's
+DeepCacheSDHelper; --cfg-parallel changes nothing in the result.
 
 Exit status: 0 image written; 2 bad input (missing component, config/weight mismatch,
 corrupt weights, size not a multiple of 8, unknown scheduler, unavailable device); 1 a
@@ -68,6 +72,35 @@ struct Args {
     strength: f64,
     #[arg(long, default_value = "sd.png")]
     output: PathBuf,
+    #[command(flatten)]
+    accel: AccelArgs,
+}
+
+/// Accelerations; each changes the image a little (see --compare-baseline) except
+/// --cfg-parallel, which is exact.
+#[derive(clap::Args, Debug)]
+struct AccelArgs {
+    /// Token Merging (tomesd): merge this fraction of tokens, in (0, 0.75], before
+    /// self-attention in the highest-resolution transformer blocks.
+    #[arg(long, value_name = "RATIO")]
+    tome: Option<f64>,
+    /// Token Merging with the top-left token of each 2x2 cell as destination instead of a
+    /// random one (tomesd's use_rand=False; the random choice is seeded by --seed).
+    #[arg(long, requires = "tome")]
+    tome_no_rand: bool,
+    /// DeepCache: full UNet every INTERVAL steps; in between only the shallow branch
+    /// BRANCH (default 0, the shallowest) runs on the cached deep feature.
+    #[arg(long, value_name = "INTERVAL[:BRANCH]")]
+    deepcache: Option<String>,
+    /// Run the unconditional and conditional halves of each guided step at the same time
+    /// on two devices (cpu: two worker threads with half the cores each; cuda:N: cuda:N
+    /// and cuda:N+1). Bit-identical to the sequential run.
+    #[arg(long)]
+    cfg_parallel: bool,
+    /// Also run without accelerations and print the deviation: max abs difference of
+    /// the final latents and PSNR of the image against the baseline image.
+    #[arg(long)]
+    compare_baseline: bool,
 }
 
 /// An error and the exit status it maps to.
@@ -108,6 +141,70 @@ fn candle_device(text: &str) -> Result<candle_core::Device, Failure> {
     device
         .to_candle()
         .map_err(|e| bad(format!("--device {device}: {e}")))
+}
+
+/// The second device for --cfg-parallel: the next one of the same kind.
+fn second_device(first: &candle_core::Device) -> Result<candle_core::Device, Failure> {
+    match first {
+        candle_core::Device::Cpu => Ok(candle_core::Device::Cpu),
+        candle_core::Device::Cuda(_) => {
+            let ordinal = match first.location() {
+                candle_core::DeviceLocation::Cuda { gpu_id } => gpu_id + 1,
+                _ => 1,
+            };
+            candle_core::Device::new_cuda(ordinal).map_err(|e| {
+                bad(format!(
+                    "--cfg-parallel needs a second GPU, cuda:{ordinal}: {e}"
+                ))
+            })
+        }
+        other => Err(bad(format!(
+            "--cfg-parallel is not available on {:?}",
+            other.location()
+        ))),
+    }
+}
+
+fn accelerations(
+    a: &AccelArgs,
+    sd: &StableDiffusion,
+    model: &Path,
+    (seed, guidance): &(u64, f64),
+) -> Result<Accelerations, Failure> {
+    let mut accel = Accelerations::default();
+    if let Some(ratio) = a.tome {
+        if !(ratio > 0.0 && ratio <= pipelines::sd::accel::tome::MAX_RATIO) {
+            return Err(bad(format!("--tome {ratio} is outside (0, 0.75]")));
+        }
+        let mut options = TomeOptions::new(ratio).map_err(|e| bad(format!("--tome: {e}")))?;
+        options.use_rand = !a.tome_no_rand;
+        options.seed = *seed;
+        accel.tome = Some(options);
+    }
+    if let Some(text) = &a.deepcache {
+        let options =
+            DeepCacheOptions::parse(text).map_err(|e| bad(format!("--deepcache {text}: {e}")))?;
+        options
+            .check_branch(sd.unet.config())
+            .map_err(|e| bad(format!("--deepcache {text}: {e}")))?;
+        accel.deepcache = Some(options);
+    }
+    if a.cfg_parallel {
+        if *guidance <= 1.0 {
+            return Err(bad(format!(
+                "--cfg-parallel needs classifier-free guidance (--guidance above 1, got {guidance})"
+            )));
+        }
+        let second = second_device(sd.device())?;
+        let parallel = if second.is_cpu() {
+            CfgParallel::on_cpu(&sd.unet)
+        } else {
+            CfgParallel::new(load_unet(model, sd.dtype(), &second)?, second)
+        }
+        .map_err(|e| Failure(1, format!("--cfg-parallel: {e}")))?;
+        accel.cfg_parallel = Some(std::sync::Arc::new(parallel));
+    }
+    Ok(accel)
 }
 
 fn load_latents(path: &Path, device: &candle_core::Device) -> Result<Tensor, Failure> {
@@ -179,6 +276,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     };
 
     let sd = StableDiffusion::load(&args.model, &device)?;
+    let accel = accelerations(&args.accel, &sd, &args.model, &(args.seed, args.guidance))?;
     let kind = match &args.scheduler {
         Some(s) => s.clone(),
         None => sd.scheduler_config.class_name().unwrap_or("").to_string(),
@@ -216,10 +314,25 @@ fn run(args: &Args) -> Result<(), Failure> {
     );
     let mut tick = |_, _| bar.inc(1);
     let (latents, truncated) = match &init {
-        Some(i) => sd.img2img(&g, i, scheduler.as_mut(), &mut tick)?,
-        None => sd.txt2img(&g, scheduler.as_mut(), &mut tick)?,
+        Some(i) => sd.img2img_with(&g, i, &accel, scheduler.as_mut(), &mut tick)?,
+        None => sd.txt2img_with(&g, &accel, scheduler.as_mut(), &mut tick)?,
     };
     bar.finish_and_clear();
+    if args.accel.compare_baseline {
+        let mut fresh = schedulers::build(&kind, &sd.scheduler_config, args.steps)
+            .map_err(|e| bad(format!("scheduler: {e}")))?;
+        let plain = Accelerations::default();
+        let (base, _) = match &init {
+            Some(i) => sd.img2img_with(&g, i, &plain, fresh.as_mut(), &mut |_, _| {})?,
+            None => sd.txt2img_with(&g, &plain, fresh.as_mut(), &mut |_, _| {})?,
+        };
+        let max_abs = deviation::max_abs_diff(&base, &latents)?;
+        let psnr = deviation::psnr(&sd.decode(&base)?, &sd.decode(&latents)?)?;
+        println!(
+            "deviation of {} from baseline: max_abs_latents {max_abs:.6e}, psnr_db {psnr:.2}",
+            accel.name()
+        );
+    }
     if truncated {
         eprintln!(
             "warning: a prompt was longer than {} tokens and was truncated",
@@ -255,7 +368,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             Some(p) => format!("\ninit image: {}\nstrength: {}", p.display(), args.strength),
             None => String::new(),
         }
-    );
+    ) + &format!("\naccelerations: {}", accel.name());
     write_png(&args.output, w, h, &rgb, &parameters)?;
     eprintln!("wrote {}", args.output.display());
     Ok(())

@@ -1,5 +1,6 @@
 //! Stable Diffusion 2.x (and 1.x folders) on candle, numerically matching diffusers 0.42.
 
+pub mod accel;
 pub mod blocks;
 pub mod clip;
 pub mod config;

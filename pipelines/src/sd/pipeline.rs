@@ -2,6 +2,7 @@
 //! run them: CFG with batch order [uncond, cond], noise from the CPU generator's stream.
 
 use super::SdError;
+use super::accel::{Accelerations, CfgParallel, StepHooks};
 use super::clip::ClipTextModel;
 use super::config::{ClipTextConfig, ModelIndex, UNetConfig, VaeConfig, read_config};
 use super::tokenizer::ClipTokenizer;
@@ -64,6 +65,18 @@ fn weights_err(component: &str) -> impl Fn(candle_core::Error) -> SdError + '_ {
     }
 }
 
+/// The UNet of a diffusers folder alone (a second copy for another device).
+pub fn load_unet(
+    root: &Path,
+    dtype: DType,
+    device: &Device,
+) -> Result<UNet2DConditionModel, SdError> {
+    let dir = component_dir(root, "unet")?;
+    let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
+    UNet2DConditionModel::new(component_vars(&dir, dtype, device)?, &cfg)
+        .map_err(weights_err("unet"))
+}
+
 impl StableDiffusion {
     /// Loads a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae,
     /// scheduler), every component configured from its own config file.
@@ -85,10 +98,7 @@ impl StableDiffusion {
         let text_encoder = ClipTextModel::new(component_vars(&dir, dtype, device)?, &cfg)
             .map_err(weights_err("text_encoder"))?;
 
-        let dir = component_dir(root, "unet")?;
-        let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
-        let unet = UNet2DConditionModel::new(component_vars(&dir, dtype, device)?, &cfg)
-            .map_err(weights_err("unet"))?;
+        let unet = load_unet(root, dtype, device)?;
 
         let dir = component_dir(root, "vae")?;
         let cfg: VaeConfig = read_config(&dir.join("config.json"))?;
@@ -115,6 +125,10 @@ impl StableDiffusion {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
     }
 
     /// Pixels per latent cell (8 for SD; 2 for the two-block test VAE).
@@ -163,23 +177,31 @@ impl StableDiffusion {
         &self,
         latents: &Tensor,
         t: f64,
-        context: &Tensor,
-        guidance: f64,
+        (context, guidance): (&Tensor, f64),
         scheduler: &dyn Scheduler,
+        lanes: &mut Lanes,
     ) -> Result<Tensor, SdError> {
         let cfg = guidance > 1.0;
-        let input = if cfg {
-            Tensor::cat(&[latents, latents], 0)?
-        } else {
-            latents.clone()
+        let (uncond, cond) = match lanes {
+            Lanes::Split(parallel, hooks) => {
+                let input = scheduler.scale_model_input(latents, t)?;
+                let halves = (&context.narrow(0, 0, 1)?, &context.narrow(0, 1, 1)?);
+                parallel.run(&self.unet, (&input, t), halves, hooks)?
+            }
+            Lanes::Single(hooks) => {
+                let input = if cfg {
+                    Tensor::cat(&[latents, latents], 0)?
+                } else {
+                    latents.clone()
+                };
+                let input = scheduler.scale_model_input(&input, t)?;
+                let noise = self.unet.forward_with(&input, t, context, hooks)?;
+                if !cfg {
+                    return Ok(noise);
+                }
+                (noise.narrow(0, 0, 1)?, noise.narrow(0, 1, 1)?)
+            }
         };
-        let input = scheduler.scale_model_input(&input, t)?;
-        let noise = self.unet.forward(&input, t, context)?;
-        if !cfg {
-            return Ok(noise);
-        }
-        let uncond = noise.narrow(0, 0, 1)?;
-        let cond = noise.narrow(0, 1, 1)?;
         Ok((&uncond + ((cond - &uncond)? * guidance)?)?)
     }
 
@@ -187,13 +209,24 @@ impl StableDiffusion {
         &self,
         mut latents: Tensor,
         timesteps: &[f64],
-        (context, guidance): (&Tensor, f64),
+        (context, guidance, accel): (&Tensor, f64, &Accelerations),
         scheduler: &mut dyn Scheduler,
         rng: &mut TorchRng,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Tensor, SdError> {
+        let mut lanes = match &accel.cfg_parallel {
+            Some(parallel) if guidance > 1.0 => Lanes::Split(
+                parallel,
+                Box::new([accel.hooks(Some(2)), accel.hooks(Some(2))]),
+            ),
+            _ => Lanes::Single(Box::new(accel.hooks(None))),
+        };
+        let all = scheduler.timesteps().to_vec();
         for (i, &t) in timesteps.iter().enumerate() {
-            let noise = self.predict(&latents, t, context, guidance, scheduler)?;
+            // DeepCache counts steps by the timestep's first position in the schedule.
+            let step = all.iter().position(|&x| x == t).unwrap_or(i);
+            lanes.begin_step(step);
+            let noise = self.predict(&latents, t, (context, guidance), scheduler, &mut lanes)?;
             latents = scheduler.step(&noise, t, &latents, rng)?;
             progress(i + 1, timesteps.len());
         }
@@ -205,6 +238,17 @@ impl StableDiffusion {
     pub fn txt2img(
         &self,
         g: &Generation,
+        scheduler: &mut dyn Scheduler,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Tensor, bool), SdError> {
+        self.txt2img_with(g, &Accelerations::default(), scheduler, progress)
+    }
+
+    /// `txt2img` with accelerations (token merging, DeepCache, CFG-parallel).
+    pub fn txt2img_with(
+        &self,
+        g: &Generation,
+        accel: &Accelerations,
         scheduler: &mut dyn Scheduler,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(Tensor, bool), SdError> {
@@ -228,7 +272,7 @@ impl StableDiffusion {
         let out = self.denoise(
             latents,
             &timesteps,
-            (&context, g.guidance),
+            (&context, g.guidance, accel),
             scheduler,
             &mut rng,
             progress,
@@ -241,6 +285,18 @@ impl StableDiffusion {
         &self,
         g: &Generation,
         init: &InitImage,
+        scheduler: &mut dyn Scheduler,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(Tensor, bool), SdError> {
+        self.img2img_with(g, init, &Accelerations::default(), scheduler, progress)
+    }
+
+    /// `img2img` with accelerations.
+    pub fn img2img_with(
+        &self,
+        g: &Generation,
+        init: &InitImage,
+        accel: &Accelerations,
         scheduler: &mut dyn Scheduler,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(Tensor, bool), SdError> {
@@ -279,7 +335,7 @@ impl StableDiffusion {
         let out = self.denoise(
             latents,
             &timesteps,
-            (&context, g.guidance),
+            (&context, g.guidance, accel),
             scheduler,
             &mut rng,
             progress,
@@ -303,5 +359,21 @@ impl StableDiffusion {
         let z = (latents / self.vae.config().scaling_factor)?;
         let image = self.vae.decode(&z)?;
         Ok(((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?)
+    }
+}
+
+/// The UNet state of one generation: one lane, or one per CFG half on two workers.
+enum Lanes<'a> {
+    // Boxed: the hooks hold a generator state of a few kilobytes.
+    Single(Box<StepHooks>),
+    Split(&'a CfgParallel, Box<[StepHooks; 2]>),
+}
+
+impl Lanes<'_> {
+    fn begin_step(&mut self, step: usize) {
+        match self {
+            Lanes::Single(hooks) => hooks.begin_step(step),
+            Lanes::Split(_, hooks) => hooks.iter_mut().for_each(|h| h.begin_step(step)),
+        }
     }
 }

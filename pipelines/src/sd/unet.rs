@@ -1,11 +1,15 @@
 //! UNet2DConditionModel as configured by SD 1.x/2.x folders: block types, heads, linear
 //! projection and cross-attention width all come from the component's config.json.
 
+use super::accel::StepHooks;
+use super::accel::deepcache::{Part, Site};
+use super::accel::tome::TomeRun;
 use super::blocks::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use super::config::UNetConfig;
 use crate::layers::{self, Conv2d, GeGlu, GroupNorm, LayerNorm, Linear};
 use candle_core::{Device, Result, Tensor};
 use candle_nn::VarBuilder;
+use ops_npu::candle_ops::tome::TokenMerge;
 
 #[derive(Debug, Clone)]
 struct Attention {
@@ -79,8 +83,14 @@ impl BasicTransformerBlock {
         })
     }
 
-    fn forward(&self, x: &Tensor, context: &Tensor) -> Result<Tensor> {
-        let x = (self.attn1.forward(&self.norm1.forward(x)?, None)? + x)?;
+    /// With `merge`, self-attention sees the merged tokens (tomesd's `merge_attn`).
+    fn forward(&self, x: &Tensor, context: &Tensor, merge: Option<&TokenMerge>) -> Result<Tensor> {
+        let normed = self.norm1.forward(x)?;
+        let attended = match merge {
+            Some(m) => m.unmerge(&self.attn1.forward(&m.merge(&normed)?, None)?)?,
+            None => self.attn1.forward(&normed, None)?,
+        };
+        let x = (attended + x)?;
         let x = (self
             .attn2
             .forward(&self.norm2.forward(&x)?, Some(context))?
@@ -154,7 +164,12 @@ impl Transformer2D {
         })
     }
 
-    fn forward(&self, x: &Tensor, context: &Tensor) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        context: &Tensor,
+        mut tome: Option<&mut TomeRun>,
+    ) -> Result<Tensor> {
         let (b, _, h, w) = x.dims4()?;
         let to_tokens = |t: &Tensor| -> Result<Tensor> {
             let c = t.dim(1)?;
@@ -170,7 +185,11 @@ impl Transformer2D {
             Projection::Conv(c) => to_tokens(&c.forward(&normed)?)?,
         };
         for block in &self.blocks {
-            tokens = block.forward(&tokens, context)?;
+            let merge = match tome.as_deref_mut() {
+                Some(t) => t.plan(&tokens)?,
+                None => None,
+            };
+            tokens = block.forward(&tokens, context, merge.as_ref())?;
         }
         let out = match &self.proj_out {
             Projection::Linear(l) => to_image(&l.forward(&tokens)?)?,
@@ -398,7 +417,23 @@ impl UNet2DConditionModel {
 
     /// `sample`: `[batch, in_channels, h, w]`; `context`: `[batch, tokens, cross_dim]`.
     pub fn forward(&self, sample: &Tensor, timestep: f64, context: &Tensor) -> Result<Tensor> {
-        let batch = sample.dim(0)?;
+        self.forward_with(sample, timestep, context, &mut StepHooks::default())
+    }
+
+    /// `forward` with the accelerations' per-generation state (token merging, DeepCache).
+    /// Every module DeepCache can replace goes through `through_cache`, keyed as the
+    /// reference numbers it.
+    pub fn forward_with(
+        &self,
+        sample: &Tensor,
+        timestep: f64,
+        context: &Tensor,
+        hooks: &mut StepHooks,
+    ) -> Result<Tensor> {
+        let (batch, _, height, width) = sample.dims4()?;
+        if let Some(tome) = &mut hooks.tome {
+            tome.set_latent_size(height, width);
+        }
         let t = timestep_embedding(
             timestep,
             self.time_channels,
@@ -415,50 +450,172 @@ impl UNet2DConditionModel {
 
         let mut x = self.conv_in.forward(sample)?;
         let mut skips = vec![x.clone()];
-        for block in &self.down {
-            for (j, resnet) in block.resnets.iter().enumerate() {
-                x = resnet.forward(&x, Some(&temb))?;
-                if let Some(attn) = block.attentions.get(j) {
-                    x = attn.forward(&x, context)?;
-                }
-                skips.push(x.clone());
-            }
-            if let Some(ds) = &block.downsampler {
-                x = ds.forward(&x)?;
-                skips.push(x.clone());
-            }
+        for (i, block) in self.down.iter().enumerate() {
+            let out = through_cache(hooks, Site::block(Part::Down, i), |hooks| {
+                down_block(i, block, x.clone(), &temb, context, hooks)
+            })?;
+            let mut out = out.into_iter();
+            x = first(out.next())?;
+            skips.extend(out);
         }
 
-        x = self.mid.resnet0.forward(&x, Some(&temb))?;
-        x = self.mid.attention.forward(&x, context)?;
-        x = self.mid.resnet1.forward(&x, Some(&temb))?;
+        x = first(
+            through_cache(hooks, Site::block(Part::Mid, 0), |hooks| {
+                let x = self.mid.resnet0.forward(&x, Some(&temb))?;
+                let x = self
+                    .mid
+                    .attention
+                    .forward(&x, context, hooks.tome.as_mut())?;
+                Ok(vec![self.mid.resnet1.forward(&x, Some(&temb))?])
+            })?
+            .into_iter()
+            .next(),
+        )?;
 
-        for block in &self.up {
-            for (j, resnet) in block.resnets.iter().enumerate() {
-                let skip = skips
-                    .pop()
-                    .ok_or_else(|| candle_core::Error::msg("UNet skip connections exhausted"))?;
-                x = Tensor::cat(&[&x, &skip], 1)?;
-                x = resnet.forward(&x, Some(&temb))?;
-                if let Some(attn) = block.attentions.get(j) {
-                    x = attn.forward(&x, context)?;
+        let n = self.up.len();
+        for (i, block) in self.up.iter().enumerate() {
+            let count = block.resnets.len();
+            let Some(rest) = skips.len().checked_sub(count) else {
+                candle_core::bail!("UNet skip connections exhausted");
+            };
+            let taken = skips.split_off(rest);
+            let size = match skips.last() {
+                Some(s) => {
+                    let (_, _, h, w) = s.dims4()?;
+                    Some((h, w))
                 }
-            }
-            if let Some(us) = &block.upsampler {
-                let size = match skips.last() {
-                    Some(s) => {
-                        let (_, _, h, w) = s.dims4()?;
-                        Some((h, w))
-                    }
-                    None => None,
-                };
-                x = us.forward(&x, size)?;
-            }
+                None => None,
+            };
+            let up = UpInputs {
+                x: x.clone(),
+                skips: taken,
+                size,
+            };
+            x = first(
+                through_cache(hooks, Site::block(Part::Up, n - 1 - i), |hooks| {
+                    up_block(n - 1 - i, block, up, &temb, context, hooks)
+                })?
+                .into_iter()
+                .next(),
+            )?;
         }
 
         let x = layers::silu(&self.conv_norm_out.forward(&x)?)?;
         self.conv_out.forward(&x)
     }
+}
+
+fn first(t: Option<Tensor>) -> Result<Tensor> {
+    t.ok_or_else(|| candle_core::Error::msg("DeepCache: empty cached feature"))
+}
+
+/// The reference's module wrapper: on a shallow DeepCache step a module past the branch
+/// returns its saved output without running; on a full step its output is saved.
+fn through_cache(
+    hooks: &mut StepHooks,
+    site: Site,
+    compute: impl FnOnce(&mut StepHooks) -> Result<Vec<Tensor>>,
+) -> Result<Vec<Tensor>> {
+    if let Some(cache) = &hooks.deepcache
+        && let Some(saved) = cache.reuse(site)?
+    {
+        return Ok(saved);
+    }
+    let value = compute(hooks)?;
+    if let Some(cache) = &mut hooks.deepcache {
+        cache.save(site, &value);
+    }
+    Ok(value)
+}
+
+fn through_cache_one(
+    hooks: &mut StepHooks,
+    site: Site,
+    compute: impl FnOnce(&mut StepHooks) -> Result<Tensor>,
+) -> Result<Tensor> {
+    first(
+        through_cache(hooks, site, |hooks| Ok(vec![compute(hooks)?]))?
+            .into_iter()
+            .next(),
+    )
+}
+
+/// Returns the block output followed by the skip connections it adds.
+fn down_block(
+    index: usize,
+    block: &DownBlock,
+    mut x: Tensor,
+    temb: &Tensor,
+    context: &Tensor,
+    hooks: &mut StepHooks,
+) -> Result<Vec<Tensor>> {
+    let mut skips = Vec::new();
+    for (j, resnet) in block.resnets.iter().enumerate() {
+        x = through_cache_one(hooks, Site::resnet(Part::Down, index, j), |_| {
+            resnet.forward(&x, Some(temb))
+        })?;
+        if let Some(attn) = block.attentions.get(j) {
+            x = through_cache_one(hooks, Site::attention(Part::Down, index, j), |hooks| {
+                attn.forward(&x, context, hooks.tome.as_mut())
+            })?;
+        }
+        skips.push(x.clone());
+    }
+    if let Some(ds) = &block.downsampler {
+        let layer = block.resnets.len();
+        x = through_cache_one(hooks, Site::sampler(Part::Down, index, layer), |_| {
+            ds.forward(&x)
+        })?;
+        skips.push(x.clone());
+    }
+    let mut out = vec![x];
+    out.extend(skips);
+    Ok(out)
+}
+
+/// What an up block consumes: the running feature, its skip connections (in the order
+/// the down path produced them) and the size to upsample to.
+struct UpInputs {
+    x: Tensor,
+    skips: Vec<Tensor>,
+    size: Option<(usize, usize)>,
+}
+
+/// `index` is DeepCache's (mirrored) block number; layers are mirrored too.
+fn up_block(
+    index: usize,
+    block: &UpBlock,
+    inputs: UpInputs,
+    temb: &Tensor,
+    context: &Tensor,
+    hooks: &mut StepHooks,
+) -> Result<Vec<Tensor>> {
+    let UpInputs {
+        mut x,
+        mut skips,
+        size,
+    } = inputs;
+    let count = block.resnets.len();
+    for (j, resnet) in block.resnets.iter().enumerate() {
+        let layer = count - 1 - j;
+        let skip = skips
+            .pop()
+            .ok_or_else(|| candle_core::Error::msg("UNet skip connections exhausted"))?;
+        x = through_cache_one(hooks, Site::resnet(Part::Up, index, layer), |_| {
+            resnet.forward(&Tensor::cat(&[&x, &skip], 1)?, Some(temb))
+        })?;
+        if let Some(attn) = block.attentions.get(j) {
+            x = through_cache_one(hooks, Site::attention(Part::Up, index, layer), |hooks| {
+                attn.forward(&x, context, hooks.tome.as_mut())
+            })?;
+        }
+    }
+    if let Some(us) = &block.upsampler {
+        x = through_cache_one(hooks, Site::sampler(Part::Up, index, 0), |_| {
+            us.forward(&x, size)
+        })?;
+    }
+    Ok(vec![x])
 }
 
 /// diffusers' `get_timestep_embedding`, in f32 like the reference (the frequencies are
