@@ -64,6 +64,11 @@ void npu_group_norm(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &
                     const NpuTensorDesc &beta, int64_t n, int64_t c, int64_t hw, int64_t groups,
                     double eps, const NpuTensorDesc &out, const NpuTensorDesc &mean,
                     const NpuTensorDesc &rstd);
+void npu_group_norm_silu(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &gamma,
+                         const NpuTensorDesc &beta, int64_t groups, double eps,
+                         const NpuTensorDesc &out, const NpuTensorDesc &mean,
+                         const NpuTensorDesc &rstd);
+void npu_silu(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &out);
 void npu_geglu(size_t stream, const NpuTensorDesc &x, int64_t approximate,
                const NpuTensorDesc &out, const NpuTensorDesc &out_gelu);
 void npu_swiglu(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &out);

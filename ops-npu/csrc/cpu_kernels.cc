@@ -12,8 +12,12 @@
 
 namespace ops_npu {
 
+// Register tile rows: 6 x 16 floats is 12 of AVX2's 16 vector registers; the baseline
+// (SSE2, 16 four-float registers) gets 3 x 16, also 12 registers.
 namespace generic {
+#define OPS_NPU_TILE_M 3
 #include "attention_body.inc"
+#undef OPS_NPU_TILE_M
 }  // namespace generic
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -21,7 +25,9 @@ namespace generic {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 namespace avx2 {
+#define OPS_NPU_TILE_M 6
 #include "attention_body.inc"
+#undef OPS_NPU_TILE_M
 }  // namespace avx2
 #pragma GCC pop_options
 #endif

@@ -218,6 +218,19 @@ pub(crate) mod ffi {
             mean: &NpuTensorDesc,
             rstd: &NpuTensorDesc,
         ) -> Result<()>;
+        #[allow(clippy::too_many_arguments)]
+        fn npu_group_norm_silu(
+            stream: usize,
+            x: &NpuTensorDesc,
+            gamma: &NpuTensorDesc,
+            beta: &NpuTensorDesc,
+            groups: i64,
+            eps: f64,
+            out: &NpuTensorDesc,
+            mean: &NpuTensorDesc,
+            rstd: &NpuTensorDesc,
+        ) -> Result<()>;
+        fn npu_silu(stream: usize, x: &NpuTensorDesc, out: &NpuTensorDesc) -> Result<()>;
         fn npu_geglu(
             stream: usize,
             x: &NpuTensorDesc,
