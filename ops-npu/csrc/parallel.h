@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -42,7 +43,7 @@ class WorkerPool {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &job;
       wanted_ = std::min(helpers, workers_);
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     job.work();
@@ -82,12 +83,28 @@ class WorkerPool {
     }
   }
 
+  // A worker polls for the next job this long before it sleeps: kernels come in bursts
+  // (one per layer), and a sleeping thread takes tens of microseconds to wake, which is
+  // the whole run time of a small attention call.
+  static constexpr auto kSpin = std::chrono::microseconds(200);
+
+  void spin_until_new_job(size_t seen) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (unsigned i = 1; generation_.load(std::memory_order_acquire) == seen; ++i) {
+      if (i % 64 == 0 && std::chrono::steady_clock::now() > until) return;
+      std::this_thread::yield();
+    }
+  }
+
   void loop() {
     size_t seen = 0;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      lock.unlock();
+      spin_until_new_job(seen);
+      lock.lock();
+      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      seen = generation_.load();
       if (!job_ || wanted_ == 0) continue;
       --wanted_;
       Job *job = job_;
@@ -105,7 +122,7 @@ class WorkerPool {
   Job *job_ = nullptr;
   size_t wanted_ = 0;
   size_t workers_ = 0;
-  size_t generation_ = 0;
+  std::atomic<size_t> generation_{0};  // written under mu_, polled without it
 };
 
 }  // namespace detail
