@@ -29,7 +29,8 @@ struct AttnDims {
 void attention_f32(const AttnDims &d, const float *q, const float *k, const float *v,
                    const float *bias, const uint8_t *mask, float *out, float *lse,
                    size_t threads);
-// Scratch bytes one attention task holds while it runs (one task per thread at a time).
+// Scratch bytes each thread that has run attention at this head_dim (or a smaller one)
+// keeps: the buffer is reused by the thread's later calls rather than freed.
 size_t attention_scratch_bytes(size_t head_dim);
 void attention_ref(const AttnDims &d, const float *q, const float *k, const float *v,
                    const float *bias, const uint8_t *mask, float *out, float *lse);

@@ -260,7 +260,8 @@ pub fn attention_with<T: Element>(
     })
 }
 
-/// Bytes of scratch the optimised kernel holds per worker thread.
+/// Bytes of scratch the optimised kernel keeps per thread that has run it (the caller's
+/// and each pool worker's), reused across calls.
 pub fn attention_scratch_bytes(head_dim: usize) -> usize {
     ffi::attention_scratch_bytes(head_dim)
 }

@@ -475,13 +475,13 @@ pub enum AttentionPath {
 /// [`attention`], or where the SoC has no flash-attention kernel (310P, 910A) the CPU
 /// kernel on downloaded inputs, with the results uploaded back in q's dtype. Bias, mask,
 /// scale and the log-sum-exp output are honoured on both paths. bf16 on a SoC without
-/// bf16 stays an error: the caller asked for a dtype the device cannot hold.
+/// bf16 kernels stays an error rather than quietly moving to the CPU.
 ///
 /// Why the CPU kernel rather than an aclnn matmul-softmax-matmul composite: the composite
-/// would materialise [batch, heads, seq_q, seq_kv] scores on the device (O(seq^2) memory,
-/// 1.3 GB at seq 4096 in f32 for SD 2.1's 2 x 5 heads) and needs softmax/masking ops this
-/// crate does not otherwise resolve, while the CPU kernel is the fused, O(seq)-memory one
-/// that the tests already hold to the scalar reference.
+/// would materialise [batch, heads, seq_q, seq_kv] scores and probabilities on the device
+/// (O(seq^2) memory: 2 x 0.67 GB in f32 at seq 4096 for SD 2.1's 2 x 5 heads) and needs
+/// softmax and masking ops this crate does not otherwise resolve, while the CPU kernel is
+/// the fused, O(seq)-memory one that the tests already hold to the scalar reference.
 pub fn attention_or_cpu(
     rt: &NpuRuntime,
     s: &NpuStream,
