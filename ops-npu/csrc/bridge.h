@@ -17,7 +17,7 @@ struct NpuTensorDesc;
 void attention(const AttnDims &d, rust::Slice<const float> q, rust::Slice<const float> k,
                rust::Slice<const float> v, rust::Slice<const float> bias,
                rust::Slice<const uint8_t> mask, rust::Slice<float> out, rust::Slice<float> lse,
-               bool reference, size_t threads);
+               bool reference, bool portable, size_t threads);
 void rms_norm(rust::Slice<const float> x, rust::Slice<const float> weight, size_t rows,
               size_t dim, float eps, rust::Slice<float> out, bool reference, size_t threads);
 void layer_norm(rust::Slice<const float> x, rust::Slice<const float> weight,

@@ -245,6 +245,7 @@ pub fn attention_with<T: Element>(
             &mut out,
             &mut lse,
             imp.is_reference(),
+            imp.is_portable(),
             cpu_threads(),
         )?;
     }

@@ -49,7 +49,8 @@ pub(crate) mod ffi {
     unsafe extern "C++" {
         include!("ops-npu/csrc/bridge.h");
 
-        /// Empty `bias`, `mask` or `lse` means absent. `reference` selects the scalar kernel.
+        /// Empty `bias`, `mask` or `lse` means absent. `reference` selects the scalar kernel,
+        /// `portable` the optimised kernel's baseline-ISA copy.
         #[allow(clippy::too_many_arguments)]
         fn attention(
             d: &AttnDims,
@@ -61,6 +62,7 @@ pub(crate) mod ffi {
             out: &mut [f32],
             lse: &mut [f32],
             reference: bool,
+            portable: bool,
             threads: usize,
         ) -> Result<()>;
 
