@@ -673,6 +673,8 @@ fn every_kernel_at<T: Bytes>(rt: &NpuRuntime, s: &NpuStream, tol: Tol) {
         .unwrap()
         .data;
     check("group_norm_silu", &y, &want);
+    let want: Vec<f32> = widen(&x).iter().map(|&v| v / (1.0 + (-v).exp())).collect();
+    check("silu", &ops::silu(s, &xd).unwrap(), &T::narrow(want));
 
     for gelu in [Gelu::Erf, Gelu::Tanh] {
         let y = ops::geglu(s, &xd, gelu).unwrap();
