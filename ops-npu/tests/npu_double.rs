@@ -579,6 +579,24 @@ fn group_norm_silu_without_the_fused_op_is_group_norm_then_silu_body() {
     assert_eq!(launches, 2, "aclnnGroupNorm, then aclnnSilu");
 }
 
+#[test]
+fn group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu() {
+    isolated(
+        "group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu",
+        group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu_body,
+    );
+}
+
+fn group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu_body() {
+    // The symbol resolves but its first phase fails (no kernel for this SoC).
+    let root = FakeAscend::new().fail_op("aclnnGroupNormSilu").install();
+    let rt = open(&root);
+    assert!(rt.has_symbol("aclnnGroupNormSilu"));
+    let (launches, path) = group_norm_silu_case(&rt, &root);
+    assert_eq!(path, GroupNormSiluPath::Separate);
+    assert_eq!(launches, 2, "aclnnGroupNorm, then aclnnSilu");
+}
+
 /// SiLU(GroupNorm) of an SD-like [2, 16, 3, 4] input against the scalar reference; returns
 /// the launches it took and the path.
 fn group_norm_silu_case(rt: &NpuRuntime, root: &Path) -> (i64, GroupNormSiluPath) {

@@ -215,12 +215,14 @@ pub fn group_norm(
 pub enum GroupNormSiluPath {
     /// aclnnGroupNormSilu: one kernel, one pass over memory.
     Fused,
-    /// aclnnGroupNorm then aclnnSilu (a CANN without the fused op).
+    /// aclnnGroupNorm then aclnnSilu: a CANN without the fused op, or one whose fused op
+    /// refuses this SoC or input (the CANN docs list no 910A support, for one).
     Separate,
 }
 
 /// SiLU(GroupNorm(x)) on x [n, c, ...], as in every ResNet block of the SD UNet: the fused
-/// aclnnGroupNormSilu where the loaded CANN has it, else GroupNorm followed by aclnnSilu.
+/// aclnnGroupNormSilu where the loaded CANN has it and accepts the call, else GroupNorm
+/// followed by aclnnSilu.
 pub fn group_norm_silu(
     s: &NpuStream,
     x: &NpuTensor,
@@ -230,11 +232,14 @@ pub fn group_norm_silu(
     eps: f32,
 ) -> Result<(NpuTensor, GroupNormSiluPath)> {
     let (n, _, _) = group_norm_dims(x, groups, gamma, beta)?;
+    let separate = || -> Result<(NpuTensor, GroupNormSiluPath)> {
+        let normed = group_norm(s, x, groups, gamma, beta, eps)?;
+        Ok((silu(s, &normed)?, GroupNormSiluPath::Separate))
+    };
     let fused = ffi::npu_has_symbol("aclnnGroupNormSiluGetWorkspaceSize")
         && ffi::npu_has_symbol("aclnnGroupNormSilu");
     if !fused {
-        let normed = group_norm(s, x, groups, gamma, beta, eps)?;
-        return Ok((silu(s, &normed)?, GroupNormSiluPath::Separate));
+        return separate();
     }
     let out = NpuTensor::empty(x.shape(), x.dtype())?;
     let mean = NpuTensor::empty(&[n, groups], x.dtype())?;
@@ -247,7 +252,7 @@ pub fn group_norm_silu(
         Some(&mean),
         Some(&rstd),
     ]);
-    ffi::npu_group_norm_silu(
+    match ffi::npu_group_norm_silu(
         s.raw(),
         &x.desc(),
         &gamma.desc(),
@@ -257,9 +262,17 @@ pub fn group_norm_silu(
         &out.desc(),
         &mean.desc(),
         &rstd.desc(),
-    )
-    .map_err(backend)?;
-    Ok((out, GroupNormSiluPath::Fused))
+    ) {
+        Ok(()) => Ok((out, GroupNormSiluPath::Fused)),
+        // A refusal in the first phase launched nothing, so the unfused pair can run.
+        Err(e)
+            if e.what()
+                .starts_with("aclnnGroupNormSiluGetWorkspaceSize failed") =>
+        {
+            separate()
+        }
+        Err(e) => Err(backend(e)),
+    }
 }
 
 /// aclnnSilu: x * sigmoid(x) elementwise.
