@@ -24,11 +24,13 @@
 #include <aclnnop/aclnn_fused_infer_attention_score_v2.h>
 #include <aclnnop/aclnn_geglu_v3.h>
 #include <aclnnop/aclnn_group_norm.h>
+#include <aclnnop/aclnn_group_norm_silu.h>
 #include <aclnnop/aclnn_layer_norm.h>
 #include <aclnnop/aclnn_matmul.h>
 #include <aclnnop/aclnn_prompt_flash_attention.h>
 #include <aclnnop/aclnn_rms_norm.h>
 #include <aclnnop/aclnn_rotary_position_embedding.h>
+#include <aclnnop/aclnn_silu.h>
 #include <aclnnop/aclnn_swi_glu.h>
 #endif
 #else
@@ -164,6 +166,24 @@ typedef aclnnStatus (*aclnnGroupNormGetWorkspaceSize_fn)(
     aclTensor *rstdOut, uint64_t *workspaceSize, aclOpExecutor **executor);
 OPS_NPU_LAUNCH_FN(aclnnGroupNorm);
 
+// GroupNorm followed by SiLU in one kernel; meanOut/rstdOut are [N, group] in self's dtype.
+// Prototype from CANN's aclnnop/aclnn_group_norm_silu.h as published in the CANN ops-nn
+// repository (hicann/ops-nn: norm/group_norm_silu/docs/aclnnGroupNormSilu_en.md, which also
+// lists Atlas inference products (310P) as supported, without bf16). Not every CANN ships
+// it, so it is resolved optionally and the caller falls back to GroupNorm + Silu.
+typedef aclnnStatus (*aclnnGroupNormSiluGetWorkspaceSize_fn)(
+    const aclTensor *self, const aclTensor *gamma, const aclTensor *beta, int64_t group,
+    double eps, aclTensor *out, aclTensor *meanOut, aclTensor *rstdOut, uint64_t *workspaceSize,
+    aclOpExecutor **executor);
+OPS_NPU_LAUNCH_FN(aclnnGroupNormSilu);
+
+// x * sigmoid(x) elementwise: the second half of the unfused GroupNorm + SiLU. Prototype
+// from CANN's aclnnop/aclnn_silu.h (CANN aclnn API reference, aclnnSilu).
+typedef aclnnStatus (*aclnnSiluGetWorkspaceSize_fn)(const aclTensor *self, aclTensor *out,
+                                                    uint64_t *workspaceSize,
+                                                    aclOpExecutor **executor);
+OPS_NPU_LAUNCH_FN(aclnnSilu);
+
 typedef aclnnStatus (*aclnnGeGluV3GetWorkspaceSize_fn)(const aclTensor *self, int64_t dim,
                                                        int64_t approximate, bool activateLeft,
                                                        aclTensor *out, aclTensor *outGelu,
@@ -208,7 +228,10 @@ OPS_NPU_LAUNCH_FN(aclnnMatmul);
   X(aclnnFlashAttentionScoreGetWorkspaceSize) X(aclnnFlashAttentionScore)              \
   X(aclnnRmsNormGetWorkspaceSize) X(aclnnRmsNorm) X(aclnnLayerNormGetWorkspaceSize)    \
   X(aclnnLayerNorm) X(aclnnAdaLayerNormGetWorkspaceSize) X(aclnnAdaLayerNorm)          \
-  X(aclnnGroupNormGetWorkspaceSize) X(aclnnGroupNorm) X(aclnnGeGluV3GetWorkspaceSize)  \
-  X(aclnnGeGluV3) X(aclnnSwiGluGetWorkspaceSize) X(aclnnSwiGlu)                        \
+  X(aclnnGroupNormGetWorkspaceSize) X(aclnnGroupNorm)                                  \
+  X(aclnnGroupNormSiluGetWorkspaceSize) X(aclnnGroupNormSilu)                          \
+  X(aclnnSiluGetWorkspaceSize) X(aclnnSilu)                                            \
+  X(aclnnGeGluV3GetWorkspaceSize) X(aclnnGeGluV3)                                      \
+  X(aclnnSwiGluGetWorkspaceSize) X(aclnnSwiGlu)                                        \
   X(aclnnRotaryPositionEmbeddingGetWorkspaceSize) X(aclnnRotaryPositionEmbedding)      \
   X(aclnnMatmulGetWorkspaceSize) X(aclnnMatmul)

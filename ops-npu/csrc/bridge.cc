@@ -36,7 +36,7 @@ const T *opt(rust::Slice<const T> s) {
 void attention(const AttnDims &a, rust::Slice<const float> q, rust::Slice<const float> k,
                rust::Slice<const float> v, rust::Slice<const float> bias,
                rust::Slice<const uint8_t> mask, rust::Slice<float> out, rust::Slice<float> lse,
-               bool reference, size_t threads) {
+               bool reference, bool portable, size_t threads) {
   const ops_npu::AttnDims d{a.batch,   a.heads_q, a.heads_kv, a.seq_q,   a.seq_kv,  a.head_dim,
                             a.scale,   a.q_sb,    a.q_sh,     a.q_ss,    a.k_sb,    a.k_sh,
                             a.k_ss,    a.v_sb,    a.v_sh,     a.v_ss,    a.o_sb,    a.o_sh,
@@ -66,7 +66,7 @@ void attention(const AttnDims &a, rust::Slice<const float> q, rust::Slice<const 
     attention_ref(d, q.data(), k.data(), v.data(), opt(bias), opt(mask), out.data(), lse_p);
   else
     attention_f32(d, q.data(), k.data(), v.data(), opt(bias), opt(mask), out.data(), lse_p,
-                  threads);
+                  threads, portable);
 }
 
 void rms_norm(rust::Slice<const float> x, rust::Slice<const float> weight, size_t rows,

@@ -17,7 +17,7 @@ struct NpuTensorDesc;
 void attention(const AttnDims &d, rust::Slice<const float> q, rust::Slice<const float> k,
                rust::Slice<const float> v, rust::Slice<const float> bias,
                rust::Slice<const uint8_t> mask, rust::Slice<float> out, rust::Slice<float> lse,
-               bool reference, size_t threads);
+               bool reference, bool portable, size_t threads);
 void rms_norm(rust::Slice<const float> x, rust::Slice<const float> weight, size_t rows,
               size_t dim, float eps, rust::Slice<float> out, bool reference, size_t threads);
 void layer_norm(rust::Slice<const float> x, rust::Slice<const float> weight,
@@ -64,6 +64,11 @@ void npu_group_norm(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &
                     const NpuTensorDesc &beta, int64_t n, int64_t c, int64_t hw, int64_t groups,
                     double eps, const NpuTensorDesc &out, const NpuTensorDesc &mean,
                     const NpuTensorDesc &rstd);
+void npu_group_norm_silu(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &gamma,
+                         const NpuTensorDesc &beta, int64_t groups, double eps,
+                         const NpuTensorDesc &out, const NpuTensorDesc &mean,
+                         const NpuTensorDesc &rstd);
+void npu_silu(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &out);
 void npu_geglu(size_t stream, const NpuTensorDesc &x, int64_t approximate,
                const NpuTensorDesc &out, const NpuTensorDesc &out_gelu);
 void npu_swiglu(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &out);

@@ -12,8 +12,19 @@
 
 namespace ops_npu {
 
+// Register tiles of 16 columns: 6 rows on AVX2 (12 of its 16 ymm registers) and on
+// aarch64 NEON (24 of 32 registers); 2 rows on SSE2 (8 of 16 xmm registers, leaving room
+// for the four panel vectors).
 namespace generic {
+#if defined(__aarch64__)
+#define OPS_NPU_TILE_M 6
+#else
+#define OPS_NPU_TILE_M 2
+#endif
+#define OPS_NPU_VEC_BYTES 16
 #include "attention_body.inc"
+#undef OPS_NPU_VEC_BYTES
+#undef OPS_NPU_TILE_M
 }  // namespace generic
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -21,17 +32,23 @@ namespace generic {
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 namespace avx2 {
+#define OPS_NPU_TILE_M 6
+#define OPS_NPU_VEC_BYTES 32
 #include "attention_body.inc"
+#undef OPS_NPU_VEC_BYTES
+#undef OPS_NPU_TILE_M
 }  // namespace avx2
 #pragma GCC pop_options
 #endif
 
 void attention_f32(const AttnDims &d, const float *q, const float *k, const float *v,
                    const float *bias, const uint8_t *mask, float *out, float *lse,
-                   size_t threads) {
+                   size_t threads, bool portable) {
 #ifdef OPS_NPU_HAVE_AVX2_COPY
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) return avx2::attention_run(d, q, k, v, bias, mask, out, lse, threads);
+  if (avx2 && !portable) return avx2::attention_run(d, q, k, v, bias, mask, out, lse, threads);
+#else
+  (void)portable;  // the baseline copy is the only one
 #endif
   generic::attention_run(d, q, k, v, bias, mask, out, lse, threads);
 }
@@ -65,7 +82,7 @@ void for_rows(size_t rows, size_t row_len, size_t threads, F &&per_row) {
   });
 }
 
-// exp(x) for x <= 0 with the construction of attention_body.inc's exp8_nonpositive, as a
+// exp(x) for x <= 0 with the construction of attention_body.inc's exp_nonpositive, as a
 // branch-free scalar so loops of it vectorise (std::exp's do not). Rel. error ~2e-7.
 inline float exp_nonpositive(float x) {
   x = x < -87.0f ? -87.0f : x;

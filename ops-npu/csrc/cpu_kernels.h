@@ -26,10 +26,12 @@ struct AttnDims {
 };
 
 // lse (nullable) is [B, Hq, Sq]: log-sum-exp of the scaled, biased scores of each row.
+// `portable` skips the run-time dispatch to the AVX2+FMA copy (tests of the baseline copy).
 void attention_f32(const AttnDims &d, const float *q, const float *k, const float *v,
                    const float *bias, const uint8_t *mask, float *out, float *lse,
-                   size_t threads);
-// Scratch bytes one attention task holds while it runs (one task per thread at a time).
+                   size_t threads, bool portable = false);
+// Scratch bytes each thread that has run attention at this head_dim (or a smaller one)
+// keeps: the buffer is reused by the thread's later calls rather than freed.
 size_t attention_scratch_bytes(size_t head_dim);
 void attention_ref(const AttnDims &d, const float *q, const float *k, const float *v,
                    const float *bias, const uint8_t *mask, float *out, float *lse);

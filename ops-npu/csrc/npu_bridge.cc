@@ -103,6 +103,18 @@ void npu_group_norm(size_t s, const NpuTensorDesc &x, const NpuTensorDesc &gamma
                   arg(mean), arg(rstd));
 }
 
+void npu_group_norm_silu(size_t s, const NpuTensorDesc &x, const NpuTensorDesc &gamma,
+                         const NpuTensorDesc &beta, int64_t groups, double eps,
+                         const NpuTensorDesc &out, const NpuTensorDesc &mean,
+                         const NpuTensorDesc &rstd) {
+  npu::group_norm_silu(stream(s), arg(x), arg(gamma), arg(beta), groups, eps, arg(out),
+                       arg(mean), arg(rstd));
+}
+
+void npu_silu(size_t s, const NpuTensorDesc &x, const NpuTensorDesc &out) {
+  npu::silu(stream(s), arg(x), arg(out));
+}
+
 void npu_geglu(size_t s, const NpuTensorDesc &x, int64_t approximate, const NpuTensorDesc &out,
                const NpuTensorDesc &out_gelu) {
   npu::geglu(stream(s), arg(x), approximate, arg(out), arg(out_gelu));

@@ -338,6 +338,31 @@ void group_norm(aclrtStream s, const TensorArg &x, const TensorArg &gamma, const
   launch(rt, "aclnnGroupNorm", rt.api().aclnnGroupNorm, s, ws, ex);
 }
 
+void group_norm_silu(aclrtStream s, const TensorArg &x, const TensorArg &gamma,
+                     const TensorArg &beta, int64_t groups, double eps, const TensorArg &out,
+                     const TensorArg &mean, const TensorArg &rstd) {
+  Runtime &rt = Runtime::get();
+  OPS_NPU_NEED(rt, aclnnGroupNormSiluGetWorkspaceSize);
+  Tensor tx(rt, x), tg(rt, gamma), tb(rt, beta), to(rt, out), tm(rt, mean), tr(rt, rstd);
+  uint64_t ws = 0;
+  aclOpExecutor *ex = nullptr;
+  rt.check("aclnnGroupNormSiluGetWorkspaceSize",
+           rt.api().aclnnGroupNormSiluGetWorkspaceSize(tx.get(), tg.get(), tb.get(), groups, eps,
+                                                       to.get(), tm.get(), tr.get(), &ws, &ex));
+  launch(rt, "aclnnGroupNormSilu", rt.api().aclnnGroupNormSilu, s, ws, ex);
+}
+
+void silu(aclrtStream s, const TensorArg &x, const TensorArg &out) {
+  Runtime &rt = Runtime::get();
+  OPS_NPU_NEED(rt, aclnnSiluGetWorkspaceSize);
+  Tensor tx(rt, x), to(rt, out);
+  uint64_t ws = 0;
+  aclOpExecutor *ex = nullptr;
+  rt.check("aclnnSiluGetWorkspaceSize",
+           rt.api().aclnnSiluGetWorkspaceSize(tx.get(), to.get(), &ws, &ex));
+  launch(rt, "aclnnSilu", rt.api().aclnnSilu, s, ws, ex);
+}
+
 void geglu(aclrtStream s, const TensorArg &x, int64_t approximate, const TensorArg &out,
            const TensorArg &out_gelu) {
   Runtime &rt = Runtime::get();

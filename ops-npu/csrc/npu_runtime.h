@@ -92,6 +92,11 @@ void ada_layer_norm(aclrtStream s, const TensorArg &x, const TensorArg &scale,
 void group_norm(aclrtStream s, const TensorArg &x, const TensorArg &gamma, const TensorArg &beta,
                 int64_t n, int64_t c, int64_t hw, int64_t groups, double eps,
                 const TensorArg &out, const TensorArg &mean, const TensorArg &rstd);
+// aclnnGroupNormSilu: groups from x's second dimension; mean/rstd [N, groups].
+void group_norm_silu(aclrtStream s, const TensorArg &x, const TensorArg &gamma,
+                     const TensorArg &beta, int64_t groups, double eps, const TensorArg &out,
+                     const TensorArg &mean, const TensorArg &rstd);
+void silu(aclrtStream s, const TensorArg &x, const TensorArg &out);
 void geglu(aclrtStream s, const TensorArg &x, int64_t approximate, const TensorArg &out,
            const TensorArg &out_gelu);
 void swiglu(aclrtStream s, const TensorArg &x, const TensorArg &out);

@@ -245,6 +245,7 @@ pub fn attention_with<T: Element>(
             &mut out,
             &mut lse,
             imp.is_reference(),
+            imp.is_portable(),
             cpu_threads(),
         )?;
     }
@@ -260,7 +261,8 @@ pub fn attention_with<T: Element>(
     })
 }
 
-/// Bytes of scratch the optimised kernel holds per worker thread.
+/// Bytes of scratch the optimised kernel keeps per thread that has run it (the caller's
+/// and each pool worker's), reused across calls.
 pub fn attention_scratch_bytes(head_dim: usize) -> usize {
     ffi::attention_scratch_bytes(head_dim)
 }

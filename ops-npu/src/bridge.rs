@@ -49,7 +49,8 @@ pub(crate) mod ffi {
     unsafe extern "C++" {
         include!("ops-npu/csrc/bridge.h");
 
-        /// Empty `bias`, `mask` or `lse` means absent. `reference` selects the scalar kernel.
+        /// Empty `bias`, `mask` or `lse` means absent. `reference` selects the scalar kernel,
+        /// `portable` the optimised kernel's baseline-ISA copy.
         #[allow(clippy::too_many_arguments)]
         fn attention(
             d: &AttnDims,
@@ -61,6 +62,7 @@ pub(crate) mod ffi {
             out: &mut [f32],
             lse: &mut [f32],
             reference: bool,
+            portable: bool,
             threads: usize,
         ) -> Result<()>;
 
@@ -218,6 +220,19 @@ pub(crate) mod ffi {
             mean: &NpuTensorDesc,
             rstd: &NpuTensorDesc,
         ) -> Result<()>;
+        #[allow(clippy::too_many_arguments)]
+        fn npu_group_norm_silu(
+            stream: usize,
+            x: &NpuTensorDesc,
+            gamma: &NpuTensorDesc,
+            beta: &NpuTensorDesc,
+            groups: i64,
+            eps: f64,
+            out: &NpuTensorDesc,
+            mean: &NpuTensorDesc,
+            rstd: &NpuTensorDesc,
+        ) -> Result<()>;
+        fn npu_silu(stream: usize, x: &NpuTensorDesc, out: &NpuTensorDesc) -> Result<()>;
         fn npu_geglu(
             stream: usize,
             x: &NpuTensorDesc,

@@ -2,6 +2,11 @@
 //! running the C++ kernel on the tensors' own buffers (f32, f16, bf16); on any other
 //! device (CUDA) it falls back to the candle composite in [`composite`], which is also
 //! the naive baseline `ops-bench` measures against.
+//!
+//! Known gap: on CUDA, attention is that composite (matmul-softmax-matmul, O(seq^2)
+//! memory). candle-flash-attn is not wired in behind a feature: its build script needs
+//! nvcc, which this project's build machine lacks, so such a feature could be neither
+//! compiled nor tested here.
 
 use crate::attention::{self, AttentionOptions, Layout};
 use crate::glu::{self, Gelu};

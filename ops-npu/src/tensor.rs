@@ -134,11 +134,19 @@ pub enum Implementation {
     #[default]
     Optimised,
     Reference,
+    /// The optimised kernels without run-time dispatch to AVX2+FMA: the baseline-ISA copy
+    /// of attention that aarch64 hosts and pre-AVX2 x86 run, here so tests can check it
+    /// on any machine. The other kernels have one copy and treat this as `Optimised`.
+    Portable,
 }
 
 impl Implementation {
     pub(crate) fn is_reference(self) -> bool {
         self == Implementation::Reference
+    }
+
+    pub(crate) fn is_portable(self) -> bool {
+        self == Implementation::Portable
     }
 }
 

@@ -61,18 +61,23 @@ fn check_attention(
         )
         .unwrap()
     };
-    let (got, want) = (run(OPT), run(REF));
-    let what = format!("{layout:?} b{b} h{hq}/{hkv} s{sq}x{skv} d{d}");
-    assert_close(&what, &got.out.data, &want.out.data, F32);
-    let (gl, wl) = (got.lse.unwrap().data, want.lse.unwrap().data);
-    for (i, (g, w)) in gl.iter().zip(&wl).enumerate() {
-        assert!(
-            (g == w) || (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
-            "{what}: lse[{i}] {g} vs {w}"
-        );
+    let want = run(REF);
+    let wl = want.lse.unwrap().data;
+    // The run-time dispatched copy (AVX2+FMA here) and the baseline-ISA copy.
+    for imp in [OPT, Implementation::Portable] {
+        let got = run(imp);
+        let what = format!("{imp:?} {layout:?} b{b} h{hq}/{hkv} s{sq}x{skv} d{d}");
+        assert_close(&what, &got.out.data, &want.out.data, F32);
+        let gl = got.lse.unwrap().data;
+        for (i, (g, w)) in gl.iter().zip(&wl).enumerate() {
+            assert!(
+                (g == w) || (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "{what}: lse[{i}] {g} vs {w}"
+            );
+        }
     }
     if mask_every.is_some() {
-        assert_eq!(wl[0], f32::NEG_INFINITY, "{what}: fully masked row");
+        assert_eq!(wl[0], f32::NEG_INFINITY, "fully masked row");
     }
 }
 
@@ -85,6 +90,38 @@ fn attention_blocks_tiles_and_layouts() {
     check_attention(Layout::Bnsd, 2, 1, 1, 1, 1, 1, false, None);
     check_attention(Layout::Bnsd, 1, 2, 1, 5, 19, 3, true, Some(2));
     check_attention(Layout::Bnsd, 1, 1, 1, 260, 300, 128, false, Some(5));
+    // One head, many query rows: split into several tasks of one head; 6-row register
+    // tiles with a ragged tail; head_dim 72 pads to the 16-wide value panels.
+    check_attention(Layout::Bnsd, 1, 1, 1, 700, 90, 72, true, None);
+}
+
+#[test]
+fn attention_from_several_threads_at_once() {
+    // The worker pool serves one call at a time; the others run on their caller's thread.
+    // Each must still match the reference.
+    let shape = [1, 3, 150, 32];
+    let inputs: Vec<Vec<f32>> = (0..4).map(|i| Rng::new(40 + i).vec(3 * 150 * 32)).collect();
+    let want: Vec<Vec<f32>> = inputs
+        .iter()
+        .map(|x| {
+            let v = TensorView::new(x, &shape).unwrap();
+            attention_with(v, v, v, &AttentionOptions::default(), REF)
+                .unwrap()
+                .out
+                .data
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (x, w) in inputs.iter().zip(&want) {
+            scope.spawn(move || {
+                for _ in 0..20 {
+                    let v = TensorView::new(x, &shape).unwrap();
+                    let got = attention_with(v, v, v, &AttentionOptions::default(), OPT).unwrap();
+                    assert_close("concurrent", &got.out.data, w, F32);
+                }
+            });
+        }
+    });
 }
 
 #[test]

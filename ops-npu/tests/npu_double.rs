@@ -13,8 +13,8 @@ use doubles::{FakeAscend, counter};
 use ops_npu::attention::{AttentionOptions, Layout, attention_with};
 use ops_npu::glu::{Gelu, geglu, swiglu};
 use ops_npu::norm::{ada_layer_norm, group_norm, layer_norm, rms_norm};
-use ops_npu::npu::ops::{self, AttentionPath, NpuAttentionOptions};
-use ops_npu::npu::{AttentionRoute, NpuLibraries, NpuRuntime, NpuTensor};
+use ops_npu::npu::ops::{self, AttentionPath, GroupNormSiluPath, NpuAttentionOptions};
+use ops_npu::npu::{AttentionRoute, Bytes, NpuLibraries, NpuRuntime, NpuStream, NpuTensor};
 use ops_npu::rope::{RopeMode, rope};
 use ops_npu::{Implementation, OpsError, TensorView};
 use std::path::Path;
@@ -279,7 +279,23 @@ fn ascend310p_rejects_flash_attention_and_the_caller_falls_back_body() {
         "nothing was launched"
     );
 
-    let (out, path) = ops::attention_or_cpu(&rt, &s, &qd, &kd, &vd, Layout::Bnsd).unwrap();
+    // The fallback honours bias, mask, scale and the log-sum-exp output: masks in aclnn's
+    // convention (true = masked out) become the CPU kernel's keep-masks.
+    let bias = rng.vec(7 * 7);
+    let masked: Vec<bool> = (0..2 * 7 * 7).map(|i| i % 5 == 1).collect();
+    let keep: Vec<bool> = masked.iter().map(|m| !m).collect();
+    let (bias_d, mask_d) = (
+        up(&bias, &[7, 7]),
+        NpuTensor::upload_mask(&masked, &[1, 2, 7, 7]).unwrap(),
+    );
+    let opts = NpuAttentionOptions {
+        layout: Layout::Bnsd,
+        scale: Some(0.3),
+        bias: Some(&bias_d),
+        mask: Some(&mask_d),
+        return_lse: true,
+    };
+    let (out, lse, path) = ops::attention_or_cpu(&rt, &s, &qd, &kd, &vd, &opts).unwrap();
     assert!(matches!(path, AttentionPath::CpuFallback(_)), "{path:?}");
     fn view<'a>(d: &'a [f32], shape: &'a [usize]) -> TensorView<'a, f32> {
         TensorView::new(d, shape).unwrap()
@@ -288,7 +304,13 @@ fn ascend310p_rejects_flash_attention_and_the_caller_falls_back_body() {
         view(&q, &shape),
         view(&k, &shape),
         view(&v, &shape),
-        &AttentionOptions::default(),
+        &AttentionOptions {
+            layout: Layout::Bnsd,
+            scale: Some(0.3),
+            bias: Some(view(&bias, &[7, 7])),
+            mask: Some(TensorView::new(&keep, &[1, 2, 7, 7]).unwrap()),
+            return_lse: true,
+        },
         REF,
     )
     .unwrap();
@@ -298,6 +320,47 @@ fn ascend310p_rejects_flash_attention_and_the_caller_falls_back_body() {
         &want.out.data,
         F32,
     );
+    let lse = lse.expect("lse was asked for");
+    assert_eq!(
+        lse.shape(),
+        &[1, 2, 7, 1],
+        "the NPU kernels' softmaxLse shape"
+    );
+    assert_close(
+        "fallback lse",
+        &lse.download::<f32>(&s).unwrap(),
+        &want.lse.unwrap().data,
+        F32,
+    );
+
+    // f16 falls back too, in f16.
+    let h16 = |x: &[f32]| -> Vec<half::f16> { x.iter().map(|&v| half::f16::from_f32(v)).collect() };
+    let (q16, k16, v16) = (h16(&q), h16(&k), h16(&v));
+    let (out, _, path) = ops::attention_or_cpu(
+        &rt,
+        &s,
+        &NpuTensor::upload(&q16, &shape).unwrap(),
+        &NpuTensor::upload(&k16, &shape).unwrap(),
+        &NpuTensor::upload(&v16, &shape).unwrap(),
+        &NpuAttentionOptions::default(),
+    )
+    .unwrap();
+    assert!(matches!(path, AttentionPath::CpuFallback(_)), "{path:?}");
+    assert_eq!(out.dtype(), device::DType::F16);
+    let want = attention_with(
+        TensorView::new(&q16, &shape).unwrap(),
+        TensorView::new(&k16, &shape).unwrap(),
+        TensorView::new(&v16, &shape).unwrap(),
+        &AttentionOptions::default(),
+        REF,
+    )
+    .unwrap();
+    assert_close(
+        "fallback f16",
+        &widen(&out.download::<half::f16>(&s).unwrap()),
+        &widen(&want.out.data),
+        F16,
+    );
 
     // bf16 is gated before any launch; fp32 matmul gets cubeMathType 1, which the double
     // (like the real 310P) insists on.
@@ -305,6 +368,12 @@ fn ascend310p_rejects_flash_attention_and_the_caller_falls_back_body() {
     let hd = NpuTensor::upload(&h, &shape).unwrap();
     let err = ops::attention(&rt, &s, &hd, &hd, &hd, &NpuAttentionOptions::default()).unwrap_err();
     assert!(err.to_string().contains("no bf16"), "{err}");
+    let err =
+        ops::attention_or_cpu(&rt, &s, &hd, &hd, &hd, &NpuAttentionOptions::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("no bf16"),
+        "bf16 is not silently moved to the CPU: {err}"
+    );
     assert_eq!(rt.cube_math_type(device::DType::F32), 1);
     let m = ops::matmul(&rt, &s, &up(&q[..4], &[2, 2]), &up(&k[..4], &[2, 2])).unwrap();
     assert_eq!(m.download::<f32>(&s).unwrap().len(), 4);
@@ -471,4 +540,311 @@ fn missing_libraries_and_symbols_are_errors_not_panics_body() {
         "{err}"
     );
     assert!(rt.attention_route(device::DType::F32, false).is_err());
+}
+
+#[test]
+fn group_norm_silu_is_one_fused_kernel_when_the_symbol_resolves() {
+    isolated(
+        "group_norm_silu_is_one_fused_kernel_when_the_symbol_resolves",
+        group_norm_silu_is_one_fused_kernel_when_the_symbol_resolves_body,
+    );
+}
+
+fn group_norm_silu_is_one_fused_kernel_when_the_symbol_resolves_body() {
+    let root = FakeAscend::new().install();
+    let rt = open(&root);
+    assert!(rt.has_symbol("aclnnGroupNormSilu"));
+    let (y, path) = group_norm_silu_case(&rt, &root);
+    assert_eq!(path, GroupNormSiluPath::Fused);
+    assert_eq!(y, 1, "one launch");
+}
+
+#[test]
+fn group_norm_silu_without_the_fused_op_is_group_norm_then_silu() {
+    isolated(
+        "group_norm_silu_without_the_fused_op_is_group_norm_then_silu",
+        group_norm_silu_without_the_fused_op_is_group_norm_then_silu_body,
+    );
+}
+
+fn group_norm_silu_without_the_fused_op_is_group_norm_then_silu_body() {
+    let root = FakeAscend::new().without("aclnnGroupNormSilu").install();
+    let rt = open(&root);
+    assert!(
+        rt.missing_symbols()
+            .contains(&"aclnnGroupNormSiluGetWorkspaceSize".to_string())
+    );
+    let (launches, path) = group_norm_silu_case(&rt, &root);
+    assert_eq!(path, GroupNormSiluPath::Separate);
+    assert_eq!(launches, 2, "aclnnGroupNorm, then aclnnSilu");
+}
+
+#[test]
+fn group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu() {
+    isolated(
+        "group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu",
+        group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu_body,
+    );
+}
+
+fn group_norm_silu_refused_by_the_fused_op_is_group_norm_then_silu_body() {
+    // The symbol resolves but its first phase fails (no kernel for this SoC).
+    let root = FakeAscend::new().fail_op("aclnnGroupNormSilu").install();
+    let rt = open(&root);
+    assert!(rt.has_symbol("aclnnGroupNormSilu"));
+    let (launches, path) = group_norm_silu_case(&rt, &root);
+    assert_eq!(path, GroupNormSiluPath::Separate);
+    assert_eq!(launches, 2, "aclnnGroupNorm, then aclnnSilu");
+}
+
+/// SiLU(GroupNorm) of an SD-like [2, 16, 3, 4] input against the scalar reference; returns
+/// the launches it took and the path.
+fn group_norm_silu_case(rt: &NpuRuntime, root: &Path) -> (i64, GroupNormSiluPath) {
+    let s = rt.stream().unwrap();
+    let mut rng = Rng::new(12);
+    let shape = [2, 16, 3, 4];
+    let (x, w, b) = (rng.vec(2 * 16 * 12), rng.vec(16), rng.vec(16));
+    let (y, path) =
+        ops::group_norm_silu(&s, &up(&x, &shape), 4, &up(&w, &[16]), &up(&b, &[16]), 1e-5).unwrap();
+    let want = group_norm(
+        TensorView::new(&x, &shape).unwrap(),
+        4,
+        Some(TensorView::new(&w, &[16]).unwrap()),
+        Some(TensorView::new(&b, &[16]).unwrap()),
+        1e-5,
+        true,
+        REF,
+    )
+    .unwrap();
+    assert_close("gn+silu", &y.download::<f32>(&s).unwrap(), &want.data, F32);
+    assert_eq!(live_descriptors(root), 0);
+    (counter(root, "libopapi.so", "fake_launches"), path)
+}
+
+#[test]
+fn every_npu_kernel_runs_at_f16_and_bf16() {
+    isolated(
+        "every_npu_kernel_runs_at_f16_and_bf16",
+        every_npu_kernel_runs_at_f16_and_bf16_body,
+    );
+}
+
+fn every_npu_kernel_runs_at_f16_and_bf16_body() {
+    let root = FakeAscend::new().install();
+    let rt = open(&root);
+    let s = rt.stream().unwrap();
+    every_kernel_at::<half::f16>(&rt, &s, F16);
+    every_kernel_at::<half::bf16>(&rt, &s, BF16);
+    assert_eq!(live_descriptors(&root), 0);
+}
+
+/// Every NPU kernel with T inputs and outputs, against the scalar reference on the same
+/// T inputs (both widen to f32, compute, and round to T once).
+fn every_kernel_at<T: Bytes>(rt: &NpuRuntime, s: &NpuStream, tol: Tol) {
+    let mut rng = Rng::new(21);
+    let half = |n: usize, rng: &mut Rng| -> Vec<T> { T::narrow(rng.vec(n)) };
+    let dev = |d: &[T], shape: &[usize]| NpuTensor::upload(d, shape).unwrap();
+    let check = |what: &str, got: &NpuTensor, want: &[T]| {
+        assert_eq!(got.dtype(), T::DTYPE, "{what}: output dtype");
+        assert_close(
+            &format!("{what} {}", T::DTYPE),
+            &widen(&got.download::<T>(s).unwrap()),
+            &widen(want),
+            tol,
+        );
+    };
+    let xs = [2, 5, 16];
+    let (x, w, b) = (half(160, &mut rng), half(16, &mut rng), half(16, &mut rng));
+    let (xd, wd, bd) = (dev(&x, &xs), dev(&w, &[16]), dev(&b, &[16]));
+    let xv = TensorView::new(&x, &xs).unwrap();
+    let wv = TensorView::new(&w, &[16]).unwrap();
+    let bv = TensorView::new(&b, &[16]).unwrap();
+
+    let (y, rstd) = ops::rms_norm(s, &xd, &wd, 1e-6).unwrap();
+    assert_eq!(rstd.dtype(), device::DType::F32);
+    check(
+        "rms_norm",
+        &y,
+        &rms_norm(xv, Some(wv), 1e-6, REF).unwrap().data,
+    );
+    let y = ops::layer_norm(s, &xd, Some(&wd), Some(&bd), 1e-5).unwrap();
+    let want = layer_norm(xv, Some(wv), Some(bv), 1e-5, REF).unwrap().data;
+    check("layer_norm", &y, &want);
+    let sc = half(32, &mut rng);
+    let scv = TensorView::new(&sc, &[2, 16]).unwrap();
+    let y = ops::ada_layer_norm(s, &xd, &dev(&sc, &[2, 16]), &dev(&sc, &[2, 16]), 1e-6).unwrap();
+    check(
+        "ada_layer_norm",
+        &y,
+        &ada_layer_norm(xv, scv, scv, 1e-6, REF).unwrap().data,
+    );
+
+    let gs = [2, 16, 5];
+    let gv = TensorView::new(&x, &gs).unwrap();
+    let y = ops::group_norm(s, &dev(&x, &gs), 4, &wd, &bd, 1e-5).unwrap();
+    let want = group_norm(gv, 4, Some(wv), Some(bv), 1e-5, false, REF)
+        .unwrap()
+        .data;
+    check("group_norm", &y, &want);
+    let (y, _) = ops::group_norm_silu(s, &dev(&x, &gs), 4, &wd, &bd, 1e-5).unwrap();
+    let want = group_norm(gv, 4, Some(wv), Some(bv), 1e-5, true, REF)
+        .unwrap()
+        .data;
+    check("group_norm_silu", &y, &want);
+    let want: Vec<f32> = widen(&x).iter().map(|&v| v / (1.0 + (-v).exp())).collect();
+    check("silu", &ops::silu(s, &xd).unwrap(), &T::narrow(want));
+
+    for gelu in [Gelu::Erf, Gelu::Tanh] {
+        let y = ops::geglu(s, &xd, gelu).unwrap();
+        check("geglu", &y, &geglu(xv, gelu, REF).unwrap().data);
+    }
+    check(
+        "swiglu",
+        &ops::swiglu(s, &xd).unwrap(),
+        &swiglu(xv, REF).unwrap().data,
+    );
+
+    let rs = [2, 5, 3, 8];
+    let (r, cs) = (half(240, &mut rng), half(40, &mut rng));
+    let table = dev(&cs, &[5, 8]);
+    let tv = TensorView::new(&cs, &[5, 8]).unwrap();
+    let y = ops::rope(
+        s,
+        &dev(&r, &rs),
+        &table,
+        &table,
+        Layout::Bsnd,
+        RopeMode::Half,
+    )
+    .unwrap();
+    let rv = TensorView::new(&r, &rs).unwrap();
+    let want = rope(rv, tv, tv, Layout::Bsnd, RopeMode::Half, REF)
+        .unwrap()
+        .data;
+    check("rope", &y, &want);
+
+    let (a, bm) = (half(12, &mut rng), half(8, &mut rng));
+    let m = ops::matmul(rt, s, &dev(&a, &[3, 4]), &dev(&bm, &[4, 2])).unwrap();
+    let (af, bf) = (widen(&a), widen(&bm));
+    let want: Vec<f32> = (0..6)
+        .map(|i| {
+            (0..4)
+                .map(|p| af[(i / 2) * 4 + p] * bf[p * 2 + i % 2])
+                .sum()
+        })
+        .collect();
+    check("matmul", &m, &T::narrow(want));
+
+    let (qs, ks) = ([1, 2, 6, 8], [1, 2, 9, 8]);
+    let (q, k, v) = (half(96, &mut rng), half(144, &mut rng), half(144, &mut rng));
+    let (out, _, _) = ops::attention(
+        rt,
+        s,
+        &dev(&q, &qs),
+        &dev(&k, &ks),
+        &dev(&v, &ks),
+        &NpuAttentionOptions::default(),
+    )
+    .unwrap();
+    let want = attention_with(
+        TensorView::new(&q, &qs).unwrap(),
+        TensorView::new(&k, &ks).unwrap(),
+        TensorView::new(&v, &ks).unwrap(),
+        &AttentionOptions::default(),
+        REF,
+    )
+    .unwrap();
+    check("attention", &out, &want.out.data);
+}
+
+#[test]
+fn ascend310p_rejects_bf16_in_every_kernel_and_runs_f16() {
+    isolated(
+        "ascend310p_rejects_bf16_in_every_kernel_and_runs_f16",
+        ascend310p_rejects_bf16_in_every_kernel_and_runs_f16_body,
+    );
+}
+
+fn ascend310p_rejects_bf16_in_every_kernel_and_runs_f16_body() {
+    let root = FakeAscend::new().soc("Ascend310P3").install();
+    let rt = open(&root);
+    // The SoC table, not this test, says the 310P has no bf16.
+    assert!(!rt.traits().bf16);
+    let s = rt.stream().unwrap();
+    let x: Vec<half::bf16> = Rng::new(3)
+        .vec(64)
+        .into_iter()
+        .map(half::bf16::from_f32)
+        .collect();
+    let x4 = NpuTensor::upload(&x, &[2, 4, 2, 4]).unwrap();
+    let w = NpuTensor::upload(&x[..4], &[4]).unwrap();
+    let t = NpuTensor::upload(&x[..8], &[2, 4]).unwrap();
+    let m = NpuTensor::upload(&x[..16], &[4, 4]).unwrap();
+    let x3 = NpuTensor::upload(&x, &[4, 4, 4]).unwrap();
+    let errors: Vec<(&str, OpsError)> = vec![
+        ("rms_norm", ops::rms_norm(&s, &x3, &w, 1e-6).unwrap_err()),
+        (
+            "layer_norm",
+            ops::layer_norm(&s, &x3, None, None, 1e-5).unwrap_err(),
+        ),
+        (
+            "ada_layer_norm",
+            ops::ada_layer_norm(&s, &x3, &t, &t, 1e-6).unwrap_err(),
+        ),
+        (
+            "group_norm",
+            ops::group_norm(&s, &x4, 2, &w, &w, 1e-5).unwrap_err(),
+        ),
+        (
+            "group_norm_silu",
+            ops::group_norm_silu(&s, &x4, 2, &w, &w, 1e-5).unwrap_err(),
+        ),
+        ("silu", ops::silu(&s, &x3).unwrap_err()),
+        ("geglu", ops::geglu(&s, &x3, Gelu::Erf).unwrap_err()),
+        ("swiglu", ops::swiglu(&s, &x3).unwrap_err()),
+        (
+            "rope",
+            ops::rope(&s, &x4, &t, &t, Layout::Bsnd, RopeMode::Half).unwrap_err(),
+        ),
+        ("matmul", ops::matmul(&rt, &s, &m, &m).unwrap_err()),
+        (
+            "attention",
+            ops::attention(&rt, &s, &x4, &x4, &x4, &NpuAttentionOptions::default()).unwrap_err(),
+        ),
+    ];
+    for (op, err) in errors {
+        assert!(
+            matches!(err, OpsError::Unsupported(_))
+                && err.to_string().contains("Ascend310P3 has no bf16"),
+            "{op}: {err}"
+        );
+    }
+    assert_eq!(
+        counter(&root, "libopapi.so", "fake_launches"),
+        0,
+        "nothing launched"
+    );
+
+    // f16 runs there.
+    let h: Vec<half::f16> = widen(&x).into_iter().map(half::f16::from_f32).collect();
+    let (y, _) = ops::rms_norm(
+        &s,
+        &NpuTensor::upload(&h, &[4, 4, 4]).unwrap(),
+        &NpuTensor::upload(&h[..4], &[4]).unwrap(),
+        1e-6,
+    )
+    .unwrap();
+    let want = rms_norm(
+        TensorView::new(&h, &[4, 4, 4]).unwrap(),
+        Some(TensorView::new(&h[..4], &[4]).unwrap()),
+        1e-6,
+        REF,
+    )
+    .unwrap();
+    assert_close(
+        "rms f16 on 310P",
+        &widen(&y.download::<half::f16>(&s).unwrap()),
+        &widen(&want.data),
+        F16,
+    );
 }

@@ -1,9 +1,11 @@
 //! ops-bench: times the CPU kernels against naive candle composites (and torch's SDPA when
 //! a Python with torch is given) at Stable Diffusion 2.1 and HiDream-like shapes.
 //!
-//!     ops-bench [--json] [--quick] [--torch-python PYTHON]
+//!     ops-bench [--json] [--quick] [--torch-python PYTHON] [--rounds N]
 //!
-//! Each figure is the median of several runs after a warm-up. Peak bytes are measured by
+//! Each figure is the median of several runs after a warm-up. With `--rounds N` the
+//! attention cases of ours and of torch alternate N times and the ratio is the median of
+//! the per-round ratios, which a shared, noisy machine moves least. Peak bytes are measured by
 //! a counting global allocator (every Rust and candle allocation during the call) plus, for
 //! our attention, the C++ kernel's per-thread scratch (threads x attention_scratch_bytes),
 //! which the Rust allocator cannot see. Ratios, not asserts: nothing here fails on speed.
@@ -163,51 +165,131 @@ const ATTENTION: [AttnCase; 7] = [
     },
 ];
 
-fn bench_attention(quick: bool, threads: usize) -> Vec<Value> {
-    let mut rows = Vec::new();
-    for c in ATTENTION.iter().filter(|c| !quick || c.seq_q <= 1024) {
+struct AttnInputs {
+    qs: [usize; 4],
+    ks: [usize; 4],
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    runs: usize,
+}
+
+impl AttnInputs {
+    fn new(c: &AttnCase) -> Self {
         let qs = [c.batch, c.heads, c.seq_q, c.head_dim];
         let ks = [c.batch, c.heads, c.seq_kv, c.head_dim];
-        let (q, k, v) = (
-            data(qs.iter().product(), 1),
-            data(ks.iter().product(), 2),
-            data(ks.iter().product(), 3),
-        );
-        let runs = if c.seq_q * c.seq_kv >= 2048 * 2048 {
-            3
-        } else {
-            7
-        };
-        let (ours_s, ours_heap) = measure(runs, || {
+        Self {
+            q: data(qs.iter().product(), 1),
+            k: data(ks.iter().product(), 2),
+            v: data(ks.iter().product(), 3),
+            qs,
+            ks,
+            runs: if c.seq_q * c.seq_kv >= 2048 * 2048 {
+                3
+            } else {
+                7
+            },
+        }
+    }
+
+    /// Our kernel: (median seconds, peak heap bytes).
+    fn ours(&self) -> (f64, usize) {
+        measure(self.runs, || {
             attention(
-                TensorView::new(&q, &qs).expect("q"),
-                TensorView::new(&k, &ks).expect("k"),
-                TensorView::new(&v, &ks).expect("v"),
+                TensorView::new(&self.q, &self.qs).expect("q"),
+                TensorView::new(&self.k, &self.ks).expect("k"),
+                TensorView::new(&self.v, &self.ks).expect("v"),
                 &AttentionOptions::default(),
             )
             .expect("attention")
-        });
-        let tasks = c.batch * c.heads * c.seq_q.div_ceil(256);
-        let ours_peak = ours_heap + threads.min(tasks) * attention_scratch_bytes(c.head_dim);
-        let (tq, tk, tv) = (tensor(&q, &qs), tensor(&k, &ks), tensor(&v, &ks));
-        let (naive_s, naive_peak) = measure(runs, || {
-            composite::attention(&tq, &tk, &tv, &CandleAttention::default()).expect("composite")
-        });
-        eprintln!(
-            "attention {:<20} ours {:8.4} s  naive {:8.4} s  ({:5.2}x)  peak {:>6.1} MiB vs {:>7.1} MiB",
-            c.name,
-            ours_s,
-            naive_s,
-            naive_s / ours_s,
-            ours_peak as f64 / 1048576.0,
-            naive_peak as f64 / 1048576.0
+        })
+    }
+
+    fn naive(&self) -> (f64, usize) {
+        let (tq, tk, tv) = (
+            tensor(&self.q, &self.qs),
+            tensor(&self.k, &self.ks),
+            tensor(&self.v, &self.ks),
         );
-        rows.push(json!({
-            "name": c.name, "batch": c.batch, "heads": c.heads, "seq_q": c.seq_q,
-            "seq_kv": c.seq_kv, "head_dim": c.head_dim, "dtype": "f32",
-            "ours_s": ours_s, "naive_s": naive_s,
-            "ours_peak_bytes": ours_peak, "naive_peak_bytes": naive_peak,
-        }));
+        measure(self.runs, || {
+            composite::attention(&tq, &tk, &tv, &CandleAttention::default()).expect("composite")
+        })
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Attention rows: ours and the naive composite, and with `python` torch's SDPA. With
+/// several rounds, ours and torch alternate (all cases of ours, then all of torch, per
+/// round) so both see the same machine load; each ratio is the median of per-round
+/// ratios. The naive composite, the slowest by far, is timed in the first round only.
+fn bench_attention(quick: bool, threads: usize, rounds: usize, python: Option<&str>) -> Vec<Value> {
+    let cases: Vec<&AttnCase> = ATTENTION
+        .iter()
+        .filter(|c| !quick || c.seq_q <= 1024)
+        .collect();
+    let inputs: Vec<AttnInputs> = cases.iter().copied().map(AttnInputs::new).collect();
+    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    let mut torch: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    let mut rows = Vec::new();
+    for round in 0..rounds {
+        for (i, (c, inp)) in cases.iter().zip(&inputs).enumerate() {
+            let (ours_s, ours_heap) = inp.ours();
+            ours[i].push(ours_s);
+            if round > 0 {
+                continue;
+            }
+            let tasks = c.batch * c.heads * c.seq_q.div_ceil(256);
+            let ours_peak = ours_heap + threads.min(tasks) * attention_scratch_bytes(c.head_dim);
+            let (naive_s, naive_peak) = inp.naive();
+            eprintln!(
+                "attention {:<20} ours {:8.4} s  naive {:8.4} s  ({:5.2}x)  peak {:>6.1} MiB vs {:>7.1} MiB",
+                c.name,
+                ours_s,
+                naive_s,
+                naive_s / ours_s,
+                ours_peak as f64 / 1048576.0,
+                naive_peak as f64 / 1048576.0
+            );
+            rows.push(json!({
+                "name": c.name, "batch": c.batch, "heads": c.heads, "seq_q": c.seq_q,
+                "seq_kv": c.seq_kv, "head_dim": c.head_dim, "dtype": "f32",
+                "naive_s": naive_s,
+                "ours_peak_bytes": ours_peak, "naive_peak_bytes": naive_peak,
+            }));
+        }
+        if let Some(Value::Array(t)) = python.and_then(|p| torch_sdpa(p, &rows)) {
+            for (i, row) in t.iter().enumerate().take(cases.len()) {
+                if let Some(s) = row.get("torch_s").and_then(Value::as_f64) {
+                    torch[i].push(s);
+                }
+            }
+        }
+    }
+    for (i, row) in rows.iter_mut().enumerate() {
+        let Some(obj) = row.as_object_mut() else {
+            continue;
+        };
+        obj.insert("ours_s".into(), json!(median(ours[i].clone())));
+        obj.insert("rounds".into(), json!(rounds));
+        if torch[i].len() == ours[i].len() {
+            let ratios: Vec<f64> = ours[i].iter().zip(&torch[i]).map(|(o, t)| o / t).collect();
+            let (lo, hi) = ratios
+                .iter()
+                .fold((f64::INFINITY, 0.0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+            let ratio = median(ratios);
+            obj.insert("torch_s".into(), json!(median(torch[i].clone())));
+            obj.insert("ours_over_torch".into(), json!(ratio));
+            eprintln!(
+                "  {:<20} ours {:8.4} s  torch SDPA {:8.4} s  (ours / torch: median {ratio:5.2}, range {lo:.2}-{hi:.2} over {rounds} rounds)",
+                obj["name"].as_str().unwrap_or(""),
+                median(ours[i].clone()),
+                median(torch[i].clone()),
+            );
+        }
     }
     rows
 }
@@ -363,39 +445,40 @@ fn torch_sdpa(python: &str, cases: &[Value]) -> Option<Value> {
     serde_json::from_slice(&output.stdout).ok()
 }
 
+fn usage_exit(why: &str) -> ! {
+    eprintln!(
+        "ops-bench: {why}\nusage: ops-bench [--json] [--quick] [--torch-python PYTHON] [--rounds N]"
+    );
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json_out = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
-    let python = args
-        .iter()
-        .position(|a| a == "--torch-python")
-        .and_then(|i| args.get(i + 1).cloned());
+    let value_of = |flag: &str| {
+        args.iter().position(|a| a == flag).map(|i| {
+            args.get(i + 1)
+                .cloned()
+                .unwrap_or_else(|| usage_exit(&format!("{flag} needs a value")))
+        })
+    };
+    let python = value_of("--torch-python");
+    let rounds = match value_of("--rounds") {
+        None => 1,
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => usage_exit(&format!("--rounds takes a positive integer, got {n:?}")),
+        },
+    };
     if let Some(bad) = args.iter().find(|a| {
-        a.starts_with("--") && !["--json", "--quick", "--torch-python"].contains(&a.as_str())
+        a.starts_with("--")
+            && !["--json", "--quick", "--torch-python", "--rounds"].contains(&a.as_str())
     }) {
-        eprintln!(
-            "ops-bench: unknown option {bad}\nusage: ops-bench [--json] [--quick] [--torch-python PYTHON]"
-        );
-        std::process::exit(2);
+        usage_exit(&format!("unknown option {bad}"));
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut attention_rows = bench_attention(quick, threads);
-    let torch = python.and_then(|p| torch_sdpa(&p, &attention_rows));
-    if let Some(Value::Array(torch)) = torch {
-        for (row, t) in attention_rows.iter_mut().zip(torch) {
-            if let (Some(obj), Some(s)) = (row.as_object_mut(), t.get("torch_s")) {
-                obj.insert("torch_s".into(), s.clone());
-                if let (Some(ours), Some(ts)) = (obj["ours_s"].as_f64(), s.as_f64()) {
-                    eprintln!(
-                        "  {:<20} torch SDPA {ts:8.4} s  (ours / torch {:5.2})",
-                        obj["name"].as_str().unwrap_or(""),
-                        ours / ts
-                    );
-                }
-            }
-        }
-    }
+    let attention_rows = bench_attention(quick, threads, rounds, python.as_deref());
     let mut doc = serde_json::Map::new();
     doc.insert("attention".into(), Value::Array(attention_rows));
     doc.extend(bench_others(quick));

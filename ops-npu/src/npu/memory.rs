@@ -214,6 +214,21 @@ impl NpuTensor {
             .collect())
     }
 
+    /// Waits for `stream`'s work, then copies a mask made by [`NpuTensor::upload_mask`]
+    /// back (aclnn's convention: true = masked out).
+    pub fn download_mask(&self, stream: &NpuStream) -> Result<Vec<bool>> {
+        if !self.is_bool {
+            return Err(OpsError::Unsupported(format!(
+                "downloading a {} tensor as a mask",
+                self.dtype.as_str()
+            )));
+        }
+        stream.synchronize()?;
+        let mut bytes = vec![0u8; self.buf.len()];
+        ffi::npu_download(self.buf.ptr(), &mut bytes).map_err(backend)?;
+        Ok(bytes.into_iter().map(|b| b != 0).collect())
+    }
+
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }

@@ -94,6 +94,8 @@ impl NpuRuntime {
             .collect();
         ffi::npu_open(&paths, device).map_err(|e| OpsError::Unsupported(e.what().to_string()))?;
         let soc = ffi::npu_soc_name();
+        // The runtime is process-wide; so is what its SoC supports (ops consult it).
+        let _ = OPENED_SOC.set((soc.clone(), soc_traits(&soc)));
         let cann = libraries
             .root
             .as_ref()
@@ -140,6 +142,22 @@ impl NpuRuntime {
     pub fn workspace_stats(&self) -> (u64, u64) {
         let s = ffi::npu_workspace_stats();
         (s[0], s[1])
+    }
+}
+
+static OPENED_SOC: std::sync::OnceLock<(String, SocTraits)> = std::sync::OnceLock::new();
+
+/// Fails with a clear error when the opened SoC has no kernels for `dtype` (bf16 on
+/// 310P and 910A, per the `device` crate's SoC table), naming the argument.
+pub(crate) fn check_dtype_supported(arg: &'static str, dtype: device::DType) -> Result<()> {
+    match OPENED_SOC.get() {
+        Some((soc, traits)) if dtype == device::DType::BF16 && !traits.bf16 => {
+            Err(OpsError::Unsupported(format!(
+                "{arg}: {} has no bf16 kernels; use f16 or f32",
+                if soc.is_empty() { "this SoC" } else { soc }
+            )))
+        }
+        _ => Ok(()),
     }
 }
 

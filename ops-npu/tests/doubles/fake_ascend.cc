@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -192,30 +193,91 @@ int fail(int status, const std::string &msg) {
   return status;
 }
 
-// A contiguous f32 copy of a tensor (strided read).
-std::vector<float> gather(const aclTensor &t) {
-  std::vector<float> out(size_t(t.numel()));
-  const float *base = static_cast<const float *>(t.data) + t.offset;
-  std::vector<int64_t> idx(t.dims.size(), 0);
-  for (size_t i = 0; i < out.size(); ++i) {
-    int64_t off = 0;
-    for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * t.strides[d];
-    out[i] = base[off];
-    for (size_t d = idx.size(); d-- > 0;) {
-      if (++idx[d] < t.dims[d]) break;
-      idx[d] = 0;
-    }
-  }
+// Element storage: float32, float16 (IEEE binary16) or bfloat16, as aclDataType says.
+// The double widens to f32 for the reference kernels and rounds results back to the
+// tensor's own dtype (nearest, ties to even), like a kernel that accumulates in f32.
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  const int exp = (h >> 10) & 0x1F;
+  const uint32_t man = h & 0x3FF;
+  float mag;
+  if (exp == 0)
+    mag = std::ldexp(float(man), -24);  // zero or subnormal
+  else if (exp == 31)
+    mag = man ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else
+    mag = std::ldexp(float(man | 0x400), exp - 25);
+  uint32_t bits;
+  std::memcpy(&bits, &mag, 4);
+  bits |= sign;
+  float out;
+  std::memcpy(&out, &bits, 4);
   return out;
 }
 
-void scatter(const aclTensor &t, const std::vector<float> &v) {
-  float *base = static_cast<float *>(t.data) + t.offset;
+uint16_t float_to_half(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  const uint16_t sign = uint16_t((bits >> 16) & 0x8000);
+  const float a = std::fabs(f);
+  if (std::isnan(f)) return uint16_t(sign | 0x7E00);
+  if (a >= 65520.0f) return uint16_t(sign | 0x7C00);  // rounds to infinity
+  if (a < std::ldexp(1.0f, -14)) {
+    // Subnormal: multiples of 2^-24, rounded to nearest even by nearbyint.
+    return uint16_t(sign | uint16_t(std::nearbyint(a * std::ldexp(1.0f, 24))));
+  }
+  int e;
+  const float m = std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
+  uint32_t q = uint32_t(std::nearbyint(std::ldexp(m, 11)));  // 11 significant bits
+  if (q == 2048) {
+    q = 1024;
+    ++e;
+  }
+  return uint16_t(sign | uint16_t((e + 14) << 10) | uint16_t(q & 0x3FF));
+}
+
+float bf16_to_float(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+uint16_t float_to_bf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if (std::isnan(f)) return uint16_t((bits >> 16) | 0x40);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return uint16_t(bits >> 16);
+}
+
+bool is_float_type(int dtype) { return dtype == ACL_FLOAT || dtype == ACL_FLOAT16 || dtype == ACL_BF16; }
+
+float load_elem(const aclTensor &t, int64_t i) {
+  switch (t.dtype) {
+    case ACL_FLOAT16: return half_to_float(static_cast<const uint16_t *>(t.data)[t.offset + i]);
+    case ACL_BF16: return bf16_to_float(static_cast<const uint16_t *>(t.data)[t.offset + i]);
+    default: return static_cast<const float *>(t.data)[t.offset + i];
+  }
+}
+
+void store_elem(const aclTensor &t, int64_t i, float v) {
+  switch (t.dtype) {
+    case ACL_FLOAT16: static_cast<uint16_t *>(t.data)[t.offset + i] = float_to_half(v); break;
+    case ACL_BF16: static_cast<uint16_t *>(t.data)[t.offset + i] = float_to_bf16(v); break;
+    default: static_cast<float *>(t.data)[t.offset + i] = v;
+  }
+}
+
+// Calls f(linear index, element offset) over a tensor's elements in row-major order.
+template <class F>
+void for_each_element(const aclTensor &t, F &&f) {
   std::vector<int64_t> idx(t.dims.size(), 0);
-  for (size_t i = 0; i < v.size(); ++i) {
+  const int64_t n = t.numel();
+  for (int64_t i = 0; i < n; ++i) {
     int64_t off = 0;
     for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * t.strides[d];
-    base[off] = v[i];
+    f(i, off);
     for (size_t d = idx.size(); d-- > 0;) {
       if (++idx[d] < t.dims[d]) break;
       idx[d] = 0;
@@ -223,17 +285,36 @@ void scatter(const aclTensor &t, const std::vector<float> &v) {
   }
 }
 
-// Checks shared by every op: non-null required tensors in float32.
-int require(const char *op, std::initializer_list<const aclTensor *> ts) {
-  for (auto *t : ts) {
-    if (!t) return fail(161001, std::string(op) + ": a required tensor is null");
-    if (t->dtype != ACL_FLOAT)
-      return fail(161002, std::string(op) + ": this double computes float32 only");
-  }
-  return 0;
+// A contiguous f32 copy of a tensor (strided read, widened from its dtype).
+std::vector<float> gather(const aclTensor &t) {
+  std::vector<float> out(size_t(t.numel()));
+  for_each_element(t, [&](int64_t i, int64_t off) { out[size_t(i)] = load_elem(t, off); });
+  return out;
+}
+
+// Writes contiguous f32 values into a tensor (strided, rounded to its dtype).
+void scatter(const aclTensor &t, const std::vector<float> &v) {
+  for_each_element(t, [&](int64_t i, int64_t off) { store_elem(t, off, v[size_t(i)]); });
 }
 
 bool soc_is(const char *prefix) { return std::strncmp(FAKE_SOC, prefix, std::strlen(prefix)) == 0; }
+
+// Checks shared by every op: non-null required tensors of one floating dtype, and no
+// bfloat16 on the 310P (Atlas inference products have no bf16 kernels).
+int require(const char *op, std::initializer_list<const aclTensor *> ts) {
+  int dtype = -1;
+  for (auto *t : ts) {
+    if (!t) return fail(161001, std::string(op) + ": a required tensor is null");
+    if (!is_float_type(t->dtype))
+      return fail(161002, std::string(op) + ": dtype must be FLOAT, FLOAT16 or BFLOAT16");
+    if (dtype != -1 && t->dtype != dtype)
+      return fail(161002, std::string(op) + ": inputs and outputs must share one dtype");
+    dtype = t->dtype;
+  }
+  if (dtype == ACL_BF16 && soc_is("Ascend310P"))
+    return fail(161002, std::string(op) + ": BFLOAT16 is not supported on " FAKE_SOC);
+  return 0;
+}
 
 aclnnStatus prepare(const char *op, std::function<int()> run, uint64_t *ws, aclOpExecutor **ex) {
   if (!ws || !ex) return fail(161001, std::string(op) + ": null workspaceSize or executor");
@@ -269,7 +350,9 @@ EXPORT aclnnStatus aclnnRmsNormGetWorkspaceSize(const aclTensor *x, const aclTen
                                                 double eps, const aclTensor *y,
                                                 const aclTensor *rstd, uint64_t *ws,
                                                 aclOpExecutor **ex) {
-  if (int st = require("aclnnRmsNorm", {x, gamma, y, rstd})) return st;
+  if (int st = require("aclnnRmsNorm", {x, gamma, y})) return st;
+  if (!rstd || rstd->dtype != ACL_FLOAT)
+    return fail(161002, "aclnnRmsNorm: rstdOut must be a FLOAT tensor");
   aclTensor X = *x, G = *gamma, Y = *y, R = *rstd;
   return prepare("aclnnRmsNorm", [=] {
     const size_t dim = size_t(G.numel()), rows = size_t(X.numel()) / dim;
@@ -330,25 +413,80 @@ EXPORT aclnnStatus aclnnAdaLayerNormGetWorkspaceSize(const aclTensor *x, const a
 }
 FAKE_LAUNCH(aclnnAdaLayerNorm)
 
+namespace {
+
+// GroupNorm (optionally with SiLU) over x [N, C, ...]; mean and rstd are [N, group].
+aclnnStatus group_norm_common(const char *op, const aclTensor *x, const aclTensor *gamma,
+                              const aclTensor *beta, int64_t group, double eps, bool silu,
+                              aclTensor *out, aclTensor *mean, aclTensor *rstd, uint64_t *ws,
+                              aclOpExecutor **ex) {
+  if (int st = require(op, {x, gamma, beta, out, mean, rstd})) return st;
+  if (x->dims.size() < 2 || group <= 0 || x->dims[1] % group != 0)
+    return fail(161002, std::string(op) + ": C must split into group groups");
+  const int64_t n = x->dims[0], c = x->dims[1], hw = x->numel() / std::max<int64_t>(1, n * c);
+  if (mean->numel() != n * group || rstd->numel() != n * group)
+    return fail(161002, std::string(op) + ": meanOut and rstdOut must be [N, group]");
+  aclTensor X = *x, G = *gamma, B = *beta, O = *out, M = *mean, R = *rstd;
+  return prepare(op, [=] {
+    auto xs = gather(X), g = gather(G), b = gather(B);
+    std::vector<float> o(xs.size()), mv(size_t(n * group)), rv(size_t(n * group));
+    ops_npu::group_norm_ref(xs.data(), g.data(), b.data(), size_t(n), size_t(c), size_t(hw),
+                            size_t(group), float(eps), silu, o.data());
+    const size_t per = size_t(c / group * hw);
+    for (size_t i = 0; i < mv.size(); ++i) {
+      double sum = 0, sq = 0;
+      for (size_t e = 0; e < per; ++e) sum += xs[i * per + e];
+      const double mu = sum / double(per);
+      for (size_t e = 0; e < per; ++e) sq += (xs[i * per + e] - mu) * (xs[i * per + e] - mu);
+      mv[i] = float(mu);
+      rv[i] = float(1.0 / std::sqrt(sq / double(per) + eps));
+    }
+    scatter(O, o);
+    scatter(M, mv);
+    scatter(R, rv);
+    return 0;
+  }, ws, ex);
+}
+
+}  // namespace
+
 EXPORT aclnnStatus aclnnGroupNormGetWorkspaceSize(const aclTensor *x, const aclTensor *gamma,
                                                   const aclTensor *beta, int64_t n, int64_t c,
                                                   int64_t hw, int64_t group, double eps,
                                                   aclTensor *out, aclTensor *mean, aclTensor *rstd,
                                                   uint64_t *ws, aclOpExecutor **ex) {
-  if (int st = require("aclnnGroupNorm", {x, gamma, beta, out, mean, rstd})) return st;
-  if (n * c * hw != x->numel() || group <= 0 || c % group != 0)
+  if (x && n * c * hw != x->numel())
     return fail(161002, "aclnnGroupNorm: N, C, HxW or group do not match the input");
-  aclTensor X = *x, G = *gamma, B = *beta, O = *out;
-  return prepare("aclnnGroupNorm", [=] {
-    auto xs = gather(X), g = gather(G), b = gather(B);
-    std::vector<float> o(xs.size());
-    ops_npu::group_norm_ref(xs.data(), g.data(), b.data(), size_t(n), size_t(c), size_t(hw),
-                            size_t(group), float(eps), false, o.data());
-    scatter(O, o);
+  return group_norm_common("aclnnGroupNorm", x, gamma, beta, group, eps, false, out, mean, rstd,
+                           ws, ex);
+}
+FAKE_LAUNCH(aclnnGroupNorm)
+
+#ifndef FAKE_OMIT_aclnnGroupNormSilu
+EXPORT aclnnStatus aclnnGroupNormSiluGetWorkspaceSize(const aclTensor *x, const aclTensor *gamma,
+                                                      const aclTensor *beta, int64_t group,
+                                                      double eps, aclTensor *out, aclTensor *mean,
+                                                      aclTensor *rstd, uint64_t *ws,
+                                                      aclOpExecutor **ex) {
+  return group_norm_common("aclnnGroupNormSilu", x, gamma, beta, group, eps, true, out, mean,
+                           rstd, ws, ex);
+}
+FAKE_LAUNCH(aclnnGroupNormSilu)
+#endif
+
+EXPORT aclnnStatus aclnnSiluGetWorkspaceSize(const aclTensor *x, aclTensor *out, uint64_t *ws,
+                                             aclOpExecutor **ex) {
+  if (int st = require("aclnnSilu", {x, out})) return st;
+  if (x->numel() != out->numel()) return fail(161002, "aclnnSilu: out must have self's shape");
+  aclTensor X = *x, O = *out;
+  return prepare("aclnnSilu", [=] {
+    auto xs = gather(X);
+    for (auto &v : xs) v = float(double(v) / (1.0 + std::exp(-double(v))));
+    scatter(O, xs);
     return 0;
   }, ws, ex);
 }
-FAKE_LAUNCH(aclnnGroupNorm)
+FAKE_LAUNCH(aclnnSilu)
 
 EXPORT aclnnStatus aclnnGeGluV3GetWorkspaceSize(const aclTensor *x, int64_t dim, int64_t approximate,
                                                 bool activate_left, aclTensor *out, aclTensor *out_gelu,
@@ -485,22 +623,55 @@ aclnnStatus attention_common(const char *op, const aclTensor *q, const aclTensor
   if (mask) bstrides(*mask, ms);
   d.bias_sb = bs[0]; d.bias_sh = bs[1]; d.bias_sq = bs[2]; d.bias_sk = bs[3];
   d.mask_sb = ms[0]; d.mask_sh = ms[1]; d.mask_sq = ms[2]; d.mask_sk = ms[3];
-  const float *qp = static_cast<const float *>(q->data), *kp = static_cast<const float *>(k->data),
-              *vp = static_cast<const float *>(v->data);
-  const float *bp = bias ? static_cast<const float *>(bias->data) : nullptr;
+  if (lse && lse->dtype != ACL_FLOAT) return fail(161002, std::string(op) + ": softmaxLse must be FLOAT");
+  if (bias && !is_float_type(bias->dtype))
+    return fail(161002, std::string(op) + ": pseShift must be a floating tensor");
   const uint8_t *mp = mask ? static_cast<const uint8_t *>(mask->data) : nullptr;
   size_t mask_extent = 0;
   if (mask) {
     mask_extent = 1;
     for (size_t i = 0; i < mask->dims.size(); ++i) mask_extent += size_t((mask->dims[i] - 1) * mask->strides[i]);
   }
-  float *op_out = static_cast<float *>(out->data);
+  aclTensor Q = *q, K = *k, V = *v, O = *out;
+  const bool has_bias = bias != nullptr;
+  aclTensor Bi = has_bias ? *bias : aclTensor{};
   float *lp = lse ? static_cast<float *>(lse->data) : nullptr;
   return prepare(op, [=] {
+    // Widened, contiguous copies (row-major in their own dims), so the strides the
+    // reference kernel walks are those of a contiguous tensor of the same layout.
+    ops_npu::AttnDims dd = d;
+    auto contiguous = [&](const aclTensor &t, size_t &sb, size_t &sh, size_t &ss) {
+      const size_t s1 = size_t(t.dims[1] * t.dims[2] * t.dims[3]), s2 = size_t(t.dims[2] * t.dims[3]),
+                   s3 = size_t(t.dims[3]);
+      sb = s1;
+      sh = bsnd ? s3 : s2;
+      ss = bsnd ? s2 : s3;
+    };
+    auto qs = gather(Q), ks = gather(K), vs = gather(V);
+    contiguous(Q, dd.q_sb, dd.q_sh, dd.q_ss);
+    contiguous(K, dd.k_sb, dd.k_sh, dd.k_ss);
+    contiguous(V, dd.v_sb, dd.v_sh, dd.v_ss);
+    contiguous(O, dd.o_sb, dd.o_sh, dd.o_ss);
+    std::vector<float> bs;
+    if (has_bias) {
+      bs = gather(Bi);
+      aclTensor dense = Bi;
+      int64_t step = 1;
+      for (size_t i = dense.dims.size(); i-- > 0;) {
+        dense.strides[i] = step;
+        step *= dense.dims[i];
+      }
+      size_t st[4];
+      bstrides(dense, st);
+      dd.bias_sb = st[0]; dd.bias_sh = st[1]; dd.bias_sq = st[2]; dd.bias_sk = st[3];
+    }
     // aclnn masks say 1 = masked; the reference kernel's say 1 = attend.
     std::vector<uint8_t> keep(mask_extent);
     for (size_t i = 0; i < mask_extent; ++i) keep[i] = mp[i] ? 0 : 1;
-    ops_npu::attention_ref(d, qp, kp, vp, bp, mp ? keep.data() : nullptr, op_out, lp);
+    std::vector<float> o(qs.size());
+    ops_npu::attention_ref(dd, qs.data(), ks.data(), vs.data(), has_bias ? bs.data() : nullptr,
+                           mp ? keep.data() : nullptr, o.data(), lp);
+    scatter(O, o);
     return 0;
   }, ws, ex);
 }
