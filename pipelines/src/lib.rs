@@ -5,6 +5,7 @@
 //! `layers`, the one module of primitive layers every model is built from. `hidream` and
 //! `sd-bench` are tracked by their own issues and are absent until they work.
 
+pub mod conv;
 pub mod doctor;
 pub mod layers;
 pub mod schedulers;

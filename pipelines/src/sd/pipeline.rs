@@ -8,6 +8,7 @@ use super::tokenizer::ClipTokenizer;
 use super::unet::UNet2DConditionModel;
 use super::vae::AutoencoderKL;
 use super::weights::component_vars;
+use crate::layers::Kernels;
 use crate::schedulers::{Scheduler, SchedulerConfig};
 use candle_core::{DType, Device, Tensor};
 use device::TorchRng;
@@ -22,7 +23,25 @@ pub struct StableDiffusion {
     pub vae: AutoencoderKL,
     pub scheduler_config: SchedulerConfig,
     device: Device,
+    /// The models' weights and compute dtype. Latents, noise, guidance and scheduler
+    /// arithmetic stay f32 whatever it is (see `predict`).
     dtype: DType,
+}
+
+/// How to build the models: weight/compute dtype and which kernels the layers run.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub dtype: DType,
+    pub kernels: Kernels,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            dtype: DType::F32,
+            kernels: Kernels::default(),
+        }
+    }
 }
 
 /// What one generation needs besides the models.
@@ -34,6 +53,9 @@ pub struct Generation {
     pub seed: u64,
     pub width: usize,
     pub height: usize,
+    /// Images per prompt (diffusers' `num_images_per_prompt`): one `randn` of shape
+    /// `[batch, c, h, w]` from the seed, so image i matches diffusers' image i.
+    pub batch: usize,
     /// Initial latents instead of noise from the seed (diffusers' `latents=`).
     pub latents: Option<Tensor>,
 }
@@ -68,6 +90,18 @@ impl StableDiffusion {
     /// Loads a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae,
     /// scheduler), every component configured from its own config file.
     pub fn load(root: &Path, device: &Device) -> Result<Self, SdError> {
+        Self::load_with(root, device, LoadOptions::default())
+    }
+
+    /// [`StableDiffusion::load`] with weights converted to `options.dtype` (f32, f16 or
+    /// bf16, from f32 or fp16 files alike) and the layers running `options.kernels`.
+    pub fn load_with(root: &Path, device: &Device, options: LoadOptions) -> Result<Self, SdError> {
+        let LoadOptions { dtype, kernels } = options;
+        if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
+            return Err(SdError::InvalidInput(format!(
+                "dtype {dtype:?} is not supported (f32, f16 or bf16)"
+            )));
+        }
         let index = ModelIndex::read(&root.join("model_index.json"))?;
         for needed in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] {
             if index.class_of(needed).is_none() {
@@ -77,22 +111,23 @@ impl StableDiffusion {
                 });
             }
         }
-        let dtype = DType::F32;
         let tokenizer = ClipTokenizer::from_dir(&component_dir(root, "tokenizer")?)?;
 
         let dir = component_dir(root, "text_encoder")?;
         let cfg: ClipTextConfig = read_config(&dir.join("config.json"))?;
-        let text_encoder = ClipTextModel::new(component_vars(&dir, dtype, device)?, &cfg)
-            .map_err(weights_err("text_encoder"))?;
+        let text_encoder =
+            ClipTextModel::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
+                .map_err(weights_err("text_encoder"))?;
 
         let dir = component_dir(root, "unet")?;
         let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
-        let unet = UNet2DConditionModel::new(component_vars(&dir, dtype, device)?, &cfg)
-            .map_err(weights_err("unet"))?;
+        let unet =
+            UNet2DConditionModel::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
+                .map_err(weights_err("unet"))?;
 
         let dir = component_dir(root, "vae")?;
         let cfg: VaeConfig = read_config(&dir.join("config.json"))?;
-        let vae = AutoencoderKL::new(component_vars(&dir, dtype, device)?, &cfg)
+        let vae = AutoencoderKL::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
             .map_err(weights_err("vae"))?;
 
         let path = component_dir(root, "scheduler")?.join("scheduler_config.json");
@@ -117,6 +152,10 @@ impl StableDiffusion {
         &self.device
     }
 
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
     /// Pixels per latent cell (8 for SD; 2 for the two-block test VAE).
     pub fn vae_scale_factor(&self) -> usize {
         self.vae.config().scale_factor()
@@ -130,13 +169,17 @@ impl StableDiffusion {
         Ok((self.text_encoder.forward(&ids)?, enc.truncated))
     }
 
+    /// Context for one UNet call: `[cond x batch]`, or `[uncond x batch, cond x batch]`
+    /// with guidance (diffusers' order for `num_images_per_prompt`).
     fn conditioning(&self, g: &Generation) -> Result<(Tensor, bool), SdError> {
         let (cond, truncated) = self.encode_prompt(&g.prompt)?;
+        let cond = cond.repeat((g.batch, 1, 1))?;
         if g.guidance <= 1.0 {
             return Ok((cond, truncated));
         }
         let (uncond, neg_truncated) =
             self.encode_prompt(g.negative_prompt.as_deref().unwrap_or(""))?;
+        let uncond = uncond.repeat((g.batch, 1, 1))?;
         Ok((
             Tensor::cat(&[&uncond, &cond], 0)?,
             truncated || neg_truncated,
@@ -155,10 +198,22 @@ impl StableDiffusion {
                 g.width, g.height
             )));
         }
-        Ok((1, self.unet.config().in_channels, g.height / f, g.width / f))
+        if g.batch == 0 {
+            return Err(SdError::InvalidInput(
+                "batch (images per prompt) must be at least 1".to_string(),
+            ));
+        }
+        Ok((
+            g.batch,
+            self.unet.config().in_channels,
+            g.height / f,
+            g.width / f,
+        ))
     }
 
-    /// One guided UNet evaluation.
+    /// One guided UNet evaluation. The UNet runs in the model dtype; its f32 output and
+    /// the guidance arithmetic keep latents f32 between steps (diffusers keeps them in the
+    /// model dtype; f32 only removes rounding, see README).
     fn predict(
         &self,
         latents: &Tensor,
@@ -173,13 +228,19 @@ impl StableDiffusion {
         } else {
             latents.clone()
         };
-        let input = scheduler.scale_model_input(&input, t)?;
-        let noise = self.unet.forward(&input, t, context)?;
+        let input = scheduler
+            .scale_model_input(&input, t)?
+            .to_dtype(self.dtype)?;
+        let noise = self
+            .unet
+            .forward(&input, t, context)?
+            .to_dtype(DType::F32)?;
         if !cfg {
             return Ok(noise);
         }
-        let uncond = noise.narrow(0, 0, 1)?;
-        let cond = noise.narrow(0, 1, 1)?;
+        let batch = latents.dim(0)?;
+        let uncond = noise.narrow(0, 0, batch)?;
+        let cond = noise.narrow(0, batch, batch)?;
         Ok((&uncond + ((cond - &uncond)? * guidance)?)?)
     }
 
@@ -219,7 +280,7 @@ impl StableDiffusion {
                         l.dims()
                     )));
                 }
-                l.to_device(&self.device)?.to_dtype(self.dtype)?
+                l.to_device(&self.device)?.to_dtype(DType::F32)?
             }
             None => self.noise(&mut rng, shape)?,
         };
@@ -265,9 +326,17 @@ impl StableDiffusion {
         };
         let image = ((init.image.to_device(&self.device)?.to_dtype(self.dtype)? * 2.0)? - 1.0)?;
         let dist = self.vae.encode(&image)?;
-        let eps = self.noise(&mut rng, dist.mean.dims4()?)?;
-        let sampled = (&dist.mean + (&dist.std * &eps)?)?;
-        let latents = (sampled * self.vae.config().scaling_factor)?;
+        let (mean, std) = (
+            dist.mean.to_dtype(DType::F32)?,
+            dist.std.to_dtype(DType::F32)?,
+        );
+        let eps = self.noise(&mut rng, mean.dims4()?)?;
+        let sampled = (&mean + (&std * &eps)?)?;
+        // diffusers encodes the image once and repeats its latents per image; the
+        // per-image noise below is then one randn over the whole batch.
+        let image_latents = (sampled * self.vae.config().scaling_factor)?;
+        let copies = shape.0 / image_latents.dim(0)?.max(1);
+        let latents = image_latents.repeat((copies, 1, 1, 1))?;
         if latents.dims4()? != shape {
             return Err(SdError::InvalidInput(format!(
                 "init image gives latents {:?}, expected {shape:?} from width/height",
@@ -295,13 +364,16 @@ impl StableDiffusion {
     ) -> Result<Tensor, SdError> {
         let (b, c, h, w) = shape;
         let data = rng.randn_f32(b * c * h * w);
-        Ok(Tensor::from_vec(data, shape, &self.device)?.to_dtype(self.dtype)?)
+        Ok(Tensor::from_vec(data, shape, &self.device)?)
     }
 
     /// Final latents to an NCHW image in [0, 1] (diffusers' postprocess before uint8).
     pub fn decode(&self, latents: &Tensor) -> Result<Tensor, SdError> {
-        let z = (latents / self.vae.config().scaling_factor)?;
-        let image = self.vae.decode(&z)?;
+        let z = (latents.to_dtype(DType::F32)? / self.vae.config().scaling_factor)?;
+        let image = self
+            .vae
+            .decode(&z.to_dtype(self.dtype)?)?
+            .to_dtype(DType::F32)?;
         Ok(((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?)
     }
 }

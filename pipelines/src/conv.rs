@@ -1,0 +1,224 @@
+//! 2-d convolution for the models. With [`Kernels::Fused`] on CPU it is one im2col (parallel
+//! over input channels) followed by one GEMM against the weight exactly as torch stores it
+//! (`[c_out, c_in * kh * kw]` is the contiguous `[c_out, c_in, kh, kw]`), producing NCHW
+//! directly; 1x1 convolutions skip the im2col. candle's own CPU conv2d re-lays the weight
+//! out on every call and transposes the input to NHWC on one thread first, which is what
+//! this path avoids. [`Kernels::Naive`] and non-CPU devices use candle's conv2d.
+
+use crate::layers::Kernels;
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, Layout, Module, Result, Shape, Tensor, WithDType};
+use candle_nn::VarBuilder;
+use rayon::prelude::*;
+
+#[derive(Debug, Clone)]
+pub struct Conv2d {
+    weight: Tensor,
+    bias: Tensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    kernels: Kernels,
+    naive: candle_nn::Conv2d,
+}
+
+pub fn conv2d(
+    vb: VarBuilder,
+    inputs: usize,
+    outputs: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    kernels: Kernels,
+) -> Result<Conv2d> {
+    let weight = vb.get((outputs, inputs, kernel, kernel), "weight")?;
+    let bias = vb.get(outputs, "bias")?;
+    let cfg = candle_nn::Conv2dConfig {
+        stride,
+        padding,
+        ..Default::default()
+    };
+    let naive = candle_nn::Conv2d::new(weight.clone(), Some(bias.clone()), cfg);
+    Ok(Conv2d {
+        weight,
+        bias,
+        kernel,
+        stride,
+        padding,
+        kernels,
+        naive,
+    })
+}
+
+impl Conv2d {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if self.kernels == Kernels::Naive || !x.device().is_cpu() {
+            return self.naive.forward(x);
+        }
+        let (b, c_in, h, w) = x.dims4()?;
+        let c_out = self.weight.dim(0)?;
+        let geometry = Im2Col {
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+        };
+        let (oh, ow) = geometry.output_size(h, w)?;
+        let columns = if self.kernel == 1 && self.stride == 1 && self.padding == 0 {
+            x.reshape((b, c_in, h * w))?
+        } else {
+            x.apply_op1_no_bwd(&geometry)?
+        };
+        let k = c_in * self.kernel * self.kernel;
+        let weight = self.weight.reshape((c_out, k))?;
+        let out = if b == 1 {
+            weight.matmul(&columns.squeeze(0)?)?.unsqueeze(0)?
+        } else {
+            weight.broadcast_left(b)?.matmul(&columns)?
+        };
+        out.broadcast_add(&self.bias.reshape((1, c_out, 1))?)?
+            .reshape((b, c_out, oh, ow))
+    }
+}
+
+/// `[b, c, h, w]` -> `[b, c * k * k, oh * ow]`, rows ordered (channel, ky, kx) to match
+/// torch's weight layout; zero padding on every side.
+#[derive(Debug, Clone, Copy)]
+struct Im2Col {
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+}
+
+impl Im2Col {
+    fn output_size(&self, h: usize, w: usize) -> Result<(usize, usize)> {
+        let span = |n: usize| (n + 2 * self.padding).checked_sub(self.kernel);
+        match (span(h), span(w)) {
+            (Some(a), Some(b)) if self.stride > 0 => Ok((a / self.stride + 1, b / self.stride + 1)),
+            _ => candle_core::bail!(
+                "conv2d: a {h}x{w} input is smaller than the {}x{} kernel",
+                self.kernel,
+                self.kernel
+            ),
+        }
+    }
+
+    fn run<T: WithDType + Send + Sync>(&self, x: &[T], dims: &[usize]) -> Result<(Vec<T>, Shape)> {
+        let &[b, c, h, w] = dims else {
+            candle_core::bail!("im2col needs [b, c, h, w], got {dims:?}")
+        };
+        let (oh, ow) = self.output_size(h, w)?;
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let plane = oh * ow;
+        let mut out = vec![T::zero(); b * c * k * k * plane];
+        // One (batch, channel) pair per task: each writes its own k*k rows.
+        out.par_chunks_mut(k * k * plane)
+            .enumerate()
+            .for_each(|(bc, rows)| {
+                let src = &x[bc * h * w..(bc + 1) * h * w];
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let row = &mut rows[(ky * k + kx) * plane..(ky * k + kx + 1) * plane];
+                        for oy in 0..oh {
+                            let iy = (oy * s + ky) as isize - p as isize;
+                            if iy < 0 || iy >= h as isize {
+                                continue;
+                            }
+                            let line = &src[iy as usize * w..(iy as usize + 1) * w];
+                            let dst = &mut row[oy * ow..(oy + 1) * ow];
+                            for (ox, d) in dst.iter_mut().enumerate() {
+                                let ix = (ox * s + kx) as isize - p as isize;
+                                if ix >= 0 && ix < w as isize {
+                                    *d = line[ix as usize];
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        Ok((out, Shape::from_dims(&[b, c * k * k, plane])))
+    }
+}
+
+impl CustomOp1 for Im2Col {
+    fn name(&self) -> &'static str {
+        "im2col"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("im2col: input must be contiguous")
+        };
+        let dims = layout.dims();
+        match storage {
+            CpuStorage::F32(v) => {
+                let (o, s) = self.run(&v[start..end], dims)?;
+                Ok((CpuStorage::F32(o), s))
+            }
+            CpuStorage::F16(v) => {
+                let (o, s) = self.run(&v[start..end], dims)?;
+                Ok((CpuStorage::F16(o), s))
+            }
+            CpuStorage::BF16(v) => {
+                let (o, s) = self.run(&v[start..end], dims)?;
+                Ok((CpuStorage::BF16(o), s))
+            }
+            other => candle_core::bail!("im2col: {:?} is not supported", other.dtype()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device};
+    use std::collections::HashMap;
+
+    fn both(kernel: usize, stride: usize, padding: usize, shape: (usize, usize, usize, usize)) {
+        let dev = Device::Cpu;
+        let (b, c, h, w) = shape;
+        let c_out = 5;
+        let mut map = HashMap::new();
+        map.insert(
+            "weight".to_string(),
+            Tensor::randn(0f32, 1.0, (c_out, c, kernel, kernel), &dev).expect("w"),
+        );
+        map.insert(
+            "bias".to_string(),
+            Tensor::randn(0f32, 1.0, c_out, &dev).expect("b"),
+        );
+        let vb = VarBuilder::from_tensors(map, DType::F32, &dev);
+        let x = Tensor::randn(0f32, 1.0, (b, c, h, w), &dev).expect("x");
+        let make = |k| conv2d(vb.clone(), c, c_out, kernel, stride, padding, k).expect("conv");
+        let ours = make(Kernels::Fused).forward(&x).expect("fused");
+        let theirs = make(Kernels::Naive).forward(&x).expect("naive");
+        assert_eq!(ours.dims(), theirs.dims());
+        let diff = (ours - theirs)
+            .and_then(|d| d.abs())
+            .and_then(|d| d.flatten_all())
+            .and_then(|d| d.max(0))
+            .and_then(|d| d.to_scalar::<f32>())
+            .expect("diff");
+        assert!(diff < 1e-4, "k{kernel} s{stride} p{padding}: {diff}");
+    }
+
+    // candle's conv2d is the independent reference here: a different algorithm (tiled
+    // NHWC im2col) for the same operator.
+    #[test]
+    fn im2col_gemm_matches_candle_conv2d() {
+        both(3, 1, 1, (2, 3, 7, 9));
+        both(3, 2, 1, (2, 4, 8, 6));
+        both(3, 2, 0, (1, 2, 9, 9));
+        both(1, 1, 0, (2, 6, 5, 4));
+        both(1, 1, 0, (1, 6, 5, 4));
+    }
+
+    #[test]
+    fn a_too_small_input_is_an_error() {
+        let op = Im2Col {
+            kernel: 3,
+            stride: 1,
+            padding: 0,
+        };
+        assert!(op.output_size(2, 5).is_err());
+    }
+}
