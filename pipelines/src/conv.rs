@@ -7,7 +7,7 @@
 
 use crate::layers::Kernels;
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, Layout, Module, Result, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor, WithDType};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
@@ -52,7 +52,15 @@ pub fn conv2d(
 
 impl Conv2d {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if self.kernels == Kernels::Naive || !x.device().is_cpu() {
+        if !x.device().is_cpu() {
+            return self.naive.forward(x);
+        }
+        if self.kernels == Kernels::Naive {
+            // candle's CPU conv2d has no bf16 GEMM; the baseline computes those in f32.
+            if x.dtype() == DType::BF16 {
+                let out = self.naive_f32()?.forward(&x.to_dtype(DType::F32)?)?;
+                return out.to_dtype(DType::BF16);
+            }
             return self.naive.forward(x);
         }
         let (b, c_in, h, w) = x.dims4()?;
@@ -77,6 +85,21 @@ impl Conv2d {
         };
         out.broadcast_add(&self.bias.reshape((1, c_out, 1))?)?
             .reshape((b, c_out, oh, ow))
+    }
+}
+
+impl Conv2d {
+    fn naive_f32(&self) -> Result<candle_nn::Conv2d> {
+        let cfg = candle_nn::Conv2dConfig {
+            stride: self.stride,
+            padding: self.padding,
+            ..Default::default()
+        };
+        Ok(candle_nn::Conv2d::new(
+            self.weight.to_dtype(DType::F32)?,
+            Some(self.bias.to_dtype(DType::F32)?),
+            cfg,
+        ))
     }
 }
 
@@ -170,7 +193,7 @@ impl CustomOp1 for Im2Col {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{DType, Device};
+    use candle_core::Device;
     use std::collections::HashMap;
 
     fn both(kernel: usize, stride: usize, padding: usize, shape: (usize, usize, usize, usize)) {
