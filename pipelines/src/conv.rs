@@ -148,6 +148,17 @@ impl Im2Col {
                             }
                             let line = &src[iy as usize * w..(iy as usize + 1) * w];
                             let dst = &mut row[oy * ow..(oy + 1) * ow];
+                            if s == 1 {
+                                // Output columns whose input column kx - p + ox is inside
+                                // the row: one contiguous copy (the rest stays zero).
+                                let lo = p.saturating_sub(kx).min(ow);
+                                let hi = (w + p).saturating_sub(kx).min(ow).max(lo);
+                                if hi > lo {
+                                    let start = lo + kx - p;
+                                    dst[lo..hi].copy_from_slice(&line[start..start + hi - lo]);
+                                }
+                                continue;
+                            }
                             for (ox, d) in dst.iter_mut().enumerate() {
                                 let ix = (ox * s + kx) as isize - p as isize;
                                 if ix >= 0 && ix < w as isize {
@@ -229,6 +240,9 @@ mod tests {
     #[test]
     fn im2col_gemm_matches_candle_conv2d() {
         both(3, 1, 1, (2, 3, 7, 9));
+        both(3, 1, 0, (1, 3, 6, 5));
+        both(3, 1, 2, (1, 2, 4, 3));
+        both(5, 1, 2, (2, 2, 6, 7));
         both(3, 2, 1, (2, 4, 8, 6));
         both(3, 2, 0, (1, 2, 9, 9));
         both(1, 1, 0, (2, 6, 5, 4));

@@ -70,7 +70,9 @@ def main() -> None:
 
     torch.manual_seed(a.seed)
     start = time.perf_counter()
-    unet = UNet2DConditionModel(**SD21_BASE_UNET).to(DTYPES[a.dtype]).eval()
+    unet = UNet2DConditionModel(**SD21_BASE_UNET).eval()
+    if a.dtype != "f32":
+        unet = unet.to(DTYPES[a.dtype])
     load_s = time.perf_counter() - start
     latent = a.size // 8
     g = torch.Generator().manual_seed(a.seed)

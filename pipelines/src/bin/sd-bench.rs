@@ -157,13 +157,15 @@ fn run(args: &Args) -> Result<(), Failure> {
         eprintln!("built the SD 2.1-base UNet with random weights in {load_s:.1} s");
     }
     let latent = args.size / 8;
-    device.set_seed(args.seed).map_err(failed)?;
-    let sample = Tensor::randn(0f32, 1.0, (args.batch, 4, latent, latent), &device)
-        .and_then(|t| t.to_dtype(settings.dtype))
-        .map_err(failed)?;
-    let context = Tensor::randn(0f32, 1.0, (args.batch, 77, 1024), &device)
-        .and_then(|t| t.to_dtype(settings.dtype))
-        .map_err(failed)?;
+    let mut rng = device::TorchRng::new(args.seed);
+    let mut normal = |shape: &[usize]| {
+        let data = rng.randn_f32(shape.iter().product());
+        Tensor::from_vec(data, shape, &device)
+            .and_then(|t| t.to_dtype(settings.dtype))
+            .map_err(failed)
+    };
+    let sample = normal(&[args.batch, 4, latent, latent])?;
+    let context = normal(&[args.batch, 77, 1024])?;
 
     let mut results = Vec::new();
     for r in &settings.runs {
