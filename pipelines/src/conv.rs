@@ -1,7 +1,8 @@
 //! 2-d convolution for the models. With [`Kernels::Fused`] on CPU it is one im2col (parallel
 //! over input channels) followed by one GEMM against the weight exactly as torch stores it
 //! (`[c_out, c_in * kh * kw]` is the contiguous `[c_out, c_in, kh, kw]`), producing NCHW
-//! directly; 1x1 convolutions skip the im2col. candle's own CPU conv2d re-lays the weight
+//! directly; 1x1 convolutions skip the im2col, and f32 3x3 stride-1 convolutions of up to
+//! 640 channels use Winograd's F(2x2, 3x3) instead (`crate::winograd`). candle's own CPU conv2d re-lays the weight
 //! out on every call and transposes the input to NHWC on one thread first, which is what
 //! this path avoids. [`Kernels::Naive`] and non-CPU devices use candle's conv2d.
 
@@ -20,7 +21,15 @@ pub struct Conv2d {
     padding: usize,
     kernels: Kernels,
     naive: candle_nn::Conv2d,
+    /// Winograd-transformed weights, for the convolutions that take that path.
+    winograd: Option<Tensor>,
 }
+
+/// Widest output a 3x3 convolution may have to take the Winograd path. Its transformed
+/// weights (16/9 the size of the originals) are kept beside them; up to 640 channels that
+/// costs about 0.2 GB for the SD UNet, where the 1280-channel convolutions would add 1.5 GB
+/// for layers that run at 16x16 and 8x8, where the GEMMs are smallest anyway.
+const WINOGRAD_MAX_CHANNELS: usize = 640;
 
 pub fn conv2d(
     vb: VarBuilder,
@@ -39,6 +48,16 @@ pub fn conv2d(
         ..Default::default()
     };
     let naive = candle_nn::Conv2d::new(weight.clone(), Some(bias.clone()), cfg);
+    let winograd = if kernels == Kernels::Fused
+        && (kernel, stride, padding) == (3, 1, 1)
+        && outputs <= WINOGRAD_MAX_CHANNELS
+        && weight.dtype() == DType::F32
+        && weight.device().is_cpu()
+    {
+        Some(crate::winograd::transform_weight(&weight)?)
+    } else {
+        None
+    };
     Ok(Conv2d {
         weight,
         bias,
@@ -47,6 +66,7 @@ pub fn conv2d(
         padding,
         kernels,
         naive,
+        winograd,
     })
 }
 
@@ -62,6 +82,11 @@ impl Conv2d {
                 return out.to_dtype(DType::BF16);
             }
             return self.naive.forward(x);
+        }
+        if let Some(u) = &self.winograd
+            && x.dtype() == DType::F32
+        {
+            return crate::winograd::conv3x3(x, u, &self.bias);
         }
         let (b, c_in, h, w) = x.dims4()?;
         let c_out = self.weight.dim(0)?;
@@ -236,10 +261,13 @@ mod tests {
     }
 
     // candle's conv2d is the independent reference here: a different algorithm (tiled
-    // NHWC im2col) for the same operator.
+    // NHWC im2col) for the same operator. 3x3 stride-1 padding-1 cases take the Winograd
+    // path (odd and tiny sizes included); the others the im2col path.
     #[test]
     fn im2col_gemm_matches_candle_conv2d() {
         both(3, 1, 1, (2, 3, 7, 9));
+        both(3, 1, 1, (1, 4, 1, 1));
+        both(3, 1, 1, (2, 3, 2, 3));
         both(3, 1, 0, (1, 3, 6, 5));
         both(3, 1, 2, (1, 2, 4, 3));
         both(5, 1, 2, (2, 2, 6, 7));

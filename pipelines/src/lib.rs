@@ -12,3 +12,4 @@ pub mod doctor;
 pub mod layers;
 pub mod schedulers;
 pub mod sd;
+pub mod winograd;

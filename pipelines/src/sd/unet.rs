@@ -37,8 +37,9 @@ impl Attention {
         })
     }
 
-    // upcast_attention only changes the precision of q.k in reduced-precision runs; the
-    // shared attention primitive computes scores in the input dtype, exact at f32.
+    // upcast_attention only changes the precision of q.k in reduced-precision runs. The
+    // fused kernel computes scores and softmax in f32 for every dtype (always upcast); the
+    // naive path computes them in the input dtype, as diffusers does without upcasting.
     fn forward(&self, x: &Tensor, context: Option<&Tensor>) -> Result<Tensor> {
         let context = context.unwrap_or(x);
         let out = layers::attention(
