@@ -96,17 +96,28 @@ impl Conv2d {
             padding: self.padding,
         };
         let (oh, ow) = geometry.output_size(h, w)?;
-        let columns = if self.kernel == 1 && self.stride == 1 && self.padding == 0 {
-            x.reshape((b, c_in, h * w))?
-        } else {
-            x.apply_op1_no_bwd(&geometry)?
-        };
         let k = c_in * self.kernel * self.kernel;
         let weight = self.weight.reshape((c_out, k))?;
-        let out = if b == 1 {
-            weight.matmul(&columns.squeeze(0)?)?.unsqueeze(0)?
+        let out = if self.kernel == 1 && self.stride == 1 && self.padding == 0 {
+            let x = x.reshape((b, c_in, h * w))?;
+            if b == 1 {
+                weight.matmul(&x.squeeze(0)?)?.unsqueeze(0)?
+            } else {
+                weight.broadcast_left(b)?.matmul(&x)?
+            }
         } else {
-            weight.broadcast_left(b)?.matmul(&columns)?
+            // [c_out, b * pixels] -> [b, c_out, pixels]: one copy of the output buys one
+            // GEMM over the whole batch, which matters at 16x16 and 8x8 where a
+            // per-image GEMM has only 256 or 64 columns.
+            let folded = weight.matmul(&x.apply_op1_no_bwd(&geometry)?)?;
+            if b == 1 {
+                folded.unsqueeze(0)?
+            } else {
+                folded
+                    .reshape((c_out, b, oh * ow))?
+                    .transpose(0, 1)?
+                    .contiguous()?
+            }
         };
         out.broadcast_add(&self.bias.reshape((1, c_out, 1))?)?
             .reshape((b, c_out, oh, ow))
@@ -128,8 +139,8 @@ impl Conv2d {
     }
 }
 
-/// `[b, c, h, w]` -> `[b, c * k * k, oh * ow]`, rows ordered (channel, ky, kx) to match
-/// torch's weight layout; zero padding on every side.
+/// `[b, c, h, w]` -> `[c * k * k, b * oh * ow]`: rows ordered (channel, ky, kx) to match
+/// torch's weight layout, columns (image, pixel); zero padding on every side.
 #[derive(Debug, Clone, Copy)]
 struct Im2Col {
     kernel: usize,
@@ -158,14 +169,16 @@ impl Im2Col {
         let (k, s, p) = (self.kernel, self.stride, self.padding);
         let plane = oh * ow;
         let mut out = vec![T::zero(); b * c * k * k * plane];
-        // One (batch, channel) pair per task: each writes its own k*k rows.
-        out.par_chunks_mut(k * k * plane)
+        // One input channel per task: it writes its own k*k rows, each holding every
+        // image's plane side by side, so one GEMM covers the whole batch.
+        out.par_chunks_mut(k * k * b * plane)
             .enumerate()
-            .for_each(|(bc, rows)| {
-                let src = &x[bc * h * w..(bc + 1) * h * w];
-                for ky in 0..k {
-                    for kx in 0..k {
-                        let row = &mut rows[(ky * k + kx) * plane..(ky * k + kx + 1) * plane];
+            .for_each(|(ch, rows)| {
+                for img in 0..b {
+                    let src = &x[(img * c + ch) * h * w..(img * c + ch + 1) * h * w];
+                    for (ky, kx) in (0..k).flat_map(|ky| (0..k).map(move |kx| (ky, kx))) {
+                        let at = ((ky * k + kx) * b + img) * plane;
+                        let row = &mut rows[at..at + plane];
                         for oy in 0..oh {
                             let iy = (oy * s + ky) as isize - p as isize;
                             if iy < 0 || iy >= h as isize {
@@ -194,7 +207,7 @@ impl Im2Col {
                     }
                 }
             });
-        Ok((out, Shape::from_dims(&[b, c * k * k, plane])))
+        Ok((out, Shape::from_dims(&[c * k * k, b * plane])))
     }
 }
 
