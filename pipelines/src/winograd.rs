@@ -78,24 +78,29 @@ impl InputTransform {
         let plane = c * n;
         (0..c).into_par_iter().for_each(|ch| {
             let dst = dst;
+            // Four input rows of one tile row, zero-padded by one column on the left and
+            // enough on the right for the last tile: no bounds checks in the tile loop.
+            let padded_width = 2 * tw + 2;
+            let mut rows = vec![0f32; 4 * padded_width];
             for img in 0..b {
                 let src = &x[(img * c + ch) * h * w..(img * c + ch + 1) * h * w];
-                let at = |r: isize, col: isize| -> f32 {
-                    if r < 0 || col < 0 || r >= h as isize || col >= w as isize {
-                        0.0
-                    } else {
-                        src[r as usize * w + col as usize]
-                    }
-                };
                 for ty in 0..th {
-                    for tx in 0..tw {
-                        let (r0, c0) = (2 * ty as isize - 1, 2 * tx as isize - 1);
-                        let mut d = [[0f32; 4]; 4];
-                        for (r, row) in d.iter_mut().enumerate() {
-                            for (col, e) in row.iter_mut().enumerate() {
-                                *e = at(r0 + r as isize, c0 + col as isize);
-                            }
+                    for (r, row) in rows.chunks_exact_mut(padded_width).enumerate() {
+                        row.fill(0.0);
+                        let iy = (2 * ty + r) as isize - 1;
+                        if iy >= 0 && (iy as usize) < h {
+                            let iy = iy as usize;
+                            row[1..1 + w].copy_from_slice(&src[iy * w..(iy + 1) * w]);
                         }
+                    }
+                    let col0 = (img * th + ty) * tw;
+                    let (d0, rest) = rows.split_at(padded_width);
+                    let (d1, rest) = rest.split_at(padded_width);
+                    let (d2, d3) = rest.split_at(padded_width);
+                    for tx in 0..tw {
+                        let x0 = 2 * tx;
+                        let tile = |row: &[f32]| [row[x0], row[x0 + 1], row[x0 + 2], row[x0 + 3]];
+                        let d = [tile(d0), tile(d1), tile(d2), tile(d3)];
                         // B^T d (rows), then (B^T d) B (columns).
                         let t = [
                             sub(d[0], d[2]),
@@ -103,7 +108,6 @@ impl InputTransform {
                             sub(d[2], d[1]),
                             sub(d[1], d[3]),
                         ];
-                        let col = (img * th + ty) * tw + tx;
                         for (i, row) in t.iter().enumerate() {
                             let out = [
                                 row[0] - row[2],
@@ -112,7 +116,7 @@ impl InputTransform {
                                 row[1] - row[3],
                             ];
                             for (j, value) in out.into_iter().enumerate() {
-                                let index = (i * 4 + j) * plane + ch * n + col;
+                                let index = (i * 4 + j) * plane + ch * n + col0 + tx;
                                 // SAFETY: index < 16 * c * n, and only channel `ch`'s
                                 // task writes indices with this `ch`.
                                 unsafe { *dst.0.add(index) = value };
