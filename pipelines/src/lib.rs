@@ -3,7 +3,8 @@
 //! Holds the `doctor` binary and its checks that need pipeline knowledge; the Stable
 //! Diffusion 2.x models, tokenizer and pipeline behind the `sd` binary; the schedulers; and
 //! `layers`, the one module of primitive layers every model is built from (with `conv`, its
-//! convolution); and `bench`, what the `sd-bench` binary needs besides the models.
+//! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
+//! binary needs besides the models.
 //! `hidream` is tracked by its own issue and is absent until it works.
 
 pub mod bench;
