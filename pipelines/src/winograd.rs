@@ -66,6 +66,13 @@ struct Dst(*mut f32);
 unsafe impl Send for Dst {}
 unsafe impl Sync for Dst {}
 
+impl Dst {
+    /// Through a method, so closures capture the whole `Dst` (Send) and not its field.
+    fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}
+
 impl InputTransform {
     fn run(&self, x: &[f32], dims: &[usize]) -> Result<(Vec<f32>, Shape)> {
         let &[b, c, h, w] = dims else {
@@ -77,7 +84,6 @@ impl InputTransform {
         let dst = Dst(v.as_mut_ptr());
         let plane = c * n;
         (0..c).into_par_iter().for_each(|ch| {
-            let dst = dst;
             // Four input rows of one tile row, zero-padded by one column on the left and
             // enough on the right for the last tile: no bounds checks in the tile loop.
             let padded_width = 2 * tw + 2;
@@ -119,7 +125,7 @@ impl InputTransform {
                                 let index = (i * 4 + j) * plane + ch * n + col0 + tx;
                                 // SAFETY: index < 16 * c * n, and only channel `ch`'s
                                 // task writes indices with this `ch`.
-                                unsafe { *dst.0.add(index) = value };
+                                unsafe { *dst.ptr().add(index) = value };
                             }
                         }
                     }
