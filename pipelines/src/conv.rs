@@ -1,10 +1,11 @@
-//! 2-d convolution for the models. With [`Kernels::Fused`] on CPU it is one im2col (parallel
-//! over input channels) followed by one GEMM against the weight exactly as torch stores it
-//! (`[c_out, c_in * kh * kw]` is the contiguous `[c_out, c_in, kh, kw]`), producing NCHW
-//! directly; 1x1 convolutions skip the im2col, and f32 3x3 stride-1 convolutions of up to
-//! 640 channels use Winograd's F(2x2, 3x3) instead (`crate::winograd`). candle's own CPU conv2d re-lays the weight
-//! out on every call and transposes the input to NHWC on one thread first, which is what
-//! this path avoids. [`Kernels::Naive`] and non-CPU devices use candle's conv2d.
+//! 2-d convolution for the models. With [`Kernels::Fused`] on CPU: f32 3x3 stride-1
+//! convolutions of up to 640 channels use Winograd's F(2x2, 3x3) (`crate::winograd`); the
+//! others are one im2col (parallel over input channels) followed by one GEMM against the
+//! weight exactly as torch stores it (`[c_out, c_in * kh * kw]` is the contiguous
+//! `[c_out, c_in, kh, kw]`), producing NCHW directly; 1x1 convolutions skip the im2col.
+//! candle's own CPU conv2d re-lays the weight out on every call and transposes the input
+//! to NHWC on one thread first, which is what these paths avoid. [`Kernels::Naive`] and
+//! non-CPU devices use candle's conv2d.
 
 use crate::layers::Kernels;
 use candle_core::backend::BackendStorage;
@@ -109,7 +110,7 @@ impl Conv2d {
             // [c_out, b * pixels] -> [b, c_out, pixels]: one copy of the output buys one
             // GEMM over the whole batch, which matters at 16x16 and 8x8 where a
             // per-image GEMM has only 256 or 64 columns.
-            let folded = weight.matmul(&x.apply_op1_no_bwd(&geometry)?)?;
+            let folded = weight.matmul(&x.contiguous()?.apply_op1_no_bwd(&geometry)?)?;
             if b == 1 {
                 folded.unsqueeze(0)?
             } else {

@@ -1,6 +1,6 @@
 //! 3x3, stride 1, padding 1 convolution by Winograd's minimal filtering F(2x2, 3x3)
 //! (Lavin & Gray, 2015): each 2x2 output tile costs 16 multiplies per channel pair instead
-//! of 36, so the GEMM work of the convolution drops 2.25x. Three steps: the weight
+//! of 36, so the GEMM work of the convolution drops 2.25x. Four steps: the weight
 //! transform `U = G g G^T` (done once, at load), the input transform `V = B^T d B` of
 //! every overlapping 4x4 input tile, 16 GEMMs `M[k] = U[k] V[k]`, and the output transform
 //! `A^T M A` (with the bias added there). f32 only; the transforms' coefficients are 0,
@@ -241,4 +241,48 @@ pub fn conv3x3(x: &Tensor, u: &Tensor, bias: &Tensor) -> Result<Tensor> {
             width,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn only_3x3_kernels_transform() {
+        let w = Tensor::zeros((2, 2, 5, 5), DType::F32, &Device::Cpu).expect("zeros");
+        let err = transform_weight(&w).expect_err("5x5 must be refused");
+        assert!(err.to_string().contains("3x3"), "{err}");
+    }
+
+    // Small integers and an all-ones kernel make every intermediate exact in f32, so the
+    // result must equal the direct sum of each 3x3 neighbourhood (zero padded) exactly.
+    #[test]
+    fn a_box_filter_sums_each_neighbourhood_exactly() {
+        let dev = Device::Cpu;
+        let (h, w) = (5, 4);
+        let data: Vec<f32> = (0..h * w).map(|i| (i % 7) as f32).collect();
+        let x = Tensor::from_vec(data.clone(), (1, 1, h, w), &dev).expect("x");
+        let u = transform_weight(&Tensor::ones((1, 1, 3, 3), DType::F32, &dev).expect("ones"))
+            .expect("u");
+        let bias = Tensor::new(&[0.5f32], &dev).expect("bias");
+        let y = conv3x3(&x, &u, &bias)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .expect("conv");
+        for r in 0..h {
+            for c in 0..w {
+                let mut sum = 0.5;
+                for dr in -1isize..=1 {
+                    for dc in -1isize..=1 {
+                        let (rr, cc) = (r as isize + dr, c as isize + dc);
+                        if rr >= 0 && cc >= 0 && (rr as usize) < h && (cc as usize) < w {
+                            sum += data[rr as usize * w + cc as usize];
+                        }
+                    }
+                }
+                assert_eq!(y[r * w + c], sum, "({r}, {c})");
+            }
+        }
+    }
 }
