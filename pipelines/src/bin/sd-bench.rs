@@ -66,24 +66,25 @@ struct Args {
     json: bool,
 }
 
-/// One named way of running a UNet step on the shared model and inputs.
+/// One UNet step on the shared model: sample, timestep, text context.
+type Step =
+    Box<dyn FnMut(&UNet2DConditionModel, &Tensor, f64, &Tensor) -> candle_core::Result<Tensor>>;
+
+/// One named way of running UNet steps. `start` is called once before a run's steps, so a
+/// variant can keep state from step to step (DeepCache's cached deep features, a ToMe
+/// merge plan).
 struct Run {
     name: &'static str,
-    step: fn(&UNet2DConditionModel, &Tensor, f64, &Tensor) -> candle_core::Result<Tensor>,
+    start: fn() -> Step,
 }
 
-fn baseline(
-    unet: &UNet2DConditionModel,
-    sample: &Tensor,
-    t: f64,
-    context: &Tensor,
-) -> candle_core::Result<Tensor> {
-    unet.forward(sample, t, context)
+fn baseline() -> Step {
+    Box::new(|unet, sample, t, context| unet.forward(sample, t, context))
 }
 
 const RUNS: &[Run] = &[Run {
     name: "baseline",
-    step: baseline,
+    start: baseline,
 }];
 
 struct Failure(u8, String);
@@ -170,11 +171,12 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut results = Vec::new();
     for r in &settings.runs {
         let mut times = Vec::with_capacity(args.steps);
+        let mut step = (r.start)();
         for i in 0..args.warmup + args.steps {
             // Different timesteps as in a real schedule; the cost does not depend on it.
             let t = 981.0 - 20.0 * i as f64;
             let start = Instant::now();
-            let out = (r.step)(&unet, &sample, t, &context).map_err(failed)?;
+            let out = step(&unet, &sample, t, &context).map_err(failed)?;
             drop(out);
             let secs = start.elapsed().as_secs_f64();
             if i >= args.warmup {
