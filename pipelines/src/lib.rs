@@ -2,10 +2,15 @@
 //!
 //! Holds the `doctor` binary and its checks that need pipeline knowledge; the Stable
 //! Diffusion 2.x models, tokenizer and pipeline behind the `sd` binary; the schedulers; and
-//! `layers`, the one module of primitive layers every model is built from. `hidream` and
-//! `sd-bench` are tracked by their own issues and are absent until they work.
+//! `layers`, the one module of primitive layers every model is built from (with `conv`, its
+//! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
+//! binary needs besides the models.
+//! `hidream` is tracked by its own issue and is absent until it works.
 
+pub mod bench;
+pub mod conv;
 pub mod doctor;
 pub mod layers;
 pub mod schedulers;
 pub mod sd;
+pub mod winograd;

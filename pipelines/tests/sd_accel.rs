@@ -81,6 +81,7 @@ fn generation() -> Generation {
         width: r["width"].as_u64().expect("width") as usize,
         height: r["height"].as_u64().expect("height") as usize,
         latents: None,
+        batch: 1,
     }
 }
 
@@ -305,6 +306,37 @@ fn cfg_parallel_is_bit_identical_to_sequential() {
             bits(&sequential),
             bits(&run(&sd, &split, 4)),
             "{} with CFG-parallel",
+            base.name()
+        );
+    }
+}
+
+/// With several images per prompt each worker takes the whole uncond (or cond) half,
+/// and ToMe's random destinations must still be drawn as for the full UNet batch.
+#[test]
+fn cfg_parallel_with_two_images_per_prompt_is_bit_identical() {
+    let sd = model();
+    let parallel = Arc::new(CfgParallel::on_cpu(&sd.unet).expect("workers"));
+    let g = Generation {
+        batch: 2,
+        ..generation()
+    };
+    let run_batch = |accel: &Accelerations| {
+        sd.txt2img_with(&g, accel, scheduler(&sd, 3).as_mut(), &mut |_, _| {})
+            .expect("txt2img")
+            .0
+    };
+    for base in [Accelerations::default(), tome(0.5, true, 5)] {
+        let sequential = run_batch(&base);
+        assert_eq!(sequential.dims()[0], 2);
+        let split = Accelerations {
+            cfg_parallel: Some(parallel.clone()),
+            ..base.clone()
+        };
+        assert_eq!(
+            bits(&sequential),
+            bits(&run_batch(&split)),
+            "{} with CFG-parallel and two images per prompt",
             base.name()
         );
     }

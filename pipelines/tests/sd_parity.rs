@@ -231,6 +231,7 @@ fn run_txt2img(name: &str) -> (StableDiffusion, Tensor) {
         seed: run["seed"].as_u64().expect("seed"),
         width: run["width"].as_u64().expect("width") as usize,
         height: run["height"].as_u64().expect("height") as usize,
+        batch: 1,
         latents: None,
     };
     let (latents, truncated) = sd
@@ -280,6 +281,7 @@ fn injected_latents_are_the_seeded_noise() {
         seed: 12345,
         width: 32,
         height: 32,
+        batch: 1,
         latents: Some(tensor("txt2img.initial_noise")),
     };
     let (latents, _) = sd
@@ -300,6 +302,7 @@ fn img2img_ddim_matches() {
         seed: run["seed"].as_u64().expect("seed"),
         width: 32,
         height: 32,
+        batch: 1,
         latents: None,
     };
     let init = InitImage {

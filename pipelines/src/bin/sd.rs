@@ -5,17 +5,27 @@ use candle_core::{DType, Tensor};
 use clap::Parser;
 use device::{Device, DeviceKind, DeviceRequest};
 use indicatif::{ProgressBar, ProgressStyle};
+use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::SdError;
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::image::{read_png, to_rgb8, write_png};
-use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion, load_unet};
+use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
 The same --seed gives the same image as diffusers' StableDiffusionPipeline with
+generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32). With --batch N the noise is
+diffusers' num_images_per_prompt=N noise (one randn of shape [N, 4, h/8, w/8]); image 0
+is written to --output and image i to <stem>-<i>.<ext> (out.png, out-1.png, out-2.png...).
+
+--dtype f16/bf16 loads the weights (f32 or fp16 files) in that dtype and runs the text
+encoder, UNet and VAE in it; latents and scheduler arithmetic stay f32. --attention
+naive runs plain candle layers instead of the fused kernels (a baseline; it needs far
+more memory at 512x512).
+
 generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32). Accelerations follow their
 references: --tome as tomesd 0.1.3 (with random destinations, tomesd's generator seeded
 with SEED; --tome-no-rand is use_rand=False), --deepcache as DeepCache 0.1.1's
@@ -70,6 +80,16 @@ struct Args {
     /// img2img: how much of the schedule to run, in (0, 1].
     #[arg(long, default_value_t = 0.8, requires = "init_image")]
     strength: f64,
+    /// Images per prompt (diffusers' num_images_per_prompt).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    batch: usize,
+    /// Weights and compute dtype: f32, f16 or bf16.
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// fused (ops-npu kernels) or naive (plain candle layers).
+    #[arg(long, default_value = "fused")]
+    attention: String,
+    /// Image 0; image i of a batch goes to <stem>-<i>.<ext> beside it.
     #[arg(long, default_value = "sd.png")]
     output: PathBuf,
     #[command(flatten)]
@@ -101,6 +121,32 @@ struct AccelArgs {
     /// the final latents and PSNR of the image against the baseline image.
     #[arg(long)]
     compare_baseline: bool,
+}
+
+/// Where image `index` of a batch is written: `--output` itself for the first.
+fn image_path(output: &Path, index: usize) -> PathBuf {
+    if index == 0 {
+        return output.to_path_buf();
+    }
+    let stem = output
+        .file_stem()
+        .map_or_else(|| "sd".to_string(), |s| s.to_string_lossy().into_owned());
+    let name = match output.extension() {
+        Some(ext) => format!("{stem}-{index}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{index}"),
+    };
+    output.with_file_name(name)
+}
+
+fn parse_dtype(text: &str) -> Result<DType, Failure> {
+    match text {
+        "f32" => Ok(DType::F32),
+        "f16" => Ok(DType::F16),
+        "bf16" => Ok(DType::BF16),
+        other => Err(bad(format!(
+            "--dtype {other:?} is not supported (f32, f16 or bf16)"
+        ))),
+    }
 }
 
 /// An error and the exit status it maps to.
@@ -199,7 +245,7 @@ fn accelerations(
         let parallel = if second.is_cpu() {
             CfgParallel::on_cpu(&sd.unet)
         } else {
-            CfgParallel::new(load_unet(model, sd.dtype(), &second)?, second)
+            CfgParallel::new(load_unet(model, sd.dtype(), &second, sd.kernels())?, second)
         }
         .map_err(|e| Failure(1, format!("--cfg-parallel: {e}")))?;
         accel.cfg_parallel = Some(std::sync::Arc::new(parallel));
@@ -233,6 +279,14 @@ fn run(args: &Args) -> Result<(), Failure> {
     if args.steps == 0 {
         return Err(bad("--steps must be at least 1"));
     }
+    if args.batch == 0 {
+        return Err(bad("--batch must be at least 1"));
+    }
+    let dtype = parse_dtype(&args.dtype)?;
+    let kernels: Kernels = args
+        .attention
+        .parse()
+        .map_err(|e| bad(format!("--attention: {e}")))?;
     if let Some(s) = &args.scheduler
         && !NAMES.contains(&s.as_str())
     {
@@ -275,7 +329,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
 
-    let sd = StableDiffusion::load(&args.model, &device)?;
+    let sd = StableDiffusion::load_with(&args.model, &device, LoadOptions { dtype, kernels })?;
     let accel = accelerations(&args.accel, &sd, &args.model, &(args.seed, args.guidance))?;
     let kind = match &args.scheduler {
         Some(s) => s.clone(),
@@ -304,6 +358,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             .height
             .or(init_size.map(|s| s.1))
             .unwrap_or(default_size),
+        batch: args.batch,
         latents: initial,
     };
 
@@ -348,9 +403,8 @@ fn run(args: &Args) -> Result<(), Failure> {
             .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
     }
     let image = sd.decode(&latents)?;
-    let (w, h, rgb) = to_rgb8(&image)?;
     let parameters = format!(
-        "prompt: {}\nnegative prompt: {}\nsteps: {}\nguidance: {}\nseed: {}\nsize: {}x{}\nscheduler: {}\nmodel: {}{}",
+        "prompt: {}\nnegative prompt: {}\nsteps: {}\nguidance: {}\nseed: {}\nsize: {}x{}\nscheduler: {}\ndtype: {}\nattention: {}\nmodel: {}{}",
         g.prompt,
         g.negative_prompt.as_deref().unwrap_or(""),
         args.steps,
@@ -363,14 +417,36 @@ fn run(args: &Args) -> Result<(), Failure> {
         g.width,
         g.height,
         kind,
+        args.dtype,
+        kernels,
         args.model.display(),
         match &args.init_image {
             Some(p) => format!("\ninit image: {}\nstrength: {}", p.display(), args.strength),
             None => String::new(),
         }
     ) + &format!("\naccelerations: {}", accel.name());
-    write_png(&args.output, w, h, &rgb, &parameters)?;
-    eprintln!("wrote {}", args.output.display());
+    let count = image.dim(0).map_err(SdError::from)?;
+    let mut written = Vec::with_capacity(count);
+    for i in 0..count {
+        let path = image_path(&args.output, i);
+        let saved = image
+            .narrow(0, i, 1)
+            .map_err(SdError::from)
+            .and_then(|one| to_rgb8(&one))
+            .and_then(|(w, h, rgb)| {
+                let text = format!("{parameters}\nimage: {i} of {count}");
+                write_png(&path, w, h, &rgb, &text)
+            });
+        if let Err(e) = saved {
+            // All images or none: a failed batch leaves no partial set behind.
+            for p in &written {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e.into());
+        }
+        eprintln!("wrote {}", path.display());
+        written.push(path);
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Building blocks shared by the UNet and the VAE (diffusers' resnet.py, downsampling.py,
 //! upsampling.py).
 
-use crate::layers::{self, Conv2d, GroupNorm, Linear};
+use crate::layers::{self, Conv2d, GroupNorm, Kernels, Linear};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -25,6 +25,7 @@ pub struct ResnetSpec {
     pub groups: usize,
     pub eps: f64,
     pub output_scale_factor: f64,
+    pub kernels: Kernels,
 }
 
 impl ResnetBlock2D {
@@ -37,6 +38,7 @@ impl ResnetBlock2D {
                 1,
                 1,
                 0,
+                s.kernels,
             )?)
         } else {
             None
@@ -46,20 +48,18 @@ impl ResnetBlock2D {
             None => None,
         };
         Ok(Self {
-            norm1: layers::group_norm(vb.pp("norm1"), s.groups, s.inputs, s.eps)?,
-            conv1: layers::conv2d(vb.pp("conv1"), s.inputs, s.outputs, 3, 1, 1)?,
+            norm1: layers::group_norm(vb.pp("norm1"), s.groups, s.inputs, s.eps, s.kernels)?,
+            conv1: layers::conv2d(vb.pp("conv1"), s.inputs, s.outputs, 3, 1, 1, s.kernels)?,
             time_emb_proj,
-            norm2: layers::group_norm(vb.pp("norm2"), s.groups, s.outputs, s.eps)?,
-            conv2: layers::conv2d(vb.pp("conv2"), s.outputs, s.outputs, 3, 1, 1)?,
+            norm2: layers::group_norm(vb.pp("norm2"), s.groups, s.outputs, s.eps, s.kernels)?,
+            conv2: layers::conv2d(vb.pp("conv2"), s.outputs, s.outputs, 3, 1, 1, s.kernels)?,
             conv_shortcut,
             output_scale_factor: s.output_scale_factor,
         })
     }
 
     pub fn forward(&self, x: &Tensor, temb: Option<&Tensor>) -> Result<Tensor> {
-        let mut h = self
-            .conv1
-            .forward(&layers::silu(&self.norm1.forward(x)?)?)?;
+        let mut h = self.conv1.forward(&self.norm1.forward_silu(x)?)?;
         if let (Some(proj), Some(temb)) = (&self.time_emb_proj, temb) {
             let t = proj
                 .forward(&layers::silu(temb)?)?
@@ -67,9 +67,7 @@ impl ResnetBlock2D {
                 .unsqueeze(3)?;
             h = h.broadcast_add(&t)?;
         }
-        let h = self
-            .conv2
-            .forward(&layers::silu(&self.norm2.forward(&h)?)?)?;
+        let h = self.conv2.forward(&self.norm2.forward_silu(&h)?)?;
         let shortcut = match &self.conv_shortcut {
             Some(conv) => conv.forward(x)?,
             None => x.clone(),
@@ -92,9 +90,9 @@ pub struct Downsample2D {
 }
 
 impl Downsample2D {
-    pub fn new(vb: VarBuilder, channels: usize, padding: usize) -> Result<Self> {
+    pub fn new(vb: VarBuilder, channels: usize, padding: usize, kernels: Kernels) -> Result<Self> {
         Ok(Self {
-            conv: layers::conv2d(vb.pp("conv"), channels, channels, 3, 2, padding)?,
+            conv: layers::conv2d(vb.pp("conv"), channels, channels, 3, 2, padding, kernels)?,
             asymmetric: padding == 0,
         })
     }
@@ -117,9 +115,9 @@ pub struct Upsample2D {
 }
 
 impl Upsample2D {
-    pub fn new(vb: VarBuilder, channels: usize) -> Result<Self> {
+    pub fn new(vb: VarBuilder, channels: usize, kernels: Kernels) -> Result<Self> {
         Ok(Self {
-            conv: layers::conv2d(vb.pp("conv"), channels, channels, 3, 1, 1)?,
+            conv: layers::conv2d(vb.pp("conv"), channels, channels, 3, 1, 1, kernels)?,
         })
     }
 

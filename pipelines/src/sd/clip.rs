@@ -2,7 +2,7 @@
 //! the final LayerNorm), which is what SD 2.x pipelines condition on.
 
 use super::config::ClipTextConfig;
-use crate::layers::{self, Embedding, LayerNorm, Linear};
+use crate::layers::{self, Embedding, Kernels, LayerNorm, Linear};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -39,10 +39,11 @@ struct EncoderLayer {
     ln2: LayerNorm,
     fc1: Linear,
     fc2: Linear,
+    kernels: Kernels,
 }
 
 impl EncoderLayer {
-    fn new(vb: VarBuilder, c: &ClipTextConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &ClipTextConfig, kernels: Kernels) -> Result<Self> {
         let h = c.hidden_size;
         let attn = vb.pp("self_attn");
         Ok(Self {
@@ -50,10 +51,11 @@ impl EncoderLayer {
             k: layers::linear(attn.pp("k_proj"), h, h, true)?,
             v: layers::linear(attn.pp("v_proj"), h, h, true)?,
             out: layers::linear(attn.pp("out_proj"), h, h, true)?,
-            ln1: layers::layer_norm(vb.pp("layer_norm1"), h, c.layer_norm_eps)?,
-            ln2: layers::layer_norm(vb.pp("layer_norm2"), h, c.layer_norm_eps)?,
+            ln1: layers::layer_norm(vb.pp("layer_norm1"), h, c.layer_norm_eps, kernels)?,
+            ln2: layers::layer_norm(vb.pp("layer_norm2"), h, c.layer_norm_eps, kernels)?,
             fc1: layers::linear(vb.pp("mlp").pp("fc1"), h, c.intermediate_size, true)?,
             fc2: layers::linear(vb.pp("mlp").pp("fc2"), c.intermediate_size, h, true)?,
+            kernels,
         })
     }
 
@@ -65,6 +67,7 @@ impl EncoderLayer {
             &self.v.forward(&h)?,
             heads,
             Some(mask),
+            self.kernels,
         )?;
         let x = (x + self.out.forward(&a)?)?;
         let h = self.ln2.forward(&x)?;
@@ -88,6 +91,10 @@ impl ClipTextModel {
     /// `vb` at the component root. Files saved by transformers 4.x prefix every name with
     /// `text_model.`; transformers 5.x writes them without it. Both load.
     pub fn new(vb: VarBuilder, c: &ClipTextConfig) -> Result<Self> {
+        Self::with_kernels(vb, c, Kernels::default())
+    }
+
+    pub fn with_kernels(vb: VarBuilder, c: &ClipTextConfig, kernels: Kernels) -> Result<Self> {
         let vb = if vb.contains_tensor("text_model.embeddings.token_embedding.weight") {
             vb.pp("text_model")
         } else {
@@ -102,7 +109,7 @@ impl ClipTextModel {
         }
         let emb = vb.pp("embeddings");
         let layers = (0..c.num_hidden_layers)
-            .map(|i| EncoderLayer::new(vb.pp("encoder").pp("layers").pp(i), c))
+            .map(|i| EncoderLayer::new(vb.pp("encoder").pp("layers").pp(i), c, kernels))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             token_embedding: layers::embedding(
@@ -120,6 +127,7 @@ impl ClipTextModel {
                 vb.pp("final_layer_norm"),
                 c.hidden_size,
                 c.layer_norm_eps,
+                kernels,
             )?,
             heads: c.num_attention_heads,
             max_positions: c.max_position_embeddings,

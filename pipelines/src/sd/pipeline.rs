@@ -9,6 +9,7 @@ use super::tokenizer::ClipTokenizer;
 use super::unet::UNet2DConditionModel;
 use super::vae::AutoencoderKL;
 use super::weights::component_vars;
+use crate::layers::Kernels;
 use crate::schedulers::{Scheduler, SchedulerConfig};
 use candle_core::{DType, Device, Tensor};
 use device::TorchRng;
@@ -23,7 +24,26 @@ pub struct StableDiffusion {
     pub vae: AutoencoderKL,
     pub scheduler_config: SchedulerConfig,
     device: Device,
+    /// The models' weights and compute dtype. Latents, noise, guidance and scheduler
+    /// arithmetic stay f32 whatever it is (see `predict`).
     dtype: DType,
+    kernels: Kernels,
+}
+
+/// How to build the models: weight/compute dtype and which kernels the layers run.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    pub dtype: DType,
+    pub kernels: Kernels,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            dtype: DType::F32,
+            kernels: Kernels::default(),
+        }
+    }
 }
 
 /// What one generation needs besides the models.
@@ -35,6 +55,9 @@ pub struct Generation {
     pub seed: u64,
     pub width: usize,
     pub height: usize,
+    /// Images per prompt (diffusers' `num_images_per_prompt`): one `randn` of shape
+    /// `[batch, c, h, w]` from the seed, so image i matches diffusers' image i.
+    pub batch: usize,
     /// Initial latents instead of noise from the seed (diffusers' `latents=`).
     pub latents: Option<Tensor>,
 }
@@ -70,10 +93,11 @@ pub fn load_unet(
     root: &Path,
     dtype: DType,
     device: &Device,
+    kernels: Kernels,
 ) -> Result<UNet2DConditionModel, SdError> {
     let dir = component_dir(root, "unet")?;
     let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
-    UNet2DConditionModel::new(component_vars(&dir, dtype, device)?, &cfg)
+    UNet2DConditionModel::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
         .map_err(weights_err("unet"))
 }
 
@@ -81,6 +105,18 @@ impl StableDiffusion {
     /// Loads a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae,
     /// scheduler), every component configured from its own config file.
     pub fn load(root: &Path, device: &Device) -> Result<Self, SdError> {
+        Self::load_with(root, device, LoadOptions::default())
+    }
+
+    /// [`StableDiffusion::load`] with weights converted to `options.dtype` (f32, f16 or
+    /// bf16, from f32 or fp16 files alike) and the layers running `options.kernels`.
+    pub fn load_with(root: &Path, device: &Device, options: LoadOptions) -> Result<Self, SdError> {
+        let LoadOptions { dtype, kernels } = options;
+        if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
+            return Err(SdError::InvalidInput(format!(
+                "dtype {dtype:?} is not supported (f32, f16 or bf16)"
+            )));
+        }
         let index = ModelIndex::read(&root.join("model_index.json"))?;
         for needed in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] {
             if index.class_of(needed).is_none() {
@@ -90,19 +126,19 @@ impl StableDiffusion {
                 });
             }
         }
-        let dtype = DType::F32;
         let tokenizer = ClipTokenizer::from_dir(&component_dir(root, "tokenizer")?)?;
 
         let dir = component_dir(root, "text_encoder")?;
         let cfg: ClipTextConfig = read_config(&dir.join("config.json"))?;
-        let text_encoder = ClipTextModel::new(component_vars(&dir, dtype, device)?, &cfg)
-            .map_err(weights_err("text_encoder"))?;
+        let text_encoder =
+            ClipTextModel::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
+                .map_err(weights_err("text_encoder"))?;
 
-        let unet = load_unet(root, dtype, device)?;
+        let unet = load_unet(root, dtype, device, kernels)?;
 
         let dir = component_dir(root, "vae")?;
         let cfg: VaeConfig = read_config(&dir.join("config.json"))?;
-        let vae = AutoencoderKL::new(component_vars(&dir, dtype, device)?, &cfg)
+        let vae = AutoencoderKL::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
             .map_err(weights_err("vae"))?;
 
         let path = component_dir(root, "scheduler")?.join("scheduler_config.json");
@@ -120,6 +156,7 @@ impl StableDiffusion {
             scheduler_config,
             device: device.clone(),
             dtype,
+            kernels,
         })
     }
 
@@ -129,6 +166,11 @@ impl StableDiffusion {
 
     pub fn dtype(&self) -> DType {
         self.dtype
+    }
+
+    /// Which kernels the models were built with (a second UNet copy uses the same).
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     /// Pixels per latent cell (8 for SD; 2 for the two-block test VAE).
@@ -144,13 +186,17 @@ impl StableDiffusion {
         Ok((self.text_encoder.forward(&ids)?, enc.truncated))
     }
 
+    /// Context for one UNet call: `[cond x batch]`, or `[uncond x batch, cond x batch]`
+    /// with guidance (diffusers' order for `num_images_per_prompt`).
     fn conditioning(&self, g: &Generation) -> Result<(Tensor, bool), SdError> {
         let (cond, truncated) = self.encode_prompt(&g.prompt)?;
+        let cond = cond.repeat((g.batch, 1, 1))?;
         if g.guidance <= 1.0 {
             return Ok((cond, truncated));
         }
         let (uncond, neg_truncated) =
             self.encode_prompt(g.negative_prompt.as_deref().unwrap_or(""))?;
+        let uncond = uncond.repeat((g.batch, 1, 1))?;
         Ok((
             Tensor::cat(&[&uncond, &cond], 0)?,
             truncated || neg_truncated,
@@ -169,10 +215,22 @@ impl StableDiffusion {
                 g.width, g.height
             )));
         }
-        Ok((1, self.unet.config().in_channels, g.height / f, g.width / f))
+        if g.batch == 0 {
+            return Err(SdError::InvalidInput(
+                "batch (images per prompt) must be at least 1".to_string(),
+            ));
+        }
+        Ok((
+            g.batch,
+            self.unet.config().in_channels,
+            g.height / f,
+            g.width / f,
+        ))
     }
 
-    /// One guided UNet evaluation.
+    /// One guided UNet evaluation. The UNet runs in the model dtype; its f32 output and
+    /// the guidance arithmetic keep latents f32 between steps (diffusers keeps them in the
+    /// model dtype; f32 only removes rounding, see README).
     fn predict(
         &self,
         latents: &Tensor,
@@ -182,11 +240,18 @@ impl StableDiffusion {
         lanes: &mut Lanes,
     ) -> Result<Tensor, SdError> {
         let cfg = guidance > 1.0;
+        let batch = latents.dim(0)?;
         let (uncond, cond) = match lanes {
             Lanes::Split(parallel, hooks) => {
-                let input = scheduler.scale_model_input(latents, t)?;
-                let halves = (&context.narrow(0, 0, 1)?, &context.narrow(0, 1, 1)?);
-                parallel.run(&self.unet, (&input, t), halves, hooks)?
+                let input = scheduler
+                    .scale_model_input(latents, t)?
+                    .to_dtype(self.dtype)?;
+                let halves = (
+                    &context.narrow(0, 0, batch)?,
+                    &context.narrow(0, batch, batch)?,
+                );
+                let (uncond, cond) = parallel.run(&self.unet, (&input, t), halves, hooks)?;
+                (uncond.to_dtype(DType::F32)?, cond.to_dtype(DType::F32)?)
             }
             Lanes::Single(hooks) => {
                 let input = if cfg {
@@ -194,12 +259,17 @@ impl StableDiffusion {
                 } else {
                     latents.clone()
                 };
-                let input = scheduler.scale_model_input(&input, t)?;
-                let noise = self.unet.forward_with(&input, t, context, hooks)?;
+                let input = scheduler
+                    .scale_model_input(&input, t)?
+                    .to_dtype(self.dtype)?;
+                let noise = self
+                    .unet
+                    .forward_with(&input, t, context, hooks)?
+                    .to_dtype(DType::F32)?;
                 if !cfg {
                     return Ok(noise);
                 }
-                (noise.narrow(0, 0, 1)?, noise.narrow(0, 1, 1)?)
+                (noise.narrow(0, 0, batch)?, noise.narrow(0, batch, batch)?)
             }
         };
         Ok((&uncond + ((cond - &uncond)? * guidance)?)?)
@@ -214,10 +284,13 @@ impl StableDiffusion {
         rng: &mut TorchRng,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Tensor, SdError> {
+        // ToMe decides on random destinations from the whole UNet batch (uncond and cond
+        // halves together), which each CFG-parallel worker only sees half of.
+        let unet_batch = 2 * latents.dim(0)?;
         let mut lanes = match &accel.cfg_parallel {
             Some(parallel) if guidance > 1.0 => Lanes::Split(
                 parallel,
-                Box::new([accel.hooks(Some(2)), accel.hooks(Some(2))]),
+                Box::new([accel.hooks(Some(unet_batch)), accel.hooks(Some(unet_batch))]),
             ),
             _ => Lanes::Single(Box::new(accel.hooks(None))),
         };
@@ -263,7 +336,7 @@ impl StableDiffusion {
                         l.dims()
                     )));
                 }
-                l.to_device(&self.device)?.to_dtype(self.dtype)?
+                l.to_device(&self.device)?.to_dtype(DType::F32)?
             }
             None => self.noise(&mut rng, shape)?,
         };
@@ -321,9 +394,17 @@ impl StableDiffusion {
         };
         let image = ((init.image.to_device(&self.device)?.to_dtype(self.dtype)? * 2.0)? - 1.0)?;
         let dist = self.vae.encode(&image)?;
-        let eps = self.noise(&mut rng, dist.mean.dims4()?)?;
-        let sampled = (&dist.mean + (&dist.std * &eps)?)?;
-        let latents = (sampled * self.vae.config().scaling_factor)?;
+        let (mean, std) = (
+            dist.mean.to_dtype(DType::F32)?,
+            dist.std.to_dtype(DType::F32)?,
+        );
+        let eps = self.noise(&mut rng, mean.dims4()?)?;
+        let sampled = (&mean + (&std * &eps)?)?;
+        // diffusers encodes the image once and repeats its latents per image; the
+        // per-image noise below is then one randn over the whole batch.
+        let image_latents = (sampled * self.vae.config().scaling_factor)?;
+        let copies = shape.0 / image_latents.dim(0)?.max(1);
+        let latents = image_latents.repeat((copies, 1, 1, 1))?;
         if latents.dims4()? != shape {
             return Err(SdError::InvalidInput(format!(
                 "init image gives latents {:?}, expected {shape:?} from width/height",
@@ -351,13 +432,16 @@ impl StableDiffusion {
     ) -> Result<Tensor, SdError> {
         let (b, c, h, w) = shape;
         let data = rng.randn_f32(b * c * h * w);
-        Ok(Tensor::from_vec(data, shape, &self.device)?.to_dtype(self.dtype)?)
+        Ok(Tensor::from_vec(data, shape, &self.device)?)
     }
 
     /// Final latents to an NCHW image in [0, 1] (diffusers' postprocess before uint8).
     pub fn decode(&self, latents: &Tensor) -> Result<Tensor, SdError> {
-        let z = (latents / self.vae.config().scaling_factor)?;
-        let image = self.vae.decode(&z)?;
+        let z = (latents.to_dtype(DType::F32)? / self.vae.config().scaling_factor)?;
+        let image = self
+            .vae
+            .decode(&z.to_dtype(self.dtype)?)?
+            .to_dtype(DType::F32)?;
         Ok(((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?)
     }
 }

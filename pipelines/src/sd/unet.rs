@@ -6,7 +6,7 @@ use super::accel::deepcache::{Part, Site};
 use super::accel::tome::TomeRun;
 use super::blocks::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use super::config::UNetConfig;
-use crate::layers::{self, Conv2d, GeGlu, GroupNorm, LayerNorm, Linear};
+use crate::layers::{self, Conv2d, GeGlu, GroupNorm, Kernels, LayerNorm, Linear};
 use candle_core::{Device, Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::candle_ops::tome::TokenMerge;
@@ -18,6 +18,7 @@ struct Attention {
     to_v: Linear,
     to_out: Linear,
     heads: usize,
+    kernels: Kernels,
 }
 
 impl Attention {
@@ -27,6 +28,7 @@ impl Attention {
         context: usize,
         heads: usize,
         head_dim: usize,
+        kernels: Kernels,
     ) -> Result<Self> {
         let inner = heads * head_dim;
         Ok(Self {
@@ -35,11 +37,13 @@ impl Attention {
             to_v: layers::linear(vb.pp("to_v"), context, inner, false)?,
             to_out: layers::linear(vb.pp("to_out").pp("0"), inner, dim, true)?,
             heads,
+            kernels,
         })
     }
 
-    // upcast_attention only changes the precision of q.k in reduced-precision runs; the
-    // shared attention primitive computes scores in the input dtype, exact at f32.
+    // upcast_attention only changes the precision of q.k in reduced-precision runs. The
+    // fused kernel computes scores and softmax in f32 for every dtype (always upcast); the
+    // naive path computes them in the input dtype, as diffusers does without upcasting.
     fn forward(&self, x: &Tensor, context: Option<&Tensor>) -> Result<Tensor> {
         let context = context.unwrap_or(x);
         let out = layers::attention(
@@ -48,6 +52,7 @@ impl Attention {
             &self.to_v.forward(context)?,
             self.heads,
             None,
+            self.kernels,
         )?;
         self.to_out.forward(&out)
     }
@@ -71,14 +76,15 @@ impl BasicTransformerBlock {
         heads: usize,
         head_dim: usize,
         context: usize,
+        k: Kernels,
     ) -> Result<Self> {
         Ok(Self {
-            norm1: layers::layer_norm(vb.pp("norm1"), dim, 1e-5)?,
-            attn1: Attention::new(vb.pp("attn1"), dim, dim, heads, head_dim)?,
-            norm2: layers::layer_norm(vb.pp("norm2"), dim, 1e-5)?,
-            attn2: Attention::new(vb.pp("attn2"), dim, context, heads, head_dim)?,
-            norm3: layers::layer_norm(vb.pp("norm3"), dim, 1e-5)?,
-            ff_in: layers::geglu(vb.pp("ff").pp("net").pp("0"), dim, dim * 4)?,
+            norm1: layers::layer_norm(vb.pp("norm1"), dim, 1e-5, k)?,
+            attn1: Attention::new(vb.pp("attn1"), dim, dim, heads, head_dim, k)?,
+            norm2: layers::layer_norm(vb.pp("norm2"), dim, 1e-5, k)?,
+            attn2: Attention::new(vb.pp("attn2"), dim, context, heads, head_dim, k)?,
+            norm3: layers::layer_norm(vb.pp("norm3"), dim, 1e-5, k)?,
+            ff_in: layers::geglu(vb.pp("ff").pp("net").pp("0"), dim, dim * 4, k)?,
             ff_out: layers::linear(vb.pp("ff").pp("net").pp("2"), dim * 4, dim, true)?,
         })
     }
@@ -125,6 +131,7 @@ struct TransformerSpec {
     context: usize,
     groups: usize,
     linear_projection: bool,
+    kernels: Kernels,
 }
 
 impl Transformer2D {
@@ -142,7 +149,7 @@ impl Transformer2D {
             Ok(if s.linear_projection {
                 Projection::Linear(layers::linear(vb.pp(name), i, o, true)?)
             } else {
-                Projection::Conv(layers::conv2d(vb.pp(name), i, o, 1, 1, 0)?)
+                Projection::Conv(layers::conv2d(vb.pp(name), i, o, 1, 1, 0, s.kernels)?)
             })
         };
         let blocks = (0..s.layers)
@@ -153,11 +160,12 @@ impl Transformer2D {
                     s.heads,
                     head_dim,
                     s.context,
+                    s.kernels,
                 )
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            norm: layers::group_norm(vb.pp("norm"), s.groups, s.channels, 1e-6)?,
+            norm: layers::group_norm(vb.pp("norm"), s.groups, s.channels, 1e-6, s.kernels)?,
             proj_in: projection("proj_in", s.channels, inner)?,
             blocks,
             proj_out: projection("proj_out", inner, s.channels)?,
@@ -246,6 +254,10 @@ fn cross_attention_block(kind: &str, up: bool) -> Result<bool> {
 
 impl UNet2DConditionModel {
     pub fn new(vb: VarBuilder, config: &UNetConfig) -> Result<Self> {
+        Self::with_kernels(vb, config, Kernels::default())
+    }
+
+    pub fn with_kernels(vb: VarBuilder, config: &UNetConfig, k: Kernels) -> Result<Self> {
         config.check_supported().map_err(candle_core::Error::msg)?;
         let c = config;
         let n = c.block_out_channels.len();
@@ -283,6 +295,7 @@ impl UNet2DConditionModel {
             groups: c.norm_num_groups,
             eps: c.norm_eps,
             output_scale_factor: scale,
+            kernels: k,
         };
         let transformer = |channels, i: usize| TransformerSpec {
             channels,
@@ -291,6 +304,7 @@ impl UNet2DConditionModel {
             context: cross[i],
             groups: c.norm_num_groups,
             linear_projection: c.use_linear_projection,
+            kernels: k,
         };
 
         let mut down = Vec::with_capacity(n);
@@ -320,6 +334,7 @@ impl UNet2DConditionModel {
                     vb.pp("downsamplers").pp(0),
                     output,
                     c.downsample_padding,
+                    k,
                 )?)
             } else {
                 None
@@ -374,7 +389,7 @@ impl UNet2DConditionModel {
                 }
             }
             let upsampler = if i + 1 < n {
-                Some(Upsample2D::new(vb.pp("upsamplers").pp(0), output)?)
+                Some(Upsample2D::new(vb.pp("upsamplers").pp(0), output, k)?)
             } else {
                 None
             };
@@ -386,7 +401,7 @@ impl UNet2DConditionModel {
         }
 
         Ok(Self {
-            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch0, 3, 1, 1)?,
+            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch0, 3, 1, 1, k)?,
             time_linear_1: layers::linear(vb.pp("time_embedding").pp("linear_1"), ch0, temb, true)?,
             time_linear_2: layers::linear(
                 vb.pp("time_embedding").pp("linear_2"),
@@ -402,8 +417,9 @@ impl UNet2DConditionModel {
                 c.norm_num_groups,
                 ch0,
                 c.norm_eps,
+                k,
             )?,
-            conv_out: layers::conv2d(vb.pp("conv_out"), ch0, c.out_channels, 3, 1, 1)?,
+            conv_out: layers::conv2d(vb.pp("conv_out"), ch0, c.out_channels, 3, 1, 1, k)?,
             time_channels: ch0,
             flip_sin_to_cos: c.flip_sin_to_cos,
             freq_shift: c.freq_shift,
@@ -500,8 +516,7 @@ impl UNet2DConditionModel {
             )?;
         }
 
-        let x = layers::silu(&self.conv_norm_out.forward(&x)?)?;
-        self.conv_out.forward(&x)
+        self.conv_out.forward(&self.conv_norm_out.forward_silu(&x)?)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::blocks::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use super::config::VaeConfig;
-use crate::layers::{self, Conv2d, GroupNorm, Linear};
+use crate::layers::{self, Conv2d, GroupNorm, Kernels, Linear};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -18,16 +18,18 @@ struct SpatialAttention {
     to_k: Linear,
     to_v: Linear,
     to_out: Linear,
+    kernels: Kernels,
 }
 
 impl SpatialAttention {
-    fn new(vb: VarBuilder, channels: usize, groups: usize) -> Result<Self> {
+    fn new(vb: VarBuilder, channels: usize, groups: usize, kernels: Kernels) -> Result<Self> {
         Ok(Self {
-            group_norm: layers::group_norm(vb.pp("group_norm"), groups, channels, EPS)?,
+            group_norm: layers::group_norm(vb.pp("group_norm"), groups, channels, EPS, kernels)?,
             to_q: layers::linear(vb.pp("to_q"), channels, channels, true)?,
             to_k: layers::linear(vb.pp("to_k"), channels, channels, true)?,
             to_v: layers::linear(vb.pp("to_v"), channels, channels, true)?,
             to_out: layers::linear(vb.pp("to_out").pp("0"), channels, channels, true)?,
+            kernels,
         })
     }
 
@@ -45,6 +47,7 @@ impl SpatialAttention {
             &self.to_v.forward(&tokens)?,
             1,
             None,
+            self.kernels,
         )?;
         let out = self
             .to_out
@@ -63,20 +66,14 @@ struct MidBlock {
 }
 
 impl MidBlock {
-    fn new(vb: VarBuilder, channels: usize, c: &VaeConfig) -> Result<Self> {
-        let spec = ResnetSpec {
-            inputs: channels,
-            outputs: channels,
-            temb: None,
-            groups: c.norm_num_groups,
-            eps: EPS,
-            output_scale_factor: 1.0,
-        };
+    fn new(vb: VarBuilder, channels: usize, c: &VaeConfig, kernels: Kernels) -> Result<Self> {
+        let spec = spec(channels, channels, c, kernels);
         let attention = if c.mid_block_add_attention {
             Some(SpatialAttention::new(
                 vb.pp("attentions").pp(0),
                 channels,
                 c.norm_num_groups,
+                kernels,
             )?)
         } else {
             None
@@ -97,7 +94,7 @@ impl MidBlock {
     }
 }
 
-fn spec(inputs: usize, outputs: usize, c: &VaeConfig) -> ResnetSpec {
+fn spec(inputs: usize, outputs: usize, c: &VaeConfig, kernels: Kernels) -> ResnetSpec {
     ResnetSpec {
         inputs,
         outputs,
@@ -105,6 +102,7 @@ fn spec(inputs: usize, outputs: usize, c: &VaeConfig) -> ResnetSpec {
         groups: c.norm_num_groups,
         eps: EPS,
         output_scale_factor: 1.0,
+        kernels,
     }
 }
 
@@ -118,7 +116,7 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn new(vb: VarBuilder, c: &VaeConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &VaeConfig, k: Kernels) -> Result<Self> {
         let ch = &c.block_out_channels;
         let n = ch.len();
         let mut output = ch[0];
@@ -131,23 +129,34 @@ impl Encoder {
                 .map(|j| {
                     ResnetBlock2D::new(
                         bvb.pp("resnets").pp(j),
-                        spec(if j == 0 { input } else { output }, output, c),
+                        spec(if j == 0 { input } else { output }, output, c, k),
                     )
                 })
                 .collect::<Result<Vec<_>>>()?;
             let down = if i + 1 < n {
-                Some(Downsample2D::new(bvb.pp("downsamplers").pp(0), output, 0)?)
+                Some(Downsample2D::new(
+                    bvb.pp("downsamplers").pp(0),
+                    output,
+                    0,
+                    k,
+                )?)
             } else {
                 None
             };
             blocks.push((resnets, down));
         }
         Ok(Self {
-            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch[0], 3, 1, 1)?,
+            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch[0], 3, 1, 1, k)?,
             blocks,
-            mid: MidBlock::new(vb.pp("mid_block"), output, c)?,
-            norm_out: layers::group_norm(vb.pp("conv_norm_out"), c.norm_num_groups, output, EPS)?,
-            conv_out: layers::conv2d(vb.pp("conv_out"), output, 2 * c.latent_channels, 3, 1, 1)?,
+            mid: MidBlock::new(vb.pp("mid_block"), output, c, k)?,
+            norm_out: layers::group_norm(
+                vb.pp("conv_norm_out"),
+                c.norm_num_groups,
+                output,
+                EPS,
+                k,
+            )?,
+            conv_out: layers::conv2d(vb.pp("conv_out"), output, 2 * c.latent_channels, 3, 1, 1, k)?,
         })
     }
 
@@ -162,8 +171,7 @@ impl Encoder {
             }
         }
         let x = self.mid.forward(&x)?;
-        self.conv_out
-            .forward(&layers::silu(&self.norm_out.forward(&x)?)?)
+        self.conv_out.forward(&self.norm_out.forward_silu(&x)?)
     }
 }
 
@@ -177,7 +185,7 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn new(vb: VarBuilder, c: &VaeConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &VaeConfig, k: Kernels) -> Result<Self> {
         let reversed: Vec<usize> = c.block_out_channels.iter().rev().copied().collect();
         let n = reversed.len();
         let mut output = reversed[0];
@@ -190,23 +198,29 @@ impl Decoder {
                 .map(|j| {
                     ResnetBlock2D::new(
                         bvb.pp("resnets").pp(j),
-                        spec(if j == 0 { prev } else { output }, output, c),
+                        spec(if j == 0 { prev } else { output }, output, c, k),
                     )
                 })
                 .collect::<Result<Vec<_>>>()?;
             let up = if i + 1 < n {
-                Some(Upsample2D::new(bvb.pp("upsamplers").pp(0), output)?)
+                Some(Upsample2D::new(bvb.pp("upsamplers").pp(0), output, k)?)
             } else {
                 None
             };
             blocks.push((resnets, up));
         }
         Ok(Self {
-            conv_in: layers::conv2d(vb.pp("conv_in"), c.latent_channels, reversed[0], 3, 1, 1)?,
-            mid: MidBlock::new(vb.pp("mid_block"), reversed[0], c)?,
+            conv_in: layers::conv2d(vb.pp("conv_in"), c.latent_channels, reversed[0], 3, 1, 1, k)?,
+            mid: MidBlock::new(vb.pp("mid_block"), reversed[0], c, k)?,
             blocks,
-            norm_out: layers::group_norm(vb.pp("conv_norm_out"), c.norm_num_groups, output, EPS)?,
-            conv_out: layers::conv2d(vb.pp("conv_out"), output, c.out_channels, 3, 1, 1)?,
+            norm_out: layers::group_norm(
+                vb.pp("conv_norm_out"),
+                c.norm_num_groups,
+                output,
+                EPS,
+                k,
+            )?,
+            conv_out: layers::conv2d(vb.pp("conv_out"), output, c.out_channels, 3, 1, 1, k)?,
         })
     }
 
@@ -220,8 +234,7 @@ impl Decoder {
                 x = u.forward(&x, None)?;
             }
         }
-        self.conv_out
-            .forward(&layers::silu(&self.norm_out.forward(&x)?)?)
+        self.conv_out.forward(&self.norm_out.forward_silu(&x)?)
     }
 }
 
@@ -243,18 +256,30 @@ pub struct AutoencoderKL {
 
 impl AutoencoderKL {
     pub fn new(vb: VarBuilder, c: &VaeConfig) -> Result<Self> {
+        Self::with_kernels(vb, c, Kernels::default())
+    }
+
+    pub fn with_kernels(vb: VarBuilder, c: &VaeConfig, k: Kernels) -> Result<Self> {
         c.check_supported().map_err(candle_core::Error::msg)?;
         let l = c.latent_channels;
         Ok(Self {
-            encoder: Encoder::new(vb.pp("encoder"), c)?,
-            decoder: Decoder::new(vb.pp("decoder"), c)?,
+            encoder: Encoder::new(vb.pp("encoder"), c, k)?,
+            decoder: Decoder::new(vb.pp("decoder"), c, k)?,
             quant_conv: if c.use_quant_conv {
-                Some(layers::conv2d(vb.pp("quant_conv"), 2 * l, 2 * l, 1, 1, 0)?)
+                Some(layers::conv2d(
+                    vb.pp("quant_conv"),
+                    2 * l,
+                    2 * l,
+                    1,
+                    1,
+                    0,
+                    k,
+                )?)
             } else {
                 None
             },
             post_quant_conv: if c.use_post_quant_conv {
-                Some(layers::conv2d(vb.pp("post_quant_conv"), l, l, 1, 1, 0)?)
+                Some(layers::conv2d(vb.pp("post_quant_conv"), l, l, 1, 1, 0, k)?)
             } else {
                 None
             },

@@ -1,0 +1,252 @@
+//! `sd-bench`: seconds per UNet step and peak memory of the full SD 2.1-base UNet with
+//! seeded random weights (no download), for comparison with diffusers on the same machine
+//! (scripts/bench/sd_unet_torch.py prints the same JSON).
+
+use candle_core::{DType, Device, Tensor};
+use clap::Parser;
+use pipelines::bench::{RandomWeights, median, peak_rss_bytes, sd21_base_unet_config};
+use pipelines::layers::Kernels;
+use pipelines::sd::accel::Accelerations;
+use pipelines::sd::config::UNetConfig;
+use pipelines::sd::unet::UNet2DConditionModel;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const AFTER_HELP: &str = "\
+What it measures: one UNet step is one UNet2DConditionModel forward on a [batch, 4,
+size/8, size/8] latent with a [batch, 77, 1024] text context (batch 2 = one guided step:
+uncond + cond). The model is the real SD 2.1-base UNet (865M parameters, 3.5 GB at f32)
+with seeded random weights at torch's default-init scale. After --warmup untimed steps,
+--steps steps are timed; the median is reported. peak_bytes is the process's peak RSS
+(VmHWM), weights included.
+
+Runs: each name in --runs is one way of stepping the UNet, timed on the same model:
+  baseline        plain forward
+  tome_R          Token Merging at ratio R (tomesd semantics, top-left destinations)
+  deepcache_N     DeepCache, full UNet every N steps, branch 0 (deepcache_N_B: branch B)
+  a+b             both, e.g. tome_0.5+deepcache_3
+The default times baseline, tome_0.5 and deepcache_3, the issue's three figures.
+Each run starts fresh after --warmup untimed steps of its own. Plain and ToMe runs report
+the median step; DeepCache runs report the mean step over whole cache cycles (the timed
+step count is rounded up to a multiple of N), because their steps alternate between one
+full and N-1 cheap ones and a median would show only the cheap ones.
+
+Compare with diffusers on the same machine (no other benchmark running):
+  flock /tmp/bench.lock cargo run --release -p pipelines --bin sd-bench -- --json
+  flock /tmp/bench.lock python scripts/bench/sd_unet_torch.py --json
+ratio = torch unet_step_s.baseline / ours (above 1 means we are faster).
+
+Exit status: 0 measured; 2 bad flag value; 1 a failure while running.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sd-bench",
+    version,
+    about = "Time SD 2.1-base UNet steps on CPU (random weights)",
+    after_help = AFTER_HELP
+)]
+struct Args {
+    /// Timed UNet steps (the median is reported).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    steps: usize,
+    /// Untimed steps first (allocator and page warm-up).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    warmup: usize,
+    /// Image side in pixels (a multiple of 64, so every UNet level divides evenly).
+    #[arg(long, default_value_t = 512)]
+    size: usize,
+    /// UNet batch: 2 is one classifier-free-guided image.
+    #[arg(long, default_value_t = 2)]
+    batch: usize,
+    /// fused (ops-npu kernels, im2col+GEMM conv) or naive (plain candle layers).
+    #[arg(long, default_value = "fused")]
+    attention: String,
+    /// f32, f16 or bf16 (weights and compute).
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// Comma-separated runs to time (see below).
+    #[arg(
+        long,
+        default_value = "baseline,tome_0.5,deepcache_3",
+        value_delimiter = ','
+    )]
+    runs: Vec<String>,
+    /// Seed of the random weights and inputs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// One JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Failure(u8, String);
+
+fn bad(message: String) -> Failure {
+    Failure(2, message)
+}
+
+fn failed(e: candle_core::Error) -> Failure {
+    Failure(1, e.to_string())
+}
+
+struct Settings {
+    dtype: DType,
+    kernels: Kernels,
+    runs: Vec<(String, Accelerations)>,
+}
+
+fn check(args: &Args, config: &UNetConfig) -> Result<Settings, Failure> {
+    if args.steps == 0 {
+        return Err(bad("--steps must be at least 1".into()));
+    }
+    if args.batch == 0 {
+        return Err(bad("--batch must be at least 1".into()));
+    }
+    if args.size == 0 || !args.size.is_multiple_of(64) {
+        return Err(bad(format!(
+            "--size {} is not a positive multiple of 64",
+            args.size
+        )));
+    }
+    let dtype = match args.dtype.as_str() {
+        "f32" => DType::F32,
+        "f16" => DType::F16,
+        "bf16" => DType::BF16,
+        other => return Err(bad(format!("--dtype {other:?}: expected f32, f16 or bf16"))),
+    };
+    let kernels: Kernels = args
+        .attention
+        .parse()
+        .map_err(|e| bad(format!("--attention: {e}")))?;
+    let runs = args
+        .runs
+        .iter()
+        .map(|name| {
+            Accelerations::from_name(name)
+                .map(|accel| (name.clone(), accel))
+                .map_err(|e| bad(format!("--runs: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (_, accel) in &runs {
+        if let Some(deepcache) = &accel.deepcache {
+            deepcache
+                .check_branch(config)
+                .map_err(|e| bad(format!("--runs: {e}")))?;
+        }
+    }
+    Ok(Settings {
+        dtype,
+        kernels,
+        runs,
+    })
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    let config = sd21_base_unet_config().map_err(|e| Failure(1, e.to_string()))?;
+    let settings = check(args, &config)?;
+    let device = Device::Cpu;
+    let loading = Instant::now();
+    let vb = RandomWeights { seed: args.seed }.var_builder(settings.dtype, &device);
+    let unet = UNet2DConditionModel::with_kernels(vb, &config, settings.kernels).map_err(failed)?;
+    let load_s = loading.elapsed().as_secs_f64();
+    if !args.json {
+        eprintln!("built the SD 2.1-base UNet with random weights in {load_s:.1} s");
+    }
+    let latent = args.size / 8;
+    let mut rng = device::TorchRng::new(args.seed);
+    let mut normal = |shape: &[usize]| {
+        let data = rng.randn_f32(shape.iter().product());
+        Tensor::from_vec(data, shape, &device)
+            .and_then(|t| t.to_dtype(settings.dtype))
+            .map_err(failed)
+    };
+    let sample = normal(&[args.batch, 4, latent, latent])?;
+    let context = normal(&[args.batch, 77, 1024])?;
+
+    let mut results = Vec::new();
+    for (name, accel) in &settings.runs {
+        // DeepCache alternates one full step with interval-1 cheap ones: time whole cycles.
+        let cycle = accel.deepcache.as_ref().map_or(1, |d| d.interval);
+        let timed = args.steps.div_ceil(cycle) * cycle;
+        let mut times = Vec::with_capacity(timed);
+        let mut hooks = accel.hooks(None);
+        for i in 0..args.warmup + timed {
+            if i == args.warmup {
+                // The timed steps start a fresh generation (DeepCache's first step is full).
+                hooks = accel.hooks(None);
+            }
+            hooks.begin_step(i.saturating_sub(args.warmup));
+            // Different timesteps as in a real schedule; the cost does not depend on it.
+            let t = 981.0 - 20.0 * i as f64;
+            let start = Instant::now();
+            let out = unet
+                .forward_with(&sample, t, &context, &mut hooks)
+                .map_err(failed)?;
+            drop(out);
+            let secs = start.elapsed().as_secs_f64();
+            if i >= args.warmup {
+                times.push(secs);
+            }
+            if !args.json {
+                let kind = if i < args.warmup { "warm-up" } else { "timed" };
+                eprintln!("{name} step {} ({kind}): {secs:.2} s", i + 1);
+            }
+        }
+        let per_step = if cycle > 1 {
+            times.iter().sum::<f64>() / times.len() as f64
+        } else {
+            median(&times).unwrap_or(f64::NAN)
+        };
+        results.push((name.as_str(), per_step));
+    }
+    let peak = peak_rss_bytes();
+    if args.json {
+        let steps: serde_json::Map<String, serde_json::Value> = results
+            .iter()
+            .map(|(name, s)| (name.to_string(), serde_json::json!(s)))
+            .collect();
+        let out = serde_json::json!({
+            "unet_step_s": steps,
+            "peak_bytes": peak,
+            "device": "cpu",
+            "dtype": args.dtype,
+            "batch": args.batch,
+            "size": args.size,
+            "attention": settings.kernels.as_str(),
+            "steps": args.steps,
+            "load_s": load_s,
+            "impl": "candle",
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "SD 2.1-base UNet, {0}x{0}, batch {1}, {2}, {3} kernels, cpu ({4} timed steps)",
+            args.size, args.batch, args.dtype, settings.kernels, args.steps
+        );
+        let baseline = results.iter().find(|(n, _)| *n == "baseline").map(|r| r.1);
+        println!(
+            "{:<24} {:>14} {:>18}",
+            "run", "s / UNet step", "speedup vs baseline"
+        );
+        for (name, s) in &results {
+            let speedup = baseline.map_or(String::from("-"), |b| format!("{:.2}x", b / s));
+            println!("{name:<24} {s:>14.3} {speedup:>18}");
+        }
+        match peak {
+            Some(b) => println!("peak RSS {:.2} GB", b as f64 / 1e9),
+            None => println!("peak RSS unavailable on this platform"),
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
