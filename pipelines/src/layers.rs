@@ -83,11 +83,12 @@ impl Linear {
             candle_core::bail!("linear: a scalar input has no features")
         };
         let rows: usize = lead.iter().product();
-        let y = x.reshape((rows, last))?.matmul(&self.weight_t)?;
-        let y = match &self.bias {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
-        };
+        // f32 on the CPU: ops-npu's packed GEMM with the bias fused; otherwise candle's.
+        let y = ops_npu::candle_ops::matmul::matmul(
+            &x.reshape((rows, last))?,
+            &self.weight_t,
+            self.bias.as_ref(),
+        )?;
         let mut shape = lead.to_vec();
         shape.push(self.weight_t.dim(1)?);
         y.reshape(shape)
