@@ -56,7 +56,8 @@ impl FromStr for Kernels {
 
 /// `x W^T + b`, with `W^T` stored contiguous (`[inputs, outputs]`, transposed once at
 /// load): candle's GEMM ran up to 1.6x faster on SD's shapes with a contiguous right-hand
-/// side than with the transposed view of torch's `[outputs, inputs]` layout.
+/// side than with the transposed view of torch's `[outputs, inputs]` layout. f32 on the
+/// CPU now runs ops-npu's GEMM, whose packing of a contiguous right-hand side is a copy.
 #[derive(Debug, Clone)]
 pub struct Linear {
     weight_t: Tensor,
