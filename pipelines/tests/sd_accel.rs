@@ -7,33 +7,19 @@
 //! sd_parity.rs; the runs here move latents by 0.26-1.5 from the baseline, so a wrong skip
 //! point, merge set or destination draw fails by orders of magnitude.
 
+mod common;
+
 use candle_core::{Device, Tensor};
+use common::{copy_dir, fixtures, max_abs_diff};
 use pipelines::schedulers::{self, Scheduler};
 use pipelines::sd::SdError;
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
-use serde_json::Value;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sd2")
-}
-
-fn reference() -> &'static (HashMap<String, Tensor>, Value) {
-    static REF: OnceLock<(HashMap<String, Tensor>, Value)> = OnceLock::new();
-    REF.get_or_init(|| {
-        let dir = fixtures().join("accel");
-        let tensors =
-            candle_core::safetensors::load(dir.join("reference.safetensors"), &Device::Cpu)
-                .expect("reference tensors");
-        let json = std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
-        (
-            tensors,
-            serde_json::from_str(&json).expect("reference json"),
-        )
-    })
+fn reference() -> &'static common::Reference {
+    static REF: OnceLock<common::Reference> = OnceLock::new();
+    REF.get_or_init(|| common::load_reference(&fixtures().join("accel")))
 }
 
 fn reference_latents(run: &str) -> Tensor {
@@ -42,14 +28,6 @@ fn reference_latents(run: &str) -> Tensor {
         .get(&format!("{run}.latents"))
         .unwrap_or_else(|| panic!("fixture run {run}"))
         .clone()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-    }
 }
 
 /// tiny-sd2 with accel-unet as its UNet, assembled in a temporary folder.
@@ -102,16 +80,6 @@ fn run(sd: &StableDiffusion, accel: &Accelerations, steps: usize) -> Tensor {
     )
     .expect("txt2img")
     .0
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes differ");
-    (a - b)
-        .and_then(|d| d.abs())
-        .and_then(|d| d.flatten_all())
-        .and_then(|d| d.max(0))
-        .and_then(|d| d.to_scalar::<f32>())
-        .expect("difference")
 }
 
 fn tolerance(reference: &Tensor) -> f32 {

@@ -1,12 +1,11 @@
 //! The `sd` binary end to end on the tiny fixture model: the PNG it writes is diffusers'
 //! image for the same seed, and bad input exits 2 without leaving an output file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sd2")
-}
+use common::{fixtures, reference_image_u8, stderr};
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn sd(args: &[&str], out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sd"))
@@ -19,26 +18,6 @@ fn sd(args: &[&str], out: &Path) -> Output {
         .arg(out)
         .output()
         .expect("run sd")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn reference_image_u8() -> Vec<u8> {
-    let tensors = candle_core::safetensors::load(
-        fixtures().join("reference.safetensors"),
-        &candle_core::Device::Cpu,
-    )
-    .expect("reference");
-    // diffusers' numpy_to_pil: round(x * 255) of the NHWC float image.
-    tensors["txt2img.ddim.image"]
-        .flatten_all()
-        .and_then(|t| t.to_vec1::<f32>())
-        .expect("image")
-        .iter()
-        .map(|v| (v * 255.0).round() as u8)
-        .collect()
 }
 
 #[test]
@@ -68,7 +47,7 @@ fn writes_the_diffusers_image_with_parameters() {
     let info = reader.next_frame(&mut buf).expect("frame");
     assert_eq!((info.width, info.height), (32, 32));
     let ours = &buf[..info.buffer_size()];
-    let want = reference_image_u8();
+    let want = reference_image_u8("txt2img.ddim.image", 0);
     // f32 differences below 1e-4 can only move a value across a rounding boundary.
     let worst = ours
         .iter()

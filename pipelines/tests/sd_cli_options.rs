@@ -2,12 +2,11 @@
 //! a batch writes one PNG per image under documented names, each diffusers' image for
 //! num_images_per_prompt; bad values exit 2 naming the flag and write nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sd2")
-}
+use common::{fixtures, png_rgb, reference_image_u8, stderr};
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn sd(args: &[&str], out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sd"))
@@ -23,38 +22,6 @@ fn sd(args: &[&str], out: &Path) -> Output {
         .expect("run sd")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn png_rgb(path: &Path) -> Vec<u8> {
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    ));
-    let mut reader = decoder.read_info().expect("png header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
-    let info = reader.next_frame(&mut buf).expect("frame");
-    buf.truncate(info.buffer_size());
-    buf
-}
-
-/// diffusers' uint8 image `index` of a recorded txt2img run.
-fn reference_image(run: &str, index: usize) -> Vec<u8> {
-    let tensors = candle_core::safetensors::load(
-        fixtures().join("reference.safetensors"),
-        &candle_core::Device::Cpu,
-    )
-    .expect("reference");
-    tensors[&format!("txt2img.{run}.image")]
-        .get(index)
-        .and_then(|t| t.flatten_all())
-        .and_then(|t| t.to_vec1::<f32>())
-        .expect("image")
-        .iter()
-        .map(|v| (v * 255.0).round() as u8)
-        .collect()
-}
-
 #[test]
 fn a_batch_writes_one_diffusers_image_per_file() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -64,7 +31,7 @@ fn a_batch_writes_one_diffusers_image_per_file() {
         assert!(o.status.success(), "{}", stderr(&o));
         for (i, name) in ["out.png", "out-1.png"].iter().enumerate() {
             let ours = png_rgb(&dir.path().join(name));
-            let want = reference_image("ddim-batch2", i);
+            let want = reference_image_u8("txt2img.ddim-batch2.image", i);
             assert_eq!(ours.len(), want.len());
             // f32 differences below 1e-4 can only move a value across a rounding boundary.
             let worst = ours.iter().zip(&want).map(|(a, b)| a.abs_diff(*b)).max();
@@ -81,7 +48,7 @@ fn reduced_precision_runs_write_an_image() {
     let o = sd(&["--dtype", "f16"], &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let ours = png_rgb(&out);
-    let want = reference_image("ddim", 0);
+    let want = reference_image_u8("txt2img.ddim.image", 0);
     let worst = ours.iter().zip(&want).map(|(a, b)| a.abs_diff(*b)).max();
     // f16 rounding moves pixels by a few levels at most on this model.
     assert!(worst <= Some(8), "f16 pixel difference {worst:?}");

@@ -3,75 +3,19 @@
 //! Every comparison is at f32 within 1e-4 absolute, except final latents larger than 20
 //! in magnitude (see `latent_tolerance`).
 
+mod common;
+
 use candle_core::{Device, Tensor};
+use common::{assert_close, fixtures, json, tensor};
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
-use serde_json::Value;
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 const TOL: f32 = 1e-4;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sd2")
-}
-
-fn reference() -> &'static (HashMap<String, Tensor>, Value) {
-    static REF: OnceLock<(HashMap<String, Tensor>, Value)> = OnceLock::new();
-    REF.get_or_init(|| {
-        let tensors =
-            candle_core::safetensors::load(fixtures().join("reference.safetensors"), &Device::Cpu)
-                .expect("reference tensors");
-        let json =
-            std::fs::read_to_string(fixtures().join("reference.json")).expect("reference.json");
-        (
-            tensors,
-            serde_json::from_str(&json).expect("reference json"),
-        )
-    })
-}
-
-fn tensor(name: &str) -> Tensor {
-    reference()
-        .0
-        .get(name)
-        .unwrap_or_else(|| panic!("fixture tensor {name}"))
-        .clone()
-}
-
-fn json() -> &'static Value {
-    &reference().1
-}
 
 fn model() -> StableDiffusion {
     StableDiffusion::load(&fixtures().join("tiny-sd2"), &Device::Cpu).expect("tiny model loads")
 }
 
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes differ");
-    (a - b)
-        .and_then(|d| d.abs())
-        .and_then(|d| d.flatten_all())
-        .and_then(|d| d.max(0))
-        .and_then(|d| d.to_scalar::<f32>())
-        .expect("difference")
-}
-
-fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor, tol: f32) {
-    let diff = max_abs_diff(ours, theirs);
-    // Shown with --no-capture: the measured margins quoted in the README.
-    eprintln!("{what}: max abs difference {diff:e}");
-    assert!(
-        diff <= tol,
-        "{what}: max abs difference {diff:e} exceeds {tol:e}"
-    );
-}
-
-/// 1e-4 absolute, widened only where the latents themselves are large: the random-weight
-/// UNet does not denoise, so sigma-space samplers (Euler, Euler a, DPM++) end with latents
-/// near 70 where one f32 ulp is 7.6e-6; there the bound is 5e-6 relative to the largest
-/// reference value (about 40 ulps, 3.5e-4). DDIM/PNDM runs (|latents| < 20) stay at 1e-4.
 fn latent_tolerance(reference: &Tensor) -> f32 {
     let max = reference
         .abs()

@@ -3,45 +3,17 @@
 //! both kernel choices at the f32 tolerance, images per prompt, and reduced dtypes at
 //! tolerances derived from their rounding (see `reduced_precision_tolerance`).
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
+use common::{assert_close, fixtures, json, max_abs, tensor};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 /// The f32 bound of sd_parity.rs: both kernel choices must meet it.
 const TOL: f32 = 1e-4;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sd2")
-}
-
-fn reference() -> &'static (HashMap<String, Tensor>, Value) {
-    static REF: OnceLock<(HashMap<String, Tensor>, Value)> = OnceLock::new();
-    REF.get_or_init(|| {
-        let tensors =
-            candle_core::safetensors::load(fixtures().join("reference.safetensors"), &Device::Cpu)
-                .expect("reference tensors");
-        let json =
-            std::fs::read_to_string(fixtures().join("reference.json")).expect("reference.json");
-        (tensors, serde_json::from_str(&json).expect("json"))
-    })
-}
-
-fn tensor(name: &str) -> Tensor {
-    reference()
-        .0
-        .get(name)
-        .unwrap_or_else(|| panic!("fixture tensor {name}"))
-        .clone()
-}
-
-fn json() -> &'static Value {
-    &reference().1
-}
 
 fn model(dtype: DType, kernels: Kernels) -> StableDiffusion {
     StableDiffusion::load_with(
@@ -50,26 +22,6 @@ fn model(dtype: DType, kernels: Kernels) -> StableDiffusion {
         LoadOptions { dtype, kernels },
     )
     .expect("tiny model loads")
-}
-
-fn max_abs(t: &Tensor) -> f32 {
-    t.to_dtype(DType::F32)
-        .and_then(|t| t.abs())
-        .and_then(|d| d.flatten_all())
-        .and_then(|d| d.max(0))
-        .and_then(|d| d.to_scalar::<f32>())
-        .expect("max")
-}
-
-fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor, tol: f32) {
-    assert_eq!(ours.dims(), theirs.dims(), "{what}: shapes differ");
-    let ours = ours.to_dtype(DType::F32).expect("f32");
-    let diff = max_abs(&(ours - theirs).expect("difference"));
-    eprintln!("{what}: max abs difference {diff:e} (bound {tol:e})");
-    assert!(
-        diff <= tol,
-        "{what}: max abs difference {diff:e} exceeds {tol:e}"
-    );
 }
 
 /// Reduced-precision bound, relative to the reference's own scale: `k` units of the
