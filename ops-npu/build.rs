@@ -5,6 +5,7 @@ fn main() {
     let sources = [
         "csrc/bridge.cc",
         "csrc/cpu_kernels.cc",
+        "csrc/gemm.cc",
         "csrc/reference.cc",
         "csrc/npu_bridge.cc",
         "csrc/npu_runtime.cc",

@@ -5,6 +5,7 @@
 
 #include "ops-npu/src/bridge.rs.h"
 #include "cpu_kernels.h"
+#include "gemm.h"
 
 namespace ops_npu {
 namespace ffi {
@@ -160,6 +161,30 @@ void rope(rust::Slice<const float> x, rust::Slice<const float> cos,
   else
     rope_f32(x.data(), cos.data(), sin.data(), outer, seq, inner, dim, interleaved, out.data(),
              threads);
+}
+
+void gemm(const GemmDims &g, rust::Slice<const float> a, rust::Slice<const float> b,
+          rust::Slice<const float> bias, rust::Slice<float> c, bool reference, bool portable,
+          size_t threads) {
+  const ops_npu::GemmDims d{g.batch,  g.m,        g.n,        g.k,        g.trans_a,
+                            g.trans_b, g.lda,     g.ldb,      g.ldc,      g.stride_a,
+                            g.stride_b, g.stride_c, g.alpha, g.beta};
+  if (d.batch == 0 || d.m == 0 || d.n == 0) return;
+  // op(A) is m x k, op(B) k x n: the stored shapes swap with a transpose.
+  const size_t a_rows = d.trans_a ? d.k : d.m, a_cols = d.trans_a ? d.m : d.k;
+  const size_t b_rows = d.trans_b ? d.n : d.k, b_cols = d.trans_b ? d.k : d.n;
+  if (d.lda < a_cols || d.ldb < b_cols || d.ldc < d.n)
+    throw std::invalid_argument("a leading dimension is shorter than its row");
+  if (d.k > 0) {
+    need("a", a.size(), extent({{d.batch, d.stride_a}, {a_rows, d.lda}, {a_cols, 1}}));
+    need("b", b.size(), extent({{d.batch, d.stride_b}, {b_rows, d.ldb}, {b_cols, 1}}));
+  }
+  need("c", c.size(), extent({{d.batch, d.stride_c}, {d.m, d.ldc}, {d.n, 1}}));
+  if (!bias.empty()) need("bias", bias.size(), d.n);
+  if (reference)
+    gemm_ref(d, a.data(), b.data(), opt(bias), c.data());
+  else
+    gemm_f32(d, a.data(), b.data(), opt(bias), c.data(), threads, portable);
 }
 
 size_t attention_scratch_bytes(size_t head_dim) {

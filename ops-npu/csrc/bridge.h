@@ -12,6 +12,7 @@ namespace ops_npu {
 namespace ffi {
 
 struct AttnDims;
+struct GemmDims;
 struct NpuTensorDesc;
 
 void attention(const AttnDims &d, rust::Slice<const float> q, rust::Slice<const float> k,
@@ -37,6 +38,9 @@ void swiglu(rust::Slice<const float> x, size_t rows, size_t hidden, rust::Slice<
 void rope(rust::Slice<const float> x, rust::Slice<const float> cos,
           rust::Slice<const float> sin, size_t outer, size_t seq, size_t inner, size_t dim,
           bool interleaved, rust::Slice<float> out, bool reference, size_t threads);
+void gemm(const GemmDims &d, rust::Slice<const float> a, rust::Slice<const float> b,
+          rust::Slice<const float> bias, rust::Slice<float> c, bool reference, bool portable,
+          size_t threads);
 size_t attention_scratch_bytes(size_t head_dim);
 
 void npu_open(const rust::Vec<rust::String> &libraries, int32_t device);

@@ -36,6 +36,25 @@ pub(crate) mod ffi {
         mask_sk: usize,
     }
 
+    /// GEMM sizes; mirrors `ops_npu::GemmDims` in gemm.h.
+    #[derive(Debug, Clone, Copy, Default)]
+    struct GemmDims {
+        batch: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        trans_a: bool,
+        trans_b: bool,
+        lda: usize,
+        ldb: usize,
+        ldc: usize,
+        stride_a: usize,
+        stride_b: usize,
+        stride_c: usize,
+        alpha: f32,
+        beta: f32,
+    }
+
     /// A device tensor for the NPU entry points: address, ACL dtype code, dims and
     /// element strides. `ptr == 0` means an absent optional tensor.
     #[derive(Debug, Clone, Default)]
@@ -155,6 +174,20 @@ pub(crate) mod ffi {
             interleaved: bool,
             out: &mut [f32],
             reference: bool,
+            threads: usize,
+        ) -> Result<()>;
+
+        /// Empty `bias` means none. `reference` selects the scalar kernel, `portable` the
+        /// baseline-ISA copy.
+        #[allow(clippy::too_many_arguments)]
+        fn gemm(
+            d: &GemmDims,
+            a: &[f32],
+            b: &[f32],
+            bias: &[f32],
+            c: &mut [f32],
+            reference: bool,
+            portable: bool,
             threads: usize,
         ) -> Result<()>;
 

@@ -19,6 +19,7 @@ use candle_core::{
 };
 
 pub mod composite;
+pub mod matmul;
 pub mod tome;
 
 /// Which kernel a custom op runs, with its scalar parameters. Optional tensor inputs are

@@ -19,6 +19,7 @@ pub mod attention;
 mod bridge;
 pub mod candle_ops;
 pub mod error;
+pub mod gemm;
 pub mod glu;
 pub mod norm;
 pub mod npu;

@@ -11,6 +11,7 @@ use crate::layers::Kernels;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor, WithDType};
 use candle_nn::VarBuilder;
+use ops_npu::candle_ops::matmul::matmul;
 use rayon::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -102,15 +103,15 @@ impl Conv2d {
         let out = if self.kernel == 1 && self.stride == 1 && self.padding == 0 {
             let x = x.reshape((b, c_in, h * w))?;
             if b == 1 {
-                weight.matmul(&x.squeeze(0)?)?.unsqueeze(0)?
+                matmul(&weight, &x.squeeze(0)?, None)?.unsqueeze(0)?
             } else {
-                weight.broadcast_left(b)?.matmul(&x)?
+                matmul(&weight, &x, None)?
             }
         } else {
             // [c_out, b * pixels] -> [b, c_out, pixels]: one copy of the output buys one
             // GEMM over the whole batch, which matters at 16x16 and 8x8 where a
             // per-image GEMM has only 256 or 64 columns.
-            let folded = weight.matmul(&x.contiguous()?.apply_op1_no_bwd(&geometry)?)?;
+            let folded = matmul(&weight, &x.contiguous()?.apply_op1_no_bwd(&geometry)?, None)?;
             if b == 1 {
                 folded.unsqueeze(0)?
             } else {

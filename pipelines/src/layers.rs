@@ -56,7 +56,8 @@ impl FromStr for Kernels {
 
 /// `x W^T + b`, with `W^T` stored contiguous (`[inputs, outputs]`, transposed once at
 /// load): candle's GEMM ran up to 1.6x faster on SD's shapes with a contiguous right-hand
-/// side than with the transposed view of torch's `[outputs, inputs]` layout.
+/// side than with the transposed view of torch's `[outputs, inputs]` layout. f32 on the
+/// CPU now runs ops-npu's GEMM, whose packing of a contiguous right-hand side is a copy.
 #[derive(Debug, Clone)]
 pub struct Linear {
     weight_t: Tensor,
@@ -83,11 +84,12 @@ impl Linear {
             candle_core::bail!("linear: a scalar input has no features")
         };
         let rows: usize = lead.iter().product();
-        let y = x.reshape((rows, last))?.matmul(&self.weight_t)?;
-        let y = match &self.bias {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
-        };
+        // f32 on the CPU: ops-npu's packed GEMM with the bias fused; otherwise candle's.
+        let y = ops_npu::candle_ops::matmul::matmul(
+            &x.reshape((rows, last))?,
+            &self.weight_t,
+            self.bias.as_ref(),
+        )?;
         let mut shape = lead.to_vec();
         shape.push(self.weight_t.dim(1)?);
         y.reshape(shape)

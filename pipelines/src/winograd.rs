@@ -232,7 +232,7 @@ impl candle_core::CustomOp2 for OutputTransform {
 pub fn conv3x3(x: &Tensor, u: &Tensor, bias: &Tensor) -> Result<Tensor> {
     let (batch, _, height, width) = x.dims4()?;
     let v = x.contiguous()?.apply_op1_no_bwd(&InputTransform)?;
-    let m = u.matmul(&v)?;
+    let m = ops_npu::candle_ops::matmul::matmul(u, &v, None)?;
     m.apply_op2_no_bwd(
         &bias.contiguous()?,
         &OutputTransform {
