@@ -16,6 +16,8 @@
 //! ```
 
 pub mod attention;
+#[doc(hidden)]
+pub mod bench_args;
 mod bridge;
 pub mod candle_ops;
 pub mod error;

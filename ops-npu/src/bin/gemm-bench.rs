@@ -186,34 +186,10 @@ fn usage_exit(why: &str) -> ! {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let json_out = args.iter().any(|a| a == "--json");
-    let quick = args.iter().any(|a| a == "--quick");
-    let value_of = |flag: &str| {
-        args.iter().position(|a| a == flag).map(|i| {
-            args.get(i + 1)
-                .cloned()
-                .unwrap_or_else(|| usage_exit(&format!("{flag} needs a value")))
-        })
-    };
-    let python = value_of("--torch-python");
-    let rounds = match value_of("--rounds") {
-        None => 1,
-        Some(n) => match n.parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => usage_exit(&format!("--rounds takes a positive integer, got {n:?}")),
-        },
-    };
-    let mut skip_value = false;
-    for a in &args {
-        if std::mem::take(&mut skip_value) {
-            continue;
-        }
-        match a.as_str() {
-            "--json" | "--quick" => {}
-            "--torch-python" | "--rounds" => skip_value = true,
-            other => usage_exit(&format!("unknown argument {other}")),
-        }
-    }
+    let parsed =
+        ops_npu::bench_args::BenchArgs::parse(&args).unwrap_or_else(|why| usage_exit(&why));
+    let (json_out, quick, rounds) = (parsed.json, parsed.quick, parsed.rounds);
+    let python = parsed.torch_python;
     let shapes: Vec<&Shape> = SHAPES
         .iter()
         .filter(|s| !quick || s.m * s.n * s.k * s.batch <= 1 << 30)
