@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod conv;
 pub mod doctor;
+pub mod host_memory;
 pub mod layers;
 pub mod schedulers;
 pub mod sd;

@@ -84,50 +84,49 @@ impl InputTransform {
         let dst = Dst(v.as_mut_ptr());
         let plane = c * n;
         (0..c).into_par_iter().for_each(|ch| {
-            // Four input rows of one tile row, zero-padded by one column on the left and
-            // enough on the right for the last tile: no bounds checks in the tile loop.
-            let padded_width = 2 * tw + 2;
-            let mut rows = vec![0f32; 4 * padded_width];
+            // The zero-padded input row split into its even and odd columns: tile tx reads
+            // padded columns 2tx..2tx+3, i.e. even[tx], odd[tx], even[tx+1], odd[tx+1], so
+            // every step below is an element-wise loop over the tiles of a row (vectorised),
+            // and each of the 16 outputs is one contiguous run of `tw` values.
+            let mut even = [
+                vec![0f32; tw + 1],
+                vec![0f32; tw + 1],
+                vec![0f32; tw + 1],
+                vec![0f32; tw + 1],
+            ];
+            let mut odd = even.clone();
+            let mut t_even = even.clone();
+            let mut t_odd = even.clone();
             for img in 0..b {
                 let src = &x[(img * c + ch) * h * w..(img * c + ch + 1) * h * w];
                 for ty in 0..th {
-                    for (r, row) in rows.chunks_exact_mut(padded_width).enumerate() {
-                        row.fill(0.0);
+                    for r in 0..4 {
                         let iy = (2 * ty + r) as isize - 1;
-                        if iy >= 0 && (iy as usize) < h {
-                            let iy = iy as usize;
-                            row[1..1 + w].copy_from_slice(&src[iy * w..(iy + 1) * w]);
-                        }
+                        let row = (iy >= 0 && (iy as usize) < h)
+                            .then(|| &src[iy as usize * w..(iy as usize + 1) * w]);
+                        split_padded_row(row, &mut even[r], &mut odd[r]);
+                    }
+                    // B^T d: the same row combination on the even and the odd columns.
+                    for (t, d) in [(&mut t_even, &even), (&mut t_odd, &odd)] {
+                        combine(&mut t[0], &d[0], &d[2], |a, b| a - b);
+                        combine(&mut t[1], &d[1], &d[2], |a, b| a + b);
+                        combine(&mut t[2], &d[2], &d[1], |a, b| a - b);
+                        combine(&mut t[3], &d[1], &d[3], |a, b| a - b);
                     }
                     let col0 = (img * th + ty) * tw;
-                    let (d0, rest) = rows.split_at(padded_width);
-                    let (d1, rest) = rest.split_at(padded_width);
-                    let (d2, d3) = rest.split_at(padded_width);
-                    for tx in 0..tw {
-                        let x0 = 2 * tx;
-                        let tile = |row: &[f32]| [row[x0], row[x0 + 1], row[x0 + 2], row[x0 + 3]];
-                        let d = [tile(d0), tile(d1), tile(d2), tile(d3)];
-                        // B^T d (rows), then (B^T d) B (columns).
-                        let t = [
-                            sub(d[0], d[2]),
-                            add(d[1], d[2]),
-                            sub(d[2], d[1]),
-                            sub(d[1], d[3]),
-                        ];
-                        for (i, row) in t.iter().enumerate() {
-                            let out = [
-                                row[0] - row[2],
-                                row[1] + row[2],
-                                row[2] - row[1],
-                                row[1] - row[3],
-                            ];
-                            for (j, value) in out.into_iter().enumerate() {
-                                let index = (i * 4 + j) * plane + ch * n + col0 + tx;
-                                // SAFETY: index < 16 * c * n, and only channel `ch`'s
-                                // task writes indices with this `ch`.
-                                unsafe { *dst.ptr().add(index) = value };
-                            }
-                        }
+                    for i in 0..4 {
+                        let (e, o) = (&t_even[i][..], &t_odd[i][..]);
+                        let out = |j: usize| {
+                            let start = (i * 4 + j) * plane + ch * n + col0;
+                            // SAFETY: start + tw <= 16 * c * n, and only channel `ch`'s
+                            // task writes this run.
+                            unsafe { std::slice::from_raw_parts_mut(dst.ptr().add(start), tw) }
+                        };
+                        // (B^T d) B on the columns of each tile.
+                        combine(out(0), &e[..tw], &e[1..], |a, b| a - b);
+                        combine(out(1), &o[..tw], &e[1..], |a, b| a + b);
+                        combine(out(2), &e[1..], &o[..tw], |a, b| a - b);
+                        combine(out(3), &o[..tw], &o[1..], |a, b| a - b);
                     }
                 }
             }
@@ -136,12 +135,28 @@ impl InputTransform {
     }
 }
 
-fn add(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+/// `even[t]`, `odd[t]` = columns `2t`, `2t + 1` of the row padded by one zero on the left
+/// and zeros past its end (`None`: a padding row).
+fn split_padded_row(row: Option<&[f32]>, even: &mut [f32], odd: &mut [f32]) {
+    even.fill(0.0);
+    odd.fill(0.0);
+    let Some(row) = row else { return };
+    for (x, &value) in row.iter().enumerate() {
+        let padded = x + 1;
+        if padded % 2 == 0 {
+            even[padded / 2] = value;
+        } else {
+            odd[padded / 2] = value;
+        }
+    }
 }
 
-fn sub(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]]
+/// `out[i] = f(a[i], b[i])` over the shortest of the three.
+#[inline(always)]
+fn combine(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
+    }
 }
 
 impl OutputTransform {
@@ -158,26 +173,44 @@ impl OutputTransform {
         let mut y = vec![0f32; b * c_out * h * w];
         y.par_chunks_mut(h * w).enumerate().for_each(|(bo, out)| {
             let (img, o) = (bo / c_out, bo % c_out);
+            let mut s = [
+                vec![0f32; tw],
+                vec![0f32; tw],
+                vec![0f32; tw],
+                vec![0f32; tw],
+            ];
+            let (mut left, mut right) = (vec![0f32; tw], vec![0f32; tw]);
             for ty in 0..th {
-                for tx in 0..tw {
-                    let col = (img * th + ty) * tw + tx;
-                    let e = |k: usize| m[k * plane + o * n + col];
-                    // A^T m (rows), then (A^T m) A (columns).
-                    let row = |i: usize| [e(i * 4), e(i * 4 + 1), e(i * 4 + 2), e(i * 4 + 3)];
-                    let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
-                    let s0 = add(add(r0, r1), r2);
-                    let s1 = sub(sub(r1, r2), r3);
-                    for (dy, s) in [s0, s1].into_iter().enumerate() {
-                        let oy = 2 * ty + dy;
-                        if oy >= h {
-                            continue;
+                // Element k of every tile of this tile row: one contiguous run.
+                let col0 = o * n + (img * th + ty) * tw;
+                let e = |k: usize| &m[k * plane + col0..k * plane + col0 + tw];
+                for dy in 0..2 {
+                    let oy = 2 * ty + dy;
+                    if oy >= h {
+                        break;
+                    }
+                    // A^T m: row 0 + 1 + 2 for the upper output row, 1 - 2 - 3 for the lower.
+                    for (j, sj) in s.iter_mut().enumerate() {
+                        let (r0, r1, r2, r3) = (e(j), e(4 + j), e(8 + j), e(12 + j));
+                        for (t, v) in sj.iter_mut().enumerate() {
+                            *v = if dy == 0 {
+                                r0[t] + r1[t] + r2[t]
+                            } else {
+                                r1[t] - r2[t] - r3[t]
+                            };
                         }
-                        let pair = [s[0] + s[1] + s[2], s[1] - s[2] - s[3]];
-                        for (dx, value) in pair.into_iter().enumerate() {
-                            let ox = 2 * tx + dx;
-                            if ox < w {
-                                out[oy * w + ox] = value + bias[o];
-                            }
+                    }
+                    // (A^T m) A: the same on the columns, then the bias.
+                    let beta = bias[o];
+                    for t in 0..tw {
+                        left[t] = s[0][t] + s[1][t] + s[2][t] + beta;
+                        right[t] = s[1][t] - s[2][t] - s[3][t] + beta;
+                    }
+                    let row = &mut out[oy * w..(oy + 1) * w];
+                    for (pair, (&l, &r)) in row.chunks_mut(2).zip(left.iter().zip(&right)) {
+                        pair[0] = l;
+                        if let Some(second) = pair.get_mut(1) {
+                            *second = r;
                         }
                     }
                 }
@@ -259,10 +292,16 @@ mod tests {
     // result must equal the direct sum of each 3x3 neighbourhood (zero padded) exactly.
     #[test]
     fn a_box_filter_sums_each_neighbourhood_exactly() {
+        // Odd and even sides (odd ones leave half tiles), one row or column, two images.
+        for (h, w) in [(5, 4), (4, 5), (3, 3), (1, 7), (6, 1), (8, 10)] {
+            box_filter_at(h, w);
+        }
+    }
+
+    fn box_filter_at(h: usize, w: usize) {
         let dev = Device::Cpu;
-        let (h, w) = (5, 4);
-        let data: Vec<f32> = (0..h * w).map(|i| (i % 7) as f32).collect();
-        let x = Tensor::from_vec(data.clone(), (1, 1, h, w), &dev).expect("x");
+        let data: Vec<f32> = (0..2 * h * w).map(|i| (i % 7) as f32).collect();
+        let x = Tensor::from_vec(data.clone(), (2, 1, h, w), &dev).expect("x");
         let u = transform_weight(&Tensor::ones((1, 1, 3, 3), DType::F32, &dev).expect("ones"))
             .expect("u");
         let bias = Tensor::new(&[0.5f32], &dev).expect("bias");
@@ -270,18 +309,21 @@ mod tests {
             .and_then(|t| t.flatten_all())
             .and_then(|t| t.to_vec1::<f32>())
             .expect("conv");
-        for r in 0..h {
-            for c in 0..w {
-                let mut sum = 0.5;
-                for dr in -1isize..=1 {
-                    for dc in -1isize..=1 {
-                        let (rr, cc) = (r as isize + dr, c as isize + dc);
-                        if rr >= 0 && cc >= 0 && (rr as usize) < h && (cc as usize) < w {
-                            sum += data[rr as usize * w + cc as usize];
+        for img in 0..2 {
+            let (src, got) = (&data[img * h * w..], &y[img * h * w..]);
+            for r in 0..h {
+                for c in 0..w {
+                    let mut sum = 0.5;
+                    for dr in -1isize..=1 {
+                        for dc in -1isize..=1 {
+                            let (rr, cc) = (r as isize + dr, c as isize + dc);
+                            if rr >= 0 && cc >= 0 && (rr as usize) < h && (cc as usize) < w {
+                                sum += src[rr as usize * w + cc as usize];
+                            }
                         }
                     }
+                    assert_eq!(got[r * w + c], sum, "{h}x{w} image {img} ({r}, {c})");
                 }
-                assert_eq!(y[r * w + c], sum, "({r}, {c})");
             }
         }
     }

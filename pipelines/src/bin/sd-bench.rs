@@ -5,6 +5,7 @@
 use candle_core::{DType, Device, Tensor};
 use clap::Parser;
 use pipelines::bench::{RandomWeights, median, peak_rss_bytes, sd21_base_unet_config};
+use pipelines::host_memory;
 use pipelines::layers::Kernels;
 use pipelines::sd::accel::Accelerations;
 use pipelines::sd::config::UNetConfig;
@@ -77,6 +78,10 @@ struct Args {
     /// One JSON object on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// keep-freed (what `sd` does: glibc keeps freed buffers for reuse, see
+    /// pipelines::host_memory) or default (glibc's defaults, to measure the difference).
+    #[arg(long, default_value = "keep-freed", value_parser = ["keep-freed", "default"])]
+    allocator: String,
 }
 
 struct Failure(u8, String);
@@ -141,7 +146,7 @@ fn check(args: &Args, config: &UNetConfig) -> Result<Settings, Failure> {
     })
 }
 
-fn run(args: &Args) -> Result<(), Failure> {
+fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure> {
     let config = sd21_base_unet_config().map_err(|e| Failure(1, e.to_string()))?;
     let settings = check(args, &config)?;
     let device = Device::Cpu;
@@ -216,6 +221,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             "steps": args.steps,
             "load_s": load_s,
             "impl": "candle",
+            "allocator": policy.as_str(),
         });
         println!("{out}");
     } else {
@@ -236,13 +242,19 @@ fn run(args: &Args) -> Result<(), Failure> {
             Some(b) => println!("peak RSS {:.2} GB", b as f64 / 1e9),
             None => println!("peak RSS unavailable on this platform"),
         }
+        println!("allocator: {}", policy.as_str());
     }
     Ok(())
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let policy = if args.allocator == "keep-freed" {
+        host_memory::keep_freed_memory()
+    } else {
+        host_memory::AllocatorPolicy::Default
+    };
+    match run(&args, policy) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(code, message)) => {
             eprintln!("error: {message}");

@@ -451,6 +451,8 @@ fn run(args: &Args) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // Before anything large is allocated: reuse freed activation buffers (host_memory).
+    pipelines::host_memory::keep_freed_memory();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
