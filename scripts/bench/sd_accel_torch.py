@@ -4,11 +4,15 @@ with this project's own figures measured on the same machine.
 diffusers' UNet2DConditionModel with the real SD 2.1-base config and random weights (no
 download), f32, classifier-free-guidance batch (2 by default), 512x512 (64x64 latents):
 
-- tomesd 0.1.3, apply_patch(ratio=0.5, use_rand=False): median seconds per UNet call
-  against the unpatched UNet, same inputs;
+- tomesd 0.1.3, apply_patch(ratio=0.5, use_rand=False): seconds per UNet call against
+  the unpatched UNet, same inputs;
 - DeepCache 0.1.1, DeepCacheSDHelper(cache_interval=3, cache_branch_id=0): seconds for
   a 6-step DDIM denoising loop (UNet calls, guidance, scheduler steps; no text encoder
   or VAE, unlike a full pipeline run) against the same loop without it.
+
+Like sd-bench, the measurements are interleaved in rounds (a shared machine's speed drifts
+by 10-20% over minutes): each round times a plain step, a ToMe step, a plain loop and a
+DeepCache loop, in alternating order; the speedups are medians of the per-round ratios.
 
 Prints one JSON object. Needs torch, diffusers, tomesd and DeepCache as pinned in
 scripts/fixtures/requirements.txt; takes minutes and ~5 GB at 512 on a 2-core CPU, so
@@ -49,22 +53,12 @@ SD21_BASE_UNET = dict(
 )
 
 
-def timed(fn, runs):
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=512, help="image size in pixels (latent = size / 8)")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--steps", type=int, default=6)
-    ap.add_argument("--runs", type=int, default=2, help="timed runs after one warm-up (median)")
+    ap.add_argument("--runs", type=int, default=3, help="timed rounds after one warm-up round (medians)")
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -83,12 +77,13 @@ def main():
     }
     with torch.inference_mode():
         step = lambda: unet(sample, t, encoder_hidden_states=context).sample
-        base = timed(step, args.runs)
-        tomesd.apply_patch(unet, ratio=0.5, use_rand=False)
-        tome = timed(step, args.runs)
-        tomesd.remove_patch(unet)
-        result["unet_step_s"] = {"baseline": base, "tome_0.5": tome}
-        result["tome_0.5_speedup"] = base / tome
+
+        def tome_step():
+            tomesd.apply_patch(unet, ratio=0.5, use_rand=False)
+            try:
+                return step()
+            finally:
+                tomesd.remove_patch(unet)
 
         scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                   clip_sample=False, set_alpha_to_one=False, steps_offset=1)
@@ -106,7 +101,6 @@ def main():
                 x = scheduler.step(noise, step_t, x).prev_sample
             return x
 
-        loop_base = timed(denoise, 1)
         helper = DeepCacheSDHelper(pipe=types.SimpleNamespace(unet=unet, scheduler=scheduler))
         helper.set_params(cache_interval=3, cache_branch_id=0)
 
@@ -117,9 +111,27 @@ def main():
             finally:
                 helper.disable()
 
-        loop_cached = timed(cached, 1)
-        result["denoise_loop_s"] = {"steps": args.steps, "baseline": loop_base, "deepcache_3": loop_cached}
-        result["deepcache_3_speedup"] = loop_base / loop_cached
+        work = {"baseline": step, "tome_0.5": tome_step, "loop_baseline": denoise, "loop_deepcache_3": cached}
+        times = {name: [] for name in work}
+        for rnd in range(1 + args.runs):  # round 0 is the warm-up
+            names = list(work) if rnd % 2 == 0 else list(reversed(work))
+            for name in names:
+                start = time.perf_counter()
+                work[name]()
+                if rnd > 0:
+                    times[name].append(time.perf_counter() - start)
+
+        def ratio(a, b):
+            return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+        result["unet_step_s"] = {"baseline": statistics.median(times["baseline"]),
+                                 "tome_0.5": statistics.median(times["tome_0.5"])}
+        result["tome_0.5_speedup"] = ratio("baseline", "tome_0.5")
+        result["denoise_loop_s"] = {"steps": args.steps,
+                                    "baseline": statistics.median(times["loop_baseline"]),
+                                    "deepcache_3": statistics.median(times["loop_deepcache_3"])}
+        result["deepcache_3_speedup"] = ratio("loop_baseline", "loop_deepcache_3")
+        result["rounds"] = args.runs
     print(json.dumps(result, indent=1))
 
 

@@ -17,9 +17,8 @@ const AFTER_HELP: &str = "\
 What it measures: one UNet step is one UNet2DConditionModel forward on a [batch, 4,
 size/8, size/8] latent with a [batch, 77, 1024] text context (batch 2 = one guided step:
 uncond + cond). The model is the real SD 2.1-base UNet (865M parameters, 3.5 GB at f32)
-with seeded random weights at torch's default-init scale. After --warmup untimed steps,
---steps steps are timed; the median is reported. peak_bytes is the process's peak RSS
-(VmHWM), weights included.
+with seeded random weights at torch's default-init scale. peak_bytes is the process's
+peak RSS (VmHWM), weights included.
 
 Runs: each name in --runs is one way of stepping the UNet, timed on the same model:
   baseline        plain forward
@@ -27,10 +26,15 @@ Runs: each name in --runs is one way of stepping the UNet, timed on the same mod
   deepcache_N     DeepCache, full UNet every N steps, branch 0 (deepcache_N_B: branch B)
   a+b             both, e.g. tome_0.5+deepcache_3
 The default times baseline, tome_0.5 and deepcache_3, the issue's three figures.
-Each run starts fresh after --warmup untimed steps of its own. Plain and ToMe runs report
-the median step; DeepCache runs report the mean step over whole cache cycles (the timed
-step count is rounded up to a multiple of N), because their steps alternate between one
-full and N-1 cheap ones and a median would show only the cheap ones.
+
+Rounds: the runs are interleaved, because a shared machine's speed drifts by 10-20% over
+minutes and runs timed one after another would compare different machines. One round
+times each run once, in alternating order: one step of a plain or ToMe run, one whole
+cache cycle (a fresh generation: one full step and N-1 shallow ones) of a DeepCache run,
+whose per-step figure is the cycle's mean. --warmup untimed rounds come first, then
+--steps timed rounds. unet_step_s is each run's median over the timed rounds; speedup
+(with a baseline run) is the median of the per-round ratios baseline / run, which the
+drift between rounds does not enter.
 
 Compare with diffusers on the same machine (no other benchmark running):
   flock /tmp/bench.lock cargo run --release -p pipelines --bin sd-bench -- --json
@@ -47,10 +51,10 @@ Exit status: 0 measured; 2 bad flag value; 1 a failure while running.";
     after_help = AFTER_HELP
 )]
 struct Args {
-    /// Timed UNet steps (the median is reported).
+    /// Timed rounds (each run's median is reported; see "Rounds" below).
     #[arg(long, default_value_t = 3, value_name = "N")]
     steps: usize,
-    /// Untimed steps first (allocator and page warm-up).
+    /// Untimed rounds first (allocator and page warm-up).
     #[arg(long, default_value_t = 1, value_name = "N")]
     warmup: usize,
     /// Image side in pixels (a multiple of 64, so every UNet level divides evenly).
@@ -168,42 +172,70 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
     let sample = normal(&[args.batch, 4, latent, latent])?;
     let context = normal(&[args.batch, 77, 1024])?;
 
-    let mut results = Vec::new();
-    for (name, accel) in &settings.runs {
-        // DeepCache alternates one full step with interval-1 cheap ones: time whole cycles.
-        let cycle = accel.deepcache.as_ref().map_or(1, |d| d.interval);
-        let timed = args.steps.div_ceil(cycle) * cycle;
-        let mut times = Vec::with_capacity(timed);
-        let mut hooks = accel.hooks(None);
-        for i in 0..args.warmup + timed {
-            if i == args.warmup {
-                // The timed steps start a fresh generation (DeepCache's first step is full).
-                hooks = accel.hooks(None);
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); settings.runs.len()];
+    for round in 0..args.warmup + args.steps {
+        let timed = round >= args.warmup;
+        // Alternate the order so no run always follows the same neighbour.
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..settings.runs.len()).collect()
+        } else {
+            (0..settings.runs.len()).rev().collect()
+        };
+        for r in order {
+            let (name, accel) = &settings.runs[r];
+            // A DeepCache run alternates one full step with interval-1 shallow ones, so its
+            // round is one whole cycle of a fresh generation.
+            let cycle = accel.deepcache.as_ref().map_or(1, |d| d.interval);
+            let mut hooks = accel.hooks(None);
+            let mut total = 0.0;
+            for i in 0..cycle {
+                hooks.begin_step(i);
+                // Different timesteps as in a real schedule; the cost does not depend on it.
+                let t = 981.0 - 20.0 * i as f64;
+                let start = Instant::now();
+                let out = unet
+                    .forward_with(&sample, t, &context, &mut hooks)
+                    .map_err(failed)?;
+                drop(out);
+                let secs = start.elapsed().as_secs_f64();
+                total += secs;
+                if !args.json {
+                    let kind = if timed { "timed" } else { "warm-up" };
+                    eprintln!(
+                        "round {} ({kind}) {name} step {}: {secs:.2} s",
+                        round + 1,
+                        i + 1
+                    );
+                }
             }
-            hooks.begin_step(i.saturating_sub(args.warmup));
-            // Different timesteps as in a real schedule; the cost does not depend on it.
-            let t = 981.0 - 20.0 * i as f64;
-            let start = Instant::now();
-            let out = unet
-                .forward_with(&sample, t, &context, &mut hooks)
-                .map_err(failed)?;
-            drop(out);
-            let secs = start.elapsed().as_secs_f64();
-            if i >= args.warmup {
-                times.push(secs);
-            }
-            if !args.json {
-                let kind = if i < args.warmup { "warm-up" } else { "timed" };
-                eprintln!("{name} step {} ({kind}): {secs:.2} s", i + 1);
+            if timed {
+                times[r].push(total / cycle as f64);
             }
         }
-        let per_step = if cycle > 1 {
-            times.iter().sum::<f64>() / times.len() as f64
-        } else {
-            median(&times).unwrap_or(f64::NAN)
-        };
-        results.push((name.as_str(), per_step));
     }
+    let results: Vec<(&str, f64)> = settings
+        .runs
+        .iter()
+        .zip(&times)
+        .map(|((name, _), t)| (name.as_str(), median(t).unwrap_or(f64::NAN)))
+        .collect();
+    let baseline = settings.runs.iter().position(|(n, _)| n == "baseline");
+    let speedups: Vec<(&str, f64)> = match baseline {
+        Some(b) => settings
+            .runs
+            .iter()
+            .zip(&times)
+            .map(|((name, _), t)| {
+                let ratios: Vec<f64> = times[b]
+                    .iter()
+                    .zip(t)
+                    .map(|(base, run)| base / run)
+                    .collect();
+                (name.as_str(), median(&ratios).unwrap_or(f64::NAN))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let peak = peak_rss_bytes();
     if args.json {
         let steps: serde_json::Map<String, serde_json::Value> = results
@@ -212,6 +244,7 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
             .collect();
         let out = serde_json::json!({
             "unet_step_s": steps,
+            "speedup": speedups.iter().map(|(n, x)| (n.to_string(), serde_json::json!(x))).collect::<serde_json::Map<_, _>>(),
             "peak_bytes": peak,
             "device": "cpu",
             "dtype": args.dtype,
@@ -226,16 +259,18 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
         println!("{out}");
     } else {
         println!(
-            "SD 2.1-base UNet, {0}x{0}, batch {1}, {2}, {3} kernels, cpu ({4} timed steps)",
+            "SD 2.1-base UNet, {0}x{0}, batch {1}, {2}, {3} kernels, cpu ({4} timed rounds)",
             args.size, args.batch, args.dtype, settings.kernels, args.steps
         );
-        let baseline = results.iter().find(|(n, _)| *n == "baseline").map(|r| r.1);
         println!(
             "{:<24} {:>14} {:>18}",
             "run", "s / UNet step", "speedup vs baseline"
         );
         for (name, s) in &results {
-            let speedup = baseline.map_or(String::from("-"), |b| format!("{:.2}x", b / s));
+            let speedup = speedups
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(String::from("-"), |(_, x)| format!("{x:.2}x"));
             println!("{name:<24} {s:>14.3} {speedup:>18}");
         }
         match peak {
