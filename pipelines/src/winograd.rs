@@ -80,7 +80,8 @@ impl InputTransform {
         };
         let (th, tw) = tiles(h, w);
         let n = b * th * tw;
-        let mut v = vec![0f32; 16 * c * n];
+        // SAFETY: every channel's task writes all 16 * b * tiles of its values below.
+        let mut v = unsafe { ops_npu::tensor::uninit_f32_vec(16 * c * n) };
         let dst = Dst(v.as_mut_ptr());
         let plane = c * n;
         (0..c).into_par_iter().for_each(|ch| {
@@ -170,7 +171,8 @@ impl OutputTransform {
             candle_core::bail!("winograd: {n} tiles or {} biases do not fit", bias.len());
         }
         let plane = c_out * n;
-        let mut y = vec![0f32; b * c_out * h * w];
+        // SAFETY: every output row of every (image, channel) plane is written below.
+        let mut y = unsafe { ops_npu::tensor::uninit_f32_vec(b * c_out * h * w) };
         y.par_chunks_mut(h * w).enumerate().for_each(|(bo, out)| {
             let (img, o) = (bo / c_out, bo % c_out);
             let mut s = [

@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--runs", type=int, default=3, help="timed rounds after one warm-up round (medians)")
+    ap.add_argument("--only", choices=["tome", "deepcache"], help="time one acceleration (and its baseline)")
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -111,7 +112,11 @@ def main():
             finally:
                 helper.disable()
 
-        work = {"baseline": step, "tome_0.5": tome_step, "loop_baseline": denoise, "loop_deepcache_3": cached}
+        work = {}
+        if args.only in (None, "tome"):
+            work.update({"baseline": step, "tome_0.5": tome_step})
+        if args.only in (None, "deepcache"):
+            work.update({"loop_baseline": denoise, "loop_deepcache_3": cached})
         times = {name: [] for name in work}
         for rnd in range(1 + args.runs):  # round 0 is the warm-up
             names = list(work) if rnd % 2 == 0 else list(reversed(work))
@@ -124,13 +129,15 @@ def main():
         def ratio(a, b):
             return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
-        result["unet_step_s"] = {"baseline": statistics.median(times["baseline"]),
-                                 "tome_0.5": statistics.median(times["tome_0.5"])}
-        result["tome_0.5_speedup"] = ratio("baseline", "tome_0.5")
-        result["denoise_loop_s"] = {"steps": args.steps,
-                                    "baseline": statistics.median(times["loop_baseline"]),
-                                    "deepcache_3": statistics.median(times["loop_deepcache_3"])}
-        result["deepcache_3_speedup"] = ratio("loop_baseline", "loop_deepcache_3")
+        if "tome_0.5" in work:
+            result["unet_step_s"] = {"baseline": statistics.median(times["baseline"]),
+                                     "tome_0.5": statistics.median(times["tome_0.5"])}
+            result["tome_0.5_speedup"] = ratio("baseline", "tome_0.5")
+        if "loop_deepcache_3" in work:
+            result["denoise_loop_s"] = {"steps": args.steps,
+                                        "baseline": statistics.median(times["loop_baseline"]),
+                                        "deepcache_3": statistics.median(times["loop_deepcache_3"])}
+            result["deepcache_3_speedup"] = ratio("loop_baseline", "loop_deepcache_3")
         result["rounds"] = args.runs
     print(json.dumps(result, indent=1))
 

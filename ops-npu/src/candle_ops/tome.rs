@@ -36,7 +36,8 @@ impl TokenMerge {
             .index_select(&index(&partition.src_tokens)?, 1)?
             .contiguous()?;
         let dst_rows = normed.index_select(&index(&partition.dst_tokens)?, 1)?;
-        let scores = src.matmul(&dst_rows.t()?.contiguous()?)?;
+        // f32 on the CPU: the crate's packed GEMM (2 GFLOP per SD 64x64 block at batch 2).
+        let scores = super::matmul::matmul(&src, &dst_rows.t()?.contiguous()?, None)?;
         let best_score = scores.max(D::Minus1)?.to_vec2::<f32>()?;
         let best_dst = scores.argmax(D::Minus1)?.to_vec2::<u32>()?;
         let best = best_score
