@@ -4,7 +4,8 @@
 //! Diffusion 2.x models, tokenizer and pipeline behind the `sd` binary; the schedulers; and
 //! `layers`, the one module of primitive layers every model is built from (with `conv`, its
 //! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
-//! binary needs besides the models.
+//! binary needs besides the models; `host_memory`, the allocator setting the binaries
+//! choose at start-up.
 //! `hidream` is tracked by its own issue and is absent until it works.
 
 pub mod bench;
