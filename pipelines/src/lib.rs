@@ -6,11 +6,12 @@
 //! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
 //! binary needs besides the models; `host_memory`, the allocator setting the binaries
 //! choose at start-up.
-//! `hidream` is tracked by its own issue and is absent until it works.
+//! `hidream` is being built (issue 8): so far the reference pipeline's size rule.
 
 pub mod bench;
 pub mod conv;
 pub mod doctor;
+pub mod hidream;
 pub mod host_memory;
 pub mod layers;
 pub mod schedulers;

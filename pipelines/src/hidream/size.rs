@@ -1,0 +1,119 @@
+//! The image size HiDream actually generates: diffusers' HiDreamImagePipeline rescales any
+//! requested width x height to the model's default area (default_sample_size x
+//! vae_scale_factor, squared: 1024 x 1024 for HiDream-I1) keeping the aspect ratio, then
+//! floors each side to a multiple of 2 x vae_scale_factor (16), because the transformer
+//! patches the latent 2 x 2. The arithmetic is Python float arithmetic, reproduced here
+//! operation by operation so that borderline sides (1080 * 0.7111.. = 767.99..) land on
+//! the same multiple.
+
+/// The model-side constants the rule depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeRule {
+    /// 2^(number of VAE resolution levels - 1): 8 for HiDream's Flux-style VAE.
+    pub vae_scale_factor: usize,
+    /// The pipeline's `default_sample_size` (128 for HiDream-I1).
+    pub default_sample_size: usize,
+}
+
+impl SizeRule {
+    pub const HIDREAM_I1: SizeRule = SizeRule {
+        vae_scale_factor: 8,
+        default_sample_size: 128,
+    };
+
+    /// Sides are multiples of this.
+    pub fn multiple(&self) -> usize {
+        self.vae_scale_factor * 2
+    }
+
+    /// (width, height) the pipeline generates for a request, or why it cannot.
+    pub fn output_size(&self, width: usize, height: usize) -> Result<(usize, usize), String> {
+        if width == 0 || height == 0 {
+            return Err(format!(
+                "--width {width} --height {height}: both sides must be positive"
+            ));
+        }
+        let division = self.multiple() as f64;
+        let side = (self.default_sample_size * self.vae_scale_factor) as f64;
+        let scale = (side * side / (width as f64 * height as f64)).sqrt();
+        let snap = |v: usize| python_floordiv(v as f64 * scale, division) * division;
+        let (w, h) = (snap(width), snap(height));
+        if w < division || h < division {
+            return Err(format!(
+                "--width {width} --height {height}: the aspect ratio is too extreme, one side \
+                 would be {} pixels after rescaling to the model's area (needs at least {})",
+                w.min(h),
+                self.multiple()
+            ));
+        }
+        Ok((w as usize, h as usize))
+    }
+}
+
+/// Python's `a // b` for floats: floor of the exact quotient, computed as CPython does
+/// (through fmod, so a quotient that rounds up to an integer is not floored past it).
+fn python_floordiv(a: f64, b: f64) -> f64 {
+    let rem = a % b;
+    let mut div = (a - rem) / b;
+    if rem != 0.0 && ((b < 0.0) != (rem < 0.0)) {
+        div -= 1.0;
+    }
+    if div != 0.0 {
+        let floored = div.floor();
+        if div - floored > 0.5 {
+            floored + 1.0
+        } else {
+            floored
+        }
+    } else {
+        0.0_f64.copysign(a / b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected sizes computed with diffusers 0.42.1's formula in Python
+    // (pipeline_hidream_image.py, `__call__`: S_max, scale = sqrt(S_max / (w * h)),
+    // int(w * scale // division * division)), not with this code.
+    #[test]
+    fn sizes_match_the_reference_formula() {
+        let rule = SizeRule::HIDREAM_I1;
+        for (request, expected) in [
+            ((1024, 1024), (1024, 1024)),
+            ((768, 768), (1024, 1024)),
+            ((512, 1024), (720, 1440)),
+            ((1920, 1080), (1360, 768)),
+            ((1080, 1920), (768, 1360)),
+            ((1000, 600), (1312, 784)),
+            ((64, 64), (1024, 1024)),
+            ((1360, 768), (1360, 768)),
+            ((832, 1248), (832, 1248)),
+        ] {
+            assert_eq!(
+                rule.output_size(request.0, request.1),
+                Ok(expected),
+                "{request:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn degenerate_requests_are_refused_naming_the_flags() {
+        let rule = SizeRule::HIDREAM_I1;
+        let err = rule.output_size(0, 512).unwrap_err();
+        assert!(err.contains("--width 0"), "{err}");
+        // 20000 x 3: the short side would be 8 pixels after rescaling.
+        let err = rule.output_size(20000, 3).unwrap_err();
+        assert!(err.contains("aspect ratio"), "{err}");
+    }
+
+    #[test]
+    fn floor_division_follows_python() {
+        assert_eq!(python_floordiv(767.9999999999999, 16.0), 47.0);
+        assert_eq!(python_floordiv(768.0, 16.0), 48.0);
+        assert_eq!(python_floordiv(7.0, 2.0), 3.0);
+        assert_eq!(python_floordiv(0.5, 16.0), 0.0);
+    }
+}
