@@ -1,5 +1,7 @@
 //! CLIP text encoder (transformers' CLIPTextModel), returning `last_hidden_state` (after
-//! the final LayerNorm), which is what SD 2.x pipelines condition on.
+//! the final LayerNorm), which is what SD 2.x pipelines condition on; and
+//! CLIPTextModelWithProjection's `text_embeds` (the pooled end-of-text state times
+//! `text_projection`), which is what HiDream conditions on.
 
 use super::config::ClipTextConfig;
 use crate::layers::{self, Embedding, Kernels, LayerNorm, Linear};
@@ -85,6 +87,7 @@ pub struct ClipTextModel {
     heads: usize,
     max_positions: usize,
     act: Activation,
+    eos_token_id: u32,
 }
 
 impl ClipTextModel {
@@ -132,6 +135,7 @@ impl ClipTextModel {
             heads: c.num_attention_heads,
             max_positions: c.max_position_embeddings,
             act: Activation::parse(&c.hidden_act)?,
+            eos_token_id: c.eos_token_id,
         })
     }
 
@@ -155,6 +159,72 @@ impl ClipTextModel {
             x = layer.forward(&x, self.heads, &mask, self.act)?;
         }
         self.final_layer_norm.forward(&x)
+    }
+
+    /// `last_hidden_state` and transformers' `pooler_output`: each sequence's state at its
+    /// end-of-text token (see [`pooled_positions`]).
+    pub fn forward_pooled(&self, ids: &Tensor) -> Result<(Tensor, Tensor)> {
+        let hidden = self.forward(ids)?;
+        let positions = pooled_positions(&ids.to_vec2::<u32>()?, self.eos_token_id)?;
+        let rows = positions
+            .iter()
+            .enumerate()
+            .map(|(b, &p)| hidden.get(b)?.get(p))
+            .collect::<Result<Vec<_>>>()?;
+        let pooled = Tensor::stack(&rows, 0)?;
+        Ok((hidden, pooled))
+    }
+}
+
+/// Where transformers' CLIPTextTransformer takes the pooled state of each sequence: with
+/// `eos_token_id == 2` (configs written before transformers PR 24773) the position of the
+/// largest id, else the first position holding `eos_token_id`. torch's argmax returns the
+/// first of equal maxima, and a sequence without the id pools position 0 (argmax of all
+/// zeros); both are reproduced.
+pub fn pooled_positions(ids: &[Vec<u32>], eos_token_id: u32) -> Result<Vec<usize>> {
+    ids.iter()
+        .map(|row| {
+            if row.is_empty() {
+                candle_core::bail!("CLIP: an empty token sequence has no end-of-text token");
+            }
+            Ok(if eos_token_id == 2 {
+                let max = row.iter().copied().max().unwrap_or(0);
+                row.iter().position(|&t| t == max).unwrap_or(0)
+            } else {
+                row.iter().position(|&t| t == eos_token_id).unwrap_or(0)
+            })
+        })
+        .collect()
+}
+
+/// transformers' CLIPTextModelWithProjection: the text model plus `text_projection` (no
+/// bias) applied to the pooled state.
+#[derive(Debug, Clone)]
+pub struct ClipTextModelWithProjection {
+    text_model: ClipTextModel,
+    projection: Linear,
+}
+
+impl ClipTextModelWithProjection {
+    /// `vb` at the component root (`text_projection.weight` beside `text_model.*`).
+    pub fn new(vb: VarBuilder, c: &ClipTextConfig) -> Result<Self> {
+        Ok(Self {
+            text_model: ClipTextModel::new(vb.clone(), c)?,
+            projection: layers::linear(
+                vb.pp("text_projection"),
+                c.hidden_size,
+                c.projection_dim,
+                false,
+            )?,
+        })
+    }
+
+    /// `ids` `[batch, seq]` -> (`last_hidden_state` `[batch, seq, hidden]`, `text_embeds`
+    /// `[batch, projection_dim]`).
+    pub fn forward(&self, ids: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (hidden, pooled) = self.text_model.forward_pooled(ids)?;
+        let embeds = self.projection.forward(&pooled)?;
+        Ok((hidden, embeds))
     }
 }
 

@@ -248,6 +248,13 @@ pub struct ClipTextConfig {
     pub hidden_act: String,
     #[serde(default = "d_norm_eps")]
     pub layer_norm_eps: f64,
+    /// Width of `text_projection` (CLIPTextModelWithProjection only).
+    #[serde(default = "d_clip_projection")]
+    pub projection_dim: usize,
+    /// Picks the pooled token: 2 (legacy configs) means "the largest id", anything else
+    /// "the first occurrence of this id" (transformers' two rules).
+    #[serde(default = "d_clip_eos")]
+    pub eos_token_id: u32,
 }
 
 /// `model_index.json`: the pipeline class and which component folders it uses.
@@ -366,6 +373,12 @@ fn d_clip_heads() -> usize {
 }
 fn d_clip_positions() -> usize {
     77
+}
+fn d_clip_projection() -> usize {
+    512
+}
+fn d_clip_eos() -> u32 {
+    49407
 }
 fn d_quick_gelu() -> String {
     "quick_gelu".into()
