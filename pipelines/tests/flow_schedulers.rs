@@ -49,6 +49,12 @@ fn build(name: &str, case: &Value) -> Box<dyn FlowScheduler> {
 fn assert_schedule(name: &str, what: &str, got: &[f32], want: &Value) {
     let want: Vec<f64> = serde_json::from_value(want.clone()).expect("numbers");
     assert_eq!(got.len(), want.len(), "{name}: {what} count");
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (f64::from(*a) - b).abs() / b.abs().max(1.0))
+        .fold(0.0f64, f64::max);
+    eprintln!("{name}: {what} worst relative diff {worst:e}");
     for (i, (a, b)) in got.iter().zip(&want).enumerate() {
         assert!(
             (f64::from(*a) - b).abs() <= SCHEDULE_TOL * b.abs().max(1.0),
@@ -63,6 +69,7 @@ fn run_trajectory(name: &str, case: &Value, noise: &mut dyn NoiseSource) {
     let mut sched = build(name, case);
     let mut sample = tensor(&format!("{name}/sample"));
     let timesteps = sched.timesteps().to_vec();
+    let mut worst = 0.0f32;
     for (i, t) in timesteps.iter().enumerate() {
         let v = tensor(&format!("{name}/velocity/{i}"));
         sample = sched
@@ -74,7 +81,9 @@ fn run_trajectory(name: &str, case: &Value, noise: &mut dyn NoiseSource) {
             diff <= STEP_TOL,
             "{name} step {i}: max |diff| {diff} > {STEP_TOL}"
         );
+        worst = worst.max(diff);
     }
+    eprintln!("{name}: worst step max |diff| {worst:e}");
 }
 
 #[test]
@@ -223,4 +232,22 @@ fn config_file_errors_name_the_file() {
     .expect("write");
     let config = FlowSchedulerConfig::from_file(&missing).expect("unknown keys are ignored");
     assert_eq!(config.shift, 6.0);
+}
+
+#[test]
+fn shift_override_reproduces_the_other_variant_schedule() {
+    let all: std::collections::BTreeMap<String, Value> = cases().into_iter().collect();
+    let pairs = [
+        ("flash_fast_shift3_16", 6.0, "euler_shift6_28", 28),
+        ("unipc_shift3_7", 2.0, "unipc_order1_shift2_5", 5),
+    ];
+    for (from, shift, to, steps) in pairs {
+        let text = serde_json::to_string(&all[from]["config"]).expect("config");
+        let config = FlowSchedulerConfig::from_json(&text, from)
+            .expect("parses")
+            .with_shift(shift);
+        let sched = flow::build(&config, steps).expect("builds");
+        assert_schedule(to, "timesteps", sched.timesteps(), &all[to]["timesteps"]);
+        assert_schedule(to, "sigmas", sched.sigmas(), &all[to]["sigmas"]);
+    }
 }

@@ -123,6 +123,17 @@ impl FlowSchedulerConfig {
         Self::from_json(&text, &path.display().to_string())
     }
 
+    /// The config with its timestep shift replaced (`hidream --shift`): `flow_shift` for
+    /// UniPC, `shift` for the Euler classes.
+    pub fn with_shift(mut self, shift: f64) -> Self {
+        if self.class_name == "UniPCMultistepScheduler" {
+            self.flow_shift = shift;
+        } else {
+            self.shift = shift;
+        }
+        self
+    }
+
     pub(crate) fn unsupported(&self, setting: impl Into<String>) -> FlowConfigError {
         FlowConfigError::Unsupported {
             class: self.class_name.clone(),

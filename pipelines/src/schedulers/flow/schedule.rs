@@ -40,7 +40,8 @@ impl FlowSchedule {
         // set_timesteps then interpolates between their ends and shifts again in float64.
         // The double shift is diffusers' behaviour, kept on purpose.
         let shift = config.shift;
-        let sigma_max = f64::from(shift_f32(shift, train as f32 / train as f32));
+        // The first training sigma is train / train = 1.
+        let sigma_max = f64::from(shift_f32(shift, 1.0));
         let sigma_min = f64::from(shift_f32(shift, 1.0 / train as f32));
         let n = train as f64;
         let sigmas: Vec<f32> = linspace_f64(sigma_max * n, sigma_min * n, steps)

@@ -265,10 +265,12 @@ fn solve(r: &[f32], b: &[f32], n: usize) -> Result<Vec<f32>> {
         if a[col][col] == 0.0 || !a[col][col].is_finite() {
             candle_core::bail!("UniPC coefficient system is singular");
         }
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            for c in col..=n {
-                a[row][c] -= f * a[col][c];
+        let (upper, lower) = a.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for row in lower.iter_mut() {
+            let f = row[col] / pivot_row[col];
+            for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *x -= f * p;
             }
         }
     }
