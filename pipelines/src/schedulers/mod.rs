@@ -6,6 +6,7 @@ pub mod ddim;
 pub mod dpm_solver;
 pub mod euler;
 pub mod euler_ancestral;
+pub mod flow;
 pub mod pndm;
 
 use candle_core::{Result, Tensor};

@@ -1,0 +1,166 @@
+//! `scheduler_config.json` for the flow-matching schedulers, with diffusers' key names and
+//! defaults. Keys these schedulers do not read are ignored, as diffusers ignores them;
+//! settings that would change the result but are not implemented are errors.
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// The classes `build` accepts.
+pub const FLOW_CLASSES: [&str; 3] = [
+    "FlowMatchEulerDiscreteScheduler",
+    "FlashFlowMatchEulerDiscreteScheduler",
+    "UniPCMultistepScheduler",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowConfigError {
+    #[error("cannot read scheduler config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("scheduler config {path} is not valid JSON for a scheduler: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("unknown scheduler class {0:?} (supported: {list})", list = FLOW_CLASSES.join(", "))]
+    UnknownClass(String),
+    #[error("{class}: {setting} is not supported")]
+    Unsupported { class: String, setting: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn thousand() -> usize {
+    1000
+}
+fn one() -> f64 {
+    1.0
+}
+fn two() -> usize {
+    2
+}
+fn yes() -> bool {
+    true
+}
+fn epsilon() -> String {
+    "epsilon".into()
+}
+fn bh2() -> String {
+    "bh2".into()
+}
+fn zero() -> String {
+    "zero".into()
+}
+fn exponential() -> String {
+    "exponential".into()
+}
+
+/// The union of the keys the three classes read; each class's defaults as in diffusers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FlowSchedulerConfig {
+    #[serde(rename = "_class_name")]
+    pub class_name: String,
+    #[serde(default = "thousand")]
+    pub num_train_timesteps: usize,
+    /// FlowMatchEuler (and flash): the static timestep shift.
+    #[serde(default = "one")]
+    pub shift: f64,
+    #[serde(default)]
+    pub use_dynamic_shifting: bool,
+    #[serde(default = "exponential")]
+    pub time_shift_type: String,
+    #[serde(default)]
+    pub invert_sigmas: bool,
+    #[serde(default)]
+    pub shift_terminal: Option<f64>,
+    #[serde(default)]
+    pub use_karras_sigmas: bool,
+    #[serde(default)]
+    pub use_exponential_sigmas: bool,
+    #[serde(default)]
+    pub use_beta_sigmas: bool,
+    /// FlowMatchEuler: re-noise every step (what the flash class always does).
+    #[serde(default)]
+    pub stochastic_sampling: bool,
+    /// UniPC: the shift applied to flow sigmas.
+    #[serde(default = "one")]
+    pub flow_shift: f64,
+    #[serde(default)]
+    pub use_flow_sigmas: bool,
+    #[serde(default = "epsilon")]
+    pub prediction_type: String,
+    #[serde(default = "two")]
+    pub solver_order: usize,
+    #[serde(default = "bh2")]
+    pub solver_type: String,
+    #[serde(default = "yes")]
+    pub predict_x0: bool,
+    #[serde(default = "yes")]
+    pub lower_order_final: bool,
+    #[serde(default)]
+    pub disable_corrector: Vec<usize>,
+    #[serde(default)]
+    pub thresholding: bool,
+    #[serde(default = "zero")]
+    pub final_sigmas_type: String,
+}
+
+impl FlowSchedulerConfig {
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, FlowConfigError> {
+        serde_json::from_str(text).map_err(|source| FlowConfigError::Parse {
+            path: origin.to_string(),
+            source,
+        })
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, FlowConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FlowConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// The config with its timestep shift replaced (`hidream --shift`): `flow_shift` for
+    /// UniPC, `shift` for the Euler classes.
+    pub fn with_shift(mut self, shift: f64) -> Self {
+        if self.class_name == "UniPCMultistepScheduler" {
+            self.flow_shift = shift;
+        } else {
+            self.shift = shift;
+        }
+        self
+    }
+
+    pub(crate) fn unsupported(&self, setting: impl Into<String>) -> FlowConfigError {
+        FlowConfigError::Unsupported {
+            class: self.class_name.clone(),
+            setting: setting.into(),
+        }
+    }
+
+    /// Rejects the sigma-schedule options shared by every class that this port leaves out.
+    pub(crate) fn reject_unported_sigmas(&self) -> Result<(), FlowConfigError> {
+        let flags = [
+            ("use_dynamic_shifting", self.use_dynamic_shifting),
+            ("use_karras_sigmas", self.use_karras_sigmas),
+            ("use_exponential_sigmas", self.use_exponential_sigmas),
+            ("use_beta_sigmas", self.use_beta_sigmas),
+            ("invert_sigmas", self.invert_sigmas),
+        ];
+        if let Some((name, _)) = flags.iter().find(|(_, on)| *on) {
+            return Err(self.unsupported(format!("{name}=true")));
+        }
+        if self.shift_terminal.is_some_and(|v| v != 0.0) {
+            return Err(self.unsupported("shift_terminal"));
+        }
+        if self.num_train_timesteps == 0 {
+            return Err(FlowConfigError::Invalid(
+                "num_train_timesteps must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}

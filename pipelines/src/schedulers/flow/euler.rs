@@ -1,0 +1,57 @@
+//! FlowMatchEulerDiscreteScheduler: `x + (sigma_next - sigma) * v`, or with
+//! `stochastic_sampling` the clean estimate re-noised to `sigma_next`.
+
+use super::config::{FlowConfigError, FlowSchedulerConfig};
+use super::noise::NoiseSource;
+use super::schedule::FlowSchedule;
+use super::{FlowScheduler, as_f32, renoise};
+use candle_core::{Result, Tensor};
+
+#[derive(Debug, Clone)]
+pub struct FlowMatchEuler {
+    schedule: FlowSchedule,
+    stochastic: bool,
+}
+
+impl FlowMatchEuler {
+    pub fn new(
+        config: &FlowSchedulerConfig,
+        steps: usize,
+    ) -> std::result::Result<Self, FlowConfigError> {
+        Ok(Self {
+            schedule: FlowSchedule::new(config, steps)?,
+            stochastic: config.stochastic_sampling,
+        })
+    }
+}
+
+impl FlowScheduler for FlowMatchEuler {
+    fn timesteps(&self) -> &[f32] {
+        &self.schedule.timesteps
+    }
+
+    fn sigmas(&self) -> &[f32] {
+        &self.schedule.sigmas
+    }
+
+    fn step(
+        &mut self,
+        velocity: &Tensor,
+        timestep: f32,
+        sample: &Tensor,
+        noise: &mut dyn NoiseSource,
+    ) -> Result<Tensor> {
+        let i = self.schedule.index(timestep)?;
+        let (sigma, next) = self.schedule.pair(i)?;
+        let (v, x) = (as_f32(velocity)?, as_f32(sample)?);
+        let out = if self.stochastic {
+            // This class draws on every step, the last one included.
+            let x0 = (&x - (&v * f64::from(sigma))?)?;
+            renoise(&x0, next, noise)?
+        } else {
+            (&x + (&v * f64::from(next - sigma))?)?
+        };
+        self.schedule.advance(i);
+        out.to_dtype(velocity.dtype())
+    }
+}
