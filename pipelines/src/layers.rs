@@ -71,13 +71,19 @@ pub fn linear(vb: VarBuilder, inputs: usize, outputs: usize, bias: bool) -> Resu
     } else {
         None
     };
-    Ok(Linear {
-        weight_t: weight.t()?.contiguous()?,
-        bias,
-    })
+    Linear::from_parts(&weight, bias)
 }
 
 impl Linear {
+    /// From a torch-layout `[outputs, inputs]` weight, e.g. several projections
+    /// concatenated along outputs so that they run as one GEMM.
+    pub fn from_parts(weight: &Tensor, bias: Option<Tensor>) -> Result<Linear> {
+        Ok(Linear {
+            weight_t: weight.t()?.contiguous()?,
+            bias,
+        })
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims();
         let Some((&last, lead)) = dims.split_last() else {

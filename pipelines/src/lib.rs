@@ -6,7 +6,9 @@
 //! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
 //! binary needs besides the models; `host_memory`, the allocator setting the binaries
 //! choose at start-up.
-//! `hidream` is being built (issue 8): so far the reference pipeline's size rule.
+//! `hidream` is being built (issue 8): so far the reference pipeline's size rule and the
+//! transformer (HiDreamImageTransformer2DModel); the generate/edit pipelines are not there
+//! yet (its flow-match schedulers live in `schedulers`).
 
 pub mod bench;
 pub mod conv;

@@ -1,5 +1,25 @@
 //! HiDream-I1 generation and HiDream-E1 editing (issue 8, being built piece by piece).
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
+//! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 
 pub mod size;
+pub mod transformer;
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HiDreamError {
+    #[error("{}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+    #[error("{component} weights: {source}")]
+    Weights {
+        component: String,
+        #[source]
+        source: candle_core::Error,
+    },
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}

@@ -1,0 +1,277 @@
+//! `HiDreamImageTransformer2DModel.forward`: embeddings, the text streams each block sees,
+//! double-stream then single-stream blocks, final layer and unpatchify.
+//!
+//! Text layout, as in diffusers: every Llama layer listed in `llama_layers` and the T5
+//! states get their own caption projection. The double-stream blocks carry
+//! `[T5; last listed Llama layer]` as their text stream and append block i's Llama layer
+//! for that block only (cut off again afterwards); the single-stream blocks see
+//! `[image; T5; last Llama; block i's Llama]` and likewise drop the appended part.
+
+use super::blocks::{DoubleStreamBlock, SingleStreamBlock};
+use super::config::TransformerConfig;
+use super::embeddings::{FinalLayer, TIMESTEP_FEATURES, TimestepEmbedding, timestep_features};
+use super::patches::{self, patchify, unpatchify};
+use super::rope::RotaryTables;
+use crate::hidream::HiDreamError;
+use crate::layers::{self, Kernels, Linear};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use std::path::Path;
+
+/// One forward's inputs, shaped as diffusers' pipeline passes them.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformerInputs<'a> {
+    /// `[b, in_channels, h, w]`, h and w multiples of the patch size.
+    pub latents: &'a Tensor,
+    /// `[b]`, on diffusers' 0..1000 scale.
+    pub timesteps: &'a Tensor,
+    /// `[b, t5_tokens, caption_channels[0]]`.
+    pub t5: &'a Tensor,
+    /// Every Llama hidden state, `[layers, b, llama_tokens, caption_channels[1]]`.
+    pub llama: &'a Tensor,
+    /// Pooled CLIP embeddings, `[b, text_emb_dim]`.
+    pub pooled: &'a Tensor,
+}
+
+#[derive(Debug, Clone)]
+pub struct HiDreamTransformer {
+    config: TransformerConfig,
+    x_embedder: Linear,
+    t_embedder: TimestepEmbedding,
+    p_embedder: TimestepEmbedding,
+    /// One per entry of `llama_layers`, then T5's last.
+    caption_projection: Vec<Linear>,
+    double_blocks: Vec<DoubleStreamBlock>,
+    single_blocks: Vec<SingleStreamBlock>,
+    final_layer: FinalLayer,
+}
+
+impl HiDreamTransformer {
+    /// A diffusers `transformer` folder: `config.json` and its safetensors, as f32.
+    pub fn load(dir: &Path, device: &Device, kernels: Kernels) -> Result<Self, HiDreamError> {
+        let config = TransformerConfig::from_file(&dir.join("config.json"))?;
+        let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let weights_error = |source| HiDreamError::Weights {
+            component: dir.display().to_string(),
+            source,
+        };
+        // SAFETY: read-only memory maps; like every safetensors loader we rely on the files
+        // not being truncated while the model loads.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, DType::F32, device) }
+            .map_err(weights_error)?;
+        Self::new(config, vb, kernels).map_err(|e| match e {
+            HiDreamError::Candle(source) => weights_error(source),
+            other => other,
+        })
+    }
+
+    /// From a validated-or-not config and weights under diffusers' names.
+    pub fn new(
+        config: TransformerConfig,
+        vb: VarBuilder,
+        kernels: Kernels,
+    ) -> Result<Self, HiDreamError> {
+        config.validate().map_err(HiDreamError::InvalidInput)?;
+        let cfg = &config;
+        let dim = cfg.inner_dim();
+        let patch = cfg.patch();
+        let [t5_width, llama_width] = [cfg.caption_channels[0], cfg.caption_channels[1]];
+        let mut caption_projection = (0..cfg.llama_layers.len())
+            .map(|i| {
+                layers::linear(
+                    vb.pp(format!("caption_projection.{i}.linear")),
+                    llama_width,
+                    dim,
+                    false,
+                )
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        caption_projection.push(layers::linear(
+            vb.pp(format!(
+                "caption_projection.{}.linear",
+                cfg.llama_layers.len()
+            )),
+            t5_width,
+            dim,
+            false,
+        )?);
+        let double_blocks = (0..cfg.num_layers)
+            .map(|i| {
+                DoubleStreamBlock::new(
+                    vb.pp(format!("double_stream_blocks.{i}.block")),
+                    cfg,
+                    kernels,
+                )
+            })
+            .collect::<candle_core::Result<_>>()?;
+        let single_blocks = (0..cfg.num_single_layers)
+            .map(|i| {
+                SingleStreamBlock::new(
+                    vb.pp(format!("single_stream_blocks.{i}.block")),
+                    cfg,
+                    kernels,
+                )
+            })
+            .collect::<candle_core::Result<_>>()?;
+        Ok(Self {
+            x_embedder: layers::linear(
+                vb.pp("x_embedder.proj"),
+                cfg.in_channels * patch * patch,
+                dim,
+                true,
+            )?,
+            t_embedder: TimestepEmbedding::new(
+                vb.pp("t_embedder.timestep_embedder"),
+                TIMESTEP_FEATURES,
+                dim,
+            )?,
+            p_embedder: TimestepEmbedding::new(
+                vb.pp("p_embedder.pooled_embedder"),
+                cfg.text_emb_dim,
+                dim,
+            )?,
+            caption_projection,
+            double_blocks,
+            single_blocks,
+            final_layer: FinalLayer::new(
+                vb.pp("final_layer"),
+                dim,
+                patch * patch * cfg.out_channels(),
+            )?,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &TransformerConfig {
+        &self.config
+    }
+
+    /// The velocity prediction `[b, out_channels, h, w]` (not yet negated: the pipeline
+    /// does that, as in diffusers).
+    pub fn forward(&self, inputs: &TransformerInputs<'_>) -> Result<Tensor, HiDreamError> {
+        self.check(inputs)?;
+        let cfg = &self.config;
+        let batch = inputs.latents.dim(0)?;
+        let patches = patchify(inputs.latents, cfg.patch(), cfg.max_seq())?;
+        let mut image = self.x_embedder.forward(&patches.tokens)?;
+        let temb = (self
+            .t_embedder
+            .forward(&timestep_features(inputs.timesteps)?)?
+            + self.p_embedder.forward(inputs.pooled)?)?;
+
+        let last = self.caption_projection.len() - 1;
+        let llama = cfg
+            .llama_layers
+            .iter()
+            .zip(&self.caption_projection)
+            .map(|(&layer, proj)| proj.forward(&inputs.llama.get(layer)?))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let t5 = self.caption_projection[last].forward(inputs.t5)?;
+        let Some(last_llama) = llama.last() else {
+            return Err(HiDreamError::InvalidInput("the model has no blocks".into()));
+        };
+        let mut text = Tensor::cat(&[&t5, last_llama], 1)?;
+        let text_len = text.dim(1)?;
+        let llama_len = last_llama.dim(1)?;
+
+        // Text tokens sit at position (0, 0, 0).
+        let mut ids = patches.ids.clone();
+        ids.resize(ids.len() + text_len + llama_len, [0.0; 3]);
+        let rope = RotaryTables::new(&ids, &cfg.axes_dims_rope, inputs.latents.device())?;
+
+        let mask = patches.mask.as_ref();
+        for (block, own_llama) in self.double_blocks.iter().zip(&llama) {
+            let block_text = Tensor::cat(&[&text, own_llama], 1)?;
+            let (new_image, new_text) = block.forward(&image, &block_text, &temb, mask, &rope)?;
+            image = new_image;
+            text = new_text.narrow(1, 0, text_len)?;
+        }
+
+        let image_len = image.dim(1)?;
+        let mut joint = Tensor::cat(&[&image, &text], 1)?;
+        let joint_len = joint.dim(1)?;
+        let joint_mask = match mask {
+            Some(m) => Some(Tensor::cat(
+                &[m, &patches::ones_mask(batch, text_len + llama_len, m)?],
+                1,
+            )?),
+            None => None,
+        };
+        for (block, own_llama) in self
+            .single_blocks
+            .iter()
+            .zip(&llama[self.double_blocks.len()..])
+        {
+            let x = Tensor::cat(&[&joint, own_llama], 1)?;
+            joint = block
+                .forward(&x, &temb, joint_mask.as_ref(), &rope)?
+                .narrow(1, 0, joint_len)?;
+        }
+
+        let out = self
+            .final_layer
+            .forward(&joint.narrow(1, 0, image_len)?, &temb)?;
+        Ok(unpatchify(&out, patches.grid, cfg.patch())?)
+    }
+
+    /// Shapes diffusers would reject or silently mis-handle, named per input.
+    fn check(&self, inputs: &TransformerInputs<'_>) -> Result<(), HiDreamError> {
+        let cfg = &self.config;
+        let bad = |msg: String| Err(HiDreamError::InvalidInput(msg));
+        let (b, c, h, w) = inputs.latents.dims4().map_err(|_| {
+            HiDreamError::InvalidInput(format!(
+                "latents must be [batch, channels, height, width], got {:?}",
+                inputs.latents.dims()
+            ))
+        })?;
+        let p = cfg.patch();
+        if c != cfg.in_channels {
+            return bad(format!(
+                "latents have {c} channels; the model takes {}",
+                cfg.in_channels
+            ));
+        }
+        if h % p != 0 || w % p != 0 || h == 0 || w == 0 {
+            return bad(format!(
+                "latent size {h}x{w} is not a positive multiple of the patch size {p}"
+            ));
+        }
+        if h != w && (h / p) * (w / p) > cfg.max_seq() {
+            return bad(format!(
+                "non-square latent {h}x{w} has {} patches, more than max_resolution allows ({})",
+                (h / p) * (w / p),
+                cfg.max_seq()
+            ));
+        }
+        let expect = |name: &str, t: &Tensor, want: &[usize]| -> Result<(), HiDreamError> {
+            if t.dims() == want {
+                Ok(())
+            } else {
+                bad(format!(
+                    "{name} must have shape {want:?}, got {:?}",
+                    t.dims()
+                ))
+            }
+        };
+        expect("timesteps", inputs.timesteps, &[b])?;
+        expect("pooled", inputs.pooled, &[b, cfg.text_emb_dim])?;
+        let t5_tokens = inputs.t5.dims().get(1).copied().unwrap_or(0);
+        expect("t5", inputs.t5, &[b, t5_tokens, cfg.caption_channels[0]])?;
+        let llama = inputs.llama.dims();
+        let needed = cfg.llama_layers.iter().max().map_or(0, |m| m + 1);
+        if llama.len() != 4
+            || llama[0] < needed
+            || llama[1] != b
+            || llama[3] != cfg.caption_channels[1]
+        {
+            return bad(format!(
+                "llama must be [layers >= {needed}, {b}, tokens, {}], got {llama:?}",
+                cfg.caption_channels[1]
+            ));
+        }
+        Ok(())
+    }
+}
