@@ -6,11 +6,13 @@
 //! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
 //! binary needs besides the models; `host_memory`, the allocator setting the binaries
 //! choose at start-up.
-//! `hidream` is being built (issue 8): so far the reference pipeline's size rule.
+//! `hidream` is being built (issue 8): so far the reference pipeline's size rule; and
+//! `encoders`, its T5 and Llama text encoders (all of Llama's hidden states).
 
 pub mod bench;
 pub mod conv;
 pub mod doctor;
+pub mod encoders;
 pub mod hidream;
 pub mod host_memory;
 pub mod layers;
