@@ -412,3 +412,46 @@ impl LlamaModel {
         Ok(states)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{LlamaConfig, Rope};
+
+    fn parse(json: &str) -> LlamaConfig {
+        serde_json::from_str(json).expect("config")
+    }
+
+    /// Llama-3.1-8B-Instruct's own config.json spells rope the 4.x way; transformers 5.x
+    /// saves `rope_parameters`. Both must give the same rotary settings.
+    #[test]
+    fn both_rope_spellings_give_llama3() {
+        let legacy = parse(
+            r#"{"rope_theta": 500000.0, "max_position_embeddings": 131072,
+                "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                 "original_max_position_embeddings": 8192, "rope_type": "llama3"}}"#,
+        );
+        let current = parse(
+            r#"{"max_position_embeddings": 131072,
+                "rope_parameters": {"rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+                                    "high_freq_factor": 4.0, "original_max_position_embeddings": 8192,
+                                    "rope_type": "llama3"}}"#,
+        );
+        let want = Rope::Llama3 {
+            theta: 500000.0,
+            factor: 8.0,
+            low_freq_factor: 1.0,
+            high_freq_factor: 4.0,
+            original_max_positions: 8192,
+        };
+        assert_eq!(legacy.rope(), Ok(want));
+        assert_eq!(current.rope(), Ok(want));
+        assert_eq!(parse("{}").rope(), Ok(Rope::Default { theta: 10000.0 }));
+    }
+
+    #[test]
+    fn llama3_rope_without_its_factors_is_rejected() {
+        let config = parse(r#"{"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}"#);
+        let err = config.rope().expect_err("low/high factors are required");
+        assert!(err.contains("low_freq_factor"), "{err}");
+    }
+}
