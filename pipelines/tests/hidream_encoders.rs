@@ -67,6 +67,12 @@ fn t5_relu_matches_transformers() {
     check_t5("t5_relu");
 }
 
+/// gated-silu: the gated path for an activation the GEGLU kernel does not cover.
+#[test]
+fn t5_gated_silu_matches_transformers() {
+    check_t5("t5_gated_silu");
+}
+
 #[test]
 fn llama_all_hidden_states_match_transformers() {
     let dir = case("llama");

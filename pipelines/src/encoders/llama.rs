@@ -384,9 +384,10 @@ impl LlamaModel {
     /// `[batch, seq, hidden]`: the embeddings, the output of layers 1..N-1, and the final
     /// RMSNorm of layer N's output.
     ///
-    /// Pad on the right (HiDream pads with eos at the end): with left padding a query whose
-    /// visible keys are all padding gets zeros here, where transformers' eager attention
-    /// averages every value; real tokens are unaffected either way.
+    /// Pad on the right (HiDream pads with eos at the end). With left padding, a padding
+    /// query whose visible keys are all padding gets a zero attention output here, while
+    /// transformers gives a backend-dependent value (its eager and sdpa paths disagree);
+    /// real tokens match either way.
     pub fn forward(
         &self,
         input_ids: &Tensor,
