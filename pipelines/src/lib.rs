@@ -8,11 +8,13 @@
 //! choose at start-up.
 //! `hidream` is being built (issue 8): so far the reference pipeline's size rule and the
 //! transformer (HiDreamImageTransformer2DModel); the generate/edit pipelines are not there
-//! yet (its flow-match schedulers live in `schedulers`).
+//! yet (its flow-match schedulers live in `schedulers`); and `encoders`, its T5 and Llama
+//! text encoders (all of Llama's hidden states).
 
 pub mod bench;
 pub mod conv;
 pub mod doctor;
+pub mod encoders;
 pub mod hidream;
 pub mod host_memory;
 pub mod layers;
