@@ -2,26 +2,19 @@
 //! tiny random-weight models (scripts/fixtures/hidream_clip_reference.py), for both of
 //! transformers' end-of-text rules.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use pipelines::sd::clip::{ClipTextModelWithProjection, pooled_positions};
 use pipelines::sd::config::ClipTextConfig;
 use std::path::PathBuf;
 
+mod common;
+use common::assert_close;
+
 fn case_dir(case: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/hidream/clip")
         .join(case)
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes differ");
-    (a - b)
-        .and_then(|d| d.abs())
-        .and_then(|d| d.flatten_all())
-        .and_then(|d| d.max(0))
-        .and_then(|d| d.to_scalar::<f32>())
-        .expect("difference")
 }
 
 fn check(case: &str) {
@@ -43,13 +36,14 @@ fn check(case: &str) {
     let (hidden, embeds) = model.forward(&ids).expect("forward");
     // f32 through 5 layers of width 32: summation order differs from torch's, so allow a
     // few units in the last place of O(1) values.
-    let d_hidden = max_abs_diff(&hidden, &reference["last_hidden_state"]);
-    let d_embeds = max_abs_diff(&embeds, &reference["text_embeds"]);
-    assert!(
-        d_hidden < 1e-5,
-        "{case}: last_hidden_state differs by {d_hidden}"
+    let hidden_name = format!("{case} last_hidden_state");
+    assert_close(&hidden_name, &hidden, &reference["last_hidden_state"], 1e-5);
+    assert_close(
+        &format!("{case} text_embeds"),
+        &embeds,
+        &reference["text_embeds"],
+        1e-5,
     );
-    assert!(d_embeds < 1e-5, "{case}: text_embeds differ by {d_embeds}");
 }
 
 #[test]

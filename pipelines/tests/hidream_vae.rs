@@ -2,25 +2,18 @@
 //! AutoencoderKL on a tiny random-weight model (scripts/fixtures/hidream_vae_reference.py),
 //! with both kernel choices.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use pipelines::layers::Kernels;
 use pipelines::sd::config::VaeConfig;
 use pipelines::sd::vae::AutoencoderKL;
 use std::path::PathBuf;
 
+mod common;
+use common::assert_close;
+
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/vae")
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes differ");
-    (a - b)
-        .and_then(|d| d.abs())
-        .and_then(|d| d.flatten_all())
-        .and_then(|d| d.max(0))
-        .and_then(|d| d.to_scalar::<f32>())
-        .expect("difference")
 }
 
 #[test]
@@ -54,9 +47,7 @@ fn flux_style_vae_encodes_and_decodes_like_diffusers() {
             ("std", &dist.std, &reference["std"], 1e-4),
             ("decoded", &decoded, &reference["decoded"], 1e-4),
         ] {
-            let d = max_abs_diff(got, want);
-            eprintln!("{kernels:?} {name}: max abs difference {d:e}");
-            assert!(d < tol, "{kernels:?} {name}: differs by {d}");
+            assert_close(&format!("{kernels:?} {name}"), got, want, tol);
         }
     }
 }
