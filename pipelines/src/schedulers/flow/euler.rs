@@ -4,7 +4,7 @@
 use super::config::{FlowConfigError, FlowSchedulerConfig};
 use super::noise::NoiseSource;
 use super::schedule::FlowSchedule;
-use super::{FlowScheduler, as_f32, renoise};
+use super::{FlowScheduler, renoise};
 use candle_core::{Result, Tensor};
 
 #[derive(Debug, Clone)]
@@ -41,17 +41,16 @@ impl FlowScheduler for FlowMatchEuler {
         sample: &Tensor,
         noise: &mut dyn NoiseSource,
     ) -> Result<Tensor> {
-        let i = self.schedule.index(timestep)?;
-        let (sigma, next) = self.schedule.pair(i)?;
-        let (v, x) = (as_f32(velocity)?, as_f32(sample)?);
-        let out = if self.stochastic {
-            // This class draws on every step, the last one included.
-            let x0 = (&x - (&v * f64::from(sigma))?)?;
-            renoise(&x0, next, noise)?
-        } else {
-            (&x + (&v * f64::from(next - sigma))?)?
-        };
-        self.schedule.advance(i);
-        out.to_dtype(velocity.dtype())
+        let stochastic = self.stochastic;
+        self.schedule
+            .step_with(velocity, timestep, sample, |_, sigma, next, x, v| {
+                if stochastic {
+                    // This class draws on every step, the last one included.
+                    let x0 = (x - (v * f64::from(sigma))?)?;
+                    renoise(&x0, next, noise)
+                } else {
+                    x + (v * f64::from(next - sigma))?
+                }
+            })
     }
 }

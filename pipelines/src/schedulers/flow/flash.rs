@@ -6,13 +6,12 @@
 use super::config::{FlowConfigError, FlowSchedulerConfig};
 use super::noise::NoiseSource;
 use super::schedule::FlowSchedule;
-use super::{FlowScheduler, as_f32, renoise};
+use super::{FlowScheduler, renoise};
 use candle_core::{Result, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct FlashFlowMatchEuler {
     schedule: FlowSchedule,
-    steps: usize,
 }
 
 impl FlashFlowMatchEuler {
@@ -22,7 +21,6 @@ impl FlashFlowMatchEuler {
     ) -> std::result::Result<Self, FlowConfigError> {
         Ok(Self {
             schedule: FlowSchedule::new(config, steps)?,
-            steps,
         })
     }
 }
@@ -43,16 +41,16 @@ impl FlowScheduler for FlashFlowMatchEuler {
         sample: &Tensor,
         noise: &mut dyn NoiseSource,
     ) -> Result<Tensor> {
-        let i = self.schedule.index(timestep)?;
-        let (sigma, next) = self.schedule.pair(i)?;
-        let (v, x) = (as_f32(velocity)?, as_f32(sample)?);
-        let x0 = (&x - (&v * f64::from(sigma))?)?;
-        let out = if i + 1 < self.steps {
-            renoise(&x0, next, noise)?
-        } else {
-            x0
-        };
-        self.schedule.advance(i);
-        out.to_dtype(velocity.dtype())
+        let steps = self.schedule.timesteps.len();
+        self.schedule
+            .step_with(velocity, timestep, sample, |i, sigma, next, x, v| {
+                let x0 = (x - (v * f64::from(sigma))?)?;
+                // The last step returns x0 without a draw.
+                if i + 1 < steps {
+                    renoise(&x0, next, noise)
+                } else {
+                    Ok(x0)
+                }
+            })
     }
 }

@@ -1,8 +1,10 @@
 //! The sigma/timestep schedule of FlowMatchEulerDiscreteScheduler (shared by the flash
 //! variant, whose `set_timesteps` is the same code), and the step counter both keep.
 
+use super::as_f32;
 use super::config::{FlowConfigError, FlowSchedulerConfig};
 use crate::schedulers::linspace_f64;
+use candle_core::Tensor;
 
 #[derive(Debug, Clone)]
 pub struct FlowSchedule {
@@ -87,5 +89,22 @@ impl FlowSchedule {
 
     pub fn advance(&mut self, index: usize) {
         self.step_index = Some(index + 1);
+    }
+
+    /// One step of a single-step (Euler-family) scheduler: finds the step, hands
+    /// `update(index, sigma, sigma_next, x, v)` the f32 sample and velocity, advances the
+    /// counter and returns the result in the velocity's dtype.
+    pub fn step_with(
+        &mut self,
+        velocity: &Tensor,
+        timestep: f32,
+        sample: &Tensor,
+        update: impl FnOnce(usize, f32, f32, &Tensor, &Tensor) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let i = self.index(timestep)?;
+        let (sigma, next) = self.pair(i)?;
+        let out = update(i, sigma, next, &as_f32(sample)?, &as_f32(velocity)?)?;
+        self.advance(i);
+        out.to_dtype(velocity.dtype())
     }
 }
