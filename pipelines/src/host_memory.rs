@@ -6,7 +6,8 @@
 //! are new pages again: every 4 KB page costs a fault and a kernel zero-fill. Measured on
 //! the SD 2.1 UNet at 512x512 (2-core x86_64, glibc): 2.9 million page faults in one full
 //! and seven DeepCache-shallow steps with the defaults, 1.1 million with freed memory kept,
-//! and the shallow step 1.1 s instead of 1.4 s, at the same peak RSS (a step frees what it
+//! and the shallow step 1.1 s instead of 1.4 s (commands in README, Performance), at
+//! about the same peak RSS (a step frees what it
 //! allocated, so kept memory is reused by the next step rather than added to).
 //!
 //! The binaries choose this at start-up; the library never changes process-wide
