@@ -1,8 +1,10 @@
 //! HiDream-I1 generation and HiDream-E1 editing (issue 8, being built piece by piece).
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
+//! `prompt_embeds`: what prompt encoding hands the denoising loops.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 
+pub mod prompt_embeds;
 pub mod size;
 pub mod transformer;
 
