@@ -2,10 +2,14 @@
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
+//! `tokenize`: the four tokenizers as the pipeline calls them; `prompt_encoding`: the four
+//! text encoders, one at a time, from prompts to `PromptEmbeds`.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 
 pub mod prompt_embeds;
+pub mod prompt_encoding;
 pub mod size;
+pub mod tokenize;
 pub mod transformer;
 
 use std::path::PathBuf;
