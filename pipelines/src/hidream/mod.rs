@@ -2,10 +2,12 @@
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
+//! `tiny_random`: a whole tiny random-weight model on disk, for the demo and CLI tests.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 
 pub mod prompt_embeds;
 pub mod size;
+pub mod tiny_random;
 pub mod transformer;
 
 use std::path::PathBuf;
