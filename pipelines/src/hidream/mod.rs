@@ -3,7 +3,10 @@
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
+//! `generate`: the text-to-image denoising loop and decode (`HiDreamImagePipeline.__call__`).
+//! `memory`: what a run needs against what the device has, before loading anything.
 
+pub mod generate;
 pub mod prompt_embeds;
 pub mod size;
 pub mod transformer;
