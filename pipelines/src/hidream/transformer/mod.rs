@@ -7,8 +7,9 @@ pub mod config;
 pub mod embeddings;
 pub mod feed_forward;
 pub mod model;
+pub mod offload;
 pub mod patches;
 pub mod rope;
 
 pub use config::TransformerConfig;
-pub use model::{HiDreamTransformer, TransformerInputs};
+pub use model::{HiDreamTransformer, Placement, TransformerInputs};

@@ -10,6 +10,7 @@
 use super::blocks::{DoubleStreamBlock, SingleStreamBlock};
 use super::config::TransformerConfig;
 use super::embeddings::{FinalLayer, TIMESTEP_FEATURES, TimestepEmbedding, timestep_features};
+use super::offload::{BlockWeights, host_tensors};
 use super::patches::{self, patchify, unpatchify};
 use super::rope::RotaryTables;
 use crate::hidream::HiDreamError;
@@ -41,14 +42,37 @@ pub struct HiDreamTransformer {
     p_embedder: TimestepEmbedding,
     /// One per entry of `llama_layers`, then T5's last.
     caption_projection: Vec<Linear>,
-    double_blocks: Vec<DoubleStreamBlock>,
-    single_blocks: Vec<SingleStreamBlock>,
+    double_blocks: Vec<BlockWeights<DoubleStreamBlock>>,
+    single_blocks: Vec<BlockWeights<SingleStreamBlock>>,
     final_layer: FinalLayer,
+    kernels: Kernels,
+}
+
+/// Where the transformer's block weights are kept between forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// Everything on the compute device.
+    #[default]
+    Resident,
+    /// Blocks on the host, streamed to the compute device one at a time (`--offload`).
+    OffloadBlocks,
 }
 
 impl HiDreamTransformer {
     /// A diffusers `transformer` folder: `config.json` and its safetensors, as f32.
     pub fn load(dir: &Path, device: &Device, kernels: Kernels) -> Result<Self, HiDreamError> {
+        Self::load_placed(dir, device, kernels, Placement::Resident)
+    }
+
+    /// [`load`](Self::load) with the block weights placed as `placement` says. Weights are
+    /// read through memory maps either way; offloaded blocks are copied to host memory
+    /// once, the rest of the model to `device`.
+    pub fn load_placed(
+        dir: &Path,
+        device: &Device,
+        kernels: Kernels,
+        placement: Placement,
+    ) -> Result<Self, HiDreamError> {
         let config = TransformerConfig::from_file(&dir.join("config.json"))?;
         let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
             path: dir.to_path_buf(),
@@ -62,7 +86,16 @@ impl HiDreamTransformer {
         // not being truncated while the model loads.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, DType::F32, device) }
             .map_err(weights_error)?;
-        Self::new(config, vb, kernels).map_err(|e| match e {
+        let built = match placement {
+            Placement::Resident => Self::new(config, vb, kernels),
+            Placement::OffloadBlocks => {
+                // SAFETY: as above.
+                let mapped = unsafe { candle_core::safetensors::MmapedSafetensors::multi(&files) }
+                    .map_err(weights_error)?;
+                Self::new_offloaded(config, vb, &mapped, device, kernels)
+            }
+        };
+        built.map_err(|e| match e {
             HiDreamError::Candle(source) => weights_error(source),
             other => other,
         })
@@ -75,6 +108,81 @@ impl HiDreamTransformer {
         kernels: Kernels,
     ) -> Result<Self, HiDreamError> {
         config.validate().map_err(HiDreamError::InvalidInput)?;
+        let double_blocks = (0..config.num_layers)
+            .map(|i| {
+                DoubleStreamBlock::new(vb.pp(double_prefix(i)), &config, kernels)
+                    .map(BlockWeights::Resident)
+            })
+            .collect::<candle_core::Result<_>>()?;
+        let single_blocks = (0..config.num_single_layers)
+            .map(|i| {
+                SingleStreamBlock::new(vb.pp(single_prefix(i)), &config, kernels)
+                    .map(BlockWeights::Resident)
+            })
+            .collect::<candle_core::Result<_>>()?;
+        Self::assemble(config, vb, kernels, double_blocks, single_blocks)
+    }
+
+    /// Embedders and final layer from `vb` (on the compute device); block weights read
+    /// from `mapped` into host memory, streamed to `device` per forward.
+    pub fn new_offloaded(
+        config: TransformerConfig,
+        vb: VarBuilder,
+        mapped: &candle_core::safetensors::MmapedSafetensors,
+        device: &Device,
+        kernels: Kernels,
+    ) -> Result<Self, HiDreamError> {
+        config.validate().map_err(HiDreamError::InvalidInput)?;
+        fn host<B>(
+            mapped: &candle_core::safetensors::MmapedSafetensors,
+            prefix: String,
+            device: &Device,
+        ) -> candle_core::Result<BlockWeights<B>> {
+            Ok(BlockWeights::Host {
+                tensors: host_tensors(mapped, &prefix)?,
+                device: device.clone(),
+            })
+        }
+        let double_blocks = (0..config.num_layers)
+            .map(|i| host(mapped, double_prefix(i), device))
+            .collect::<candle_core::Result<_>>()?;
+        let single_blocks = (0..config.num_single_layers)
+            .map(|i| host(mapped, single_prefix(i), device))
+            .collect::<candle_core::Result<_>>()?;
+        let model = Self::assemble(config, vb, kernels, double_blocks, single_blocks)?;
+        // Build each block once now, so missing or misshapen weights fail at load time
+        // rather than at the first step.
+        for block in &model.double_blocks {
+            block.get(|vb| DoubleStreamBlock::new(vb, &model.config, kernels))?;
+        }
+        for block in &model.single_blocks {
+            block.get(|vb| SingleStreamBlock::new(vb, &model.config, kernels))?;
+        }
+        Ok(model)
+    }
+
+    /// Bytes of block weights kept in host memory (0 unless offloaded).
+    pub fn host_bytes(&self) -> usize {
+        let double: usize = self
+            .double_blocks
+            .iter()
+            .map(BlockWeights::host_bytes)
+            .sum();
+        let single: usize = self
+            .single_blocks
+            .iter()
+            .map(BlockWeights::host_bytes)
+            .sum();
+        double + single
+    }
+
+    fn assemble(
+        config: TransformerConfig,
+        vb: VarBuilder,
+        kernels: Kernels,
+        double_blocks: Vec<BlockWeights<DoubleStreamBlock>>,
+        single_blocks: Vec<BlockWeights<SingleStreamBlock>>,
+    ) -> Result<Self, HiDreamError> {
         let cfg = &config;
         let dim = cfg.inner_dim();
         let patch = cfg.patch();
@@ -98,24 +206,6 @@ impl HiDreamTransformer {
             dim,
             false,
         )?);
-        let double_blocks = (0..cfg.num_layers)
-            .map(|i| {
-                DoubleStreamBlock::new(
-                    vb.pp(format!("double_stream_blocks.{i}.block")),
-                    cfg,
-                    kernels,
-                )
-            })
-            .collect::<candle_core::Result<_>>()?;
-        let single_blocks = (0..cfg.num_single_layers)
-            .map(|i| {
-                SingleStreamBlock::new(
-                    vb.pp(format!("single_stream_blocks.{i}.block")),
-                    cfg,
-                    kernels,
-                )
-            })
-            .collect::<candle_core::Result<_>>()?;
         Ok(Self {
             x_embedder: layers::linear(
                 vb.pp("x_embedder.proj"),
@@ -142,6 +232,7 @@ impl HiDreamTransformer {
                 patch * patch * cfg.out_channels(),
             )?,
             config,
+            kernels,
         })
     }
 
@@ -184,6 +275,7 @@ impl HiDreamTransformer {
 
         let mask = patches.mask.as_ref();
         for (block, own_llama) in self.double_blocks.iter().zip(&llama) {
+            let block = block.get(|vb| DoubleStreamBlock::new(vb, cfg, self.kernels))?;
             let block_text = Tensor::cat(&[&text, own_llama], 1)?;
             let (new_image, new_text) = block.forward(&image, &block_text, &temb, mask, &rope)?;
             image = new_image;
@@ -205,6 +297,7 @@ impl HiDreamTransformer {
             .iter()
             .zip(&llama[self.double_blocks.len()..])
         {
+            let block = block.get(|vb| SingleStreamBlock::new(vb, cfg, self.kernels))?;
             let x = Tensor::cat(&[&joint, own_llama], 1)?;
             joint = block
                 .forward(&x, &temb, joint_mask.as_ref(), &rope)?
@@ -274,4 +367,12 @@ impl HiDreamTransformer {
         }
         Ok(())
     }
+}
+
+fn double_prefix(i: usize) -> String {
+    format!("double_stream_blocks.{i}.block")
+}
+
+fn single_prefix(i: usize) -> String {
+    format!("single_stream_blocks.{i}.block")
 }

@@ -1,0 +1,34 @@
+//! From final latents to pixels: undo the VAE's latent normalisation, decode, and map to
+//! [0, 1] as diffusers' image processor does (`(x / 2 + 0.5).clamp(0, 1)`).
+
+use crate::hidream::HiDreamError;
+use crate::schedulers::flow::div_scalar;
+use crate::sd::vae::AutoencoderKL;
+use candle_core::Tensor;
+
+/// `[b, 3, H, W]` in [0, 1]: `vae.decode(latents / scaling_factor + shift_factor)`.
+pub fn decode(vae: &AutoencoderKL, latents: &Tensor) -> Result<Tensor, HiDreamError> {
+    let config = vae.config();
+    let channels = latents.dim(1)?;
+    if channels != config.latent_channels {
+        return Err(HiDreamError::InvalidInput(format!(
+            "latents have {channels} channels; the VAE takes {}",
+            config.latent_channels
+        )));
+    }
+    // A true division, as torch computes `latents / scaling_factor`.
+    let scaled = div_scalar(latents, config.scaling_factor as f32)?;
+    let shifted = match config.shift_factor {
+        Some(shift) => (scaled + shift)?,
+        None => scaled,
+    };
+    let image = vae.decode(&shifted)?;
+    Ok(((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?)
+}
+
+/// Batch entry `index` of a [0, 1] image as 8-bit RGB rows: (width, height, bytes),
+/// `round(x * 255)` as diffusers' `numpy_to_pil`.
+pub fn to_rgb8(image: &Tensor, index: usize) -> Result<(u32, u32, Vec<u8>), HiDreamError> {
+    let one = image.narrow(0, index, 1)?;
+    crate::sd::image::to_rgb8(&one).map_err(|e| HiDreamError::InvalidInput(e.to_string()))
+}
