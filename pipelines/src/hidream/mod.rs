@@ -2,6 +2,8 @@
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
+//! `tokenize`: the four tokenizers as the pipeline calls them; `prompt_encoding`: the four
+//! text encoders, one at a time, from prompts to `PromptEmbeds`.
 //! `tiny_random`: a whole tiny random-weight model on disk, for the demo and CLI tests.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 //! `generate`: the text-to-image denoising loop and decode (`HiDreamImagePipeline.__call__`).
@@ -9,8 +11,10 @@
 
 pub mod generate;
 pub mod prompt_embeds;
+pub mod prompt_encoding;
 pub mod size;
 pub mod tiny_random;
+pub mod tokenize;
 pub mod transformer;
 
 use std::path::PathBuf;
