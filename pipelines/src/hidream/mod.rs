@@ -3,8 +3,14 @@
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
+//! `edit`, `edit_image`, `resample`, `lora`: HiDream-E1 instruction editing, its source image
+//! (PNG, sized with Pillow's resampling), and LoRA merging at load.
 
+pub mod edit;
+pub mod edit_image;
+pub mod lora;
 pub mod prompt_embeds;
+pub mod resample;
 pub mod size;
 pub mod transformer;
 
