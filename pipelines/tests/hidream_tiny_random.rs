@@ -123,3 +123,52 @@ fn the_same_seed_writes_the_same_weights_and_another_seed_does_not() {
     assert_eq!(first, read(3));
     assert_ne!(first, read(4));
 }
+
+#[test]
+fn the_tiny_lora_merges_into_the_tiny_transformer_and_changes_it() {
+    use pipelines::hidream::lora::{E1_FULL_LORA_ALPHA, LoraParts, load_transformer_with_lora};
+    use pipelines::hidream::tiny_random::write_tiny_lora;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = write_tiny_random_model(tmp.path(), 7).expect("write tiny model");
+    let lora = tmp.path().join("lora.safetensors");
+    let adapted = write_tiny_lora(&model, &lora, 8).expect("write lora");
+    // One double block (q/k/v/out for image and text, three experts' and the shared
+    // expert's and the text FFN's w1/w2/w3), one single block, the final layer.
+    assert!(adapted > 20, "only {adapted} modules adapted");
+    let dev = Device::Cpu;
+    let dir = model.model_dir.join("transformer");
+    let plain = HiDreamTransformer::load(&dir, &dev, Kernels::default()).expect("plain");
+    let merged = load_transformer_with_lora(
+        &dir,
+        &lora,
+        E1_FULL_LORA_ALPHA,
+        LoraParts::All,
+        &dev,
+        Kernels::default(),
+    )
+    .expect("every LoRA key names a transformer weight");
+    let latents = Tensor::randn(0f32, 1., (1, 16, 8, 8), &dev).unwrap();
+    let timesteps = Tensor::new(&[300f32], &dev).unwrap();
+    let t5 = Tensor::randn(0f32, 1., (1, 4, 32), &dev).unwrap();
+    let llama = Tensor::randn(0f32, 1., (2, 1, 4, 32), &dev).unwrap();
+    let pooled = Tensor::randn(0f32, 1., (1, 64), &dev).unwrap();
+    let inputs = TransformerInputs {
+        latents: &latents,
+        timesteps: &timesteps,
+        t5: &t5,
+        llama: &llama,
+        pooled: &pooled,
+    };
+    let a = plain.forward(&inputs).expect("plain forward");
+    let b = merged.forward(&inputs).expect("merged forward");
+    all_finite("merged", &b);
+    let diff = (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(diff > 1e-3, "the LoRA changed nothing ({diff:e})");
+}

@@ -120,6 +120,70 @@ pub fn write_tiny_random_model(root: &Path, seed: u64) -> Result<TinyRandomModel
     })
 }
 
+/// The modules HiDream-E1-Full's adapter targets (its script's `LoraConfig.target_modules`).
+const LORA_TARGETS: [&str; 12] = [
+    "to_q",
+    "to_k",
+    "to_v",
+    "to_out",
+    "to_q_t",
+    "to_k_t",
+    "to_v_t",
+    "to_out_t",
+    "w1",
+    "w2",
+    "w3",
+    "final_layer.linear",
+];
+/// E1-Full's rank (and alpha, so its updates are applied at scale 1).
+pub const TINY_LORA_RANK: usize = 16;
+
+/// Writes a rank-16 LoRA for the tiny transformer at `path`, keyed as HiDream-E1-Full's
+/// checkpoint is (PEFT `<module>.lora_A.default.weight` / `lora_B`), over every module the
+/// E1-Full adapter targets. Returns how many modules it adapts.
+pub fn write_tiny_lora(
+    model: &TinyRandomModel,
+    path: &Path,
+    seed: u64,
+) -> Result<usize, HiDreamError> {
+    let weights_path = model
+        .model_dir
+        .join("transformer/diffusion_pytorch_model.safetensors");
+    let base = candle_core::safetensors::load(&weights_path, &Device::Cpu)
+        .map_err(|e| io_error(&weights_path, e))?;
+    let mut modules: Vec<(String, Vec<usize>)> = base
+        .iter()
+        .filter_map(|(name, tensor)| {
+            let module = name.strip_suffix(".weight")?;
+            let targeted = LORA_TARGETS
+                .iter()
+                .any(|t| module.ends_with(&format!(".{t}")) || module == *t);
+            (targeted && tensor.rank() == 2).then(|| (module.to_string(), tensor.dims().to_vec()))
+        })
+        .collect();
+    modules.sort();
+    let mut rng = device::TorchRng::new(seed);
+    let mut tensors = HashMap::new();
+    for (module, shape) in &modules {
+        let (out_features, in_features) = (shape[0], shape[1]);
+        let random = |rng: &mut device::TorchRng, rows: usize, cols: usize, scale: f32| {
+            let values: Vec<f32> = rng
+                .randn_f32(rows * cols)
+                .iter()
+                .map(|v| scale * v)
+                .collect();
+            Tensor::from_vec(values, (rows, cols), &Device::Cpu)
+        };
+        let down = random(&mut rng, TINY_LORA_RANK, in_features, 0.1)?;
+        let up = random(&mut rng, out_features, TINY_LORA_RANK, 0.1)?;
+        tensors.insert(format!("{module}.lora_A.default.weight"), down);
+        tensors.insert(format!("{module}.lora_B.default.weight"), up);
+    }
+    create_parent(path)?;
+    candle_core::safetensors::save(&tensors, path).map_err(|e| io_error(path, e))?;
+    Ok(modules.len())
+}
+
 fn model_index() -> Value {
     json!({
         "_class_name": "HiDreamImagePipeline",
