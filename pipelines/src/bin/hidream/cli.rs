@@ -138,7 +138,8 @@ pub struct ModelArgs {
     /// *.safetensors). Not shipped with HiDream: download it separately.
     #[arg(long, value_name = "DIR")]
     pub llama: PathBuf,
-    /// Weights and compute dtype: bf16, f16 or f32.
+    /// Text-encoder weights and compute dtype: bf16, f16 or f32 (the transformer and the
+    /// VAE load at f32 in this build).
     #[arg(long, default_value = "bf16")]
     pub dtype: String,
     /// cpu, cuda:N or npu:N.

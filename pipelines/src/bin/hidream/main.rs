@@ -5,6 +5,7 @@
 mod cli;
 mod encode;
 mod failure;
+mod generate;
 mod settings;
 
 use clap::Parser;
@@ -20,10 +21,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if args.dry_run {
                 return Ok(());
             }
-            Err(failure::not_built(
-                "generate",
-                "pipelines::hidream::generate",
-            ))
+            generate::run(args, &plan)
         }
         Command::Edit(args) => {
             let plan = settings::edit(args)?;

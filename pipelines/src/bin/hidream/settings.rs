@@ -6,6 +6,7 @@ use candle_core::DType;
 use device::{Device, DeviceKind, DeviceRequest};
 use pipelines::hidream::prompt_encoding::EncoderFolders;
 use pipelines::hidream::size::SizeRule;
+use pipelines::sd::config::VaeConfig;
 use serde_json::json;
 use std::path::Path;
 
@@ -119,6 +120,13 @@ fn check_steps(steps: usize) -> Result<(), Failure> {
 pub struct Plan {
     summary: serde_json::Value,
     lines: Vec<String>,
+    pub dtype: DType,
+    pub device: Device,
+    pub steps: usize,
+    pub guidance: f64,
+    /// Generate: the scheduler shift; edit: unused.
+    pub shift: f64,
+    pub size_rule: SizeRule,
 }
 
 impl Plan {
@@ -156,7 +164,10 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     if !(shift.is_finite() && shift > 0.0) {
         return Err(bad(format!("--shift {shift} must be a positive number")));
     }
-    let (width, height) = SizeRule::HIDREAM_I1
+    let (dtype, device) = check_models(&args.models)?;
+    check_denoiser_folders(&args.models.model)?;
+    let size_rule = size_rule(&args.models.model)?;
+    let (width, height) = size_rule
         .output_size(args.width, args.height)
         .map_err(bad)?;
     if let Some(latents) = &args.latents {
@@ -166,8 +177,6 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     if let Some(path) = &args.save_latents {
         require_output_dir("--save-latents", path)?;
     }
-    let (dtype, device) = check_models(&args.models)?;
-    check_denoiser_folders(&args.models.model)?;
     let cfg = guidance > 1.0;
     let lines = vec![
         size_line((args.width, args.height), (width, height)),
@@ -198,7 +207,33 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
         "offload": args.offload,
         "output": args.output,
     });
-    Ok(Plan { summary, lines })
+    Ok(Plan {
+        summary,
+        lines,
+        dtype,
+        device,
+        steps,
+        guidance,
+        shift,
+        size_rule,
+    })
+}
+
+/// The pipeline's size rule for this model: its `default_sample_size` (128) and the VAE's
+/// scale factor, 2^(levels - 1), read from vae/config.json.
+fn size_rule(model: &Path) -> Result<SizeRule, Failure> {
+    let path = model.join("vae/config.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        // A dry run on a folder without the VAE config still reports HiDream-I1's rule.
+        return Ok(SizeRule::HIDREAM_I1);
+    };
+    let config: VaeConfig =
+        serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let levels = config.block_out_channels.len().clamp(1, 16);
+    Ok(SizeRule {
+        vae_scale_factor: 1 << (levels - 1),
+        default_sample_size: SizeRule::HIDREAM_I1.default_sample_size,
+    })
 }
 
 /// E1's text prompt, as HiDream-E1's scripts build it.
@@ -285,5 +320,14 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         "device": device.to_string(),
         "output": args.output,
     });
-    Ok(Plan { summary, lines })
+    Ok(Plan {
+        summary,
+        lines,
+        dtype,
+        device,
+        steps,
+        guidance,
+        shift: 0.0,
+        size_rule: SizeRule::HIDREAM_I1,
+    })
 }
