@@ -8,10 +8,16 @@
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 //! `generate`: the text-to-image denoising loop and decode (`HiDreamImagePipeline.__call__`).
 //! `memory`: what a run needs against what the device has, before loading anything.
+//! `edit`, `edit_image`, `resample`, `lora`: HiDream-E1 instruction editing, its source image
+//! (PNG, sized with Pillow's resampling), and LoRA merging at load.
 
+pub mod edit;
+pub mod edit_image;
 pub mod generate;
+pub mod lora;
 pub mod prompt_embeds;
 pub mod prompt_encoding;
+pub mod resample;
 pub mod size;
 pub mod tiny_random;
 pub mod tokenize;
