@@ -299,6 +299,8 @@ fn edit_checks_its_inputs_and_reports_its_prompt() {
             .expect("prompt")
             .contains("make the sky purple")
     );
+    assert_eq!(summary["negative_prompt"], "low quality, blurry, distorted");
+    assert_eq!(summary["refine_strength"], 0.3);
 
     assert_bad_input(&edit(t, &["--image", path(&text)]), "not a PNG");
     assert_bad_input(&edit(t, &["--image", "/nonexistent.png"]), "--image");
@@ -307,24 +309,28 @@ fn edit_checks_its_inputs_and_reports_its_prompt() {
         "--lora",
     );
     assert_bad_input(
+        &edit(t, &["--image", path(&png), "--refine-strength", "1.5"]),
+        "--refine-strength",
+    );
+    assert_bad_input(
         &edit(
             t,
             &[
                 "--image",
                 path(&png),
                 "--refine-model",
-                path(&t.join("model")),
-                "--refine-strength",
-                "1.5",
+                path(&t.join("llama")),
             ],
         ),
-        "--refine-strength",
+        "no transformer/ folder",
     );
+    // The prompt fixture has no scheduler config: refused before any encoder loads.
     let o = edit(
         t,
         &["--image", path(&png), "--output", path(&t.join("e.png"))],
     );
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_bad_input(&o, "scheduler_config.json");
+    assert!(!stderr(&o).contains("CLIP-L"), "{}", stderr(&o));
     assert!(!t.join("e.png").exists());
 }
 

@@ -39,7 +39,10 @@ fn as_f32(e: PromptEmbeds) -> candle_core::Result<PromptEmbeds> {
     })
 }
 
-fn load_vae(dir: &std::path::Path, device: &candle_core::Device) -> Result<AutoencoderKL, Failure> {
+pub fn load_vae(
+    dir: &std::path::Path,
+    device: &candle_core::Device,
+) -> Result<AutoencoderKL, Failure> {
     let config_path = dir.join("config.json");
     let config: VaeConfig = std::fs::read_to_string(&config_path)
         .map_err(|e| e.to_string())

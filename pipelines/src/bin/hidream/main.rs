@@ -3,6 +3,7 @@
 //! loaded, so a typo costs seconds rather than a 30 GB load.
 
 mod cli;
+mod edit;
 mod encode;
 mod failure;
 mod generate;
@@ -29,7 +30,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if args.dry_run {
                 return Ok(());
             }
-            Err(failure::not_built("edit", "pipelines::hidream::edit"))
+            edit::run(args, &plan)
         }
         Command::Encode(args) => encode::run(args),
     }

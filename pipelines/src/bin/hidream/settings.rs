@@ -236,16 +236,14 @@ fn size_rule(model: &Path) -> Result<SizeRule, Failure> {
     })
 }
 
-/// E1's text prompt, as HiDream-E1's scripts build it.
-pub fn edit_prompt(instruction: &str, description: &str) -> String {
-    format!("Editing Instruction: {instruction}. Target Image Description: {description}")
-}
-
 pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
-    let (default_steps, default_guidance, default_image_guidance) = args.variant.defaults();
-    let steps = args.steps.unwrap_or(default_steps);
-    let guidance = args.guidance.unwrap_or(default_guidance);
-    let image_guidance = args.image_guidance.unwrap_or(default_image_guidance);
+    let settings = crate::edit::settings(args);
+    let (steps, guidance, image_guidance) = (
+        settings.steps,
+        settings.guidance_scale,
+        settings.image_guidance_scale,
+    );
+    let refine_strength = settings.refine_strength;
     check_steps(steps)?;
     check_scale("--guidance", guidance)?;
     check_scale("--image-guidance", image_guidance)?;
@@ -276,18 +274,22 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
     }
     if let Some(refine) = &args.refine_model {
         require_dir("--refine-model", refine)?;
-        if !(args.refine_strength > 0.0 && args.refine_strength < 1.0) {
-            return Err(bad(format!(
-                "--refine-strength {} is outside (0, 1)",
-                args.refine_strength
-            )));
-        }
+        require_dir("--refine-model", &refine.join("transformer")).map_err(|_| {
+            bad(format!(
+                "--refine-model {}: no transformer/ folder (give a HiDream-I1-Full folder)",
+                refine.display()
+            ))
+        })?;
+    }
+    if !(0.0..=1.0).contains(&refine_strength) {
+        return Err(bad(format!(
+            "--refine-strength {refine_strength} is outside [0, 1]"
+        )));
     }
     require_output_dir("--output", &args.output)?;
     let (dtype, device) = check_models(&args.models)?;
     check_denoiser_folders(&args.models.model)?;
-    let description = args.description.as_deref().unwrap_or(&args.instruction);
-    let prompt = edit_prompt(&args.instruction, description);
+    let prompt = crate::edit::prompt(args);
     let lines = vec![
         format!("prompt: {prompt}"),
         format!(
@@ -297,11 +299,10 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         ),
         match &args.refine_model {
             Some(dir) => format!(
-                "refine: last {} of the steps on {}",
-                args.refine_strength,
+                "refine: last {refine_strength} of the steps on {}",
                 dir.display()
             ),
-            None => "refine: none".to_string(),
+            None => format!("refine: last {refine_strength} of the steps"),
         },
         format!("dtype: {dtype:?}, device: {device}"),
     ];
@@ -315,7 +316,8 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         "seed": args.seed,
         "lora": args.lora,
         "refine_model": args.refine_model,
-        "refine_strength": args.refine_model.as_ref().map(|_| args.refine_strength),
+        "refine_strength": refine_strength,
+        "negative_prompt": settings.negative_prompt,
         "dtype": format!("{dtype:?}").to_lowercase(),
         "device": device.to_string(),
         "output": args.output,
