@@ -165,13 +165,54 @@ fn dry_run_reports_the_size_actually_used_and_the_variant_defaults() {
 }
 
 #[test]
-fn generate_without_its_pipeline_says_so_with_exit_3() {
+fn generate_with_an_unreadable_scheduler_config_exits_2_before_loading_encoders() {
     let tree = model_tree();
     let out = tree.path().join("out.png");
     let o = generate(tree.path(), &["--output", path(&out)]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("not available yet"), "{}", stderr(&o));
+    assert_bad_input(&o, "scheduler_config.json");
+    assert!(!stderr(&o).contains("CLIP-L"), "{}", stderr(&o));
     assert!(!out.exists());
+}
+
+#[test]
+fn generate_runs_end_to_end_on_a_tiny_random_model() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tiny = pipelines::hidream::tiny_random::write_tiny_random_model(tmp.path(), 7)
+        .expect("tiny model");
+    let out = tmp.path().join("cat.png");
+    let latents = tmp.path().join("latents.safetensors");
+    let o = hidream(&[
+        "generate",
+        "--model",
+        path(&tiny.model_dir),
+        "--llama",
+        path(&tiny.llama_dir),
+        "--prompt",
+        "a cat",
+        "--variant",
+        "dev",
+        "--steps",
+        "2",
+        "--dtype",
+        "f32",
+        "--width",
+        "2048",
+        "--height",
+        "512",
+        "--json",
+        "--save-latents",
+        path(&latents),
+        "--output",
+        path(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    // 2048x512 keeps its 4:1 ratio at the model's 1024x1024 area.
+    assert_eq!(summary["size"], serde_json::json!([2048, 512]));
+    let rgb = common::png_rgb(&out);
+    assert_eq!(rgb.len(), 2048 * 512 * 3);
+    assert!(latents.is_file());
+    assert!(stderr(&o).contains("size: 2048x512"), "{}", stderr(&o));
 }
 
 #[test]
@@ -258,6 +299,8 @@ fn edit_checks_its_inputs_and_reports_its_prompt() {
             .expect("prompt")
             .contains("make the sky purple")
     );
+    assert_eq!(summary["negative_prompt"], "low quality, blurry, distorted");
+    assert_eq!(summary["refine_strength"], 0.3);
 
     assert_bad_input(&edit(t, &["--image", path(&text)]), "not a PNG");
     assert_bad_input(&edit(t, &["--image", "/nonexistent.png"]), "--image");
@@ -266,24 +309,28 @@ fn edit_checks_its_inputs_and_reports_its_prompt() {
         "--lora",
     );
     assert_bad_input(
+        &edit(t, &["--image", path(&png), "--refine-strength", "1.5"]),
+        "--refine-strength",
+    );
+    assert_bad_input(
         &edit(
             t,
             &[
                 "--image",
                 path(&png),
                 "--refine-model",
-                path(&t.join("model")),
-                "--refine-strength",
-                "1.5",
+                path(&t.join("llama")),
             ],
         ),
-        "--refine-strength",
+        "no transformer/ folder",
     );
+    // The prompt fixture has no scheduler config: refused before any encoder loads.
     let o = edit(
         t,
         &["--image", path(&png), "--output", path(&t.join("e.png"))],
     );
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_bad_input(&o, "scheduler_config.json");
+    assert!(!stderr(&o).contains("CLIP-L"), "{}", stderr(&o));
     assert!(!t.join("e.png").exists());
 }
 

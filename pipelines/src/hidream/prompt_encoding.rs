@@ -211,15 +211,6 @@ fn id_tensors(tokens: &Tokens, device: &Device) -> candle_core::Result<(Tensor, 
     ))
 }
 
-/// The texts to encode: positive first, then negative when asked for.
-fn texts<'a>(prompts: &'a Prompts, options: &EncodeOptions, encoder: usize) -> Vec<&'a str> {
-    let mut texts = vec![prompts.positive()[encoder]];
-    if options.with_negative {
-        texts.push(prompts.negative()[encoder]);
-    }
-    texts
-}
-
 fn note_truncation(warnings: &mut Vec<String>, tokens: &Tokens, encoder: &str) {
     if let Some(w) = tokens.truncation_warning(encoder) {
         warnings.push(w);
@@ -333,46 +324,60 @@ pub fn encode_prompts(
     folders: &EncoderFolders,
     prompts: &Prompts,
     options: &EncodeOptions,
-    mut on_stage: impl FnMut(&str),
+    on_stage: impl FnMut(&str),
 ) -> Result<EncodedPrompts> {
-    folders.check()?;
-    let mut warnings = Vec::new();
-    // Each call owns its model, which is dropped when the call returns.
-    on_stage("CLIP-L");
-    let clip_l = encode_clip(
-        folders,
-        0,
-        &texts(prompts, options, 0),
-        options,
-        &mut warnings,
-    )?;
-    on_stage("CLIP-G");
-    let clip_g = encode_clip(
-        folders,
-        1,
-        &texts(prompts, options, 1),
-        options,
-        &mut warnings,
-    )?;
-    on_stage("T5");
-    let t5 = encode_t5(folders, &texts(prompts, options, 2), options, &mut warnings)?;
-    on_stage("Llama");
-    let llama = encode_llama(folders, &texts(prompts, options, 3), options, &mut warnings)?;
-
-    let embeds = |i: usize| -> Result<PromptEmbeds> {
-        Ok(PromptEmbeds {
-            t5: t5[i].clone(),
-            llama: llama[i].clone(),
-            pooled: Tensor::cat(&[&clip_l[i], &clip_g[i]], 1).map_err(run_error("pooled CLIP"))?,
-        })
+    let mut sets = vec![prompts.positive()];
+    if options.with_negative {
+        sets.push(prompts.negative());
+    }
+    let (mut embeds, warnings) = encode_text_sets(folders, &sets, options, on_stage)?;
+    let negative = if options.with_negative {
+        embeds.pop()
+    } else {
+        None
     };
+    let positive = embeds.pop().ok_or_else(|| PromptEncodingError::Component {
+        dir: folders.model.clone(),
+        problem: "no embeddings were produced".into(),
+    })?;
     Ok(EncodedPrompts {
-        positive: embeds(0)?,
-        negative: if options.with_negative {
-            Some(embeds(1)?)
-        } else {
-            None
-        },
+        positive,
+        negative,
         warnings,
     })
+}
+
+/// Encodes several prompt sets (texts for CLIP-L, CLIP-G, T5, Llama), each encoder loaded
+/// once for all of them: an edit needs its prompt, its negative prompt and the refine
+/// stage's target description. Returns one [`PromptEmbeds`] per set, in order, and the
+/// truncation warnings.
+pub fn encode_text_sets(
+    folders: &EncoderFolders,
+    sets: &[[&str; 4]],
+    options: &EncodeOptions,
+    mut on_stage: impl FnMut(&str),
+) -> Result<(Vec<PromptEmbeds>, Vec<String>)> {
+    folders.check()?;
+    let mut warnings = Vec::new();
+    let column = |i: usize| sets.iter().map(|set| set[i]).collect::<Vec<_>>();
+    // Each call owns its model, which is dropped when the call returns.
+    on_stage("CLIP-L");
+    let clip_l = encode_clip(folders, 0, &column(0), options, &mut warnings)?;
+    on_stage("CLIP-G");
+    let clip_g = encode_clip(folders, 1, &column(1), options, &mut warnings)?;
+    on_stage("T5");
+    let t5 = encode_t5(folders, &column(2), options, &mut warnings)?;
+    on_stage("Llama");
+    let llama = encode_llama(folders, &column(3), options, &mut warnings)?;
+    let embeds = (0..sets.len())
+        .map(|i| {
+            Ok(PromptEmbeds {
+                t5: t5[i].clone(),
+                llama: llama[i].clone(),
+                pooled: Tensor::cat(&[&clip_l[i], &clip_g[i]], 1)
+                    .map_err(run_error("pooled CLIP"))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((embeds, warnings))
 }

@@ -229,9 +229,10 @@ fn template(
 impl SentenceTokenizer {
     /// tokenizer_3/ as transformers 5.x's `T5Tokenizer` loads it: the Unigram vocabulary
     /// of tokenizer.json with only its `Precompiled` normaliser kept, split on whitespace
-    /// then Metaspace ("▁", always prepended), and `$A </s>` appended. Older transformers
-    /// used the file's pipeline as is; real T5 files differ from this rebuild only in how
-    /// runs of whitespace are split, which the rebuild collapses.
+    /// then Metaspace ("▁", always prepended), and `$A </s>` appended. transformers 4.x used
+    /// the file's own pipeline instead; where a file's normaliser or pre-tokenizer differs
+    /// from this rebuild the two disagree (the fixture's tokenizer.json is built to differ,
+    /// so the tests pin the 5.x behaviour diffusers 0.42.1 runs with).
     pub fn t5(dir: &Path, max_sequence_length: usize) -> Result<Self, TokenizerError> {
         let (path, mut json) = read_tokenizer_json(dir)?;
         let precompiled = match json.get("normalizer") {

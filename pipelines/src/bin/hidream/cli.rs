@@ -18,8 +18,8 @@ becomes 1024x1024. The size actually used is printed before anything is loaded.
 The text encoders (CLIP-L, CLIP-G, T5-XXL, Llama-3.1-8B; about 14 GB in bf16 without the
 Llama's 16 GB) are loaded one at a time and dropped after encoding, before the transformer.
 
-Exit status: 0 done; 2 bad input (a flag, a missing or incomplete folder, a missing file);
-1 a failure while running; 3 the requested pipeline is not in this build yet.
+Exit status: 0 done; 2 bad input (a flag, a missing or incomplete folder, a missing file,
+weights that do not fit the config); 1 a failure while running.
 No output file is left behind on failure: outputs are written to a temporary file and
 renamed into place.
 
@@ -65,16 +65,19 @@ of 16; the actual size is printed. HiDream needs Llama-3.1-8B-Instruct, download
 separately, passed with --llama.";
 
 const EDIT_HELP: &str = "\
-Variant defaults (HiDream-E1's own scripts; --steps, --guidance and --image-guidance
-override them):
-  e1-full  HiDream-E1-Full: a rank-16 LoRA (--lora) on HiDream-I1-Full weights, 768x768,
-           28 steps, guidance 5.0, image guidance 4.0, negative \"low resolution, blur\"
-  e1.1     HiDream-E1.1: fully fine-tuned, about 1 megapixel at the input's aspect ratio,
-           28 steps, guidance 3.0, image guidance 1.5
+Variant defaults (HiDream-E1's own scripts; --steps, --guidance, --image-guidance and
+--refine-strength override them):
+  e1-full  HiDream-E1-Full: a rank-16 LoRA (--lora FILE) on HiDream-I1-Full (--model), the
+           source resized to 768x768, 28 steps, guidance 5.0, image guidance 4.0,
+           negative \"low resolution, blur\", refine strength 0.3
+  e1.1     HiDream-E1.1 (--model), fully fine-tuned, the source resized to about 1
+           megapixel at its aspect ratio (sides multiples of 16), 28 steps, guidance 3.0,
+           image guidance 1.5, negative \"low quality, blurry, distorted\", refine 0.3
 The prompt given to the model is \"Editing Instruction: <instruction>. Target Image
-Description: <description>\". --refine-model DIR switches to HiDream-I1-Full weights for
-the last --refine-strength part of the steps. HiDream needs Llama-3.1-8B-Instruct,
-downloaded separately, passed with --llama.";
+Description: <description>\" (the description defaults to the instruction); the last
+--refine-strength of the steps are a refine stage guided by the description alone, on
+--refine-model's transformer when given. The source must be an RGB PNG. HiDream needs
+Llama-3.1-8B-Instruct, downloaded separately, passed with --llama.";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenerateVariant {
@@ -111,14 +114,6 @@ pub enum EditVariant {
 }
 
 impl EditVariant {
-    /// (steps, guidance, image guidance) as HiDream-E1's scripts set them.
-    pub fn defaults(self) -> (usize, f64, f64) {
-        match self {
-            Self::E1Full => (28, 5.0, 4.0),
-            Self::E1_1 => (28, 3.0, 1.5),
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::E1Full => "e1-full",
@@ -138,7 +133,8 @@ pub struct ModelArgs {
     /// *.safetensors). Not shipped with HiDream: download it separately.
     #[arg(long, value_name = "DIR")]
     pub llama: PathBuf,
-    /// Weights and compute dtype: bf16, f16 or f32.
+    /// Text-encoder weights and compute dtype: bf16, f16 or f32 (the transformer and the
+    /// VAE load at f32 in this build).
     #[arg(long, default_value = "bf16")]
     pub dtype: String,
     /// cpu, cuda:N or npu:N.
@@ -211,12 +207,14 @@ pub struct EditArgs {
     /// E1-Full's LoRA weights (safetensors), merged into the --model transformer.
     #[arg(long, value_name = "FILE")]
     pub lora: Option<PathBuf>,
-    /// HiDream-I1-Full folder for the refine stage.
+    /// A HiDream-I1-Full folder whose transformer runs the refine stage (default: E1-Full's
+    /// own refine weights, or the E1.1 model itself).
     #[arg(long, value_name = "DIR")]
     pub refine_model: Option<PathBuf>,
-    /// Fraction of the steps, at the end, run on the refine model, in (0, 1).
-    #[arg(long, default_value_t = 0.3, requires = "refine_model")]
-    pub refine_strength: f64,
+    /// Fraction of the steps, at the end, run as the refine stage, in [0, 1]; 0 turns it
+    /// off (default 0.3).
+    #[arg(long)]
+    pub refine_strength: Option<f64>,
     /// Text guidance (variant default).
     #[arg(long)]
     pub guidance: Option<f64>,

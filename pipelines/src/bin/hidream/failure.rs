@@ -7,7 +7,6 @@ pub struct Failure(pub u8, pub String);
 
 pub const BAD_INPUT: u8 = 2;
 pub const RUN_FAILED: u8 = 1;
-pub const NOT_BUILT: u8 = 3;
 
 pub fn bad(message: impl Into<String>) -> Failure {
     Failure(BAD_INPUT, message.into())
@@ -15,19 +14,6 @@ pub fn bad(message: impl Into<String>) -> Failure {
 
 pub fn failed(message: impl Into<String>) -> Failure {
     Failure(RUN_FAILED, message.into())
-}
-
-/// The subcommand's pipeline has not been merged into this build: say so instead of
-/// pretending, after the flags and folders have been checked.
-pub fn not_built(subcommand: &str, module: &str) -> Failure {
-    Failure(
-        NOT_BUILT,
-        format!(
-            "hidream {subcommand} is not available yet: its pipeline ({module}) is not in \
-             this build. The flags and folders were checked (--dry-run prints the settings); \
-             `hidream encode` runs the text encoders."
-        ),
-    )
 }
 
 impl From<PromptEncodingError> for Failure {

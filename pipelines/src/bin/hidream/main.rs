@@ -3,8 +3,10 @@
 //! loaded, so a typo costs seconds rather than a 30 GB load.
 
 mod cli;
+mod edit;
 mod encode;
 mod failure;
+mod generate;
 mod settings;
 
 use clap::Parser;
@@ -20,10 +22,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if args.dry_run {
                 return Ok(());
             }
-            Err(failure::not_built(
-                "generate",
-                "pipelines::hidream::generate",
-            ))
+            generate::run(args, &plan)
         }
         Command::Edit(args) => {
             let plan = settings::edit(args)?;
@@ -31,7 +30,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if args.dry_run {
                 return Ok(());
             }
-            Err(failure::not_built("edit", "pipelines::hidream::edit"))
+            edit::run(args, &plan)
         }
         Command::Encode(args) => encode::run(args),
     }

@@ -6,6 +6,7 @@ use candle_core::DType;
 use device::{Device, DeviceKind, DeviceRequest};
 use pipelines::hidream::prompt_encoding::EncoderFolders;
 use pipelines::hidream::size::SizeRule;
+use pipelines::sd::config::VaeConfig;
 use serde_json::json;
 use std::path::Path;
 
@@ -119,6 +120,13 @@ fn check_steps(steps: usize) -> Result<(), Failure> {
 pub struct Plan {
     summary: serde_json::Value,
     lines: Vec<String>,
+    pub dtype: DType,
+    pub device: Device,
+    pub steps: usize,
+    pub guidance: f64,
+    /// Generate: the scheduler shift; edit: unused.
+    pub shift: f64,
+    pub size_rule: SizeRule,
 }
 
 impl Plan {
@@ -156,7 +164,10 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     if !(shift.is_finite() && shift > 0.0) {
         return Err(bad(format!("--shift {shift} must be a positive number")));
     }
-    let (width, height) = SizeRule::HIDREAM_I1
+    let (dtype, device) = check_models(&args.models)?;
+    check_denoiser_folders(&args.models.model)?;
+    let size_rule = size_rule(&args.models.model)?;
+    let (width, height) = size_rule
         .output_size(args.width, args.height)
         .map_err(bad)?;
     if let Some(latents) = &args.latents {
@@ -166,8 +177,6 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     if let Some(path) = &args.save_latents {
         require_output_dir("--save-latents", path)?;
     }
-    let (dtype, device) = check_models(&args.models)?;
-    check_denoiser_folders(&args.models.model)?;
     let cfg = guidance > 1.0;
     let lines = vec![
         size_line((args.width, args.height), (width, height)),
@@ -198,19 +207,43 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
         "offload": args.offload,
         "output": args.output,
     });
-    Ok(Plan { summary, lines })
+    Ok(Plan {
+        summary,
+        lines,
+        dtype,
+        device,
+        steps,
+        guidance,
+        shift,
+        size_rule,
+    })
 }
 
-/// E1's text prompt, as HiDream-E1's scripts build it.
-pub fn edit_prompt(instruction: &str, description: &str) -> String {
-    format!("Editing Instruction: {instruction}. Target Image Description: {description}")
+/// The pipeline's size rule for this model: its `default_sample_size` (128) and the VAE's
+/// scale factor, 2^(levels - 1), read from vae/config.json.
+fn size_rule(model: &Path) -> Result<SizeRule, Failure> {
+    let path = model.join("vae/config.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        // A dry run on a folder without the VAE config still reports HiDream-I1's rule.
+        return Ok(SizeRule::HIDREAM_I1);
+    };
+    let config: VaeConfig =
+        serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let levels = config.block_out_channels.len().clamp(1, 16);
+    Ok(SizeRule {
+        vae_scale_factor: 1 << (levels - 1),
+        default_sample_size: SizeRule::HIDREAM_I1.default_sample_size,
+    })
 }
 
 pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
-    let (default_steps, default_guidance, default_image_guidance) = args.variant.defaults();
-    let steps = args.steps.unwrap_or(default_steps);
-    let guidance = args.guidance.unwrap_or(default_guidance);
-    let image_guidance = args.image_guidance.unwrap_or(default_image_guidance);
+    let settings = crate::edit::settings(args);
+    let (steps, guidance, image_guidance) = (
+        settings.steps,
+        settings.guidance_scale,
+        settings.image_guidance_scale,
+    );
+    let refine_strength = settings.refine_strength;
     check_steps(steps)?;
     check_scale("--guidance", guidance)?;
     check_scale("--image-guidance", image_guidance)?;
@@ -241,18 +274,22 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
     }
     if let Some(refine) = &args.refine_model {
         require_dir("--refine-model", refine)?;
-        if !(args.refine_strength > 0.0 && args.refine_strength < 1.0) {
-            return Err(bad(format!(
-                "--refine-strength {} is outside (0, 1)",
-                args.refine_strength
-            )));
-        }
+        require_dir("--refine-model", &refine.join("transformer")).map_err(|_| {
+            bad(format!(
+                "--refine-model {}: no transformer/ folder (give a HiDream-I1-Full folder)",
+                refine.display()
+            ))
+        })?;
+    }
+    if !(0.0..=1.0).contains(&refine_strength) {
+        return Err(bad(format!(
+            "--refine-strength {refine_strength} is outside [0, 1]"
+        )));
     }
     require_output_dir("--output", &args.output)?;
     let (dtype, device) = check_models(&args.models)?;
     check_denoiser_folders(&args.models.model)?;
-    let description = args.description.as_deref().unwrap_or(&args.instruction);
-    let prompt = edit_prompt(&args.instruction, description);
+    let prompt = crate::edit::prompt(args);
     let lines = vec![
         format!("prompt: {prompt}"),
         format!(
@@ -262,11 +299,10 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         ),
         match &args.refine_model {
             Some(dir) => format!(
-                "refine: last {} of the steps on {}",
-                args.refine_strength,
+                "refine: last {refine_strength} of the steps on {}",
                 dir.display()
             ),
-            None => "refine: none".to_string(),
+            None => format!("refine: last {refine_strength} of the steps"),
         },
         format!("dtype: {dtype:?}, device: {device}"),
     ];
@@ -280,10 +316,20 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         "seed": args.seed,
         "lora": args.lora,
         "refine_model": args.refine_model,
-        "refine_strength": args.refine_model.as_ref().map(|_| args.refine_strength),
+        "refine_strength": refine_strength,
+        "negative_prompt": settings.negative_prompt,
         "dtype": format!("{dtype:?}").to_lowercase(),
         "device": device.to_string(),
         "output": args.output,
     });
-    Ok(Plan { summary, lines })
+    Ok(Plan {
+        summary,
+        lines,
+        dtype,
+        device,
+        steps,
+        guidance,
+        shift: 0.0,
+        size_rule: SizeRule::HIDREAM_I1,
+    })
 }
