@@ -4,15 +4,18 @@
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
 //! `tokenize`: the four tokenizers as the pipeline calls them; `prompt_encoding`: the four
 //! text encoders, one at a time, from prompts to `PromptEmbeds`.
+//! `vae`: loading the VAE folder.
 //! `tiny_random`: a whole tiny random-weight model on disk, for the demo and CLI tests.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 //! `generate`: the text-to-image denoising loop and decode (`HiDreamImagePipeline.__call__`).
 //! `memory`: what a run needs against what the device has, before loading anything.
 //! `edit`, `edit_image`, `resample`, `lora`: HiDream-E1 instruction editing, its source image
-//! (PNG, sized with Pillow's resampling), and LoRA merging at load.
+//! (PNG, sized with Pillow's resampling), and LoRA merging at load; `edit_job`: one whole
+//! edit from files, as the `hidream edit` command and the `hidream-edit` example run it.
 
 pub mod edit;
 pub mod edit_image;
+pub mod edit_job;
 pub mod generate;
 pub mod lora;
 pub mod prompt_embeds;
@@ -22,6 +25,7 @@ pub mod size;
 pub mod tiny_random;
 pub mod tokenize;
 pub mod transformer;
+pub mod vae;
 
 use std::path::PathBuf;
 

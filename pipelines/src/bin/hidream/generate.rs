@@ -15,8 +15,6 @@ use pipelines::hidream::prompt_encoding::{EncodeOptions, EncoderFolders, Prompts
 use pipelines::hidream::transformer::{HiDreamTransformer, Placement};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::flow::FlowSchedulerConfig;
-use pipelines::sd::config::VaeConfig;
-use pipelines::sd::vae::AutoencoderKL;
 use serde_json::json;
 use std::time::Instant;
 
@@ -37,20 +35,6 @@ fn as_f32(e: PromptEmbeds) -> candle_core::Result<PromptEmbeds> {
         llama: e.llama.to_dtype(DType::F32)?,
         pooled: e.pooled.to_dtype(DType::F32)?,
     })
-}
-
-pub fn load_vae(
-    dir: &std::path::Path,
-    device: &candle_core::Device,
-) -> Result<AutoencoderKL, Failure> {
-    let config_path = dir.join("config.json");
-    let config: VaeConfig = std::fs::read_to_string(&config_path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-        .map_err(|e| bad(format!("{}: {e}", config_path.display())))?;
-    let vb = pipelines::sd::weights::component_vars(dir, DType::F32, device)
-        .map_err(|e| bad(e.to_string()))?;
-    AutoencoderKL::new(vb, &config).map_err(|e| bad(format!("{}: {e}", dir.display())))
 }
 
 pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
@@ -135,7 +119,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         save_latents(path, &denoised.latents)?;
     }
 
-    let vae = load_vae(&model.join("vae"), &device)?;
+    let vae = pipelines::hidream::vae::load_vae(&model.join("vae"), &device)?;
     let image = decode(&vae, &denoised.latents)?;
     let (w, h, rgb) = to_rgb8(&image, 0)?;
     let parameters = format!(

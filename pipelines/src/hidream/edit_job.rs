@@ -1,0 +1,270 @@
+//! One whole HiDream-E1 edit from files: source PNG, prompts, encoders, transformer(s) with
+//! an optional LoRA, seeded noise, the editing loop, decode. The `hidream edit` command and
+//! the `hidream-edit` example both run this; they differ only in how they ask and report.
+//!
+//! Order matters for memory and for failing early: cheap inputs (image, scheduler config)
+//! are checked before any model loads, the text encoders are loaded one at a time and
+//! dropped before the transformer loads.
+
+use super::HiDreamError;
+use super::edit::{EditModels, EditPrompts, EditSettings, StepProgress, edit, target_description};
+use super::edit_image::{read_rgb_png, size_source, to_tensor};
+use super::lora::{E1_FULL_LORA_ALPHA, LoraParts, load_transformer_with_lora};
+use super::prompt_embeds::PromptEmbeds;
+use super::prompt_encoding::{
+    EncodeOptions, EncoderFolders, PromptEncodingError, encode_text_sets,
+};
+use super::resample::RgbImage;
+use super::transformer::HiDreamTransformer;
+use super::vae::load_vae;
+use crate::layers::Kernels;
+use crate::schedulers::flow::{self, FlowSchedulerConfig};
+use candle_core::{DType, Device, Tensor};
+use device::TorchRng;
+use std::path::{Path, PathBuf};
+
+/// Everything one edit needs.
+#[derive(Debug, Clone)]
+pub struct EditJob {
+    /// The editing model's folder: E1.1, or HiDream-I1-Full when `lora` is E1-Full's.
+    pub model: PathBuf,
+    /// Llama-3.1-8B-Instruct, supplied separately.
+    pub llama: PathBuf,
+    /// The source image (an RGB PNG).
+    pub image: PathBuf,
+    /// The full prompt, as [`super::edit::editing_prompt`] writes it.
+    pub prompt: String,
+    pub settings: EditSettings,
+    /// E1-Full's LoRA checkpoint, merged into `model`'s transformer at load.
+    pub lora: Option<PathBuf>,
+    /// A HiDream-I1 folder whose transformer runs the refine stage.
+    pub refine_model: Option<PathBuf>,
+    /// Seeds one CPU generator drawing the starting latents and then the scheduler's noise.
+    pub seed: u64,
+    /// The text encoders' dtype; the transformer and VAE run at f32.
+    pub encoder_dtype: DType,
+    pub device: Device,
+}
+
+/// What the job reports while it runs.
+#[derive(Debug, Clone, Copy)]
+pub enum EditEvent<'a> {
+    /// A new stage starts ("loading the transformer", an encoder's name...).
+    Stage(&'a str),
+    Step(StepProgress),
+}
+
+#[derive(Debug, Clone)]
+pub struct EditedImage {
+    /// The edited image at the size the model edited (the sized source's size).
+    pub image: RgbImage,
+    /// The source image's own size, for callers that scale the result back as the E1
+    /// scripts do.
+    pub source_width: usize,
+    pub source_height: usize,
+    /// Prompt truncation notices from the tokenizers.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EditJobError {
+    /// A file, folder, flag value or weight the user supplied is wrong.
+    #[error(transparent)]
+    Input(HiDreamError),
+    /// Boxed: the encoders' error is large and errors travel through every `?`.
+    #[error(transparent)]
+    Prompt(Box<PromptEncodingError>),
+    /// The computation failed on valid inputs.
+    #[error("{0}")]
+    Run(String),
+}
+
+impl EditJobError {
+    /// Whether the user can fix it (exit status 2) rather than a failure while running (1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::Input(_) => true,
+            Self::Prompt(e) => !matches!(**e, PromptEncodingError::Run { .. }),
+            Self::Run(_) => false,
+        }
+    }
+}
+
+impl From<HiDreamError> for EditJobError {
+    fn from(e: HiDreamError) -> Self {
+        match e {
+            HiDreamError::Candle(source) => Self::Run(source.to_string()),
+            other => Self::Input(other),
+        }
+    }
+}
+
+impl From<PromptEncodingError> for EditJobError {
+    fn from(e: PromptEncodingError) -> Self {
+        Self::Prompt(Box::new(e))
+    }
+}
+
+impl From<candle_core::Error> for EditJobError {
+    fn from(e: candle_core::Error) -> Self {
+        Self::Run(e.to_string())
+    }
+}
+
+fn as_f32(e: PromptEmbeds) -> candle_core::Result<PromptEmbeds> {
+    Ok(PromptEmbeds {
+        t5: e.t5.to_dtype(DType::F32)?,
+        llama: e.llama.to_dtype(DType::F32)?,
+        pooled: e.pooled.to_dtype(DType::F32)?,
+    })
+}
+
+/// Runs the edit and returns the decoded image as 8-bit RGB.
+pub fn run_edit_job(
+    job: &EditJob,
+    on_event: &mut dyn FnMut(EditEvent<'_>),
+) -> Result<EditedImage, EditJobError> {
+    let settings = &job.settings;
+    settings.validate()?;
+    let device = &job.device;
+    // Cheap inputs first: a bad image or scheduler config should not cost an encoder load.
+    let source = read_rgb_png(&job.image)?;
+    let sized = size_source(&source, settings.sizing, &job.image)?;
+    let image = to_tensor(&sized, device)?;
+    let scheduler_path = job.model.join("scheduler/scheduler_config.json");
+    let scheduler_error = |message: String| HiDreamError::Config {
+        path: scheduler_path.clone(),
+        message,
+    };
+    let scheduler_config = FlowSchedulerConfig::from_file(&scheduler_path)
+        .map_err(|e| scheduler_error(e.to_string()))?;
+    let mut scheduler = flow::build(&scheduler_config, settings.steps)
+        .map_err(|e| scheduler_error(e.to_string()))?;
+
+    let prompts = encode_prompts(job, on_event)?;
+
+    let transformer_dir = job.model.join("transformer");
+    on_event(EditEvent::Stage("loading the transformer"));
+    let load_with = |parts: LoraParts, lora: &Path| {
+        load_transformer_with_lora(
+            &transformer_dir,
+            lora,
+            E1_FULL_LORA_ALPHA,
+            parts,
+            device,
+            Kernels::default(),
+        )
+    };
+    let mut editor = match &job.lora {
+        Some(lora) => load_with(LoraParts::All, lora)?,
+        None => HiDreamTransformer::load(&transformer_dir, device, Kernels::default())?,
+    };
+    editor.set_max_seq(settings.max_seq);
+    // The refine stage: an explicit I1 folder; else E1-Full's own script's weights (the
+    // checkpoint's full tensors, adapters off); else (E1.1) the editor itself.
+    let mut refiner = match (&job.refine_model, &job.lora) {
+        _ if settings.refine_strength <= 0.0 => None,
+        (Some(dir), _) => {
+            on_event(EditEvent::Stage("loading the refine transformer"));
+            Some(HiDreamTransformer::load(
+                &dir.join("transformer"),
+                device,
+                Kernels::default(),
+            )?)
+        }
+        (None, Some(lora)) => {
+            on_event(EditEvent::Stage("loading the refine transformer"));
+            Some(load_with(LoraParts::FullTensorsOnly, lora)?)
+        }
+        (None, None) => None,
+    };
+    if let Some(r) = refiner.as_mut() {
+        r.set_max_seq(settings.max_seq);
+    }
+    on_event(EditEvent::Stage("loading the VAE"));
+    let vae = load_vae(&job.model.join("vae"), device)?;
+
+    // One generator for the starting latents and then the scheduler's noise, as a seeded
+    // torch generator passed to the reference pipeline is used.
+    let mut rng = TorchRng::new(job.seed);
+    let (_, _, h, w) = image.dims4()?;
+    let factor = 1usize << (vae.config().block_out_channels.len().max(1) - 1);
+    let shape = [1, vae.config().latent_channels, h / factor, w / factor];
+    let initial = Tensor::from_vec(rng.randn_shape(&shape), &shape[..], device)?;
+
+    on_event(EditEvent::Stage("editing"));
+    let out = edit(
+        EditModels {
+            editor: &editor,
+            refiner: refiner.as_ref(),
+            vae: &vae,
+        },
+        &prompts.embeds,
+        &image,
+        &initial,
+        settings,
+        scheduler.as_mut(),
+        &mut rng,
+        &mut |p| on_event(EditEvent::Step(p)),
+    )?;
+    // The VAE's output is in [-1, 1]; map to [0, 1] as diffusers' image processor does.
+    let unit = ((out.image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?;
+    let (width, height, pixels) = super::generate::to_rgb8(&unit, 0)?;
+    Ok(EditedImage {
+        image: RgbImage {
+            width: width as usize,
+            height: height as usize,
+            pixels,
+        },
+        source_width: source.width,
+        source_height: source.height,
+        warnings: prompts.warnings,
+    })
+}
+
+struct EncodedEditPrompts {
+    embeds: EditPrompts,
+    warnings: Vec<String>,
+}
+
+/// The prompt, the negative prompt and the refine stage's target description, each
+/// encoder loaded once for all three.
+fn encode_prompts(
+    job: &EditJob,
+    on_event: &mut dyn FnMut(EditEvent<'_>),
+) -> Result<EncodedEditPrompts, EditJobError> {
+    let text = job.prompt.as_str();
+    let target = target_description(text).unwrap_or(text);
+    let negative = job.settings.negative_prompt.as_str();
+    let sets = [[text; 4], [negative; 4], [target; 4]];
+    let options = EncodeOptions {
+        dtype: job.encoder_dtype,
+        device: job.device.clone(),
+        ..EncodeOptions::default()
+    };
+    let folders = EncoderFolders {
+        model: job.model.clone(),
+        llama: job.llama.clone(),
+    };
+    let (embeds, warnings) = encode_text_sets(&folders, &sets, &options, |stage| {
+        on_event(EditEvent::Stage(stage))
+    })?;
+    let mut embeds = embeds
+        .into_iter()
+        .map(as_f32)
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let (Some(target), Some(negative), Some(prompt)) = (embeds.pop(), embeds.pop(), embeds.pop())
+    else {
+        return Err(EditJobError::Run(
+            "prompt encoding returned fewer embeddings than asked".into(),
+        ));
+    };
+    Ok(EncodedEditPrompts {
+        embeds: EditPrompts {
+            prompt,
+            negative,
+            target: Some(target),
+        },
+        warnings,
+    })
+}
