@@ -56,8 +56,9 @@ impl EditRecipe {
         text.trim_end_matches('.').to_string()
     }
 
-    /// How strongly the source image is preserved: high for style transfer, which must
-    /// keep the layout everywhere, low for local edits, which must be free to change a part.
+    /// How strongly the source image is preserved with E1-Full (E1.1's script has its own
+    /// single value): high for style transfer, which must keep the layout everywhere, low
+    /// for local edits, which must be free to change a part.
     pub fn image_guidance(&self) -> f64 {
         match self {
             Self::Style(_) => STYLE_IMAGE_GUIDANCE,

@@ -4,6 +4,8 @@
 //! that the migrator, its documentation and the end-to-end tests use as their customer.
 //! `edit_recipes`: the common HiDream-E1 edits (style, add, remove, colour, background) as
 //! instruction sentences with the image guidance the E1 authors recommend for each; the
-//! `hidream-edit` binary is their command-line front.
+//! `hidream-edit` binary is their command-line front; `edit_demo`, its `--demo`: a tiny
+//! random-weight HiDream written to a scratch folder and edited end to end.
 
+pub mod edit_demo;
 pub mod edit_recipes;

@@ -1,0 +1,158 @@
+//! The `hidream-edit` example as a user runs it: the random-weight demo end to end, and
+//! the mistakes a user makes, each a clear message and exit status 2 with nothing written.
+
+use pipelines::hidream::tiny_random::write_tiny_random_model;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hidream_edit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hidream-edit"))
+        .args(args)
+        .output()
+        .expect("run hidream-edit")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn assert_bad_input(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    assert!(
+        stderr(o).contains(needle),
+        "stderr does not mention {needle:?}: {}",
+        stderr(o)
+    );
+}
+
+fn png_size(p: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(p).expect("open png"),
+    ));
+    let info = decoder.read_info().expect("png header").info().clone();
+    (info.width, info.height)
+}
+
+#[test]
+fn demo_edits_end_to_end_and_says_the_weights_are_random() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("demo.png");
+    let o = hidream_edit(&[
+        "--demo",
+        "--remove",
+        "the sun",
+        "--output",
+        path(&out),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("RANDOM weights"), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(summary["random_weights"], true);
+    assert_eq!(summary["edit"], "remove");
+    // A local edit: the E1 demo's lower image guidance.
+    assert_eq!(summary["image_guidance"], 2.0);
+    assert_eq!(
+        summary["prompt"],
+        "Editing Instruction: Remove the sun. Target Image Description: a landscape"
+    );
+    assert_eq!(summary["edit_size"], serde_json::json!([128, 128]));
+    // Scaled back to the 96x64 source, as the E1 scripts do.
+    assert_eq!(summary["size"], serde_json::json!([96, 64]));
+    assert_eq!(png_size(&out), (96, 64));
+
+    let kept = tmp.path().join("kept.png");
+    let o = hidream_edit(&[
+        "--demo",
+        "--keep-edit-size",
+        "--steps",
+        "2",
+        "--output",
+        path(&kept),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(png_size(&kept), (128, 128));
+    assert_ne!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&kept).unwrap(),
+        "different sizes and steps wrote the same file"
+    );
+}
+
+#[test]
+fn help_teaches_the_edit_kinds_and_the_llama_download() {
+    let o = hidream_edit(&["--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "--style",
+        "--remove",
+        "--color \"the car\" --to red",
+        "--background",
+        "Llama-3.1-8B-Instruct",
+        "--demo",
+        "Exit status",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}");
+    }
+}
+
+#[test]
+fn user_mistakes_exit_2_naming_what_is_wrong() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = write_tiny_random_model(tmp.path(), 1).expect("tiny model");
+    let image = tmp.path().join("in.png");
+    pipelines::sd::image::write_png(&image, 32, 32, &[90; 32 * 32 * 3], "test").expect("png");
+    let out = tmp.path().join("out.png");
+    let base = |extra: &[&str]| {
+        let mut args = vec![
+            "--model",
+            path(&model.model_dir),
+            "--image",
+            path(&image),
+            "--output",
+            path(&out),
+        ];
+        args.extend_from_slice(extra);
+        hidream_edit(&args)
+    };
+
+    let missing = tmp.path().join("no-llama");
+    assert_bad_input(
+        &base(&["--llama", path(&missing), "--style", "sketch"]),
+        "Llama-3.1-8B-Instruct",
+    );
+    let llama = path(&model.llama_dir);
+    assert_bad_input(&base(&["--llama", llama]), "say what to change");
+    assert_bad_input(&base(&["--llama", llama, "--add", "  "]), "--add");
+    assert_bad_input(&base(&["--llama", llama, "--color", "the car"]), "--to");
+    assert_bad_input(
+        &base(&["--llama", llama, "--style", "x", "--remove", "y"]),
+        "cannot be used with",
+    );
+    assert_bad_input(
+        &base(&["--llama", llama, "--style", "x", "--variant", "e1-full"]),
+        "--lora",
+    );
+    let text = tmp.path().join("in.txt");
+    std::fs::write(&text, "not a picture").unwrap();
+    let o = hidream_edit(&[
+        "--model",
+        path(&model.model_dir),
+        "--llama",
+        llama,
+        "--image",
+        path(&text),
+        "--style",
+        "sketch",
+        "--output",
+        path(&out),
+    ]);
+    assert_bad_input(&o, "in.txt");
+    assert!(!out.exists(), "an output was written on failure");
+}
