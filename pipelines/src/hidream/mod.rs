@@ -7,6 +7,7 @@
 //! `memory`: what a run needs against what the device has, before loading anything.
 
 pub mod generate;
+pub mod memory;
 pub mod prompt_embeds;
 pub mod size;
 pub mod transformer;
