@@ -2,14 +2,26 @@
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
+//! `tokenize`: the four tokenizers as the pipeline calls them; `prompt_encoding`: the four
+//! text encoders, one at a time, from prompts to `PromptEmbeds`.
+//! `tiny_random`: a whole tiny random-weight model on disk, for the demo and CLI tests.
 //! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
 //! `generate`: the text-to-image denoising loop and decode (`HiDreamImagePipeline.__call__`).
 //! `memory`: what a run needs against what the device has, before loading anything.
+//! `edit`, `edit_image`, `resample`, `lora`: HiDream-E1 instruction editing, its source image
+//! (PNG, sized with Pillow's resampling), and LoRA merging at load.
 
+pub mod edit;
+pub mod edit_image;
 pub mod generate;
+pub mod lora;
 pub mod memory;
 pub mod prompt_embeds;
+pub mod prompt_encoding;
+pub mod resample;
 pub mod size;
+pub mod tiny_random;
+pub mod tokenize;
 pub mod transformer;
 
 use std::path::PathBuf;

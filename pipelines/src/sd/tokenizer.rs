@@ -29,6 +29,10 @@ pub struct ClipTokenizer {
 pub struct Encoding {
     pub ids: Vec<u32>,
     pub truncated: bool,
+    /// How many leading ids are real tokens (start, text, end); the rest is padding.
+    pub length: usize,
+    /// The text tokens cut off to fit, for truncation warnings.
+    pub removed: Vec<u32>,
 }
 
 fn token_name(value: &serde_json::Value) -> Option<String> {
@@ -120,6 +124,30 @@ impl ClipTokenizer {
         })
     }
 
+    /// The same tokenizer padding and truncating to `max_length` tokens instead of the
+    /// folder's `model_max_length` (HiDream asks for 128 whatever the file says).
+    pub fn with_max_length(mut self, max_length: usize) -> Self {
+        // Room for the start and end tokens.
+        self.max_length = max_length.max(2);
+        self
+    }
+
+    /// Token ids back to text as transformers' `decode` writes it: word ends become
+    /// spaces, special tokens stay.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        let by_id: HashMap<u32, &str> = self.vocab.iter().map(|(t, i)| (*i, t.as_str())).collect();
+        let text: String = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+        let bytes: Vec<u8> = text
+            .replace("</w>", " ")
+            .chars()
+            .flat_map(|c| match self.byte_chars.iter().position(|&b| b == c) {
+                Some(byte) => vec![byte as u8],
+                None => c.to_string().into_bytes(),
+            })
+            .collect();
+        String::from_utf8_lossy(&bytes).trim().to_string()
+    }
+
     pub fn max_length(&self) -> usize {
         self.max_length
     }
@@ -155,10 +183,16 @@ impl ClipTokenizer {
         }
         let budget = self.max_length - 1;
         let truncated = ids.len() > budget;
-        ids.truncate(budget);
+        let removed = ids.split_off(budget.min(ids.len()));
         ids.push(self.eos);
+        let length = ids.len();
         ids.resize(self.max_length, self.pad);
-        Encoding { ids, truncated }
+        Encoding {
+            ids,
+            truncated,
+            length,
+            removed,
+        }
     }
 
     fn bpe(&self, word: &str) -> Vec<u32> {

@@ -36,6 +36,10 @@ pub struct TransformerConfig {
     pub llama_layers: Vec<usize>,
     #[serde(default)]
     pub force_inference_output: bool,
+    /// Scripts may set `transformer.max_seq` after loading (the HiDream-E1 ones do, for
+    /// their double-width inputs); not part of config.json.
+    #[serde(skip)]
+    pub max_seq_override: Option<usize>,
 }
 
 mod defaults {
@@ -149,6 +153,9 @@ impl TransformerConfig {
 
     /// Image tokens of a non-square input after padding.
     pub fn max_seq(&self) -> usize {
+        if let Some(max_seq) = self.max_seq_override {
+            return max_seq;
+        }
         let patch = self.patch().max(1);
         self.max_resolution[0] * self.max_resolution[1] / (patch * patch)
     }

@@ -240,6 +240,12 @@ impl HiDreamTransformer {
         &self.config
     }
 
+    /// What `transformer.max_seq = n` does in Python: the token count non-square inputs are
+    /// padded to (the padded keys are zeroed, not masked, so this changes the output).
+    pub fn set_max_seq(&mut self, max_seq: usize) {
+        self.config.max_seq_override = Some(max_seq);
+    }
+
     /// The velocity prediction `[b, out_channels, h, w]` (not yet negated: the pipeline
     /// does that, as in diffusers).
     pub fn forward(&self, inputs: &TransformerInputs<'_>) -> Result<Tensor, HiDreamError> {

@@ -1,0 +1,117 @@
+//! `hidream encode`: prompts through the four text encoders into a safetensors file.
+
+use crate::cli::EncodeArgs;
+use crate::failure::{Failure, failed};
+use crate::settings::{candle_device, check_models, require_output_dir};
+use candle_core::Tensor;
+use indicatif::{ProgressBar, ProgressStyle};
+use pipelines::hidream::prompt_embeds::PromptEmbeds;
+use pipelines::hidream::prompt_encoding::{
+    EncodeOptions, EncodedPrompts, EncoderFolders, Prompts, encode_prompts,
+};
+use pipelines::hidream::tokenize::DEFAULT_MAX_SEQUENCE_LENGTH;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+fn named(encoded: &EncodedPrompts) -> Vec<(String, Tensor)> {
+    let mut out = Vec::new();
+    let mut add = |prefix: &str, e: &PromptEmbeds| {
+        for (name, t) in [("t5", &e.t5), ("llama", &e.llama), ("pooled", &e.pooled)] {
+            out.push((format!("{prefix}{name}"), t.clone()));
+        }
+    };
+    add("", &encoded.positive);
+    if let Some(negative) = &encoded.negative {
+        add("negative.", negative);
+    }
+    out
+}
+
+/// Writes `tensors` to a temporary file beside `path`, then renames it into place, so a
+/// failed write never leaves a partial file under the requested name.
+fn save_atomically(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), Failure> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "embeds".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let map: HashMap<String, Tensor> = tensors.iter().cloned().collect();
+    let written = candle_core::safetensors::save(&map, &tmp)
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        failed(format!("{}: {e}", path.display()))
+    })
+}
+
+pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
+    require_output_dir("--output", &args.output)?;
+    let (dtype, device) = check_models(&args.models)?;
+    let device = candle_device(device)?;
+    let folders = EncoderFolders {
+        model: args.models.model.clone(),
+        llama: args.models.llama.clone(),
+    };
+    let prompts = Prompts {
+        negative_prompt: args.negative_prompt.clone(),
+        ..Prompts::new(args.prompt.clone())
+    };
+    let options = EncodeOptions {
+        max_sequence_length: DEFAULT_MAX_SEQUENCE_LENGTH,
+        with_negative: !args.no_negative,
+        dtype,
+        device,
+    };
+    let started = Instant::now();
+    let bar = ProgressBar::new(4);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:20} {pos}/{len} encoders, {msg} [{elapsed_precise}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut first = true;
+    let encoded = encode_prompts(&folders, &prompts, &options, |stage| {
+        if !first {
+            bar.inc(1);
+        }
+        first = false;
+        bar.set_message(stage.to_string());
+    });
+    bar.finish_and_clear();
+    let encoded = encoded?;
+    for warning in &encoded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let tensors = named(&encoded);
+    save_atomically(&args.output, &tensors)?;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.models.json {
+        let shapes: serde_json::Map<String, serde_json::Value> = tensors
+            .iter()
+            .map(|(name, t)| (name.clone(), json!(t.dims())))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "subcommand": "encode",
+                "output": args.output,
+                "tensors": shapes,
+                "dtype": format!("{dtype:?}").to_lowercase(),
+                "warnings": encoded.warnings,
+                "seconds": seconds,
+            })
+        );
+    } else {
+        eprintln!(
+            "wrote {} ({} tensors) in {seconds:.1} s",
+            args.output.display(),
+            tensors.len()
+        );
+    }
+    Ok(())
+}

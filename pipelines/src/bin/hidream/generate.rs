@@ -1,0 +1,181 @@
+//! `hidream generate`: prompt encoding, then `pipelines::hidream::generate` (denoise with
+//! the transformer, decode with the VAE), one stage's models in memory at a time.
+
+use crate::cli::GenerateArgs;
+use crate::failure::{Failure, bad, failed};
+use crate::settings::{Plan, candle_device};
+use candle_core::DType;
+use indicatif::{ProgressBar, ProgressStyle};
+use pipelines::hidream::HiDreamError;
+use pipelines::hidream::generate::{
+    Conditioning, GenerateOptions, decode, denoise, load_latents, save_latents, to_rgb8,
+};
+use pipelines::hidream::prompt_embeds::PromptEmbeds;
+use pipelines::hidream::prompt_encoding::{EncodeOptions, EncoderFolders, Prompts, encode_prompts};
+use pipelines::hidream::transformer::{HiDreamTransformer, Placement};
+use pipelines::layers::Kernels;
+use pipelines::schedulers::flow::FlowSchedulerConfig;
+use pipelines::sd::config::VaeConfig;
+use pipelines::sd::vae::AutoencoderKL;
+use serde_json::json;
+use std::time::Instant;
+
+impl From<HiDreamError> for Failure {
+    fn from(e: HiDreamError) -> Self {
+        match e {
+            HiDreamError::Candle(_) => failed(e.to_string()),
+            _ => bad(e.to_string()),
+        }
+    }
+}
+
+/// The denoiser runs at f32 (the transformer loads at f32); embeddings from encoders run
+/// in another dtype are converted once.
+fn as_f32(e: PromptEmbeds) -> candle_core::Result<PromptEmbeds> {
+    Ok(PromptEmbeds {
+        t5: e.t5.to_dtype(DType::F32)?,
+        llama: e.llama.to_dtype(DType::F32)?,
+        pooled: e.pooled.to_dtype(DType::F32)?,
+    })
+}
+
+pub fn load_vae(
+    dir: &std::path::Path,
+    device: &candle_core::Device,
+) -> Result<AutoencoderKL, Failure> {
+    let config_path = dir.join("config.json");
+    let config: VaeConfig = std::fs::read_to_string(&config_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .map_err(|e| bad(format!("{}: {e}", config_path.display())))?;
+    let vb = pipelines::sd::weights::component_vars(dir, DType::F32, device)
+        .map_err(|e| bad(e.to_string()))?;
+    AutoencoderKL::new(vb, &config).map_err(|e| bad(format!("{}: {e}", dir.display())))
+}
+
+pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
+    let started = Instant::now();
+    let device = candle_device(plan.device)?;
+    let model = &args.models.model;
+    // Cheap checks first: a bad scheduler config or latents file should not cost an
+    // encoder load.
+    let scheduler_path = model.join("scheduler/scheduler_config.json");
+    let scheduler = FlowSchedulerConfig::from_file(&scheduler_path)
+        .map_err(|e| bad(format!("{}: {e}", scheduler_path.display())))?;
+    let latents = match &args.latents {
+        Some(path) => Some(load_latents(path, &device)?),
+        None => None,
+    };
+
+    let prompts = Prompts {
+        negative_prompt: args.negative_prompt.clone(),
+        ..Prompts::new(args.prompt.clone())
+    };
+    let encode_options = EncodeOptions {
+        with_negative: plan.guidance > 1.0,
+        dtype: plan.dtype,
+        device: device.clone(),
+        ..EncodeOptions::default()
+    };
+    let folders = EncoderFolders {
+        model: model.clone(),
+        llama: args.models.llama.clone(),
+    };
+    eprintln!("encoding the prompt (CLIP-L, CLIP-G, T5, Llama, one at a time)");
+    let encoded = encode_prompts(&folders, &prompts, &encode_options, |stage| {
+        eprintln!("  {stage}")
+    })?;
+    for warning in &encoded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let positive = as_f32(encoded.positive).map_err(|e| failed(e.to_string()))?;
+    let negative = match encoded.negative {
+        Some(n) => Some(as_f32(n).map_err(|e| failed(e.to_string()))?),
+        None => None,
+    };
+
+    let placement = if args.offload {
+        Placement::OffloadBlocks
+    } else {
+        Placement::Resident
+    };
+    eprintln!("loading the transformer");
+    let transformer = HiDreamTransformer::load_placed(
+        &model.join("transformer"),
+        &device,
+        Kernels::default(),
+        placement,
+    )?;
+    let options = GenerateOptions {
+        steps: plan.steps,
+        guidance: plan.guidance,
+        shift: Some(plan.shift),
+        seed: args.seed,
+        width: args.width,
+        height: args.height,
+        size_rule: plan.size_rule,
+        latents,
+    };
+    let bar = ProgressBar::new(plan.steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps [{elapsed_precise}, {per_sec}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let denoised = denoise(
+        &transformer,
+        &scheduler,
+        &Conditioning::new(&positive, negative.as_ref()),
+        &options,
+        &mut |_| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    let denoised = denoised?;
+    drop(transformer);
+    if let Some(path) = &args.save_latents {
+        save_latents(path, &denoised.latents)?;
+    }
+
+    let vae = load_vae(&model.join("vae"), &device)?;
+    let image = decode(&vae, &denoised.latents)?;
+    let (w, h, rgb) = to_rgb8(&image, 0)?;
+    let parameters = format!(
+        "prompt: {}\nnegative prompt: {}\nvariant: {}\nsteps: {}\nguidance: {}\nshift: {}\nseed: {}\nsize: {w}x{h}\nmodel: {}",
+        args.prompt,
+        args.negative_prompt.as_deref().unwrap_or(""),
+        args.variant.name(),
+        plan.steps,
+        plan.guidance,
+        plan.shift,
+        if args.latents.is_some() {
+            "(latents given)".to_string()
+        } else {
+            args.seed.to_string()
+        },
+        model.display(),
+    );
+    pipelines::sd::image::write_png(&args.output, w, h, &rgb, &parameters)
+        .map_err(|e| failed(e.to_string()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.models.json {
+        println!(
+            "{}",
+            json!({
+                "subcommand": "generate",
+                "output": args.output,
+                "size": [w, h],
+                "steps": plan.steps,
+                "guidance": plan.guidance,
+                "shift": plan.shift,
+                "seed": args.seed,
+                "warnings": encoded.warnings,
+                "seconds": seconds,
+            })
+        );
+    } else {
+        eprintln!(
+            "wrote {} ({w}x{h}) in {seconds:.1} s",
+            args.output.display()
+        );
+    }
+    Ok(())
+}

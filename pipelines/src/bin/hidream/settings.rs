@@ -1,0 +1,335 @@
+//! Flag validation and the settings a run will use, worked out before any model loads.
+
+use crate::cli::{EditArgs, EditVariant, GenerateArgs, ModelArgs};
+use crate::failure::{Failure, bad};
+use candle_core::DType;
+use device::{Device, DeviceKind, DeviceRequest};
+use pipelines::hidream::prompt_encoding::EncoderFolders;
+use pipelines::hidream::size::SizeRule;
+use pipelines::sd::config::VaeConfig;
+use serde_json::json;
+use std::path::Path;
+
+pub fn parse_dtype(text: &str) -> Result<DType, Failure> {
+    match text {
+        "f32" => Ok(DType::F32),
+        "f16" => Ok(DType::F16),
+        "bf16" => Ok(DType::BF16),
+        other => Err(bad(format!(
+            "--dtype {other:?} is not supported (bf16, f16 or f32)"
+        ))),
+    }
+}
+
+/// The device named by --device; NPU runs are refused rather than silently moved to the CPU.
+pub fn parse_device(text: &str) -> Result<Device, Failure> {
+    let request: DeviceRequest = text.parse().map_err(|e| bad(format!("--device: {e}")))?;
+    let device = match request {
+        DeviceRequest::Exact(d) => d,
+        DeviceRequest::Kind(DeviceKind::Npu) => Device::Npu(0),
+        DeviceRequest::Kind(DeviceKind::Cuda) => Device::Cuda(0),
+        DeviceRequest::Kind(DeviceKind::Cpu) => Device::Cpu,
+    };
+    if let Device::Npu(i) = device {
+        return Err(bad(format!(
+            "--device npu:{i}: HiDream on an Ascend NPU does not exist yet (the models run on \
+             candle, which has no NPU backend); use --device cpu or cuda:N"
+        )));
+    }
+    Ok(device)
+}
+
+pub fn candle_device(device: Device) -> Result<candle_core::Device, Failure> {
+    device
+        .to_candle()
+        .map_err(|e| bad(format!("--device {device}: {e}")))
+}
+
+fn require_dir(flag: &str, dir: &Path) -> Result<(), Failure> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(bad(format!("{flag} {}: not a folder", dir.display())))
+    }
+}
+
+fn require_file(flag: &str, file: &Path) -> Result<(), Failure> {
+    if file.is_file() {
+        Ok(())
+    } else {
+        Err(bad(format!("{flag} {}: no such file", file.display())))
+    }
+}
+
+/// The output's folder exists, so the run does not fail at the very end.
+pub fn require_output_dir(flag: &str, path: &Path) -> Result<(), Failure> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    match dir {
+        Some(d) if !d.is_dir() => Err(bad(format!(
+            "{flag} {}: folder {} does not exist",
+            path.display(),
+            d.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The text-encoder folders and the Llama folder; the dtype and device flags.
+pub fn check_models(models: &ModelArgs) -> Result<(DType, Device), Failure> {
+    let dtype = parse_dtype(&models.dtype)?;
+    let device = parse_device(&models.device)?;
+    require_dir("--model", &models.model)?;
+    EncoderFolders {
+        model: models.model.clone(),
+        llama: models.llama.clone(),
+    }
+    .check()?;
+    Ok((dtype, device))
+}
+
+fn check_denoiser_folders(model: &Path) -> Result<(), Failure> {
+    for component in ["transformer", "vae", "scheduler"] {
+        require_dir("--model", &model.join(component)).map_err(|_| {
+            bad(format!(
+                "--model {}: no {component}/ folder (is this a HiDream model folder?)",
+                model.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn check_scale(flag: &str, value: f64) -> Result<(), Failure> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "{flag} {value} must be a finite number, 0 or more"
+        )))
+    }
+}
+
+fn check_steps(steps: usize) -> Result<(), Failure> {
+    if steps == 0 {
+        return Err(bad("--steps must be at least 1"));
+    }
+    Ok(())
+}
+
+/// What a run will do, for the report printed before it starts.
+pub struct Plan {
+    summary: serde_json::Value,
+    lines: Vec<String>,
+    pub dtype: DType,
+    pub device: Device,
+    pub steps: usize,
+    pub guidance: f64,
+    /// Generate: the scheduler shift; edit: unused.
+    pub shift: f64,
+    pub size_rule: SizeRule,
+}
+
+impl Plan {
+    /// The settings on stderr (stdout as JSON with --json, for a dry run).
+    pub fn report(&self, json: bool, dry_run: bool) {
+        if json && dry_run {
+            println!("{}", self.summary);
+        } else {
+            for line in &self.lines {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+fn size_line(requested: (usize, usize), actual: (usize, usize)) -> String {
+    let note = if requested == actual {
+        "as requested".to_string()
+    } else {
+        format!(
+            "requested {}x{}, rescaled to the model's area and floored to multiples of 16",
+            requested.0, requested.1
+        )
+    };
+    format!("size: {}x{} ({note})", actual.0, actual.1)
+}
+
+pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
+    let (default_steps, default_guidance, default_shift) = args.variant.defaults();
+    let steps = args.steps.unwrap_or(default_steps);
+    let guidance = args.guidance.unwrap_or(default_guidance);
+    let shift = args.shift.unwrap_or(default_shift);
+    check_steps(steps)?;
+    check_scale("--guidance", guidance)?;
+    if !(shift.is_finite() && shift > 0.0) {
+        return Err(bad(format!("--shift {shift} must be a positive number")));
+    }
+    let (dtype, device) = check_models(&args.models)?;
+    check_denoiser_folders(&args.models.model)?;
+    let size_rule = size_rule(&args.models.model)?;
+    let (width, height) = size_rule
+        .output_size(args.width, args.height)
+        .map_err(bad)?;
+    if let Some(latents) = &args.latents {
+        require_file("--latents", latents)?;
+    }
+    require_output_dir("--output", &args.output)?;
+    if let Some(path) = &args.save_latents {
+        require_output_dir("--save-latents", path)?;
+    }
+    let cfg = guidance > 1.0;
+    let lines = vec![
+        size_line((args.width, args.height), (width, height)),
+        format!(
+            "variant: {}, {steps} steps, guidance {guidance}{}, shift {shift}, seed {}",
+            args.variant.name(),
+            if cfg {
+                ""
+            } else {
+                " (no classifier-free guidance)"
+            },
+            args.seed
+        ),
+        format!("dtype: {dtype:?}, device: {device}"),
+    ];
+    let summary = json!({
+        "subcommand": "generate",
+        "variant": args.variant.name(),
+        "requested_size": [args.width, args.height],
+        "size": [width, height],
+        "steps": steps,
+        "guidance": guidance,
+        "classifier_free_guidance": cfg,
+        "shift": shift,
+        "seed": args.seed,
+        "dtype": format!("{dtype:?}").to_lowercase(),
+        "device": device.to_string(),
+        "offload": args.offload,
+        "output": args.output,
+    });
+    Ok(Plan {
+        summary,
+        lines,
+        dtype,
+        device,
+        steps,
+        guidance,
+        shift,
+        size_rule,
+    })
+}
+
+/// The pipeline's size rule for this model: its `default_sample_size` (128) and the VAE's
+/// scale factor, 2^(levels - 1), read from vae/config.json.
+fn size_rule(model: &Path) -> Result<SizeRule, Failure> {
+    let path = model.join("vae/config.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        // A dry run on a folder without the VAE config still reports HiDream-I1's rule.
+        return Ok(SizeRule::HIDREAM_I1);
+    };
+    let config: VaeConfig =
+        serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let levels = config.block_out_channels.len().clamp(1, 16);
+    Ok(SizeRule {
+        vae_scale_factor: 1 << (levels - 1),
+        default_sample_size: SizeRule::HIDREAM_I1.default_sample_size,
+    })
+}
+
+pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
+    let settings = crate::edit::settings(args);
+    let (steps, guidance, image_guidance) = (
+        settings.steps,
+        settings.guidance_scale,
+        settings.image_guidance_scale,
+    );
+    let refine_strength = settings.refine_strength;
+    check_steps(steps)?;
+    check_scale("--guidance", guidance)?;
+    check_scale("--image-guidance", image_guidance)?;
+    if args.instruction.trim().is_empty() {
+        return Err(bad("--instruction is empty"));
+    }
+    require_file("--image", &args.image)?;
+    let mut signature = [0u8; 8];
+    let is_png = std::fs::File::open(&args.image)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut signature))
+        .is_ok()
+        && signature == *b"\x89PNG\r\n\x1a\n";
+    if !is_png {
+        return Err(bad(format!(
+            "--image {}: not a PNG file",
+            args.image.display()
+        )));
+    }
+    match (&args.lora, args.variant) {
+        (Some(lora), _) => require_file("--lora", lora)?,
+        (None, EditVariant::E1Full) => {
+            return Err(bad(
+                "--variant e1-full needs --lora FILE: HiDream-E1-Full is a LoRA on HiDream-I1-Full \
+                 (give the I1-Full folder as --model)",
+            ));
+        }
+        (None, EditVariant::E1_1) => {}
+    }
+    if let Some(refine) = &args.refine_model {
+        require_dir("--refine-model", refine)?;
+        require_dir("--refine-model", &refine.join("transformer")).map_err(|_| {
+            bad(format!(
+                "--refine-model {}: no transformer/ folder (give a HiDream-I1-Full folder)",
+                refine.display()
+            ))
+        })?;
+    }
+    if !(0.0..=1.0).contains(&refine_strength) {
+        return Err(bad(format!(
+            "--refine-strength {refine_strength} is outside [0, 1]"
+        )));
+    }
+    require_output_dir("--output", &args.output)?;
+    let (dtype, device) = check_models(&args.models)?;
+    check_denoiser_folders(&args.models.model)?;
+    let prompt = crate::edit::prompt(args);
+    let lines = vec![
+        format!("prompt: {prompt}"),
+        format!(
+            "variant: {}, {steps} steps, guidance {guidance}, image guidance {image_guidance}, seed {}",
+            args.variant.name(),
+            args.seed
+        ),
+        match &args.refine_model {
+            Some(dir) => format!(
+                "refine: last {refine_strength} of the steps on {}",
+                dir.display()
+            ),
+            None => format!("refine: last {refine_strength} of the steps"),
+        },
+        format!("dtype: {dtype:?}, device: {device}"),
+    ];
+    let summary = json!({
+        "subcommand": "edit",
+        "variant": args.variant.name(),
+        "prompt": prompt,
+        "steps": steps,
+        "guidance": guidance,
+        "image_guidance": image_guidance,
+        "seed": args.seed,
+        "lora": args.lora,
+        "refine_model": args.refine_model,
+        "refine_strength": refine_strength,
+        "negative_prompt": settings.negative_prompt,
+        "dtype": format!("{dtype:?}").to_lowercase(),
+        "device": device.to_string(),
+        "output": args.output,
+    });
+    Ok(Plan {
+        summary,
+        lines,
+        dtype,
+        device,
+        steps,
+        guidance,
+        shift: 0.0,
+        size_rule: SizeRule::HIDREAM_I1,
+    })
+}

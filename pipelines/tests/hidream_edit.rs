@@ -1,0 +1,365 @@
+//! HiDream-E1 editing against the HiDream-E1 project's own pipeline class, LoRA merging
+//! against PEFT, and source-image sizing against Pillow (all recorded by
+//! scripts/fixtures/hidream_edit_reference.py on tiny random-weight models), plus the
+//! bad-input errors.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use pipelines::hidream::edit::{self, EditModels, EditPrompts, EditVariant, StepProgress};
+use pipelines::hidream::edit_image::{self, SourceSizing};
+use pipelines::hidream::lora::{self, LoraCheckpoint, LoraParts, MergedWeights};
+use pipelines::hidream::prompt_embeds::PromptEmbeds;
+use pipelines::hidream::transformer::{HiDreamTransformer, TransformerInputs};
+use pipelines::layers::Kernels;
+use pipelines::schedulers::flow::{self, FlowSchedulerConfig, QueuedNoise};
+use pipelines::sd::config::VaeConfig;
+use pipelines::sd::vae::AutoencoderKL;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+mod common;
+use common::{Reference, assert_close, load_reference};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/edit")
+}
+
+fn reference() -> &'static Reference {
+    static REF: OnceLock<Reference> = OnceLock::new();
+    REF.get_or_init(|| load_reference(&dir()))
+}
+
+fn tensor(name: &str) -> Tensor {
+    reference()
+        .0
+        .get(name)
+        .unwrap_or_else(|| panic!("fixture tensor {name}"))
+        .clone()
+}
+
+fn case(label: &str) -> &'static Value {
+    &reference().1["cases"][label]
+}
+
+fn prompt(label: &str) -> PromptEmbeds {
+    PromptEmbeds {
+        t5: tensor(&format!("prompt.{label}.t5")),
+        llama: tensor(&format!("prompt.{label}.llama")),
+        pooled: tensor(&format!("prompt.{label}.pooled")),
+    }
+}
+
+fn base_transformer() -> HiDreamTransformer {
+    HiDreamTransformer::load(&dir().join("transformer"), &Device::Cpu, Kernels::default())
+        .expect("base transformer")
+}
+
+fn adapted_transformer(parts: LoraParts) -> HiDreamTransformer {
+    let alpha = reference().1["lora"]["alpha"].as_f64().expect("alpha");
+    lora::load_transformer_with_lora(
+        &dir().join("transformer"),
+        &dir().join("lora.safetensors"),
+        alpha,
+        parts,
+        &Device::Cpu,
+        Kernels::default(),
+    )
+    .expect("transformer with LoRA")
+}
+
+fn vae() -> AutoencoderKL {
+    let vae_dir = dir().join("../vae");
+    let config: VaeConfig =
+        serde_json::from_str(&std::fs::read_to_string(vae_dir.join("config.json")).expect("vae"))
+            .expect("vae config");
+    // SAFETY: the fixture file is not modified while mapped.
+    let vb = unsafe {
+        VarBuilder::from_mmaped_safetensors(
+            &[vae_dir.join("diffusion_pytorch_model.safetensors")],
+            DType::F32,
+            &Device::Cpu,
+        )
+    }
+    .expect("vae weights");
+    AutoencoderKL::new(vb, &config).expect("vae")
+}
+
+#[test]
+fn lora_merge_matches_peft() {
+    let model = adapted_transformer(LoraParts::All);
+    let out = model
+        .forward(&TransformerInputs {
+            latents: &tensor("lora.hidden_states"),
+            timesteps: &tensor("lora.timesteps"),
+            t5: &tensor("lora.encoder_hidden_states_t5"),
+            llama: &tensor("lora.encoder_hidden_states_llama3"),
+            pooled: &tensor("lora.pooled_embeds"),
+        })
+        .expect("forward");
+    // PEFT runs the adapter unmerged (W x + s B A x); merging first only reorders f32 sums.
+    assert_close("LoRA-adapted forward", &out, &tensor("lora.output"), 1e-4);
+
+    let files = [dir().join("transformer/diffusion_pytorch_model.safetensors")];
+    // SAFETY: the fixture file is not modified while mapped.
+    let base = unsafe { candle_core::safetensors::MmapedSafetensors::multi(&files) }.expect("base");
+    let checkpoint = LoraCheckpoint::read(&dir().join("lora.safetensors")).expect("lora");
+    assert!(checkpoint.replaced().eq(["x_embedder.proj.weight"]));
+    let merged = MergedWeights::new(base, checkpoint, 8.0, LoraParts::All).expect("merge");
+    for module in [
+        "double_stream_blocks.0.block.attn1.to_q",
+        "single_stream_blocks.0.block.ff_i.experts.1.w2",
+    ] {
+        let name = format!("{module}.weight");
+        let got = merged.merged(&name, &Device::Cpu).expect("merged");
+        assert_close(&name, &got, &tensor(&format!("lora.merged.{name}")), 1e-5);
+    }
+}
+
+fn run_case(label: &str, editor: &HiDreamTransformer, refiner: Option<&HiDreamTransformer>) {
+    let c = case(label);
+    let mut settings = EditVariant::E1_1.defaults();
+    settings.steps = c["steps"].as_u64().expect("steps") as usize;
+    settings.guidance_scale = c["guidance_scale"].as_f64().expect("g");
+    settings.image_guidance_scale = c["image_guidance_scale"].as_f64().expect("ig");
+    settings.clip_cfg_norm = c["clip_cfg_norm"].as_bool().expect("clip");
+    settings.refine_strength = c["refine_strength"].as_f64().expect("refine");
+
+    let text = c["prompt"].as_str().expect("prompt");
+    let prompts = EditPrompts {
+        prompt: prompt(text),
+        negative: prompt("negative"),
+        // The fixture's prompts: "full" carries a target description, "plain" does not.
+        target: (text == "full").then(|| prompt("target")),
+    };
+    let png = dir().join(format!("{label}.png"));
+    let image = edit_image::read_rgb_png(&png).expect("source png");
+    let image = edit_image::to_tensor(&image, &Device::Cpu).expect("tensor");
+
+    let config =
+        FlowSchedulerConfig::from_file(&dir().join("scheduler_config.json")).expect("sched");
+    let mut scheduler = flow::build(&config, settings.steps).expect("scheduler");
+    let mut noise = QueuedNoise::new([]);
+    let mut seen = Vec::new();
+    let vae = vae();
+    let out = edit::edit(
+        EditModels {
+            editor,
+            refiner,
+            vae: &vae,
+        },
+        &prompts,
+        &image,
+        &tensor(&format!("{label}.initial_latents")),
+        &settings,
+        scheduler.as_mut(),
+        &mut noise,
+        &mut |p: StepProgress| seen.push(p),
+    )
+    .expect("edit");
+
+    let refine_from = edit::refine_start(settings.steps, settings.refine_strength);
+    assert_eq!(seen.len(), settings.steps);
+    for (i, p) in seen.iter().enumerate() {
+        assert_eq!(
+            (p.step, p.total, p.refining),
+            (i, settings.steps, i >= refine_from)
+        );
+        let want = c["timesteps"][i].as_f64().expect("timestep") as f32;
+        assert!(
+            (p.timestep - want).abs() < 1e-3,
+            "{label} step {i}: {} vs {want}",
+            p.timestep
+        );
+    }
+    // Latents reach |x| ~ 10-35 with these random models; differences stay ~1e-5 relative.
+    assert_close(
+        &format!("{label} latents"),
+        &out.latents,
+        &tensor(&format!("{label}.latents")),
+        2e-3,
+    );
+    let image = ((out.image / 2.0).expect("half") + 0.5)
+        .expect("shift")
+        .clamp(0f32, 1f32)
+        .expect("clamp");
+    assert_close(
+        &format!("{label} image"),
+        &image,
+        &tensor(&format!("{label}.image")),
+        1e-3,
+    );
+}
+
+#[test]
+fn e1_full_edit_with_refine_matches_the_reference_pipeline() {
+    let c = case("e1full_refine");
+    let mut editor = adapted_transformer(LoraParts::All);
+    // E1-Full's refine stage: adapters off, the checkpoint's full tensors kept.
+    let mut refiner = adapted_transformer(LoraParts::FullTensorsOnly);
+    let max_seq = c["max_seq"].as_u64().expect("max_seq") as usize;
+    editor.set_max_seq(max_seq);
+    refiner.set_max_seq(max_seq);
+    run_case("e1full_refine", &editor, Some(&refiner));
+}
+
+#[test]
+fn e1_full_edit_without_clip_cfg_norm_matches_the_reference_pipeline() {
+    let mut editor = adapted_transformer(LoraParts::All);
+    editor.set_max_seq(case("e1full_plain")["max_seq"].as_u64().expect("max_seq") as usize);
+    run_case("e1full_plain", &editor, None);
+}
+
+#[test]
+fn e1_1_non_square_edit_matches_the_reference_pipeline() {
+    let mut editor = base_transformer();
+    editor.set_max_seq(case("e1_1")["max_seq"].as_u64().expect("max_seq") as usize);
+    run_case("e1_1", &editor, None);
+}
+
+#[test]
+fn source_sizing_matches_pillow_to_the_byte() {
+    let resize = &reference().1["resize"];
+    let jobs = resize.as_object().expect("resize cases");
+    assert_eq!(jobs.len(), 5);
+    for (label, job) in jobs {
+        let source = dir().join(job["source"].as_str().expect("source"));
+        let image = edit_image::read_rgb_png(&source).expect("png");
+        let sizing = match label.as_str() {
+            "small_area32" | "large_area32" => SourceSizing::Area(32),
+            "large_area48" => SourceSizing::Area(48),
+            "small_square40" => SourceSizing::Square(40),
+            "large_square24" => SourceSizing::Square(24),
+            other => panic!("unknown resize case {other}"),
+        };
+        let got = edit_image::size_source(&image, sizing, &source).expect("size");
+        let want = tensor(&format!("resize.{label}"));
+        let (h, w, _) = want.dims3().expect("hwc");
+        assert_eq!((got.width, got.height), (w, h), "{label}");
+        let want = want
+            .flatten_all()
+            .expect("flat")
+            .to_vec1::<u8>()
+            .expect("u8");
+        let differing = got.pixels.iter().zip(&want).filter(|(a, b)| a != b).count();
+        eprintln!(
+            "{label}: {w}x{h}, {differing} of {} bytes differ from Pillow",
+            want.len()
+        );
+        assert_eq!(differing, 0, "{label}");
+    }
+}
+
+fn write_png(path: &Path, width: u32, height: u32, color: png::ColorType, data: &[u8]) {
+    let file = std::fs::File::create(path).expect("create");
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(color);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .expect("header")
+        .write_image_data(data)
+        .expect("data");
+}
+
+#[test]
+fn non_rgb_small_and_unreadable_images_are_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let rgba = tmp.path().join("alpha.png");
+    write_png(&rgba, 32, 32, png::ColorType::Rgba, &[7; 32 * 32 * 4]);
+    let err = edit_image::read_rgb_png(&rgba).unwrap_err().to_string();
+    assert!(err.contains("alpha.png") && err.contains("RGBA"), "{err}");
+
+    let grey = tmp.path().join("grey.png");
+    write_png(&grey, 32, 32, png::ColorType::Grayscale, &[7; 32 * 32]);
+    let err = edit_image::read_rgb_png(&grey).unwrap_err().to_string();
+    assert!(err.contains("grey.png") && err.contains("mode L"), "{err}");
+
+    let tiny = tmp.path().join("tiny.png");
+    write_png(&tiny, 8, 40, png::ColorType::Rgb, &[7; 8 * 40 * 3]);
+    let err = edit_image::read_rgb_png(&tiny).unwrap_err().to_string();
+    assert!(err.contains("tiny.png") && err.contains("8x40"), "{err}");
+
+    let junk = tmp.path().join("junk.png");
+    std::fs::write(&junk, b"not a png").expect("write");
+    let err = edit_image::read_rgb_png(&junk).unwrap_err().to_string();
+    assert!(
+        err.contains("junk.png") && err.contains("not a readable PNG"),
+        "{err}"
+    );
+
+    let missing = tmp.path().join("missing.png");
+    let err = edit_image::read_rgb_png(&missing).unwrap_err().to_string();
+    assert!(err.contains("missing.png"), "{err}");
+}
+
+fn base_mmap() -> candle_core::safetensors::MmapedSafetensors {
+    let files = [dir().join("transformer/diffusion_pytorch_model.safetensors")];
+    // SAFETY: the fixture file is not modified while mapped.
+    unsafe { candle_core::safetensors::MmapedSafetensors::multi(&files) }.expect("base")
+}
+
+#[test]
+fn lora_keys_that_match_nothing_or_misfit_are_listed() {
+    let cpu = Device::Cpu;
+    let origin = Path::new("bad_lora.safetensors");
+    let low_rank = |rank: usize, input: usize, output: usize| {
+        (
+            Tensor::zeros((rank, input), DType::F32, &cpu).expect("down"),
+            Tensor::zeros((output, rank), DType::F32, &cpu).expect("up"),
+        )
+    };
+    let mut tensors = HashMap::new();
+    let (down, up) = low_rank(2, 32, 32);
+    tensors.insert(
+        "double_stream_blocks.0.block.attn1.to_qq.lora_A.default.weight".into(),
+        down,
+    );
+    tensors.insert(
+        "double_stream_blocks.0.block.attn1.to_qq.lora_B.default.weight".into(),
+        up,
+    );
+    // to_q is [32, 32]; an adapter for a [32, 17] weight cannot apply.
+    let (down, up) = low_rank(2, 17, 32);
+    tensors.insert(
+        "double_stream_blocks.0.block.attn1.to_q.lora_A.weight".into(),
+        down,
+    );
+    tensors.insert(
+        "double_stream_blocks.0.block.attn1.to_q.lora_B.weight".into(),
+        up,
+    );
+    tensors.insert(
+        "no_such.module.weight".into(),
+        Tensor::zeros(3, DType::F32, &cpu).expect("t"),
+    );
+    let checkpoint = LoraCheckpoint::from_tensors(origin, tensors).expect("parse");
+    let err = MergedWeights::new(base_mmap(), checkpoint, 16.0, LoraParts::All)
+        .err()
+        .expect("must fail")
+        .to_string();
+    assert!(err.starts_with("bad_lora.safetensors"), "{err}");
+    assert!(
+        err.contains("2 LoRA entries match no transformer weight")
+            && err.contains("double_stream_blocks.0.block.attn1.to_qq.weight")
+            && err.contains("no_such.module.weight"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 LoRA entries do not fit")
+            && err.contains("double_stream_blocks.0.block.attn1.to_q.weight: base [32, 32]"),
+        "{err}"
+    );
+
+    let mut lonely = HashMap::new();
+    let (down, _) = low_rank(2, 32, 32);
+    lonely.insert("final_layer.linear.lora_A.default.weight".to_string(), down);
+    let err = LoraCheckpoint::from_tensors(origin, lonely)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("without their down/up partner: final_layer.linear.lora_A.default.weight"),
+        "{err}"
+    );
+}

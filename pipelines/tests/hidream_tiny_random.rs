@@ -1,0 +1,174 @@
+//! The tiny random-weight model the demo and CLI tests run on: every component loads
+//! through the loaders a real download goes through, and runs to finite outputs.
+
+use candle_core::{DType, Device, Tensor};
+use pipelines::encoders::{LlamaModel, T5EncoderModel};
+use pipelines::hidream::tiny_random::{TINY_MAX_TOKENS, write_tiny_random_model};
+use pipelines::hidream::transformer::{HiDreamTransformer, TransformerInputs};
+use pipelines::layers::Kernels;
+use pipelines::sd::clip::ClipTextModelWithProjection;
+use pipelines::sd::config::{ClipTextConfig, VaeConfig};
+use pipelines::sd::tokenizer::ClipTokenizer;
+use pipelines::sd::vae::AutoencoderKL;
+use pipelines::sd::weights::component_vars;
+use std::path::Path;
+
+fn all_finite(what: &str, t: &Tensor) {
+    let values = t
+        .flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .expect("values");
+    assert!(!values.is_empty(), "{what} is empty");
+    assert!(
+        values.iter().all(|v| v.is_finite()),
+        "{what} has non-finite values"
+    );
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("parse")
+}
+
+#[test]
+fn every_component_loads_and_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = write_tiny_random_model(tmp.path(), 7).expect("write tiny model");
+    let dev = Device::Cpu;
+    let tokens = TINY_MAX_TOKENS;
+
+    let mut pooled = Vec::new();
+    for (encoder, tokenizer) in [
+        ("text_encoder", "tokenizer"),
+        ("text_encoder_2", "tokenizer_2"),
+    ] {
+        let dir = model.model_dir.join(encoder);
+        let config: ClipTextConfig = read_json(&dir.join("config.json"));
+        let clip = ClipTextModelWithProjection::new(
+            component_vars(&dir, DType::F32, &dev).expect("clip weights"),
+            &config,
+        )
+        .expect("clip");
+        let tok = ClipTokenizer::from_dir(&model.model_dir.join(tokenizer)).expect("tokenizer");
+        let mut ids = tok.encode("a red fox").ids;
+        ids.resize(tokens, tok.pad_id());
+        let ids = Tensor::new(&ids[..tokens], &dev)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let (_, embeds) = clip.forward(&ids).expect("clip forward");
+        all_finite(encoder, &embeds);
+        pooled.push(embeds);
+    }
+    let pooled = Tensor::cat(&pooled, 1).unwrap();
+
+    let ids = Tensor::zeros((1, tokens), DType::U32, &dev).unwrap();
+    let mask = Tensor::ones((1, tokens), DType::U32, &dev).unwrap();
+    let t5 = T5EncoderModel::load(&model.model_dir.join("text_encoder_3"), DType::F32, &dev)
+        .expect("t5")
+        .forward(&ids, Some(&mask))
+        .expect("t5 forward");
+    all_finite("t5", &t5);
+    let llama = LlamaModel::load(&model.llama_dir, DType::F32, &dev)
+        .expect("llama")
+        .forward(&ids, Some(&mask))
+        .expect("llama forward");
+    let llama = Tensor::stack(&llama[1..], 0).unwrap();
+    all_finite("llama", &llama);
+
+    let transformer = HiDreamTransformer::load(
+        &model.model_dir.join("transformer"),
+        &dev,
+        Kernels::default(),
+    )
+    .expect("transformer");
+    let latents = Tensor::randn(0f32, 1., (1, 16, 8, 12), &dev).unwrap();
+    let timesteps = Tensor::new(&[500f32], &dev).unwrap();
+    let out = transformer
+        .forward(&TransformerInputs {
+            latents: &latents,
+            timesteps: &timesteps,
+            t5: &t5,
+            llama: &llama,
+            pooled: &pooled,
+        })
+        .expect("transformer forward");
+    assert_eq!(out.dims(), latents.dims());
+    all_finite("transformer", &out);
+
+    let vae_dir = model.model_dir.join("vae");
+    let config: VaeConfig = read_json(&vae_dir.join("config.json"));
+    let vae = AutoencoderKL::new(
+        component_vars(&vae_dir, DType::F32, &dev).expect("vae weights"),
+        &config,
+    )
+    .expect("vae");
+    let image = vae.decode(&latents).expect("decode");
+    assert_eq!(image.dims(), &[1, 3, 64, 96]);
+    all_finite("vae decode", &image);
+}
+
+#[test]
+fn the_same_seed_writes_the_same_weights_and_another_seed_does_not() {
+    let read = |seed: u64| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let model = write_tiny_random_model(tmp.path(), seed).expect("write");
+        std::fs::read(
+            model
+                .model_dir
+                .join("transformer/diffusion_pytorch_model.safetensors"),
+        )
+        .expect("read weights")
+    };
+    let first = read(3);
+    assert_eq!(first, read(3));
+    assert_ne!(first, read(4));
+}
+
+#[test]
+fn the_tiny_lora_merges_into_the_tiny_transformer_and_changes_it() {
+    use pipelines::hidream::lora::{E1_FULL_LORA_ALPHA, LoraParts, load_transformer_with_lora};
+    use pipelines::hidream::tiny_random::write_tiny_lora;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = write_tiny_random_model(tmp.path(), 7).expect("write tiny model");
+    let lora = tmp.path().join("lora.safetensors");
+    let adapted = write_tiny_lora(&model, &lora, 8).expect("write lora");
+    // One double block (q/k/v/out for image and text, three experts' and the shared
+    // expert's and the text FFN's w1/w2/w3), one single block, the final layer.
+    assert!(adapted > 20, "only {adapted} modules adapted");
+    let dev = Device::Cpu;
+    let dir = model.model_dir.join("transformer");
+    let plain = HiDreamTransformer::load(&dir, &dev, Kernels::default()).expect("plain");
+    let merged = load_transformer_with_lora(
+        &dir,
+        &lora,
+        E1_FULL_LORA_ALPHA,
+        LoraParts::All,
+        &dev,
+        Kernels::default(),
+    )
+    .expect("every LoRA key names a transformer weight");
+    let latents = Tensor::randn(0f32, 1., (1, 16, 8, 8), &dev).unwrap();
+    let timesteps = Tensor::new(&[300f32], &dev).unwrap();
+    let t5 = Tensor::randn(0f32, 1., (1, 4, 32), &dev).unwrap();
+    let llama = Tensor::randn(0f32, 1., (2, 1, 4, 32), &dev).unwrap();
+    let pooled = Tensor::randn(0f32, 1., (1, 64), &dev).unwrap();
+    let inputs = TransformerInputs {
+        latents: &latents,
+        timesteps: &timesteps,
+        t5: &t5,
+        llama: &llama,
+        pooled: &pooled,
+    };
+    let a = plain.forward(&inputs).expect("plain forward");
+    let b = merged.forward(&inputs).expect("merged forward");
+    all_finite("merged", &b);
+    let diff = (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(diff > 1e-3, "the LoRA changed nothing ({diff:e})");
+}
