@@ -91,6 +91,7 @@ fn request(dir: &Path, dtype: device::DType, offload: bool, on_cpu: bool) -> Req
         model_dir: dir,
         llama_dir: None,
         dtype,
+        encoder_dtype: dtype,
         width: 24,
         height: 24,
         batch: 1,

@@ -34,7 +34,10 @@ pub struct Request<'a> {
     pub model_dir: &'a Path,
     /// The Llama-3.1 folder, when the estimate should count it.
     pub llama_dir: Option<&'a Path>,
+    /// The transformer's and VAE's dtype.
     pub dtype: DType,
+    /// The text encoders' dtype.
+    pub encoder_dtype: DType,
     /// The generated size (after the size rule), in pixels.
     pub width: usize,
     pub height: usize,
@@ -181,7 +184,7 @@ pub fn estimate(request: &Request<'_>) -> Result<MemoryEstimate, HiDreamError> {
             missing.push(name);
             continue;
         }
-        let weights = component_weights(&name, &dir, request.dtype)?;
+        let weights = component_weights(&name, &dir, request.encoder_dtype)?;
         let (hidden, layers) = encoder_shape(&dir.join("config.json"))?;
         stages.push(Stage {
             name: format!("encode: {name}"),
@@ -191,7 +194,7 @@ pub fn estimate(request: &Request<'_>) -> Result<MemoryEstimate, HiDreamError> {
                 layers,
                 PROMPT_TOKENS,
                 prompts,
-                dtype_bytes,
+                request.encoder_dtype.size_in_bytes() as u64,
             ),
         });
         components.push(weights);
@@ -257,8 +260,9 @@ pub fn estimate(request: &Request<'_>) -> Result<MemoryEstimate, HiDreamError> {
     components.push(vae);
     Ok(MemoryEstimate {
         request_summary: format!(
-            "{:?}, {}x{}, batch {}, CFG {}",
+            "{:?} denoiser, {:?} encoders, {}x{}, batch {}, CFG {}",
             request.dtype,
+            request.encoder_dtype,
             request.width,
             request.height,
             request.batch,
