@@ -201,8 +201,9 @@ fn seeded_latents_are_the_ones_diffusers_draws() {
     assert_close("seed small", &got, &want, 1e-6);
 
     let big = initial_latents([1, 16, 128, 128], 42, &Device::Cpu)
-        .and_then(|t| Ok(t.flatten_all()?))
-        .expect("latents");
+        .expect("latents")
+        .flatten_all()
+        .expect("flatten");
     let n = big.dim(0).expect("n");
     assert_close(
         "seed I1 head",
