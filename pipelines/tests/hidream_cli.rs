@@ -162,6 +162,8 @@ fn dry_run_reports_the_size_actually_used_and_the_variant_defaults() {
         "{}",
         stderr(&o)
     );
+    // So is the memory estimate, made before anything loads.
+    assert!(stderr(&o).contains("memory estimate"), "{}", stderr(&o));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! HiDream-I1 text-to-image (`pipelines::hidream::generate`) against diffusers 0.42.1's
 //! HiDreamImagePipeline on tiny random-weight models with prompt embeddings passed in
 //! (scripts/fixtures/hidream_generate_reference.py): final latents and decoded images for
-//! flow Euler and flow UniPC, square and non-square sizes, with and without CFG; and the
+//! flow Euler and flow UniPC, square and non-square sizes, with and without CFG, a seeded
+//! re-noising (flash-style) run; and the
 //! seeded starting latents.
 
 use candle_core::{DType, Device, Tensor};
@@ -83,7 +84,8 @@ fn options(case: &Value, latents: Tensor) -> GenerateOptions {
         guidance: case["guidance"].as_f64().expect("guidance"),
         // The scheduler configs carry the shift the reference used.
         shift: None,
-        seed: 0,
+        // Seeds the re-noising schedulers' per-step draws (the latents are injected).
+        seed: case["seed"].as_u64().unwrap_or(0),
         width: n("width"),
         height: n("height"),
         size_rule: size_rule(),
@@ -178,6 +180,13 @@ fn guidance_one_runs_without_a_negative_batch_like_diffusers() {
 }
 
 #[test]
+fn seeded_per_step_noise_matches_diffusers_global_generator() {
+    // The flash scheduler's re-noising step, drawn from a generator seeded like
+    // torch.manual_seed(seed): FlowMatchEuler with stochastic_sampling in the reference.
+    check_case("stochastic_seeded");
+}
+
+#[test]
 fn seeded_latents_are_the_ones_diffusers_draws() {
     let seed = &reference().1["cases"]["seed"];
     let small_seed = seed["small_seed"].as_u64().expect("seed");
@@ -192,8 +201,9 @@ fn seeded_latents_are_the_ones_diffusers_draws() {
     assert_close("seed small", &got, &want, 1e-6);
 
     let big = initial_latents([1, 16, 128, 128], 42, &Device::Cpu)
-        .and_then(|t| Ok(t.flatten_all()?))
-        .expect("latents");
+        .expect("latents")
+        .flatten_all()
+        .expect("flatten");
     let n = big.dim(0).expect("n");
     assert_close(
         "seed I1 head",

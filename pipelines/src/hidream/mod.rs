@@ -18,6 +18,7 @@ pub mod edit_image;
 pub mod edit_job;
 pub mod generate;
 pub mod lora;
+pub mod memory;
 pub mod prompt_embeds;
 pub mod prompt_encoding;
 pub mod resample;

@@ -7,6 +7,7 @@ mod edit;
 mod encode;
 mod failure;
 mod generate;
+mod memory_report;
 mod settings;
 
 use clap::Parser;
@@ -19,6 +20,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Generate(args) => {
             let plan = settings::generate(args)?;
             plan.report(args.models.json, args.dry_run);
+            memory_report::print(args, &plan);
             if args.dry_run {
                 return Ok(());
             }

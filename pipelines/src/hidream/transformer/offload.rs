@@ -6,6 +6,9 @@
 //! of work: it is a no-op there, kept so the same code path can be tested. The copy to a
 //! CUDA device uses candle's `to_device`; it has not been run on a GPU in this project.
 //! NPU tensors are not candle devices, so NPU offload is not provided by this module.
+//!
+//! The host copies are f32, like the rest of this model (it loads at f32 only): for
+//! HiDream-I1 that is about 68 GB of host memory for the blocks.
 
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
