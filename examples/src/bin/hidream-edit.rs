@@ -249,8 +249,9 @@ fn step_bar(steps: usize) -> ProgressBar {
 fn run_with_progress(job: &EditJob, quiet: bool) -> Result<EditedImage, Failure> {
     let mut bar: Option<ProgressBar> = None;
     let result = run_edit_job(job, &mut |event| match event {
+        EditEvent::Sized { width, height } if !quiet => eprintln!("editing at {width}x{height}"),
         EditEvent::Stage(stage) if !quiet => eprintln!("{stage}"),
-        EditEvent::Stage(_) => {}
+        EditEvent::Sized { .. } | EditEvent::Stage(_) => {}
         EditEvent::Step(p) => {
             let bar = bar.get_or_insert_with(|| step_bar(p.total));
             if p.refining {

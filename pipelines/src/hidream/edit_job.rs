@@ -46,9 +46,23 @@ pub struct EditJob {
     pub device: Device,
 }
 
+impl EditJob {
+    /// Whether the refine stage runs on a second transformer (other weights than the
+    /// editor's), which then sits in memory beside it.
+    pub fn loads_a_refiner(&self) -> bool {
+        self.settings.refine_strength > 0.0 && (self.refine_model.is_some() || self.lora.is_some())
+    }
+}
+
 /// What the job reports while it runs.
 #[derive(Debug, Clone, Copy)]
 pub enum EditEvent<'a> {
+    /// The source image is read and sized: the size the edit runs at, in pixels. Sent
+    /// before any model loads, so a caller can estimate memory first.
+    Sized {
+        width: usize,
+        height: usize,
+    },
     /// A new stage starts ("loading the transformer", an encoder's name...).
     Stage(&'a str),
     Step(StepProgress),
@@ -131,6 +145,10 @@ pub fn run_edit_job(
     let source = read_rgb_png(&job.image)?;
     let sized = size_source(&source, settings.sizing, &job.image)?;
     let image = to_tensor(&sized, device)?;
+    on_event(EditEvent::Sized {
+        width: sized.width,
+        height: sized.height,
+    });
     let scheduler_path = job.model.join("scheduler/scheduler_config.json");
     let scheduler_error = |message: String| HiDreamError::Config {
         path: scheduler_path.clone(),
@@ -163,7 +181,7 @@ pub fn run_edit_job(
     // The refine stage: an explicit I1 folder; else E1-Full's own script's weights (the
     // checkpoint's full tensors, adapters off); else (E1.1) the editor itself.
     let mut refiner = match (&job.refine_model, &job.lora) {
-        _ if settings.refine_strength <= 0.0 => None,
+        _ if !job.loads_a_refiner() => None,
         (Some(dir), _) => {
             on_event(EditEvent::Stage("loading the refine transformer"));
             Some(HiDreamTransformer::load(

@@ -82,7 +82,12 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
     };
     // The bar appears with the first step, so the loading stages print plainly before it.
     let mut bar: Option<ProgressBar> = None;
+    let refiner = job.loads_a_refiner();
     let result = run_edit_job(&job, &mut |event| match event {
+        EditEvent::Sized { width, height } => {
+            eprintln!("editing at {width}x{height}");
+            crate::memory_report::print_edit(args, plan, width, height, refiner);
+        }
         EditEvent::Stage(stage) => eprintln!("{stage}"),
         EditEvent::Step(p) => {
             let bar = bar.get_or_insert_with(|| step_bar(p.total));
