@@ -6,10 +6,10 @@
 //! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
 //! binary needs besides the models; `host_memory`, the allocator setting the binaries
 //! choose at start-up.
-//! `hidream` is being built (issue 8): so far the reference pipeline's size rule and the
-//! transformer (HiDreamImageTransformer2DModel); the generate/edit pipelines are not there
-//! yet (its flow-match schedulers live in `schedulers`); and `encoders`, its T5 and Llama
-//! text encoders (all of Llama's hidden states).
+//! `hidream`: HiDream-I1 text-to-image and HiDream-E1 editing behind the `hidream` binary
+//! (transformer, tokenizers, prompt encoding, the two denoising loops, LoRA, memory
+//! estimate; its flow-match schedulers live in `schedulers`); and `encoders`, its T5 and
+//! Llama text encoders (all of Llama's hidden states).
 
 pub mod bench;
 pub mod conv;

@@ -1,4 +1,5 @@
-//! HiDream-I1 generation and HiDream-E1 editing (issue 8, being built piece by piece).
+//! HiDream-I1 generation and HiDream-E1 editing, matching diffusers and the HiDream-E1
+//! project's pipeline at f32.
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
