@@ -8,7 +8,7 @@ use clap::Parser;
 use examples::edit_demo;
 use examples::edit_recipes::{self, EditRecipe};
 use indicatif::{ProgressBar, ProgressStyle};
-use pipelines::hidream::edit::{EditSettings, EditVariant, editing_prompt};
+use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
 use pipelines::hidream::edit_job::{EditEvent, EditJob, EditedImage, run_edit_job};
 use pipelines::hidream::resample::Filter;
 use serde_json::json;
@@ -190,18 +190,12 @@ fn apply_choices(s: &mut EditSettings, args: &Args, recipe: &EditRecipe, e1_full
         s.guidance_scale = edit_recipes::GUIDANCE;
         s.image_guidance_scale = recipe.image_guidance();
     }
-    if let Some(v) = args.steps {
-        s.steps = v;
-    }
-    if let Some(v) = args.guidance {
-        s.guidance_scale = v;
-    }
-    if let Some(v) = args.image_guidance {
-        s.image_guidance_scale = v;
-    }
-    if let Some(v) = args.refine_strength {
-        s.refine_strength = v;
-    }
+    *s = s.clone().overridden(SettingOverrides {
+        steps: args.steps,
+        guidance_scale: args.guidance,
+        image_guidance_scale: args.image_guidance,
+        refine_strength: args.refine_strength,
+    });
 }
 
 fn user_job(args: &Args, recipe: &EditRecipe) -> Result<EditJob, Failure> {

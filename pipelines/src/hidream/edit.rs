@@ -22,7 +22,7 @@ mod variant;
 
 pub use guidance::{combine_image_guidance, combine_text_guidance};
 pub use prompt::{editing_prompt, target_description};
-pub use variant::{EditSettings, EditVariant};
+pub use variant::{EditSettings, EditVariant, SettingOverrides};
 
 /// The models one edit uses.
 #[derive(Debug, Clone, Copy)]

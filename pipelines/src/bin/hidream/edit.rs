@@ -5,7 +5,7 @@ use crate::cli::{EditArgs, EditVariant as CliVariant};
 use crate::failure::{Failure, bad, failed};
 use crate::settings::{Plan, candle_device};
 use indicatif::{ProgressBar, ProgressStyle};
-use pipelines::hidream::edit::{EditSettings, EditVariant, editing_prompt};
+use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
 use pipelines::hidream::edit_job::{EditEvent, EditJob, EditJobError, run_edit_job};
 use serde_json::json;
 use std::time::Instant;
@@ -19,20 +19,14 @@ pub fn variant(v: CliVariant) -> EditVariant {
 
 /// The variant's defaults with the flags that override them.
 pub fn settings(args: &EditArgs) -> EditSettings {
-    let mut s = variant(args.variant).defaults();
-    if let Some(steps) = args.steps {
-        s.steps = steps;
-    }
-    if let Some(g) = args.guidance {
-        s.guidance_scale = g;
-    }
-    if let Some(ig) = args.image_guidance {
-        s.image_guidance_scale = ig;
-    }
-    if let Some(r) = args.refine_strength {
-        s.refine_strength = r;
-    }
-    s
+    variant(args.variant)
+        .defaults()
+        .overridden(SettingOverrides {
+            steps: args.steps,
+            guidance_scale: args.guidance,
+            image_guidance_scale: args.image_guidance,
+            refine_strength: args.refine_strength,
+        })
 }
 
 /// The model's text prompt: "Editing Instruction: ... Target Image Description: ...".

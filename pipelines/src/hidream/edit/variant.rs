@@ -77,7 +77,25 @@ impl EditVariant {
     }
 }
 
+/// Values a user set explicitly; `None` keeps the variant's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SettingOverrides {
+    pub steps: Option<usize>,
+    pub guidance_scale: Option<f64>,
+    pub image_guidance_scale: Option<f64>,
+    pub refine_strength: Option<f64>,
+}
+
 impl EditSettings {
+    /// These settings with every explicitly set value replaced.
+    pub fn overridden(mut self, o: SettingOverrides) -> Self {
+        self.steps = o.steps.unwrap_or(self.steps);
+        self.guidance_scale = o.guidance_scale.unwrap_or(self.guidance_scale);
+        self.image_guidance_scale = o.image_guidance_scale.unwrap_or(self.image_guidance_scale);
+        self.refine_strength = o.refine_strength.unwrap_or(self.refine_strength);
+        self
+    }
+
     pub fn validate(&self) -> Result<(), HiDreamError> {
         let bad = |m: String| Err(HiDreamError::InvalidInput(m));
         if self.steps == 0 {
