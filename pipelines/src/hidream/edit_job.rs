@@ -10,7 +10,6 @@ use super::HiDreamError;
 use super::edit::{EditModels, EditPrompts, EditSettings, StepProgress, edit, target_description};
 use super::edit_image::{read_rgb_png, size_source, to_tensor};
 use super::lora::{E1_FULL_LORA_ALPHA, LoraParts, load_transformer_with_lora};
-use super::prompt_embeds::PromptEmbeds;
 use super::prompt_encoding::{
     EncodeOptions, EncoderFolders, PromptEncodingError, encode_text_sets,
 };
@@ -123,14 +122,6 @@ impl From<candle_core::Error> for EditJobError {
     fn from(e: candle_core::Error) -> Self {
         Self::Run(e.to_string())
     }
-}
-
-fn as_f32(e: PromptEmbeds) -> candle_core::Result<PromptEmbeds> {
-    Ok(PromptEmbeds {
-        t5: e.t5.to_dtype(DType::F32)?,
-        llama: e.llama.to_dtype(DType::F32)?,
-        pooled: e.pooled.to_dtype(DType::F32)?,
-    })
 }
 
 /// Runs the edit and returns the decoded image as 8-bit RGB.
@@ -269,7 +260,7 @@ fn encode_prompts(
     })?;
     let mut embeds = embeds
         .into_iter()
-        .map(as_f32)
+        .map(|e| e.to_dtype(DType::F32))
         .collect::<candle_core::Result<Vec<_>>>()?;
     let (Some(target), Some(negative), Some(prompt)) = (embeds.pop(), embeds.pop(), embeds.pop())
     else {

@@ -2,7 +2,7 @@
 //! (tokenizers and the four encoders) and the denoising loops (generate and edit), so each
 //! side can be built and checked against diffusers on its own.
 
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
 
 /// One batch of encoded prompts, shaped as diffusers' `HiDreamImagePipeline.encode_prompt`
 /// returns them (batch `b` is the number of prompts, before any CFG duplication).
@@ -15,4 +15,16 @@ pub struct PromptEmbeds {
     pub llama: Tensor,
     /// CLIP-L's pooled projection then CLIP-G's, concatenated: `[b, text_emb_dim]`.
     pub pooled: Tensor,
+}
+
+impl PromptEmbeds {
+    /// The same embeddings in `dtype`: the denoisers run at f32 whatever dtype the text
+    /// encoders ran in, so both pipelines convert once after encoding.
+    pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<Self> {
+        Ok(Self {
+            t5: self.t5.to_dtype(dtype)?,
+            llama: self.llama.to_dtype(dtype)?,
+            pooled: self.pooled.to_dtype(dtype)?,
+        })
+    }
 }

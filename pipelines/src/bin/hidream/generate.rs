@@ -10,7 +10,6 @@ use pipelines::hidream::HiDreamError;
 use pipelines::hidream::generate::{
     Conditioning, GenerateOptions, decode, denoise, load_latents, save_latents, to_rgb8,
 };
-use pipelines::hidream::prompt_embeds::PromptEmbeds;
 use pipelines::hidream::prompt_encoding::{EncodeOptions, EncoderFolders, Prompts, encode_prompts};
 use pipelines::hidream::transformer::{HiDreamTransformer, Placement};
 use pipelines::layers::Kernels;
@@ -25,16 +24,6 @@ impl From<HiDreamError> for Failure {
             _ => bad(e.to_string()),
         }
     }
-}
-
-/// The denoiser runs at f32 (the transformer loads at f32); embeddings from encoders run
-/// in another dtype are converted once.
-fn as_f32(e: PromptEmbeds) -> candle_core::Result<PromptEmbeds> {
-    Ok(PromptEmbeds {
-        t5: e.t5.to_dtype(DType::F32)?,
-        llama: e.llama.to_dtype(DType::F32)?,
-        pooled: e.pooled.to_dtype(DType::F32)?,
-    })
 }
 
 pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
@@ -72,9 +61,12 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
     for warning in &encoded.warnings {
         eprintln!("warning: {warning}");
     }
-    let positive = as_f32(encoded.positive).map_err(|e| failed(e.to_string()))?;
+    let positive = encoded
+        .positive
+        .to_dtype(DType::F32)
+        .map_err(|e| failed(e.to_string()))?;
     let negative = match encoded.negative {
-        Some(n) => Some(as_f32(n).map_err(|e| failed(e.to_string()))?),
+        Some(n) => Some(n.to_dtype(DType::F32).map_err(|e| failed(e.to_string()))?),
         None => None,
     };
 
