@@ -47,7 +47,7 @@ pub fn prepare(
         lora: Some(lora),
         refine_model: None,
         seed: crate::edit_recipes::SEED,
-        encoder_dtype: candle_core::DType::F32,
+        dtype: candle_core::DType::F32,
         device: candle_core::Device::Cpu,
     })
 }

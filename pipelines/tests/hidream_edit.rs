@@ -64,6 +64,7 @@ fn adapted_transformer(parts: LoraParts) -> HiDreamTransformer {
         alpha,
         parts,
         &Device::Cpu,
+        DType::F32,
         Kernels::default(),
     )
     .expect("transformer with LoRA")

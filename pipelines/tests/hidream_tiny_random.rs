@@ -144,6 +144,7 @@ fn the_tiny_lora_merges_into_the_tiny_transformer_and_changes_it() {
         E1_FULL_LORA_ALPHA,
         LoraParts::All,
         &dev,
+        candle_core::DType::F32,
         Kernels::default(),
     )
     .expect("every LoRA key names a transformer weight");

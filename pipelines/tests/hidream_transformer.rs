@@ -11,21 +11,28 @@
 
 mod common;
 
-use candle_core::{Device, Tensor};
-use common::{assert_close, copy_dir, load_reference};
+use candle_core::{DType, Device, Tensor};
+use common::{assert_close, assert_within_rounding, copy_dir, load_reference};
 use pipelines::hidream::HiDreamError;
-use pipelines::hidream::transformer::{HiDreamTransformer, TransformerInputs};
+use pipelines::hidream::transformer::{
+    HiDreamTransformer, Placement, TransformerInputs, TransformerLoadOptions,
+};
 use pipelines::layers::Kernels;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 const TOL: f32 = 1e-4;
+/// Reduced-precision bounds in rounding units: about 1.5x the largest measured error (see
+/// `reduced_precision_forwards_stay_within_their_rounding_bounds`).
+const LARGEST_ERROR_UNITS: f32 = 48.0;
+const MEAN_ERROR_UNITS: f32 = 6.0;
 
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/transformer")
 }
 
-fn run_case(case: &str, kernels: Kernels) {
+/// Our output for a fixture case, and the reference's.
+fn forward_case(case: &str, options: &TransformerLoadOptions) -> (Tensor, Tensor) {
     let (tensors, _) = load_reference(&fixture_dir());
     let get = |name: &str| -> &Tensor {
         let key = format!("{case}.{name}");
@@ -33,8 +40,9 @@ fn run_case(case: &str, kernels: Kernels) {
             .get(&key)
             .unwrap_or_else(|| panic!("fixture tensor {key}"))
     };
-    let model = HiDreamTransformer::load(&fixture_dir(), &Device::Cpu, kernels)
+    let model = HiDreamTransformer::load_with(&fixture_dir(), &Device::Cpu, options)
         .expect("fixture transformer loads");
+    assert_eq!(model.dtype(), options.dtype);
     let inputs = TransformerInputs {
         latents: get("hidden_states"),
         timesteps: get("timesteps"),
@@ -43,7 +51,16 @@ fn run_case(case: &str, kernels: Kernels) {
         pooled: get("pooled_embeds"),
     };
     let out = model.forward(&inputs).expect("forward");
-    assert_close(&format!("{case} ({kernels})"), &out, get("output"), TOL);
+    (out, get("output").clone())
+}
+
+fn run_case(case: &str, kernels: Kernels) {
+    let options = TransformerLoadOptions {
+        kernels,
+        ..TransformerLoadOptions::default()
+    };
+    let (out, want) = forward_case(case, &options);
+    assert_close(&format!("{case} ({kernels})"), &out, &want, TOL);
 }
 
 #[test]
@@ -64,6 +81,53 @@ fn wide_latent_padding_matches_diffusers() {
 #[test]
 fn tall_latent_padding_matches_diffusers() {
     run_case("tall", Kernels::Fused);
+}
+
+/// f16 and bf16 weights (converted from the f32 fixture as they load) against the f32
+/// reference, both kernel choices, every case, in units of the dtype's rounding times the
+/// output's largest magnitude (see `rounding_bound`).
+///
+/// Measured (run with --no-capture): largest error 1.8-24 units for bf16, 2.5-34 for f16
+/// (34 is the naive kernels' f16 softmax), mean error 0.5-4.3 units. diffusers 0.42.1's own
+/// bf16 and f16 runs of this model against its f32 output reach 18 units largest and 0.8
+/// mean (scripts/measure/hidream_transformer_reduced_precision.py): the largest errors are
+/// top-2 routing flips on near-tied gate scores, which only some tokens take. A wrong cast or
+/// formula moves every output by its own scale: 256 units of bf16, 2048 of f16.
+#[test]
+fn reduced_precision_forwards_stay_within_their_rounding_bounds() {
+    for dtype in [DType::BF16, DType::F16] {
+        for kernels in [Kernels::Fused, Kernels::Naive] {
+            for case in ["square", "wide", "tall"] {
+                let options = TransformerLoadOptions {
+                    dtype,
+                    kernels,
+                    placement: Placement::Resident,
+                };
+                let (out, want) = forward_case(case, &options);
+                assert_eq!(out.dtype(), DType::F32, "outputs are widened to f32");
+                assert_within_rounding(
+                    &format!("{case} {dtype:?} ({kernels})"),
+                    &out,
+                    &want,
+                    dtype,
+                    LARGEST_ERROR_UNITS,
+                    MEAN_ERROR_UNITS,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn unsupported_dtypes_are_refused_before_loading() {
+    let options = TransformerLoadOptions {
+        dtype: DType::F64,
+        ..TransformerLoadOptions::default()
+    };
+    let msg = HiDreamTransformer::load_with(&fixture_dir(), &Device::Cpu, &options)
+        .expect_err("f64 is not a model dtype")
+        .to_string();
+    assert!(msg.contains("F64") && msg.contains("bf16"), "{msg}");
 }
 
 /// A folder whose config.json has `key` replaced by `value`.

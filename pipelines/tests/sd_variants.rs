@@ -6,7 +6,7 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
-use common::{assert_close, fixtures, json, max_abs, tensor};
+use common::{assert_close, fixtures, json, max_abs, rounding_bound, tensor};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion};
@@ -31,12 +31,7 @@ fn model(dtype: DType, kernels: Kernels) -> StableDiffusion {
 /// k = 16 (24 for the VAE's deeper decoder) leaves a 2-4x margin; a wrongly computed layer
 /// is off by the output's own scale, hundreds of units.
 fn reduced_precision_tolerance(dtype: DType, reference: &Tensor, k: f32) -> f32 {
-    let unit = match dtype {
-        DType::F16 => 2f32.powi(-11),
-        DType::BF16 => 2f32.powi(-8),
-        _ => 0.0,
-    };
-    (k * unit * max_abs(reference)).max(TOL)
+    rounding_bound(dtype, reference, k).max(TOL)
 }
 
 fn ddim(run: &Value) -> Box<dyn schedulers::Scheduler> {

@@ -105,6 +105,10 @@ struct Args {
     /// cpu, cuda:N or npu:N.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Weights and compute dtype of every model. HiDream is published in bf16; f32 doubles
+    /// the memory.
+    #[arg(long, value_enum, default_value_t = Precision::Bf16)]
+    dtype: Precision,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -162,6 +166,23 @@ impl WhatToEdit {
 }
 
 /// An exit status and what to print.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Precision {
+    Bf16,
+    F16,
+    F32,
+}
+
+impl Precision {
+    fn dtype(self) -> candle_core::DType {
+        match self {
+            Self::Bf16 => candle_core::DType::BF16,
+            Self::F16 => candle_core::DType::F16,
+            Self::F32 => candle_core::DType::F32,
+        }
+    }
+}
+
 struct Failure(u8, String);
 
 fn bad(message: impl Into<String>) -> Failure {
@@ -226,7 +247,7 @@ fn user_job(args: &Args, recipe: &EditRecipe) -> Result<EditJob, Failure> {
         lora: args.lora.clone(),
         refine_model: args.refine_model.clone(),
         seed: args.seed,
-        encoder_dtype: candle_core::DType::F32,
+        dtype: args.dtype.dtype(),
         device,
     })
 }
@@ -286,6 +307,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         // The demo is E1-Full (LoRA and refine stage) whatever --variant says.
         apply_choices(&mut job.settings, args, &recipe, true);
         job.seed = args.seed;
+        job.dtype = args.dtype.dtype();
         eprintln!(
             "demo: a tiny HiDream with RANDOM weights ({0}x{0}, {1} steps, E1-Full LoRA and \
              refine stage); the picture it writes is noise, it only shows the path works",

@@ -12,6 +12,7 @@
 use super::HiDreamError;
 use super::prompt_embeds::PromptEmbeds;
 use super::transformer::{HiDreamTransformer, TransformerInputs};
+use super::vae::{image_to_latents, latents_to_image};
 use crate::schedulers::flow::{FlowScheduler, NoiseSource};
 use crate::sd::vae::AutoencoderKL;
 use candle_core::{D, Tensor};
@@ -115,22 +116,6 @@ fn batch(parts: &[&PromptEmbeds]) -> Result<PromptEmbeds, HiDreamError> {
     })
 }
 
-/// The source image's latent as the transformer sees it: `(mode - shift) * scaling`.
-pub fn encode_source(vae: &AutoencoderKL, image: &Tensor) -> Result<Tensor, HiDreamError> {
-    let config = vae.config();
-    let mode = vae.encode(image)?.mean;
-    Ok(((mode - config.shift_factor.unwrap_or(0.0))? * config.scaling_factor)?)
-}
-
-/// Latents back to an image: `vae.decode(latents / scaling + shift)` (a true division, as
-/// torch divides).
-pub fn decode_latents(vae: &AutoencoderKL, latents: &Tensor) -> Result<Tensor, HiDreamError> {
-    let config = vae.config();
-    let scaling = Tensor::new(config.scaling_factor as f32, latents.device())?;
-    let z = (latents.broadcast_div(&scaling)? + config.shift_factor.unwrap_or(0.0))?;
-    Ok(vae.decode(&z)?)
-}
-
 fn predict(
     transformer: &HiDreamTransformer,
     latents: &Tensor,
@@ -166,7 +151,7 @@ pub fn edit(
 ) -> Result<EditOutput, HiDreamError> {
     settings.validate()?;
     check_prompts(prompts)?;
-    let source = encode_source(models.vae, image)?;
+    let source = image_to_latents(models.vae, image)?;
     if initial_latents.dims() != source.dims() {
         return Err(invalid(format!(
             "initial latents are {:?} but the source image encodes to {:?}",
@@ -237,6 +222,6 @@ pub fn edit(
             refining,
         });
     }
-    let image = decode_latents(models.vae, &latents)?;
+    let image = latents_to_image(models.vae, &latents)?;
     Ok(EditOutput { latents, image })
 }

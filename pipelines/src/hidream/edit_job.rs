@@ -14,7 +14,7 @@ use super::prompt_encoding::{
     EncodeOptions, EncoderFolders, PromptEncodingError, encode_text_sets,
 };
 use super::resample::RgbImage;
-use super::transformer::HiDreamTransformer;
+use super::transformer::{HiDreamTransformer, TransformerLoadOptions};
 use super::vae::load_vae;
 use crate::layers::Kernels;
 use crate::schedulers::flow::{self, FlowSchedulerConfig};
@@ -40,8 +40,9 @@ pub struct EditJob {
     pub refine_model: Option<PathBuf>,
     /// Seeds one CPU generator drawing the starting latents and then the scheduler's noise.
     pub seed: u64,
-    /// The text encoders' dtype; the transformer and VAE run at f32.
-    pub encoder_dtype: DType,
+    /// Every model's weights and compute dtype (f32, f16 or bf16); latents, guidance and
+    /// scheduler arithmetic stay f32.
+    pub dtype: DType,
     pub device: Device,
 }
 
@@ -161,12 +162,20 @@ pub fn run_edit_job(
             E1_FULL_LORA_ALPHA,
             parts,
             device,
+            job.dtype,
             Kernels::default(),
         )
     };
+    let load_plain = |dir: &Path| {
+        let options = TransformerLoadOptions {
+            dtype: job.dtype,
+            ..TransformerLoadOptions::default()
+        };
+        HiDreamTransformer::load_with(dir, device, &options)
+    };
     let mut editor = match &job.lora {
         Some(lora) => load_with(LoraParts::All, lora)?,
-        None => HiDreamTransformer::load(&transformer_dir, device, Kernels::default())?,
+        None => load_plain(&transformer_dir)?,
     };
     editor.set_max_seq(settings.max_seq);
     // The refine stage: an explicit I1 folder; else E1-Full's own script's weights (the
@@ -175,11 +184,7 @@ pub fn run_edit_job(
         _ if !job.loads_a_refiner() => None,
         (Some(dir), _) => {
             on_event(EditEvent::Stage("loading the refine transformer"));
-            Some(HiDreamTransformer::load(
-                &dir.join("transformer"),
-                device,
-                Kernels::default(),
-            )?)
+            Some(load_plain(&dir.join("transformer"))?)
         }
         (None, Some(lora)) => {
             on_event(EditEvent::Stage("loading the refine transformer"));
@@ -191,7 +196,7 @@ pub fn run_edit_job(
         r.set_max_seq(settings.max_seq);
     }
     on_event(EditEvent::Stage("loading the VAE"));
-    let vae = load_vae(&job.model.join("vae"), device)?;
+    let vae = load_vae(&job.model.join("vae"), device, job.dtype)?;
 
     // One generator for the starting latents and then the scheduler's noise, as a seeded
     // torch generator passed to the reference pipeline is used.
@@ -247,7 +252,7 @@ fn encode_prompts(
     let negative = job.settings.negative_prompt.as_str();
     let sets = [[text; 4], [negative; 4], [target; 4]];
     let options = EncodeOptions {
-        dtype: job.encoder_dtype,
+        dtype: job.dtype,
         device: job.device.clone(),
         ..EncodeOptions::default()
     };

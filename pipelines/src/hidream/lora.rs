@@ -14,8 +14,8 @@
 //! the merged weights are computed tensor by tensor from the memory-mapped base files.
 
 use super::HiDreamError;
-use super::transformer::HiDreamTransformer;
 use super::transformer::config::TransformerConfig;
+use super::transformer::{HiDreamTransformer, check_model_dtype};
 use crate::layers::Kernels;
 use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Shape, Tensor};
@@ -319,15 +319,18 @@ impl SimpleBackend for MergedWeights {
     }
 }
 
-/// A diffusers `transformer` folder with a LoRA checkpoint merged in, as f32.
+/// A diffusers `transformer` folder with a LoRA checkpoint merged in, held in `dtype`.
+/// Each weight is merged in f32 and rounded to `dtype` once.
 pub fn load_transformer_with_lora(
     dir: &Path,
     lora: &Path,
     default_alpha: f64,
     parts: LoraParts,
     device: &Device,
+    dtype: DType,
     kernels: Kernels,
 ) -> Result<HiDreamTransformer, HiDreamError> {
+    check_model_dtype(dtype)?;
     let config = TransformerConfig::from_file(&dir.join("config.json"))?;
     let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
         path: dir.to_path_buf(),
@@ -342,7 +345,7 @@ pub fn load_transformer_with_lora(
     let base = unsafe { MmapedSafetensors::multi(&files) }.map_err(weights_error)?;
     let merged = MergedWeights::new(base, LoraCheckpoint::read(lora)?, default_alpha, parts)?;
     let backend: Box<dyn SimpleBackend> = Box::new(merged);
-    let vb = VarBuilder::from_backend(backend, DType::F32, device.clone());
+    let vb = VarBuilder::from_backend(backend, dtype, device.clone());
     HiDreamTransformer::new(config, vb, kernels).map_err(|e| match e {
         HiDreamError::Candle(source) => weights_error(source),
         other => other,

@@ -1,14 +1,19 @@
-//! Loading HiDream's VAE folder: a 16-channel Flux-style `AutoencoderKL`, run by
-//! `sd::vae` with diffusers' semantics.
+//! HiDream's VAE: a 16-channel Flux-style `AutoencoderKL` run by `sd::vae` with diffusers'
+//! semantics, plus the latent normalisation (`scaling_factor`, `shift_factor`) the
+//! pipelines apply around it. Latents cross this boundary as f32 whatever the VAE's dtype.
 
 use super::HiDreamError;
+use super::transformer::check_model_dtype;
+use crate::schedulers::flow::div_scalar;
 use crate::sd::config::VaeConfig;
 use crate::sd::vae::AutoencoderKL;
-use candle_core::{DType, Device};
+use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
-/// A diffusers `vae` folder (config.json and weights) at f32.
-pub fn load_vae(dir: &Path, device: &Device) -> Result<AutoencoderKL, HiDreamError> {
+/// A diffusers `vae` folder (config.json and weights), loaded in `dtype` (f32, f16 or
+/// bf16; files in another dtype are converted as they load).
+pub fn load_vae(dir: &Path, device: &Device, dtype: DType) -> Result<AutoencoderKL, HiDreamError> {
+    check_model_dtype(dtype)?;
     let config_path = dir.join("config.json");
     let config_error = |message: String| HiDreamError::Config {
         path: config_path.clone(),
@@ -16,7 +21,7 @@ pub fn load_vae(dir: &Path, device: &Device) -> Result<AutoencoderKL, HiDreamErr
     };
     let text = std::fs::read_to_string(&config_path).map_err(|e| config_error(e.to_string()))?;
     let config: VaeConfig = serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))?;
-    let vb = crate::sd::weights::component_vars(dir, DType::F32, device).map_err(|e| {
+    let vb = crate::sd::weights::component_vars(dir, dtype, device).map_err(|e| {
         HiDreamError::Config {
             path: dir.to_path_buf(),
             message: e.to_string(),
@@ -26,4 +31,35 @@ pub fn load_vae(dir: &Path, device: &Device) -> Result<AutoencoderKL, HiDreamErr
         component: dir.display().to_string(),
         source,
     })
+}
+
+/// An image in [-1, 1] `[b, 3, H, W]` to the latent the transformer sees:
+/// `(mode - shift_factor) * scaling_factor`, as f32.
+pub fn image_to_latents(vae: &AutoencoderKL, image: &Tensor) -> Result<Tensor, HiDreamError> {
+    let config = vae.config();
+    let mode = vae
+        .encode(&image.to_dtype(vae.dtype())?)?
+        .mean
+        .to_dtype(DType::F32)?;
+    Ok(((mode - config.shift_factor.unwrap_or(0.0))? * config.scaling_factor)?)
+}
+
+/// Latents back to an image in about [-1, 1] (diffusers' `vae.decode` output), as f32:
+/// `vae.decode(latents / scaling_factor + shift_factor)`.
+pub fn latents_to_image(vae: &AutoencoderKL, latents: &Tensor) -> Result<Tensor, HiDreamError> {
+    let config = vae.config();
+    let channels = latents.dim(1)?;
+    if channels != config.latent_channels {
+        return Err(HiDreamError::InvalidInput(format!(
+            "latents have {channels} channels; the VAE takes {}",
+            config.latent_channels
+        )));
+    }
+    // A true division, as torch computes `latents / scaling_factor`, in f32 before the
+    // cast to the VAE's dtype (diffusers divides latents of the transformer's dtype).
+    let scaled = div_scalar(&latents.to_dtype(DType::F32)?, config.scaling_factor as f32)?;
+    let z = (scaled + config.shift_factor.unwrap_or(0.0))?;
+    Ok(vae
+        .decode(&z.to_dtype(vae.dtype())?)?
+        .to_dtype(DType::F32)?)
 }

@@ -4,7 +4,7 @@
 use super::blocks::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use super::config::VaeConfig;
 use crate::layers::{self, Conv2d, GroupNorm, Kernels, Linear};
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
 
 const EPS: f64 = 1e-6;
@@ -252,6 +252,7 @@ pub struct AutoencoderKL {
     quant_conv: Option<Conv2d>,
     post_quant_conv: Option<Conv2d>,
     config: VaeConfig,
+    dtype: DType,
 }
 
 impl AutoencoderKL {
@@ -284,11 +285,17 @@ impl AutoencoderKL {
                 None
             },
             config: c.clone(),
+            dtype: vb.dtype(),
         })
     }
 
     pub fn config(&self) -> &VaeConfig {
         &self.config
+    }
+
+    /// The dtype of the weights, which inputs to `encode` and `decode` must have.
+    pub fn dtype(&self) -> DType {
+        self.dtype
     }
 
     /// Image in [-1, 1], NCHW.

@@ -55,11 +55,65 @@ pub fn max_abs(t: &Tensor) -> f32 {
         .expect("max")
 }
 
+/// The relative rounding step of a reduced float dtype: 2^-11 for f16, 2^-8 for bf16 (0 for
+/// f32, whose bounds are set per test).
+pub fn rounding_unit(dtype: DType) -> f32 {
+    match dtype {
+        DType::F16 => 2f32.powi(-11),
+        DType::BF16 => 2f32.powi(-8),
+        _ => 0.0,
+    }
+}
+
+/// `k` units of `dtype`'s rounding times the largest magnitude of `reference`: the bound for
+/// a reduced-precision run compared with an f32 reference.
+pub fn rounding_bound(dtype: DType, reference: &Tensor, k: f32) -> f32 {
+    k * rounding_unit(dtype) * max_abs(reference)
+}
+
+/// A reduced-precision result against its f32 reference: the largest difference within
+/// `largest_units` and the mean within `mean_units` of [`rounding_bound`]'s unit. Both are
+/// printed in those units (--no-capture) for the measured figures quoted beside the bounds.
+pub fn assert_within_rounding(
+    what: &str,
+    ours: &Tensor,
+    reference: &Tensor,
+    dtype: DType,
+    largest_units: f32,
+    mean_units: f32,
+) {
+    assert_eq!(ours.dims(), reference.dims(), "{what}: shapes differ");
+    let unit = rounding_bound(dtype, reference, 1.0);
+    let largest = max_abs_diff(ours, reference) / unit;
+    let mean = mean_abs_diff(ours, reference) / unit;
+    eprintln!("{what}: largest difference {largest:.2} units, mean {mean:.3} units");
+    assert!(
+        largest <= largest_units,
+        "{what}: largest difference {largest:.2} units of {dtype:?} rounding exceeds {largest_units}"
+    );
+    assert!(
+        mean <= mean_units,
+        "{what}: mean difference {mean:.3} units of {dtype:?} rounding exceeds {mean_units}"
+    );
+}
+
 pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims(), "shapes differ");
     let a = a.to_dtype(DType::F32).expect("f32");
     let b = b.to_dtype(DType::F32).expect("f32");
     max_abs(&(a - b).expect("difference"))
+}
+
+/// Mean absolute difference, for errors that a few outliers dominate at their maximum.
+pub fn mean_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims(), "shapes differ");
+    let a = a.to_dtype(DType::F32).expect("f32");
+    let b = b.to_dtype(DType::F32).expect("f32");
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.mean_all())
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("mean")
 }
 
 pub fn assert_close(what: &str, ours: &Tensor, theirs: &Tensor, tol: f32) {

@@ -133,8 +133,9 @@ pub struct ModelArgs {
     /// *.safetensors). Not shipped with HiDream: download it separately.
     #[arg(long, value_name = "DIR")]
     pub llama: PathBuf,
-    /// Text-encoder weights and compute dtype: bf16, f16 or f32 (the transformer and the
-    /// VAE load at f32 in this build).
+    /// Weights and compute dtype of every model (text encoders, transformer, VAE): bf16,
+    /// f16 or f32. Latents and scheduler arithmetic stay f32. HiDream is published in
+    /// bf16; f32 doubles the memory (the transformer alone is 68 GB at f32).
     #[arg(long, default_value = "bf16")]
     pub dtype: String,
     /// cpu, cuda:N or npu:N.

@@ -71,7 +71,7 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
         lora: args.lora.clone(),
         refine_model: args.refine_model.clone(),
         seed: args.seed,
-        encoder_dtype: plan.dtype,
+        dtype: plan.dtype,
         device,
     };
     // The bar appears with the first step, so the loading stages print plainly before it.

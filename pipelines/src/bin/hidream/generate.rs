@@ -11,7 +11,7 @@ use pipelines::hidream::generate::{
     Conditioning, GenerateOptions, decode, denoise, load_latents, save_latents, to_rgb8,
 };
 use pipelines::hidream::prompt_encoding::{EncodeOptions, EncoderFolders, Prompts, encode_prompts};
-use pipelines::hidream::transformer::{HiDreamTransformer, Placement};
+use pipelines::hidream::transformer::{HiDreamTransformer, Placement, TransformerLoadOptions};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::flow::FlowSchedulerConfig;
 use serde_json::json;
@@ -70,18 +70,18 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         None => None,
     };
 
-    let placement = if args.offload {
-        Placement::OffloadBlocks
-    } else {
-        Placement::Resident
+    let load_options = TransformerLoadOptions {
+        dtype: plan.dtype,
+        kernels: Kernels::default(),
+        placement: if args.offload {
+            Placement::OffloadBlocks
+        } else {
+            Placement::Resident
+        },
     };
     eprintln!("loading the transformer");
-    let transformer = HiDreamTransformer::load_placed(
-        &model.join("transformer"),
-        &device,
-        Kernels::default(),
-        placement,
-    )?;
+    let transformer =
+        HiDreamTransformer::load_with(&model.join("transformer"), &device, &load_options)?;
     let options = GenerateOptions {
         steps: plan.steps,
         guidance: plan.guidance,
@@ -111,7 +111,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         save_latents(path, &denoised.latents)?;
     }
 
-    let vae = pipelines::hidream::vae::load_vae(&model.join("vae"), &device)?;
+    let vae = pipelines::hidream::vae::load_vae(&model.join("vae"), &device, plan.dtype)?;
     let image = decode(&vae, &denoised.latents)?;
     let (w, h, rgb) = to_rgb8(&image, 0)?;
     let parameters = format!(

@@ -23,8 +23,7 @@ pub fn print(args: &GenerateArgs, plan: &Plan) {
     let request = Request {
         model_dir: &args.models.model,
         llama_dir: Some(&args.models.llama),
-        // The transformer and VAE load at f32 whatever --dtype says.
-        dtype: DType::F32,
+        dtype: device_dtype(plan.dtype),
         encoder_dtype: device_dtype(plan.dtype),
         width,
         height,
@@ -50,7 +49,7 @@ pub fn print_edit(args: &EditArgs, plan: &Plan, width: usize, height: usize, ref
     let request = Request {
         model_dir: &args.models.model,
         llama_dir: Some(&args.models.llama),
-        dtype: DType::F32,
+        dtype: device_dtype(plan.dtype),
         encoder_dtype: device_dtype(plan.dtype),
         width: 2 * width,
         height,

@@ -2,27 +2,13 @@
 //! [0, 1] as diffusers' image processor does (`(x / 2 + 0.5).clamp(0, 1)`).
 
 use crate::hidream::HiDreamError;
-use crate::schedulers::flow::div_scalar;
+use crate::hidream::vae::latents_to_image;
 use crate::sd::vae::AutoencoderKL;
 use candle_core::Tensor;
 
-/// `[b, 3, H, W]` in [0, 1]: `vae.decode(latents / scaling_factor + shift_factor)`.
+/// `[b, 3, H, W]` in [0, 1], f32: `vae.decode(latents / scaling_factor + shift_factor)`.
 pub fn decode(vae: &AutoencoderKL, latents: &Tensor) -> Result<Tensor, HiDreamError> {
-    let config = vae.config();
-    let channels = latents.dim(1)?;
-    if channels != config.latent_channels {
-        return Err(HiDreamError::InvalidInput(format!(
-            "latents have {channels} channels; the VAE takes {}",
-            config.latent_channels
-        )));
-    }
-    // A true division, as torch computes `latents / scaling_factor`.
-    let scaled = div_scalar(latents, config.scaling_factor as f32)?;
-    let shifted = match config.shift_factor {
-        Some(shift) => (scaled + shift)?,
-        None => scaled,
-    };
-    let image = vae.decode(&shifted)?;
+    let image = latents_to_image(vae, latents)?;
     Ok(((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?)
 }
 

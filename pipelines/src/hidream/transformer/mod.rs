@@ -12,4 +12,6 @@ pub mod patches;
 pub mod rope;
 
 pub use config::TransformerConfig;
-pub use model::{HiDreamTransformer, Placement, TransformerInputs};
+pub use model::{
+    HiDreamTransformer, Placement, TransformerInputs, TransformerLoadOptions, check_model_dtype,
+};

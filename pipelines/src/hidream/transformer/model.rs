@@ -46,6 +46,8 @@ pub struct HiDreamTransformer {
     single_blocks: Vec<BlockWeights<SingleStreamBlock>>,
     final_layer: FinalLayer,
     kernels: Kernels,
+    /// The weights' and the computation's dtype.
+    dtype: DType,
 }
 
 /// Where the transformer's block weights are kept between forwards.
@@ -58,21 +60,61 @@ pub enum Placement {
     OffloadBlocks,
 }
 
+/// How [`HiDreamTransformer::load_with`] loads a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransformerLoadOptions {
+    /// The weights' and the computation's dtype: f32, f16 or bf16. Files in another dtype
+    /// are converted as they load (the released HiDream weights are bf16).
+    pub dtype: DType,
+    pub kernels: Kernels,
+    pub placement: Placement,
+}
+
+impl Default for TransformerLoadOptions {
+    fn default() -> Self {
+        Self {
+            dtype: DType::F32,
+            kernels: Kernels::default(),
+            placement: Placement::Resident,
+        }
+    }
+}
+
+/// The dtypes the model runs in; anything else is refused before loading.
+pub fn check_model_dtype(dtype: DType) -> Result<(), HiDreamError> {
+    match dtype {
+        DType::F32 | DType::F16 | DType::BF16 => Ok(()),
+        other => Err(HiDreamError::InvalidInput(format!(
+            "dtype {other:?} is not supported (f32, f16 or bf16)"
+        ))),
+    }
+}
+
 impl HiDreamTransformer {
     /// A diffusers `transformer` folder: `config.json` and its safetensors, as f32.
     pub fn load(dir: &Path, device: &Device, kernels: Kernels) -> Result<Self, HiDreamError> {
-        Self::load_placed(dir, device, kernels, Placement::Resident)
+        let options = TransformerLoadOptions {
+            kernels,
+            ..TransformerLoadOptions::default()
+        };
+        Self::load_with(dir, device, &options)
     }
 
-    /// [`load`](Self::load) with the block weights placed as `placement` says. Weights are
-    /// read through memory maps either way; offloaded blocks are copied to host memory
-    /// once, the rest of the model to `device`.
-    pub fn load_placed(
+    /// [`load`](Self::load) in `options.dtype`, with the block weights placed as
+    /// `options.placement` says. Weights are read through memory maps either way;
+    /// offloaded blocks are copied to host memory once (in `options.dtype`), the rest of
+    /// the model to `device`.
+    pub fn load_with(
         dir: &Path,
         device: &Device,
-        kernels: Kernels,
-        placement: Placement,
+        options: &TransformerLoadOptions,
     ) -> Result<Self, HiDreamError> {
+        let TransformerLoadOptions {
+            dtype,
+            kernels,
+            placement,
+        } = *options;
+        check_model_dtype(dtype)?;
         let config = TransformerConfig::from_file(&dir.join("config.json"))?;
         let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
             path: dir.to_path_buf(),
@@ -84,7 +126,7 @@ impl HiDreamTransformer {
         };
         // SAFETY: read-only memory maps; like every safetensors loader we rely on the files
         // not being truncated while the model loads.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, DType::F32, device) }
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
             .map_err(weights_error)?;
         let built = match placement {
             Placement::Resident => Self::new(config, vb, kernels),
@@ -101,7 +143,7 @@ impl HiDreamTransformer {
         })
     }
 
-    /// From a validated-or-not config and weights under diffusers' names.
+    /// From a validated-or-not config and weights under diffusers' names, in `vb`'s dtype.
     pub fn new(
         config: TransformerConfig,
         vb: VarBuilder,
@@ -124,7 +166,7 @@ impl HiDreamTransformer {
     }
 
     /// Embedders and final layer from `vb` (on the compute device); block weights read
-    /// from `mapped` into host memory, streamed to `device` per forward.
+    /// from `mapped` into host memory in `vb`'s dtype, streamed to `device` per forward.
     pub fn new_offloaded(
         config: TransformerConfig,
         vb: VarBuilder,
@@ -136,18 +178,21 @@ impl HiDreamTransformer {
         fn host<B>(
             mapped: &candle_core::safetensors::MmapedSafetensors,
             prefix: String,
+            dtype: DType,
             device: &Device,
         ) -> candle_core::Result<BlockWeights<B>> {
             Ok(BlockWeights::Host {
-                tensors: host_tensors(mapped, &prefix)?,
+                tensors: host_tensors(mapped, &prefix, dtype)?,
+                dtype,
                 device: device.clone(),
             })
         }
+        let dtype = vb.dtype();
         let double_blocks = (0..config.num_layers)
-            .map(|i| host(mapped, double_prefix(i), device))
+            .map(|i| host(mapped, double_prefix(i), dtype, device))
             .collect::<candle_core::Result<_>>()?;
         let single_blocks = (0..config.num_single_layers)
-            .map(|i| host(mapped, single_prefix(i), device))
+            .map(|i| host(mapped, single_prefix(i), dtype, device))
             .collect::<candle_core::Result<_>>()?;
         let model = Self::assemble(config, vb, kernels, double_blocks, single_blocks)?;
         // Build each block once now, so missing or misshapen weights fail at load time
@@ -233,11 +278,17 @@ impl HiDreamTransformer {
             )?,
             config,
             kernels,
+            dtype: vb.dtype(),
         })
     }
 
     pub fn config(&self) -> &TransformerConfig {
         &self.config
+    }
+
+    /// The dtype the weights are held and the forward computed in.
+    pub fn dtype(&self) -> DType {
+        self.dtype
     }
 
     /// What `transformer.max_seq = n` does in Python: the token count non-square inputs are
@@ -246,27 +297,41 @@ impl HiDreamTransformer {
         self.config.max_seq_override = Some(max_seq);
     }
 
-    /// The velocity prediction `[b, out_channels, h, w]` (not yet negated: the pipeline
-    /// does that, as in diffusers).
+    /// The velocity prediction `[b, out_channels, h, w]` as f32 (not yet negated: the
+    /// pipeline does that, as in diffusers).
+    ///
+    /// Inputs of any float dtype are cast to the model's dtype first, as diffusers' pipeline
+    /// casts them to `transformer.dtype`. The output is widened to f32, which is exact; the
+    /// pipelines keep latents and scheduler arithmetic in f32 (diffusers keeps bf16 latents
+    /// between steps when the model is bf16, so its rounding there is coarser than ours).
     pub fn forward(&self, inputs: &TransformerInputs<'_>) -> Result<Tensor, HiDreamError> {
         self.check(inputs)?;
         let cfg = &self.config;
-        let batch = inputs.latents.dim(0)?;
-        let patches = patchify(inputs.latents, cfg.patch(), cfg.max_seq())?;
+        let cast = |t: &Tensor| t.to_dtype(self.dtype);
+        let (latents, t5_states, llama_states, pooled) = (
+            cast(inputs.latents)?,
+            cast(inputs.t5)?,
+            cast(inputs.llama)?,
+            cast(inputs.pooled)?,
+        );
+        let batch = latents.dim(0)?;
+        let patches = patchify(&latents, cfg.patch(), cfg.max_seq())?;
         let mut image = self.x_embedder.forward(&patches.tokens)?;
+        // The sinusoidal features are computed in f32 (f64 here) and then cast, as
+        // diffusers' `Timesteps` output is cast to the hidden states' dtype.
         let temb = (self
             .t_embedder
-            .forward(&timestep_features(inputs.timesteps)?)?
-            + self.p_embedder.forward(inputs.pooled)?)?;
+            .forward(&cast(&timestep_features(inputs.timesteps)?)?)?
+            + self.p_embedder.forward(&pooled)?)?;
 
         let last = self.caption_projection.len() - 1;
         let llama = cfg
             .llama_layers
             .iter()
             .zip(&self.caption_projection)
-            .map(|(&layer, proj)| proj.forward(&inputs.llama.get(layer)?))
+            .map(|(&layer, proj)| proj.forward(&llama_states.get(layer)?))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let t5 = self.caption_projection[last].forward(inputs.t5)?;
+        let t5 = self.caption_projection[last].forward(&t5_states)?;
         let Some(last_llama) = llama.last() else {
             return Err(HiDreamError::InvalidInput("the model has no blocks".into()));
         };
@@ -277,7 +342,7 @@ impl HiDreamTransformer {
         // Text tokens sit at position (0, 0, 0).
         let mut ids = patches.ids.clone();
         ids.resize(ids.len() + text_len + llama_len, [0.0; 3]);
-        let rope = RotaryTables::new(&ids, &cfg.axes_dims_rope, inputs.latents.device())?;
+        let rope = RotaryTables::new(&ids, &cfg.axes_dims_rope, latents.device())?;
 
         let mask = patches.mask.as_ref();
         for (block, own_llama) in self.double_blocks.iter().zip(&llama) {
@@ -313,7 +378,7 @@ impl HiDreamTransformer {
         let out = self
             .final_layer
             .forward(&joint.narrow(1, 0, image_len)?, &temb)?;
-        Ok(unpatchify(&out, patches.grid, cfg.patch())?)
+        Ok(unpatchify(&out, patches.grid, cfg.patch())?.to_dtype(DType::F32)?)
     }
 
     /// Shapes diffusers would reject or silently mis-handle, named per input.

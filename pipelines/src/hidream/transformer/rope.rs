@@ -2,7 +2,7 @@
 //! rotates its own slice of pair-interleaved channels (GPT-J/Flux style), with frequencies
 //! `theta ** (-2i / axis_dim)` computed in f64 as diffusers does on the CPU.
 
-use candle_core::{D, Device, Result, Tensor};
+use candle_core::{D, DType, Device, Result, Tensor};
 use ops_npu::attention::Layout;
 use ops_npu::candle_ops;
 use ops_npu::rope::RopeMode;
@@ -60,8 +60,16 @@ impl RotaryTables {
         Tensor::cat(&[&rotated, &rest], D::Minus1)
     }
 
+    /// In f32 whatever x's dtype, with the f32 tables, rounded back once: diffusers'
+    /// `apply_rope` rotates `x.float()` and casts the result back (`type_as`).
     fn rotate(&self, x: &Tensor) -> Result<Tensor> {
-        candle_ops::rope(x, &self.cos, &self.sin, Layout::Bsnd, RopeMode::Interleaved)
+        let rotate_f32 = |x: &Tensor| {
+            candle_ops::rope(x, &self.cos, &self.sin, Layout::Bsnd, RopeMode::Interleaved)
+        };
+        if x.dtype() == DType::F32 {
+            return rotate_f32(x);
+        }
+        rotate_f32(&x.to_dtype(DType::F32)?)?.to_dtype(x.dtype())
     }
 }
 
