@@ -55,6 +55,8 @@ fn demo_edits_end_to_end_and_says_the_weights_are_random() {
     let summary: Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
     assert_eq!(summary["random_weights"], true);
     assert_eq!(summary["edit"], "remove");
+    // The default dtype, bf16, reaches the demo's models too.
+    assert_eq!(summary["dtype"], "bf16");
     // A local edit: the E1 demo's lower image guidance.
     assert_eq!(summary["image_guidance"], 2.0);
     assert_eq!(
@@ -72,6 +74,8 @@ fn demo_edits_end_to_end_and_says_the_weights_are_random() {
         "--keep-edit-size",
         "--steps",
         "2",
+        "--dtype",
+        "f32",
         "--output",
         path(&kept),
     ]);
@@ -130,6 +134,10 @@ fn user_mistakes_exit_2_naming_what_is_wrong() {
     let llama = path(&model.llama_dir);
     assert_bad_input(&base(&["--llama", llama]), "say what to change");
     assert_bad_input(&base(&["--llama", llama, "--add", "  "]), "--add");
+    assert_bad_input(
+        &base(&["--llama", llama, "--style", "x", "--dtype", "f64"]),
+        "--dtype",
+    );
     assert_bad_input(&base(&["--llama", llama, "--color", "the car"]), "--to");
     assert_bad_input(
         &base(&["--llama", llama, "--style", "x", "--remove", "y"]),

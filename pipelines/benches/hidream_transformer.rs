@@ -1,5 +1,5 @@
-//! Seconds per HiDream-I1 transformer step (one forward, batch 1) at a reduced width, f32
-//! on the CPU, with seeded random weights (no download). The layout is HiDream-I1's (16
+//! Seconds per HiDream-I1 transformer step (one forward, batch 1) at a reduced width on the
+//! CPU, in f32 (or `--dtype bf16|f16`), with seeded random weights (no download). The layout is HiDream-I1's (16
 //! double + 32 single stream blocks, 4 routed experts top-2, head_dim 128, RoPE axes
 //! [64, 32, 32], T5 and Llama widths 4096, 48 Llama layer picks); only the head count is
 //! cut (`--heads`, 20 in the real model) so that it fits a small machine.
@@ -10,7 +10,8 @@
 //!     flock /tmp/bench.lock cargo bench -p pipelines --bench hidream_transformer
 //!
 //! Flags: --heads N (2), --size PIXELS (256; the latent is size/8 square), --tokens N
-//! (128 T5 and 128 Llama tokens), --warmup N (1), --steps N (3, median reported).
+//! (128 T5 and 128 Llama tokens), --warmup N (1), --steps N (3, median reported), --dtype
+//! f32|bf16|f16 (f32; the torch script takes the same flag).
 
 use candle_core::{DType, Device, Tensor};
 use pipelines::bench::{RandomWeights, median, peak_rss_bytes};
@@ -19,6 +20,7 @@ use pipelines::layers::Kernels;
 use std::time::Instant;
 
 struct Args {
+    dtype: DType,
     heads: usize,
     size: usize,
     tokens: usize,
@@ -28,6 +30,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
+        dtype: DType::F32,
         heads: 2,
         size: 256,
         tokens: 128,
@@ -44,6 +47,15 @@ fn parse_args() -> Result<Args, String> {
             "--steps" => &mut args.steps,
             // cargo bench passes --bench to harness-less benches.
             "--bench" => continue,
+            "--dtype" => {
+                args.dtype = match it.next().as_deref() {
+                    Some("f32") => DType::F32,
+                    Some("bf16") => DType::BF16,
+                    Some("f16") => DType::F16,
+                    other => return Err(format!("--dtype {other:?}: f32, bf16 or f16")),
+                };
+                continue;
+            }
             other => return Err(format!("unknown flag {other}")),
         };
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -78,7 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let device = Device::Cpu;
     let cfg = config(args.heads)?;
-    let vb = RandomWeights { seed: 0 }.var_builder(DType::F32, &device);
+    let vb = RandomWeights { seed: 0 }.var_builder(args.dtype, &device);
     let model = HiDreamTransformer::new(cfg.clone(), vb, Kernels::Fused)?;
     let latent = args.size / 8;
     let latents = Tensor::randn(0f32, 1.0, (1, cfg.in_channels, latent, latent), &device)?;
@@ -105,6 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = serde_json::json!({
         "implementation": "pipelines (candle, ops-npu kernels)",
         "heads": args.heads, "size": args.size, "tokens": args.tokens,
+        "dtype": args.dtype.as_str(),
         "step_s": median(&times), "steps_s": times,
         "peak_rss_mib": peak_rss_bytes().map(|b| b / (1 << 20)),
     });

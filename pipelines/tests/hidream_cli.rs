@@ -167,6 +167,39 @@ fn dry_run_reports_the_size_actually_used_and_the_variant_defaults() {
 }
 
 #[test]
+fn dtype_sets_every_model_in_the_memory_estimate() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tiny = pipelines::hidream::tiny_random::write_tiny_random_model(tmp.path(), 3)
+        .expect("tiny model");
+    let estimate = |extra: &[&str]| {
+        let mut args = vec![
+            "generate",
+            "--model",
+            path(&tiny.model_dir),
+            "--llama",
+            path(&tiny.llama_dir),
+            "--prompt",
+            "a cat",
+            "--dry-run",
+        ];
+        args.extend_from_slice(extra);
+        let o = hidream(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let default = estimate(&[]);
+    assert!(
+        default.contains("memory estimate (BF16 denoiser, BF16 encoders"),
+        "{default}"
+    );
+    let f32_run = estimate(&["--dtype", "f32"]);
+    assert!(
+        f32_run.contains("memory estimate (F32 denoiser, F32 encoders"),
+        "{f32_run}"
+    );
+}
+
+#[test]
 fn generate_with_an_unreadable_scheduler_config_exits_2_before_loading_encoders() {
     let tree = model_tree();
     let out = tree.path().join("out.png");
@@ -195,8 +228,6 @@ fn generate_runs_end_to_end_on_a_tiny_random_model() {
         "dev",
         "--steps",
         "2",
-        "--dtype",
-        "f32",
         "--width",
         "2048",
         "--height",
@@ -211,6 +242,8 @@ fn generate_runs_end_to_end_on_a_tiny_random_model() {
     let summary: Value = serde_json::from_str(&stdout(&o)).expect("json");
     // 2048x512 keeps its 4:1 ratio at the model's 1024x1024 area.
     assert_eq!(summary["size"], serde_json::json!([2048, 512]));
+    // --dtype's default: every model in bf16, as HiDream is published.
+    assert_eq!(summary["dtype"], "bf16");
     let rgb = common::png_rgb(&out);
     assert_eq!(rgb.len(), 2048 * 512 * 3);
     assert!(latents.is_file());

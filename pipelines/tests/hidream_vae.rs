@@ -10,7 +10,7 @@ use pipelines::sd::vae::AutoencoderKL;
 use std::path::PathBuf;
 
 mod common;
-use common::assert_close;
+use common::{assert_close, assert_within_rounding};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/vae")
@@ -48,6 +48,34 @@ fn flux_style_vae_encodes_and_decodes_like_diffusers() {
             ("decoded", &decoded, &reference["decoded"], 1e-4),
         ] {
             assert_close(&format!("{kernels:?} {name}"), got, want, tol);
+        }
+    }
+}
+
+/// `hidream::vae::load_vae` in bf16 and f16 (weights converted as they load) against the f32
+/// reference, in units of the dtype's rounding times the reference's largest magnitude.
+/// Measured (--no-capture): largest differences 2.5-4.9 units, means 0.47-1.15; bounds 12 and
+/// 3 (as SD's VAE at reduced precision, sd_variants.rs, measures 3-8 units).
+#[test]
+fn reduced_precision_vae_stays_within_its_rounding_bounds() {
+    let device = Device::Cpu;
+    let reference =
+        candle_core::safetensors::load(dir().join("reference.safetensors"), &device).expect("ref");
+    for dtype in [DType::BF16, DType::F16] {
+        let vae = pipelines::hidream::vae::load_vae(&dir(), &device, dtype).expect("vae");
+        assert_eq!(vae.dtype(), dtype);
+        let dist = vae
+            .encode(&reference["image"].to_dtype(dtype).expect("cast"))
+            .expect("encode");
+        let decoded = vae
+            .decode(&reference["latents"].to_dtype(dtype).expect("cast"))
+            .expect("decode");
+        for (name, got, want) in [
+            ("mean", &dist.mean, &reference["mean"]),
+            ("std", &dist.std, &reference["std"]),
+            ("decoded", &decoded, &reference["decoded"]),
+        ] {
+            assert_within_rounding(&format!("{dtype:?} {name}"), got, want, dtype, 12.0, 3.0);
         }
     }
 }

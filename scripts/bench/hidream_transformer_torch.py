@@ -1,7 +1,7 @@
 """The torch side of the `hidream_transformer` bench: seconds per step (one forward, batch 1)
 of diffusers' HiDreamImageTransformer2DModel with HiDream-I1's layout at a reduced head count,
-random weights (torch's default initialisation, seeded), f32 on torch CPU at its default thread
-count, under inference_mode. Same flags and protocol as the Rust bench: --warmup untimed steps,
+random weights (torch's default initialisation, seeded), in --dtype (f32 by default; bf16, f16)
+on torch CPU at its default thread count, under inference_mode. Same flags and protocol as the Rust bench: --warmup untimed steps,
 then the median of --steps timed ones. Prints one JSON line.
 
 Needs torch and diffusers (scripts/fixtures/requirements.txt); run it alone on the machine:
@@ -48,17 +48,19 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--dtype", choices=["f32", "bf16", "f16"], default="f32")
     args = parser.parse_args()
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[args.dtype]
 
     torch.manual_seed(0)
-    model = HiDreamImageTransformer2DModel(**config(args.heads)).eval()
+    model = HiDreamImageTransformer2DModel(**config(args.heads)).eval().to(dtype)
     latent = args.size // 8
     inputs = dict(
-        hidden_states=torch.randn(1, 16, latent, latent),
+        hidden_states=torch.randn(1, 16, latent, latent).to(dtype),
         timesteps=torch.tensor([500.0]),
-        encoder_hidden_states_t5=torch.randn(1, args.tokens, 4096),
-        encoder_hidden_states_llama3=torch.randn(32, 1, args.tokens, 4096),
-        pooled_embeds=torch.randn(1, 2048),
+        encoder_hidden_states_t5=torch.randn(1, args.tokens, 4096).to(dtype),
+        encoder_hidden_states_llama3=torch.randn(32, 1, args.tokens, 4096).to(dtype),
+        pooled_embeds=torch.randn(1, 2048).to(dtype),
     )
     times = []
     with torch.inference_mode():
@@ -74,6 +76,7 @@ def main() -> None:
                 "heads": args.heads,
                 "size": args.size,
                 "tokens": args.tokens,
+                "dtype": args.dtype,
                 "step_s": statistics.median(times),
                 "steps_s": times,
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,

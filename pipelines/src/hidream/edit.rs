@@ -1,5 +1,6 @@
 //! HiDream-E1 instruction editing: the denoising loop of the HiDream-E1 project's
-//! `HiDreamImageEditingPipeline` (E1.1 revision, which added `clip_cfg_norm`), at f32.
+//! `HiDreamImageEditingPipeline` (E1.1 revision, which added `clip_cfg_norm`). Latents,
+//! guidance and the scheduler are f32 whatever the models' dtype.
 //!
 //! The source image's VAE latent (distribution mode, normalised) is placed to the right of
 //! the noisy latent, so the transformer sees an image twice as wide and only the left half

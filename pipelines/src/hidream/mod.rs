@@ -1,13 +1,14 @@
 //! HiDream-I1 generation and HiDream-E1 editing, matching diffusers and the HiDream-E1
-//! project's pipeline at f32.
+//! project's pipeline at f32, and within rounding bounds of them in bf16 and f16.
 //!
 //! `size`: the width x height the reference pipeline actually generates for a request.
 //! `prompt_embeds`: what prompt encoding hands the denoising loops.
 //! `tokenize`: the four tokenizers as the pipeline calls them; `prompt_encoding`: the four
 //! text encoders, one at a time, from prompts to `PromptEmbeds`.
-//! `vae`: loading the VAE folder.
+//! `vae`: loading the VAE folder in a dtype, and the latent normalisation around it.
 //! `tiny_random`: a whole tiny random-weight model on disk, for the demo and CLI tests.
-//! `transformer`: diffusers' `HiDreamImageTransformer2DModel` at f32, matching diffusers 0.42.
+//! `transformer`: diffusers' `HiDreamImageTransformer2DModel` in f32, f16 or bf16, matching
+//! diffusers 0.42.
 //! `generate`: the text-to-image denoising loop and decode (`HiDreamImagePipeline.__call__`).
 //! `memory`: what a run needs against what the device has, before loading anything.
 //! `edit`, `edit_image`, `resample`, `lora`: HiDream-E1 instruction editing, its source image

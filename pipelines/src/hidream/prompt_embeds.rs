@@ -18,8 +18,9 @@ pub struct PromptEmbeds {
 }
 
 impl PromptEmbeds {
-    /// The same embeddings in `dtype`: the denoisers run at f32 whatever dtype the text
-    /// encoders ran in, so both pipelines convert once after encoding.
+    /// The same embeddings in `dtype`. Both pipelines hold them as f32 whatever dtype the
+    /// text encoders ran in (the transformer casts its inputs to its own dtype each step,
+    /// exactly, since the values came from that precision or a finer one).
     pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<Self> {
         Ok(Self {
             t5: self.t5.to_dtype(dtype)?,

@@ -102,7 +102,7 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
     let (w, h) = (edited.image.width as u32, edited.image.height as u32);
     let rgb = edited.image.pixels;
     let parameters = format!(
-        "prompt: {text}\nvariant: {}\nsteps: {}\nguidance: {}\nimage guidance: {}\nrefine strength: {}\nseed: {}\nsource: {}\nmodel: {}",
+        "prompt: {text}\nvariant: {}\nsteps: {}\nguidance: {}\nimage guidance: {}\nrefine strength: {}\nseed: {}\nsource: {}\nmodel: {}\ndtype: {}",
         args.variant.name(),
         settings.steps,
         settings.guidance_scale,
@@ -111,6 +111,7 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
         args.seed,
         args.image.display(),
         model.display(),
+        plan.dtype.as_str(),
     );
     pipelines::sd::image::write_png(&args.output, w, h, &rgb, &parameters)
         .map_err(|e| failed(e.to_string()))?;
@@ -124,6 +125,7 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
                 "size": [w, h],
                 "prompt": text,
                 "steps": settings.steps,
+                "dtype": plan.dtype.as_str(),
                 "warnings": warnings,
                 "seconds": seconds,
             })

@@ -101,7 +101,7 @@ pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
                 "subcommand": "encode",
                 "output": args.output,
                 "tensors": shapes,
-                "dtype": format!("{dtype:?}").to_lowercase(),
+                "dtype": dtype.as_str(),
                 "warnings": encoded.warnings,
                 "seconds": seconds,
             })

@@ -115,7 +115,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
     let image = decode(&vae, &denoised.latents)?;
     let (w, h, rgb) = to_rgb8(&image, 0)?;
     let parameters = format!(
-        "prompt: {}\nnegative prompt: {}\nvariant: {}\nsteps: {}\nguidance: {}\nshift: {}\nseed: {}\nsize: {w}x{h}\nmodel: {}",
+        "prompt: {}\nnegative prompt: {}\nvariant: {}\nsteps: {}\nguidance: {}\nshift: {}\nseed: {}\nsize: {w}x{h}\nmodel: {}\ndtype: {}",
         args.prompt,
         args.negative_prompt.as_deref().unwrap_or(""),
         args.variant.name(),
@@ -128,6 +128,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
             args.seed.to_string()
         },
         model.display(),
+        plan.dtype.as_str(),
     );
     pipelines::sd::image::write_png(&args.output, w, h, &rgb, &parameters)
         .map_err(|e| failed(e.to_string()))?;
@@ -140,6 +141,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
                 "output": args.output,
                 "size": [w, h],
                 "steps": plan.steps,
+                "dtype": plan.dtype.as_str(),
                 "guidance": plan.guidance,
                 "shift": plan.shift,
                 "seed": args.seed,

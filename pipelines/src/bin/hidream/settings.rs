@@ -202,7 +202,7 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
         "classifier_free_guidance": cfg,
         "shift": shift,
         "seed": args.seed,
-        "dtype": format!("{dtype:?}").to_lowercase(),
+        "dtype": dtype.as_str(),
         "device": device.to_string(),
         "offload": args.offload,
         "output": args.output,
@@ -318,7 +318,7 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         "refine_model": args.refine_model,
         "refine_strength": refine_strength,
         "negative_prompt": settings.negative_prompt,
-        "dtype": format!("{dtype:?}").to_lowercase(),
+        "dtype": dtype.as_str(),
         "device": device.to_string(),
         "output": args.output,
     });

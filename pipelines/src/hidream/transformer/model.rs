@@ -91,7 +91,8 @@ pub fn check_model_dtype(dtype: DType) -> Result<(), HiDreamError> {
 }
 
 impl HiDreamTransformer {
-    /// A diffusers `transformer` folder: `config.json` and its safetensors, as f32.
+    /// A diffusers `transformer` folder: `config.json` and its safetensors, as f32 (see
+    /// [`load_with`](Self::load_with) for bf16 and f16).
     pub fn load(dir: &Path, device: &Device, kernels: Kernels) -> Result<Self, HiDreamError> {
         let options = TransformerLoadOptions {
             kernels,
