@@ -81,6 +81,12 @@ fn demo_edits_end_to_end_and_says_the_weights_are_random() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(png_size(&kept), (128, 128));
+    // E1-Full's refine weights replace the editor's rather than joining them.
+    assert!(
+        stderr(&o).contains("loading the refine transformer (the editor is released first)"),
+        "{}",
+        stderr(&o)
+    );
     assert_ne!(
         std::fs::read(&out).unwrap(),
         std::fs::read(&kept).unwrap(),

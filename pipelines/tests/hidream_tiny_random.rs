@@ -173,3 +173,49 @@ fn the_tiny_lora_merges_into_the_tiny_transformer_and_changes_it() {
         .unwrap();
     assert!(diff > 1e-3, "the LoRA changed nothing ({diff:e})");
 }
+
+/// The refine transformer loads only when refining starts, so a broken refine folder must be
+/// refused before anything loads, not after the editing steps.
+#[test]
+fn an_edit_job_checks_the_refine_folder_before_loading_anything() {
+    use pipelines::hidream::edit::{EditVariant, editing_prompt};
+    use pipelines::hidream::edit_job::{EditEvent, EditJob, run_edit_job};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = write_tiny_random_model(tmp.path(), 5).expect("write tiny model");
+    let image = tmp.path().join("source.png");
+    pipelines::sd::image::write_png(&image, 32, 32, &[100; 32 * 32 * 3], "test").expect("png");
+    let refine = tmp.path().join("refine");
+    std::fs::create_dir_all(refine.join("transformer")).expect("mkdir");
+    let job = EditJob {
+        model: model.model_dir.clone(),
+        llama: model.llama_dir.clone(),
+        image,
+        prompt: editing_prompt("make it snow", "a snowy field"),
+        settings: EditVariant::E1_1.defaults(),
+        lora: None,
+        refine_model: Some(refine.clone()),
+        seed: 0,
+        dtype: DType::F32,
+        device: Device::Cpu,
+    };
+    let mut stages = Vec::new();
+    let err = run_edit_job(&job, &mut |event| {
+        if let EditEvent::Stage(stage) = event {
+            stages.push(stage.to_string());
+        }
+    })
+    .expect_err("an empty refine transformer folder");
+    assert!(err.is_bad_input(), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(
+            &refine
+                .join("transformer")
+                .join("config.json")
+                .display()
+                .to_string()
+        ),
+        "{msg}"
+    );
+    assert!(stages.is_empty(), "loaded before failing: {stages:?}");
+}

@@ -265,7 +265,11 @@ fn run_with_progress(job: &EditJob, quiet: bool) -> Result<EditedImage, Failure>
     let mut bar: Option<ProgressBar> = None;
     let result = run_edit_job(job, &mut |event| match event {
         EditEvent::Sized { width, height } if !quiet => eprintln!("editing at {width}x{height}"),
-        EditEvent::Stage(stage) if !quiet => eprintln!("{stage}"),
+        // Later stages (the refine transformer's load) come while the bar is drawn.
+        EditEvent::Stage(stage) if !quiet => match &bar {
+            Some(bar) => bar.suspend(|| eprintln!("{stage}")),
+            None => eprintln!("{stage}"),
+        },
         EditEvent::Sized { .. } | EditEvent::Stage(_) => {}
         EditEvent::Step(p) => {
             let bar = bar.get_or_insert_with(|| step_bar(p.total));

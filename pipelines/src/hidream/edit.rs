@@ -37,6 +37,26 @@ pub struct EditModels<'a> {
     pub vae: &'a AutoencoderKL,
 }
 
+/// Where [`edit_with`] gets its transformers, asked once per step. Once the refine stage
+/// has started the editor is never asked for again, so a source may release the editor
+/// before handing out the refiner (one transformer in memory at a time).
+pub trait EditTransformers {
+    fn editor(&mut self) -> Result<&HiDreamTransformer, HiDreamError>;
+    /// The refine stage's transformer.
+    fn refiner(&mut self) -> Result<&HiDreamTransformer, HiDreamError>;
+}
+
+/// Both already loaded (the refiner defaulting to the editor).
+impl EditTransformers for EditModels<'_> {
+    fn editor(&mut self) -> Result<&HiDreamTransformer, HiDreamError> {
+        Ok(self.editor)
+    }
+
+    fn refiner(&mut self) -> Result<&HiDreamTransformer, HiDreamError> {
+        Ok(self.refiner.unwrap_or(self.editor))
+    }
+}
+
 /// Encoded prompts, batch 1 each, encoded with the same token lengths.
 #[derive(Debug, Clone)]
 pub struct EditPrompts {
@@ -141,7 +161,7 @@ fn predict(
 /// scheduler must already hold its timesteps; `noise` feeds stochastic schedulers only.
 #[allow(clippy::too_many_arguments)]
 pub fn edit(
-    models: EditModels<'_>,
+    mut models: EditModels<'_>,
     prompts: &EditPrompts,
     image: &Tensor,
     initial_latents: &Tensor,
@@ -150,9 +170,46 @@ pub fn edit(
     noise: &mut dyn NoiseSource,
     on_step: &mut dyn FnMut(StepProgress),
 ) -> Result<EditOutput, HiDreamError> {
+    let vae = models.vae;
+    let inputs = EditInputs {
+        prompts,
+        image,
+        initial_latents,
+        settings,
+    };
+    edit_with(&mut models, vae, &inputs, scheduler, noise, on_step)
+}
+
+/// What one edit starts from, for [`edit_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct EditInputs<'a> {
+    pub prompts: &'a EditPrompts,
+    /// The sized source image, as [`super::edit_image::to_tensor`] makes it.
+    pub image: &'a Tensor,
+    /// `[1, c, h, w]` noise, h and w the source image's latent size.
+    pub initial_latents: &'a Tensor,
+    pub settings: &'a EditSettings,
+}
+
+/// [`edit`] with the transformers asked for step by step, so that `transformers` can swap
+/// the editor for the refiner when the refine stage starts.
+pub fn edit_with(
+    transformers: &mut dyn EditTransformers,
+    vae: &AutoencoderKL,
+    inputs: &EditInputs<'_>,
+    scheduler: &mut dyn FlowScheduler,
+    noise: &mut dyn NoiseSource,
+    on_step: &mut dyn FnMut(StepProgress),
+) -> Result<EditOutput, HiDreamError> {
+    let EditInputs {
+        prompts,
+        image,
+        initial_latents,
+        settings,
+    } = *inputs;
     settings.validate()?;
     check_prompts(prompts)?;
-    let source = image_to_latents(models.vae, image)?;
+    let source = image_to_latents(vae, image)?;
     if initial_latents.dims() != source.dims() {
         return Err(invalid(format!(
             "initial latents are {:?} but the source image encodes to {:?}",
@@ -195,8 +252,7 @@ pub fn edit(
         };
         let repeated = Tensor::cat(&vec![&latents; conditions], 0)?;
         let velocity = if refining {
-            let transformer = models.refiner.unwrap_or(models.editor);
-            let raw = predict(transformer, &repeated, t, &refine_embeds)?;
+            let raw = predict(transformers.refiner()?, &repeated, t, &refine_embeds)?;
             let raw = raw.narrow(D::Minus1, 0, width)?.neg()?;
             if guided {
                 let chunks = raw.chunk(2, 0)?;
@@ -206,7 +262,7 @@ pub fn edit(
             }
         } else {
             let input = Tensor::cat(&[&repeated, &edit_images], D::Minus1)?;
-            let raw = predict(models.editor, &input, t, &edit_embeds)?;
+            let raw = predict(transformers.editor()?, &input, t, &edit_embeds)?;
             let raw = raw.narrow(D::Minus1, 0, width)?.neg()?;
             if guided {
                 let chunks = raw.chunk(3, 0)?;
@@ -223,6 +279,6 @@ pub fn edit(
             refining,
         });
     }
-    let image = latents_to_image(models.vae, &latents)?;
+    let image = latents_to_image(vae, &latents)?;
     Ok(EditOutput { latents, image })
 }

@@ -7,8 +7,12 @@
 //! dropped before the transformer loads.
 
 use super::HiDreamError;
-use super::edit::{EditModels, EditPrompts, EditSettings, StepProgress, edit, target_description};
+use super::edit::{
+    EditInputs, EditPrompts, EditSettings, StepProgress, edit_with, refine_start,
+    target_description,
+};
 use super::edit_image::{read_rgb_png, size_source, to_tensor};
+use super::edit_transformers::SwapAtRefine;
 use super::lora::{E1_FULL_LORA_ALPHA, LoraParts, load_transformer_with_lora};
 use super::prompt_encoding::{
     EncodeOptions, EncoderFolders, PromptEncodingError, encode_text_sets,
@@ -151,6 +155,11 @@ pub fn run_edit_job(
     let mut scheduler = flow::build(&scheduler_config, settings.steps)
         .map_err(|e| scheduler_error(e.to_string()))?;
 
+    if let Some(dir) = &job.refine_model {
+        // The refine transformer loads only when refining starts: check its folder now.
+        check_transformer_folder(&dir.join("transformer"))?;
+    }
+
     let prompts = encode_prompts(job, on_event)?;
 
     let transformer_dir = job.model.join("transformer");
@@ -179,22 +188,26 @@ pub fn run_edit_job(
     };
     editor.set_max_seq(settings.max_seq);
     // The refine stage: an explicit I1 folder; else E1-Full's own script's weights (the
-    // checkpoint's full tensors, adapters off); else (E1.1) the editor itself.
-    let mut refiner = match (&job.refine_model, &job.lora) {
-        _ if !job.loads_a_refiner() => None,
-        (Some(dir), _) => {
-            on_event(EditEvent::Stage("loading the refine transformer"));
-            Some(load_plain(&dir.join("transformer"))?)
-        }
-        (None, Some(lora)) => {
-            on_event(EditEvent::Stage("loading the refine transformer"));
-            Some(load_with(LoraParts::FullTensorsOnly, lora)?)
-        }
-        (None, None) => None,
+    // checkpoint's full tensors, adapters off); else (E1.1) the editor itself. Loaded when
+    // refining starts, after the editor is dropped.
+    let max_seq = settings.max_seq;
+    let with_max_seq = |mut t: HiDreamTransformer| {
+        t.set_max_seq(max_seq);
+        t
     };
-    if let Some(r) = refiner.as_mut() {
-        r.set_max_seq(settings.max_seq);
-    }
+    let load_refiner: Option<Box<dyn FnOnce() -> Result<HiDreamTransformer, HiDreamError>>> =
+        match (&job.refine_model, &job.lora) {
+            _ if !job.loads_a_refiner() => None,
+            (Some(dir), _) => Some(Box::new(move || {
+                load_plain(&dir.join("transformer")).map(with_max_seq)
+            })),
+            (None, Some(lora)) => Some(Box::new(move || {
+                load_with(LoraParts::FullTensorsOnly, lora).map(with_max_seq)
+            })),
+            (None, None) => None,
+        };
+    let loads_refiner = load_refiner.is_some();
+    let mut transformers = SwapAtRefine::new(editor, load_refiner);
     on_event(EditEvent::Stage("loading the VAE"));
     let vae = load_vae(&job.model.join("vae"), device, job.dtype)?;
 
@@ -207,19 +220,30 @@ pub fn run_edit_job(
     let initial = Tensor::from_vec(rng.randn_shape(&shape), &shape[..], device)?;
 
     on_event(EditEvent::Stage("editing"));
-    let out = edit(
-        EditModels {
-            editor: &editor,
-            refiner: refiner.as_ref(),
-            vae: &vae,
-        },
-        &prompts.embeds,
-        &image,
-        &initial,
+    let inputs = EditInputs {
+        prompts: &prompts.embeds,
+        image: &image,
+        initial_latents: &initial,
         settings,
+    };
+    let refine_from = refine_start(scheduler.timesteps().len(), settings.refine_strength);
+    const LOADING_REFINER: &str = "loading the refine transformer (the editor is released first)";
+    if loads_refiner && refine_from == 0 {
+        on_event(EditEvent::Stage(LOADING_REFINER));
+    }
+    let out = edit_with(
+        &mut transformers,
+        &vae,
+        &inputs,
         scheduler.as_mut(),
         &mut rng,
-        &mut |p| on_event(EditEvent::Step(p)),
+        &mut |p| {
+            on_event(EditEvent::Step(p));
+            // The next step asks for the refiner, which then loads.
+            if loads_refiner && p.step + 1 == refine_from {
+                on_event(EditEvent::Stage(LOADING_REFINER));
+            }
+        },
     )?;
     // The VAE's output is in [-1, 1]; map to [0, 1] as diffusers' image processor does.
     let unit = ((out.image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?;
@@ -234,6 +258,17 @@ pub fn run_edit_job(
         source_height: source.height,
         warnings: prompts.warnings,
     })
+}
+
+/// The parts of a transformer folder that can be checked without loading it: its config and
+/// its weight files.
+fn check_transformer_folder(dir: &Path) -> Result<(), HiDreamError> {
+    super::transformer::TransformerConfig::from_file(&dir.join("config.json"))?;
+    crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(())
 }
 
 struct EncodedEditPrompts {

@@ -13,11 +13,13 @@
 //! `memory`: what a run needs against what the device has, before loading anything.
 //! `edit`, `edit_image`, `resample`, `lora`: HiDream-E1 instruction editing, its source image
 //! (PNG, sized with Pillow's resampling), and LoRA merging at load; `edit_job`: one whole
-//! edit from files, as the `hidream edit` command and the `hidream-edit` example run it.
+//! edit from files, as the `hidream edit` command and the `hidream-edit` example run it,
+//! holding one transformer at a time (`edit_transformers`).
 
 pub mod edit;
 pub mod edit_image;
 pub mod edit_job;
+pub mod edit_transformers;
 pub mod generate;
 pub mod lora;
 pub mod memory;

@@ -82,7 +82,11 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
             eprintln!("editing at {width}x{height}");
             crate::memory_report::print_edit(args, plan, width, height, refiner);
         }
-        EditEvent::Stage(stage) => eprintln!("{stage}"),
+        // Later stages (the refine transformer's load) come while the bar is drawn.
+        EditEvent::Stage(stage) => match &bar {
+            Some(bar) => bar.suspend(|| eprintln!("{stage}")),
+            None => eprintln!("{stage}"),
+        },
         EditEvent::Step(p) => {
             let bar = bar.get_or_insert_with(|| step_bar(p.total));
             if p.refining {

@@ -43,8 +43,8 @@ pub fn print(args: &GenerateArgs, plan: &Plan) {
 }
 
 /// The edit's report, once the source is sized: three guidance conditions over latents twice
-/// as wide (the source sits beside the edit), and a second transformer when the refine
-/// stage has its own weights.
+/// as wide (the source sits beside the edit), and a note when the refine stage swaps in its
+/// own transformer (never beside the editor).
 pub fn print_edit(args: &EditArgs, plan: &Plan, width: usize, height: usize, refiner: bool) {
     let request = Request {
         model_dir: &args.models.model,
@@ -80,7 +80,8 @@ pub fn print_edit(args: &EditArgs, plan: &Plan, width: usize, height: usize, ref
                 .map_or(0, |c| c.bytes);
             if refiner && transformer > 0 {
                 eprintln!(
-                    "  plus the refine stage's transformer, loaded beside the editor: {:.1} GiB",
+                    "  the refine stage's transformer ({:.1} GiB) replaces the editor when \
+                     refining starts: one transformer in memory at a time",
                     transformer as f64 / (1u64 << 30) as f64
                 );
             }
