@@ -298,10 +298,8 @@ fn encode_prompts(
     let (embeds, warnings) = encode_text_sets(&folders, &sets, &options, |stage| {
         on_event(EditEvent::Stage(stage))
     })?;
-    let mut embeds = embeds
-        .into_iter()
-        .map(|e| e.to_dtype(DType::F32))
-        .collect::<candle_core::Result<Vec<_>>>()?;
+    // Kept in the job's dtype, the transformer's own, so its per-step input cast is free.
+    let mut embeds = embeds;
     let (Some(target), Some(negative), Some(prompt)) = (embeds.pop(), embeds.pop(), embeds.pop())
     else {
         return Err(EditJobError::Run(

@@ -2,7 +2,7 @@
 //! (tokenizers and the four encoders) and the denoising loops (generate and edit), so each
 //! side can be built and checked against diffusers on its own.
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 
 /// One batch of encoded prompts, shaped as diffusers' `HiDreamImagePipeline.encode_prompt`
 /// returns them (batch `b` is the number of prompts, before any CFG duplication).
@@ -15,17 +15,4 @@ pub struct PromptEmbeds {
     pub llama: Tensor,
     /// CLIP-L's pooled projection then CLIP-G's, concatenated: `[b, text_emb_dim]`.
     pub pooled: Tensor,
-}
-
-impl PromptEmbeds {
-    /// The same embeddings in `dtype`. Both pipelines hold them as f32 whatever dtype the
-    /// text encoders ran in (the transformer casts its inputs to its own dtype each step,
-    /// exactly, since the values came from that precision or a finer one).
-    pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<Self> {
-        Ok(Self {
-            t5: self.t5.to_dtype(dtype)?,
-            llama: self.llama.to_dtype(dtype)?,
-            pooled: self.pooled.to_dtype(dtype)?,
-        })
-    }
 }

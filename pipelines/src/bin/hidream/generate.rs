@@ -4,7 +4,6 @@
 use crate::cli::GenerateArgs;
 use crate::failure::{Failure, bad, failed};
 use crate::settings::{Plan, candle_device};
-use candle_core::DType;
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::hidream::HiDreamError;
 use pipelines::hidream::generate::{
@@ -61,14 +60,8 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
     for warning in &encoded.warnings {
         eprintln!("warning: {warning}");
     }
-    let positive = encoded
-        .positive
-        .to_dtype(DType::F32)
-        .map_err(|e| failed(e.to_string()))?;
-    let negative = match encoded.negative {
-        Some(n) => Some(n.to_dtype(DType::F32).map_err(|e| failed(e.to_string()))?),
-        None => None,
-    };
+    // Kept in --dtype, the transformer's own dtype, so its per-step input cast is free.
+    let (positive, negative) = (encoded.positive, encoded.negative);
 
     let load_options = TransformerLoadOptions {
         dtype: plan.dtype,
