@@ -52,7 +52,7 @@ pub struct EditJob {
 
 impl EditJob {
     /// Whether the refine stage runs on a second transformer (other weights than the
-    /// editor's), which then sits in memory beside it.
+    /// editor's), loaded in the editor's place when refining starts.
     pub fn loads_a_refiner(&self) -> bool {
         self.settings.refine_strength > 0.0 && (self.refine_model.is_some() || self.lora.is_some())
     }
