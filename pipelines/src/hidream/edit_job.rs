@@ -18,7 +18,7 @@ use super::prompt_encoding::{
     EncodeOptions, EncoderFolders, PromptEncodingError, encode_text_sets,
 };
 use super::resample::RgbImage;
-use super::transformer::{HiDreamTransformer, TransformerLoadOptions};
+use super::transformer::{HiDreamTransformer, TransformerLoadOptions, read_folder};
 use super::vae::load_vae;
 use crate::layers::Kernels;
 use crate::schedulers::flow::{self, FlowSchedulerConfig};
@@ -157,7 +157,7 @@ pub fn run_edit_job(
 
     if let Some(dir) = &job.refine_model {
         // The refine transformer loads only when refining starts: check its folder now.
-        check_transformer_folder(&dir.join("transformer"))?;
+        read_folder(&dir.join("transformer"))?;
     }
 
     let prompts = encode_prompts(job, on_event)?;
@@ -258,17 +258,6 @@ pub fn run_edit_job(
         source_height: source.height,
         warnings: prompts.warnings,
     })
-}
-
-/// The parts of a transformer folder that can be checked without loading it: its config and
-/// its weight files.
-fn check_transformer_folder(dir: &Path) -> Result<(), HiDreamError> {
-    super::transformer::TransformerConfig::from_file(&dir.join("config.json"))?;
-    crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
-        path: dir.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok(())
 }
 
 struct EncodedEditPrompts {

@@ -14,8 +14,7 @@
 //! the merged weights are computed tensor by tensor from the memory-mapped base files.
 
 use super::HiDreamError;
-use super::transformer::config::TransformerConfig;
-use super::transformer::{HiDreamTransformer, check_model_dtype};
+use super::transformer::{HiDreamTransformer, check_model_dtype, read_folder};
 use crate::layers::Kernels;
 use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Shape, Tensor};
@@ -331,11 +330,7 @@ pub fn load_transformer_with_lora(
     kernels: Kernels,
 ) -> Result<HiDreamTransformer, HiDreamError> {
     check_model_dtype(dtype)?;
-    let config = TransformerConfig::from_file(&dir.join("config.json"))?;
-    let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
-        path: dir.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let (config, files) = read_folder(dir)?;
     let weights_error = |source| HiDreamError::Weights {
         component: dir.display().to_string(),
         source,

@@ -14,4 +14,5 @@ pub mod rope;
 pub use config::TransformerConfig;
 pub use model::{
     HiDreamTransformer, Placement, TransformerInputs, TransformerLoadOptions, check_model_dtype,
+    read_folder,
 };

@@ -17,7 +17,7 @@ use crate::hidream::HiDreamError;
 use crate::layers::{self, Kernels, Linear};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One forward's inputs, shaped as diffusers' pipeline passes them.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +90,17 @@ pub fn check_model_dtype(dtype: DType) -> Result<(), HiDreamError> {
     }
 }
 
+/// What a `transformer` folder holds that can be read without loading weights: its
+/// config and the safetensors files to map. Fails naming the folder or file.
+pub fn read_folder(dir: &Path) -> Result<(TransformerConfig, Vec<PathBuf>), HiDreamError> {
+    let config = TransformerConfig::from_file(&dir.join("config.json"))?;
+    let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok((config, files))
+}
+
 impl HiDreamTransformer {
     /// A diffusers `transformer` folder: `config.json` and its safetensors, as f32 (see
     /// [`load_with`](Self::load_with) for bf16 and f16).
@@ -116,11 +127,7 @@ impl HiDreamTransformer {
             placement,
         } = *options;
         check_model_dtype(dtype)?;
-        let config = TransformerConfig::from_file(&dir.join("config.json"))?;
-        let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
-            path: dir.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let (config, files) = read_folder(dir)?;
         let weights_error = |source| HiDreamError::Weights {
             component: dir.display().to_string(),
             source,
