@@ -117,7 +117,7 @@ fn user_mistakes_exit_2_naming_what_is_wrong() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = write_tiny_random_model(tmp.path(), 1).expect("tiny model");
     let image = tmp.path().join("in.png");
-    pipelines::sd::image::write_png(&image, 32, 32, &[90; 32 * 32 * 3], "test").expect("png");
+    pipelines::image::write_png(&image, 32, 32, &[90; 32 * 32 * 3], "test").expect("png");
     let out = tmp.path().join("out.png");
     let base = |extra: &[&str]| {
         let mut args = vec![

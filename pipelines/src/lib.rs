@@ -1,23 +1,33 @@
-//! Diffusion pipelines (Stable Diffusion 2.x, HiDream-I1/E1) on candle.
+//! Diffusion pipelines (Stable Diffusion 2.x, HiDream-I1/E1) on candle, matching diffusers
+//! numerically. A library only; the binaries that drive it live in the `cli` crate.
 //!
-//! Holds the `doctor` binary and its checks that need pipeline knowledge; the Stable
-//! Diffusion 2.x models, tokenizer and pipeline behind the `sd` binary; the schedulers; and
-//! `layers`, the one module of primitive layers every model is built from (with `conv`, its
-//! convolution, and `winograd`, the fast 3x3 path of it); and `bench`, what the `sd-bench`
-//! binary needs besides the models; `host_memory`, the allocator setting the binaries
-//! choose at start-up.
-//! `hidream`: HiDream-I1 text-to-image and HiDream-E1 editing behind the `hidream` binary
-//! (transformer, tokenizers, prompt encoding, the two denoising loops, LoRA, memory
-//! estimate; its flow-match schedulers live in `schedulers`); and `encoders`, its T5 and
-//! Llama text encoders (all of Llama's hidden states).
+//! Laid out like diffusers: shared model components in their own rooms, pipelines that
+//! compose them, and no pipeline importing another.
+//! - `layers`: the one module of primitive layers every model is built from, where
+//!   kernels are chosen.
+//! - `models`: components shared by the pipelines (AutoencoderKL, ResNet blocks, timestep
+//!   embeddings); `encoders`: text encoders (CLIP and its tokenizer, T5, Llama).
+//! - `weights`, `config`, `image`: reading weights and config files, writing images.
+//! - `schedulers`: the SD schedulers and HiDream's flow-match schedulers.
+//! - `sd`: Stable Diffusion 2.x (UNet, accelerations, the txt2img/img2img pipeline).
+//! - `hidream`: HiDream-I1 text-to-image and HiDream-E1 editing (transformer, prompt
+//!   encoding, the two denoising loops, LoRA, memory estimate).
+//! - `doctor`: the checks of the `doctor` binary that need pipeline knowledge (model
+//!   folders, the Python stack, the kernels).
+//! - `host_memory`: the allocator setting the binaries choose at start-up.
 
 pub mod bench;
+pub mod config;
 pub mod conv;
 pub mod doctor;
 pub mod encoders;
+pub mod error;
 pub mod hidream;
 pub mod host_memory;
+pub mod image;
 pub mod layers;
+pub mod models;
 pub mod schedulers;
 pub mod sd;
+pub mod weights;
 pub mod winograd;

@@ -4,8 +4,8 @@
 
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use pipelines::sd::clip::{ClipTextModelWithProjection, pooled_positions};
-use pipelines::sd::config::ClipTextConfig;
+use pipelines::encoders::clip::ClipTextConfig;
+use pipelines::encoders::clip::{ClipTextModelWithProjection, pooled_positions};
 use std::path::PathBuf;
 
 mod common;

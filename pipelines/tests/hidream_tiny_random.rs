@@ -2,15 +2,16 @@
 //! through the loaders a real download goes through, and runs to finite outputs.
 
 use candle_core::{DType, Device, Tensor};
+use pipelines::encoders::clip::ClipTextConfig;
+use pipelines::encoders::clip::ClipTextModelWithProjection;
+use pipelines::encoders::clip::ClipTokenizer;
 use pipelines::encoders::{LlamaModel, T5EncoderModel};
 use pipelines::hidream::tiny_random::{TINY_MAX_TOKENS, write_tiny_random_model};
 use pipelines::hidream::transformer::{HiDreamTransformer, TransformerInputs};
 use pipelines::layers::Kernels;
-use pipelines::sd::clip::ClipTextModelWithProjection;
-use pipelines::sd::config::{ClipTextConfig, VaeConfig};
-use pipelines::sd::tokenizer::ClipTokenizer;
-use pipelines::sd::vae::AutoencoderKL;
-use pipelines::sd::weights::component_vars;
+use pipelines::models::autoencoders::AutoencoderKL;
+use pipelines::models::autoencoders::VaeConfig;
+use pipelines::weights::component_vars;
 use std::path::Path;
 
 fn all_finite(what: &str, t: &Tensor) {
@@ -183,7 +184,7 @@ fn an_edit_job_checks_the_refine_folder_before_loading_anything() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = write_tiny_random_model(tmp.path(), 5).expect("write tiny model");
     let image = tmp.path().join("source.png");
-    pipelines::sd::image::write_png(&image, 32, 32, &[100; 32 * 32 * 3], "test").expect("png");
+    pipelines::image::write_png(&image, 32, 32, &[100; 32 * 32 * 3], "test").expect("png");
     let refine = tmp.path().join("refine");
     std::fs::create_dir_all(refine.join("transformer")).expect("mkdir");
     let job = EditJob {

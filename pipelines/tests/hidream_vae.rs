@@ -5,8 +5,8 @@
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use pipelines::layers::Kernels;
-use pipelines::sd::config::VaeConfig;
-use pipelines::sd::vae::AutoencoderKL;
+use pipelines::models::autoencoders::AutoencoderKL;
+use pipelines::models::autoencoders::VaeConfig;
 use std::path::PathBuf;
 
 mod common;

@@ -11,8 +11,8 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use common::{copy_dir, fixtures, max_abs_diff};
+use pipelines::error::ModelError;
 use pipelines::schedulers::{self, Scheduler};
-use pipelines::sd::SdError;
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
 use std::sync::{Arc, OnceLock};
@@ -189,7 +189,7 @@ fn img2img_with_token_merging_and_deepcache_matches() {
     assert!(diff <= tolerance(&want), "{name}: max abs diff {diff}");
 }
 
-fn sd_scheduler(sd: &StableDiffusion) -> impl Fn() -> Result<Box<dyn Scheduler>, SdError> + '_ {
+fn sd_scheduler(sd: &StableDiffusion) -> impl Fn() -> Result<Box<dyn Scheduler>, ModelError> + '_ {
     move || Ok(scheduler(sd, 6))
 }
 

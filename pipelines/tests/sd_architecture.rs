@@ -2,12 +2,14 @@
 //! (and transformers) create for their configs, recorded on the meta device by
 //! scripts/fixtures/sd_reference.py; and loading failures name what is wrong.
 
-use pipelines::sd::clip::ClipTextModel;
-use pipelines::sd::config::{ClipTextConfig, UNetConfig, VaeConfig};
+use pipelines::encoders::clip::ClipTextConfig;
+use pipelines::encoders::clip::ClipTextModel;
+use pipelines::models::autoencoders::AutoencoderKL;
+use pipelines::models::autoencoders::VaeConfig;
+use pipelines::sd::config::UNetConfig;
 use pipelines::sd::pipeline::StableDiffusion;
 use pipelines::sd::unet::UNet2DConditionModel;
-use pipelines::sd::vae::AutoencoderKL;
-use pipelines::sd::weights::ShapeRecorder;
+use pipelines::weights::ShapeRecorder;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

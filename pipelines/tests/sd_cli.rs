@@ -137,7 +137,7 @@ fn img2img_from_a_png_matches_diffusers() {
         .expect("image");
     let rgb: Vec<u8> = chw.iter().map(|v| (v * 255.0).round() as u8).collect();
     let init = dir.path().join("init.png");
-    pipelines::sd::image::write_png(&init, 32, 32, &rgb, "").expect("write init");
+    pipelines::image::write_png(&init, 32, 32, &rgb, "").expect("write init");
     let latents = dir.path().join("latents.safetensors");
     let out = dir.path().join("out.png");
     let o = Command::new(env!("CARGO_BIN_EXE_sd"))

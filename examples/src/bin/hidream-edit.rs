@@ -350,7 +350,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             ""
         },
     );
-    pipelines::sd::image::write_png(
+    pipelines::image::write_png(
         &args.output,
         image.width as u32,
         image.height as u32,

@@ -4,11 +4,12 @@
 
 use candle_core::{DType, Device, Tensor};
 use clap::Parser;
-use pipelines::bench::{RandomWeights, median, peak_rss_bytes, sd21_base_unet_config};
+use pipelines::bench::{RandomWeights, median, peak_rss_bytes};
 use pipelines::host_memory;
 use pipelines::layers::Kernels;
 use pipelines::sd::accel::Accelerations;
 use pipelines::sd::config::UNetConfig;
+use pipelines::sd::sd21_base::sd21_base_unet_config;
 use pipelines::sd::unet::UNet2DConditionModel;
 use std::process::ExitCode;
 use std::time::Instant;

@@ -5,11 +5,11 @@ use candle_core::{DType, Tensor};
 use clap::Parser;
 use device::{Device, DeviceKind, DeviceRequest};
 use indicatif::{ProgressBar, ProgressStyle};
+use pipelines::error::ModelError;
+use pipelines::image::{read_png, to_rgb8, write_png};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, NAMES};
-use pipelines::sd::SdError;
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
-use pipelines::sd::image::{read_png, to_rgb8, write_png};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -152,10 +152,10 @@ fn parse_dtype(text: &str) -> Result<DType, Failure> {
 /// An error and the exit status it maps to.
 struct Failure(u8, String);
 
-impl From<SdError> for Failure {
-    fn from(e: SdError) -> Self {
+impl From<ModelError> for Failure {
+    fn from(e: ModelError) -> Self {
         let code = match e {
-            SdError::Candle(_) => 1,
+            ModelError::Candle(_) => 1,
             _ => 2,
         };
         Failure(code, e.to_string())
@@ -308,7 +308,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     let init = match &args.init_image {
         Some(p) => {
             let image = read_png(p, &device)?;
-            let (_, _, h, w) = image.dims4().map_err(SdError::from)?;
+            let (_, _, h, w) = image.dims4().map_err(ModelError::from)?;
             if !w.is_multiple_of(8) || !h.is_multiple_of(8) {
                 return Err(bad(format!(
                     "--init-image {}: {w}x{h} is not a multiple of 8 (resize it first)",
@@ -340,7 +340,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     let default_size = sd.unet.config().sample_size * sd.vae_scale_factor();
     let init_size = match &init {
         Some(i) => {
-            let (_, _, h, w) = i.image.dims4().map_err(SdError::from)?;
+            let (_, _, h, w) = i.image.dims4().map_err(ModelError::from)?;
             Some((w, h))
         }
         None => None,
@@ -397,7 +397,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     if let Some(path) = &args.save_latents {
         let map = HashMap::from([(
             "latents".to_string(),
-            latents.to_dtype(DType::F32).map_err(SdError::from)?,
+            latents.to_dtype(DType::F32).map_err(ModelError::from)?,
         )]);
         candle_core::safetensors::save(&map, path)
             .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
@@ -425,13 +425,13 @@ fn run(args: &Args) -> Result<(), Failure> {
             None => String::new(),
         }
     ) + &format!("\naccelerations: {}", accel.name());
-    let count = image.dim(0).map_err(SdError::from)?;
+    let count = image.dim(0).map_err(ModelError::from)?;
     let mut written = Vec::with_capacity(count);
     for i in 0..count {
         let path = image_path(&args.output, i);
         let saved = image
             .narrow(0, i, 1)
-            .map_err(SdError::from)
+            .map_err(ModelError::from)
             .and_then(|one| to_rgb8(&one))
             .and_then(|(w, h, rgb)| {
                 let text = format!("{parameters}\nimage: {i} of {count}");

@@ -1,6 +1,7 @@
 //! `--model DIR`: recognise a diffusers folder (SD 2.x or HiDream), validate each
 //! component's config and safetensors headers, and say whether it fits the selected device.
 
+use crate::weights::pick_weights;
 use device::doctor::{Check, Selected};
 use device::{DType, DeviceInfo, TensorsFile};
 use serde_json::Value;
@@ -75,23 +76,6 @@ fn weightless(class: &str) -> bool {
     ["Tokenizer", "Scheduler", "Processor", "FeatureExtractor"]
         .iter()
         .any(|k| class.contains(k))
-}
-
-/// Files a loader would actually read: the plain set, or a variant (`*.fp16.safetensors`)
-/// when there is no plain set.
-pub(crate) fn pick_weights(files: &[PathBuf]) -> Vec<PathBuf> {
-    let is_variant = |p: &PathBuf| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        name.matches('.').count() >= 2
-            && !name.contains("-of-")
-            && (name.contains(".fp16.") || name.contains(".bf16.") || name.contains(".fp32."))
-    };
-    let plain: Vec<PathBuf> = files.iter().filter(|p| !is_variant(p)).cloned().collect();
-    if plain.is_empty() {
-        files.to_vec()
-    } else {
-        plain
-    }
 }
 
 struct ComponentResult {

@@ -1,9 +1,12 @@
-//! HiDream's large text encoders, with transformers' semantics and parameter names:
+//! Text encoders with transformers' semantics and parameter names: the CLIP text models
+//! and their BPE tokenizer ([`clip`]), and HiDream's large encoders:
 //! [`t5::T5EncoderModel`] (last hidden state) and [`llama::LlamaModel`] (every layer's
 //! hidden state, as `output_hidden_states=True` returns them). Both read the component's
 //! own config.json and load through a VarBuilder, so a folder saved by transformers loads
-//! as it is. Tokenizers live elsewhere: these take token ids.
+//! as it is. T5 and Llama take token ids: their tokenizer.json files are read by
+//! `hidream::tokenize`.
 
+pub mod clip;
 pub mod llama;
 pub mod t5;
 
@@ -55,7 +58,7 @@ pub(crate) fn folder_vars(
     dtype: DType,
     device: &candle_core::Device,
 ) -> std::result::Result<VarBuilder<'static>, EncoderError> {
-    crate::sd::weights::component_vars(dir, dtype, device).map_err(|e| EncoderError::Weights {
+    crate::weights::component_vars(dir, dtype, device).map_err(|e| EncoderError::Weights {
         component: dir.display().to_string(),
         source: candle_core::Error::Msg(e.to_string()),
     })

@@ -14,8 +14,8 @@ use super::HiDreamError;
 use super::prompt_embeds::PromptEmbeds;
 use super::transformer::{HiDreamTransformer, TransformerInputs};
 use super::vae::{image_to_latents, latents_to_image};
+use crate::models::autoencoders::AutoencoderKL;
 use crate::schedulers::flow::{FlowScheduler, NoiseSource};
-use crate::sd::vae::AutoencoderKL;
 use candle_core::{D, Tensor};
 
 mod guidance;

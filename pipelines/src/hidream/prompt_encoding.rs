@@ -8,9 +8,9 @@
 
 use super::prompt_embeds::PromptEmbeds;
 use super::tokenize::{self, SentenceTokenizer, TokenizerError, Tokens};
+use crate::encoders::clip::ClipTextConfig;
+use crate::encoders::clip::ClipTextModelWithProjection;
 use crate::encoders::{EncoderError, LlamaModel, T5EncoderModel};
-use crate::sd::clip::ClipTextModelWithProjection;
-use crate::sd::config::ClipTextConfig;
 use candle_core::{DType, Device, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -246,7 +246,7 @@ fn encode_clip(
             ),
         ));
     }
-    let vb = crate::sd::weights::component_vars(&dir, options.dtype, &options.device)
+    let vb = crate::weights::component_vars(&dir, options.dtype, &options.device)
         .map_err(|e| component_problem(&dir, e.to_string()))?;
     let model = ClipTextModelWithProjection::new(vb, &config).map_err(run_error(encoder_dir))?;
     texts

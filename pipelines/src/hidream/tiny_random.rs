@@ -8,14 +8,15 @@
 //! through the same loaders a real download does. Their outputs mean nothing: say
 //! "random weights" wherever they are shown.
 
+use crate::encoders::clip::ClipTextConfig;
+use crate::encoders::clip::ClipTextModelWithProjection;
 use crate::encoders::{LlamaConfig, LlamaModel, T5Config, T5EncoderModel};
 use crate::hidream::HiDreamError;
 use crate::hidream::transformer::{HiDreamTransformer, TransformerConfig};
 use crate::layers::Kernels;
-use crate::sd::clip::ClipTextModelWithProjection;
-use crate::sd::config::{ClipTextConfig, VaeConfig};
-use crate::sd::vae::AutoencoderKL;
-use crate::sd::weights::ShapeRecorder;
+use crate::models::autoencoders::AutoencoderKL;
+use crate::models::autoencoders::VaeConfig;
+use crate::weights::ShapeRecorder;
 use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 use serde_json::{Value, json};

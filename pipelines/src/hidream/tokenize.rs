@@ -9,7 +9,7 @@
 //! - the separately supplied Llama folder: tokenizer.json as it is, padded with the eos
 //!   token (diffusers sets `pad_token = eos_token`).
 
-use crate::sd::tokenizer::ClipTokenizer;
+use crate::encoders::clip::ClipTokenizer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};

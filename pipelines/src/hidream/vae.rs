@@ -4,9 +4,9 @@
 
 use super::HiDreamError;
 use super::transformer::check_model_dtype;
+use crate::models::autoencoders::AutoencoderKL;
+use crate::models::autoencoders::VaeConfig;
 use crate::schedulers::flow::div_scalar;
-use crate::sd::config::VaeConfig;
-use crate::sd::vae::AutoencoderKL;
 use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
@@ -21,12 +21,11 @@ pub fn load_vae(dir: &Path, device: &Device, dtype: DType) -> Result<Autoencoder
     };
     let text = std::fs::read_to_string(&config_path).map_err(|e| config_error(e.to_string()))?;
     let config: VaeConfig = serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))?;
-    let vb = crate::sd::weights::component_vars(dir, dtype, device).map_err(|e| {
-        HiDreamError::Config {
+    let vb =
+        crate::weights::component_vars(dir, dtype, device).map_err(|e| HiDreamError::Config {
             path: dir.to_path_buf(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     AutoencoderKL::new(vb, &config).map_err(|source| HiDreamError::Weights {
         component: dir.display().to_string(),
         source,

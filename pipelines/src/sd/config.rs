@@ -1,9 +1,9 @@
-//! Serde readers for each diffusers component's config file. Defaults are diffusers' (or
-//! transformers') constructor defaults, so sparse hand-written configs load the same way.
+//! The SD-specific config files: `unet/config.json` and `model_index.json`. Defaults are
+//! diffusers' constructor defaults, so sparse hand-written configs load the same way.
 
-use super::SdError;
+use crate::config::read_config;
+use crate::error::ModelError;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use std::path::Path;
 
 /// diffusers accepts either one value for every block or one per block.
@@ -23,17 +23,6 @@ impl<T: Clone> PerBlock<T> {
             Self::Each(v) => Err(format!("{field} has {} entries for {n} blocks", v.len())),
         }
     }
-}
-
-pub fn read_config<T: DeserializeOwned>(path: &Path) -> Result<T, SdError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SdError::Config {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| SdError::Config {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
 }
 
 fn one<T>(v: T) -> PerBlock<T> {
@@ -159,104 +148,6 @@ impl UNetConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct VaeConfig {
-    #[serde(default = "d_three")]
-    pub in_channels: usize,
-    #[serde(default = "d_three")]
-    pub out_channels: usize,
-    pub down_block_types: Vec<String>,
-    pub up_block_types: Vec<String>,
-    pub block_out_channels: Vec<usize>,
-    #[serde(default = "d_one_usize")]
-    pub layers_per_block: usize,
-    #[serde(default = "d_silu")]
-    pub act_fn: String,
-    #[serde(default = "d_four")]
-    pub latent_channels: usize,
-    #[serde(default = "d_groups")]
-    pub norm_num_groups: usize,
-    #[serde(default = "d_scaling")]
-    pub scaling_factor: f64,
-    #[serde(default)]
-    pub shift_factor: Option<f64>,
-    #[serde(default = "d_true")]
-    pub use_quant_conv: bool,
-    #[serde(default = "d_true")]
-    pub use_post_quant_conv: bool,
-    #[serde(default = "d_true")]
-    pub mid_block_add_attention: bool,
-}
-
-impl VaeConfig {
-    pub fn check_supported(&self) -> Result<(), String> {
-        if self.act_fn != "silu" {
-            return Err(format!("VAE act_fn {:?} is not supported", self.act_fn));
-        }
-        if self.block_out_channels.is_empty()
-            || self.norm_num_groups == 0
-            || self.layers_per_block == 0
-        {
-            return Err(
-                "VAE config needs block_out_channels, layers_per_block and norm_num_groups".into(),
-            );
-        }
-        if let Some(t) = self
-            .down_block_types
-            .iter()
-            .find(|t| *t != "DownEncoderBlock2D")
-        {
-            return Err(format!("VAE down block type {t} is not supported"));
-        }
-        if let Some(t) = self
-            .up_block_types
-            .iter()
-            .find(|t| *t != "UpDecoderBlock2D")
-        {
-            return Err(format!("VAE up block type {t} is not supported"));
-        }
-        if self.down_block_types.len() != self.block_out_channels.len()
-            || self.up_block_types.len() != self.block_out_channels.len()
-        {
-            return Err("VAE block types and block_out_channels differ in length".into());
-        }
-        Ok(())
-    }
-
-    /// Pixels per latent cell along each axis, as diffusers' `vae_scale_factor`.
-    pub fn scale_factor(&self) -> usize {
-        1 << self.block_out_channels.len().saturating_sub(1)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClipTextConfig {
-    #[serde(default = "d_clip_vocab")]
-    pub vocab_size: usize,
-    #[serde(default = "d_clip_hidden")]
-    pub hidden_size: usize,
-    #[serde(default = "d_clip_inter")]
-    pub intermediate_size: usize,
-    #[serde(default = "d_clip_layers")]
-    pub num_hidden_layers: usize,
-    #[serde(default = "d_clip_heads")]
-    pub num_attention_heads: usize,
-    #[serde(default = "d_clip_positions")]
-    pub max_position_embeddings: usize,
-    /// transformers' default for CLIPTextConfig is "quick_gelu"; SD 2.x sets "gelu" (erf).
-    #[serde(default = "d_quick_gelu")]
-    pub hidden_act: String,
-    #[serde(default = "d_norm_eps")]
-    pub layer_norm_eps: f64,
-    /// Width of `text_projection` (CLIPTextModelWithProjection only).
-    #[serde(default = "d_clip_projection")]
-    pub projection_dim: usize,
-    /// Picks the pooled token: 2 (legacy configs) means "the largest id", anything else
-    /// "the first occurrence of this id" (transformers' two rules).
-    #[serde(default = "d_clip_eos")]
-    pub eos_token_id: u32,
-}
-
 /// `model_index.json`: the pipeline class and which component folders it uses.
 #[derive(Debug, Clone)]
 pub struct ModelIndex {
@@ -266,9 +157,9 @@ pub struct ModelIndex {
 }
 
 impl ModelIndex {
-    pub fn read(path: &Path) -> Result<Self, SdError> {
+    pub fn read(path: &Path) -> Result<Self, ModelError> {
         let value: serde_json::Value = read_config(path)?;
-        let err = |message: &str| SdError::Config {
+        let err = |message: &str| ModelError::Config {
             path: path.to_path_buf(),
             message: message.to_string(),
         };
@@ -352,34 +243,4 @@ fn d_time_shift() -> String {
 }
 fn d_positional() -> String {
     "positional".into()
-}
-fn d_scaling() -> f64 {
-    0.18215
-}
-fn d_clip_vocab() -> usize {
-    49408
-}
-fn d_clip_hidden() -> usize {
-    512
-}
-fn d_clip_inter() -> usize {
-    2048
-}
-fn d_clip_layers() -> usize {
-    12
-}
-fn d_clip_heads() -> usize {
-    8
-}
-fn d_clip_positions() -> usize {
-    77
-}
-fn d_clip_projection() -> usize {
-    512
-}
-fn d_clip_eos() -> u32 {
-    49407
-}
-fn d_quick_gelu() -> String {
-    "quick_gelu".into()
 }

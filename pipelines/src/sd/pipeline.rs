@@ -1,16 +1,16 @@
 //! txt2img and img2img as diffusers' StableDiffusionPipeline / StableDiffusionImg2ImgPipeline
 //! run them: CFG with batch order [uncond, cond], noise from the CPU generator's stream.
 
-use super::SdError;
 use super::accel::{Accelerations, CfgParallel, StepHooks};
-use super::clip::ClipTextModel;
-use super::config::{ClipTextConfig, ModelIndex, UNetConfig, VaeConfig, read_config};
-use super::tokenizer::ClipTokenizer;
+use super::config::{ModelIndex, UNetConfig};
 use super::unet::UNet2DConditionModel;
-use super::vae::AutoencoderKL;
-use super::weights::component_vars;
+use crate::config::read_config;
+use crate::encoders::clip::{ClipTextConfig, ClipTextModel, ClipTokenizer};
+use crate::error::ModelError;
 use crate::layers::Kernels;
+use crate::models::autoencoders::{AutoencoderKL, VaeConfig};
 use crate::schedulers::{Scheduler, SchedulerConfig};
+use crate::weights::component_vars;
 use candle_core::{DType, Device, Tensor};
 use device::TorchRng;
 use std::path::Path;
@@ -69,20 +69,20 @@ pub struct InitImage {
     pub strength: f64,
 }
 
-fn component_dir(root: &Path, name: &str) -> Result<std::path::PathBuf, SdError> {
+fn component_dir(root: &Path, name: &str) -> Result<std::path::PathBuf, ModelError> {
     let dir = root.join(name);
     if dir.is_dir() {
         Ok(dir)
     } else {
-        Err(SdError::MissingComponent {
+        Err(ModelError::MissingComponent {
             component: name.to_string(),
             detail: format!("{} does not exist", dir.display()),
         })
     }
 }
 
-fn weights_err(component: &str) -> impl Fn(candle_core::Error) -> SdError + '_ {
-    move |source| SdError::Weights {
+fn weights_err(component: &str) -> impl Fn(candle_core::Error) -> ModelError + '_ {
+    move |source| ModelError::Weights {
         component: component.to_string(),
         source,
     }
@@ -94,7 +94,7 @@ pub fn load_unet(
     dtype: DType,
     device: &Device,
     kernels: Kernels,
-) -> Result<UNet2DConditionModel, SdError> {
+) -> Result<UNet2DConditionModel, ModelError> {
     let dir = component_dir(root, "unet")?;
     let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
     UNet2DConditionModel::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
@@ -104,23 +104,27 @@ pub fn load_unet(
 impl StableDiffusion {
     /// Loads a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae,
     /// scheduler), every component configured from its own config file.
-    pub fn load(root: &Path, device: &Device) -> Result<Self, SdError> {
+    pub fn load(root: &Path, device: &Device) -> Result<Self, ModelError> {
         Self::load_with(root, device, LoadOptions::default())
     }
 
     /// [`StableDiffusion::load`] with weights converted to `options.dtype` (f32, f16 or
     /// bf16, from f32 or fp16 files alike) and the layers running `options.kernels`.
-    pub fn load_with(root: &Path, device: &Device, options: LoadOptions) -> Result<Self, SdError> {
+    pub fn load_with(
+        root: &Path,
+        device: &Device,
+        options: LoadOptions,
+    ) -> Result<Self, ModelError> {
         let LoadOptions { dtype, kernels } = options;
         if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
-            return Err(SdError::InvalidInput(format!(
+            return Err(ModelError::InvalidInput(format!(
                 "dtype {dtype:?} is not supported (f32, f16 or bf16)"
             )));
         }
         let index = ModelIndex::read(&root.join("model_index.json"))?;
         for needed in ["tokenizer", "text_encoder", "unet", "vae", "scheduler"] {
             if index.class_of(needed).is_none() {
-                return Err(SdError::MissingComponent {
+                return Err(ModelError::MissingComponent {
                     component: needed.to_string(),
                     detail: format!("model_index.json ({}) does not list it", index.class_name),
                 });
@@ -144,7 +148,7 @@ impl StableDiffusion {
         let path = component_dir(root, "scheduler")?.join("scheduler_config.json");
         let value: serde_json::Value = read_config(&path)?;
         let scheduler_config =
-            SchedulerConfig::from_value(value).map_err(|message| SdError::Config {
+            SchedulerConfig::from_value(value).map_err(|message| ModelError::Config {
                 path: path.clone(),
                 message,
             })?;
@@ -179,7 +183,7 @@ impl StableDiffusion {
     }
 
     /// Text embeddings `[1, 77, hidden]` and whether the prompt was truncated.
-    pub fn encode_prompt(&self, prompt: &str) -> Result<(Tensor, bool), SdError> {
+    pub fn encode_prompt(&self, prompt: &str) -> Result<(Tensor, bool), ModelError> {
         let enc = self.tokenizer.encode(prompt);
         let len = enc.ids.len();
         let ids = Tensor::from_vec(enc.ids, (1, len), &self.device)?;
@@ -188,7 +192,7 @@ impl StableDiffusion {
 
     /// Context for one UNet call: `[cond x batch]`, or `[uncond x batch, cond x batch]`
     /// with guidance (diffusers' order for `num_images_per_prompt`).
-    fn conditioning(&self, g: &Generation) -> Result<(Tensor, bool), SdError> {
+    fn conditioning(&self, g: &Generation) -> Result<(Tensor, bool), ModelError> {
         let (cond, truncated) = self.encode_prompt(&g.prompt)?;
         let cond = cond.repeat((g.batch, 1, 1))?;
         if g.guidance <= 1.0 {
@@ -203,20 +207,20 @@ impl StableDiffusion {
         ))
     }
 
-    fn latent_shape(&self, g: &Generation) -> Result<(usize, usize, usize, usize), SdError> {
+    fn latent_shape(&self, g: &Generation) -> Result<(usize, usize, usize, usize), ModelError> {
         let f = self.vae_scale_factor();
         if g.width == 0
             || g.height == 0
             || !g.width.is_multiple_of(f)
             || !g.height.is_multiple_of(f)
         {
-            return Err(SdError::InvalidInput(format!(
+            return Err(ModelError::InvalidInput(format!(
                 "width and height must be positive multiples of {f}, got {}x{}",
                 g.width, g.height
             )));
         }
         if g.batch == 0 {
-            return Err(SdError::InvalidInput(
+            return Err(ModelError::InvalidInput(
                 "batch (images per prompt) must be at least 1".to_string(),
             ));
         }
@@ -238,7 +242,7 @@ impl StableDiffusion {
         (context, guidance): (&Tensor, f64),
         scheduler: &dyn Scheduler,
         lanes: &mut Lanes,
-    ) -> Result<Tensor, SdError> {
+    ) -> Result<Tensor, ModelError> {
         let cfg = guidance > 1.0;
         let batch = latents.dim(0)?;
         let (uncond, cond) = match lanes {
@@ -283,7 +287,7 @@ impl StableDiffusion {
         scheduler: &mut dyn Scheduler,
         rng: &mut TorchRng,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<Tensor, SdError> {
+    ) -> Result<Tensor, ModelError> {
         // ToMe decides on random destinations from the whole UNet batch (uncond and cond
         // halves together), which each CFG-parallel worker only sees half of.
         let unet_batch = 2 * latents.dim(0)?;
@@ -313,7 +317,7 @@ impl StableDiffusion {
         g: &Generation,
         scheduler: &mut dyn Scheduler,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<(Tensor, bool), SdError> {
+    ) -> Result<(Tensor, bool), ModelError> {
         self.txt2img_with(g, &Accelerations::default(), scheduler, progress)
     }
 
@@ -324,14 +328,14 @@ impl StableDiffusion {
         accel: &Accelerations,
         scheduler: &mut dyn Scheduler,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<(Tensor, bool), SdError> {
+    ) -> Result<(Tensor, bool), ModelError> {
         let shape = self.latent_shape(g)?;
         let (context, truncated) = self.conditioning(g)?;
         let mut rng = TorchRng::new(g.seed);
         let latents = match &g.latents {
             Some(l) => {
                 if l.dims4()? != shape {
-                    return Err(SdError::InvalidInput(format!(
+                    return Err(ModelError::InvalidInput(format!(
                         "latents have shape {:?}, expected {shape:?}",
                         l.dims()
                     )));
@@ -360,7 +364,7 @@ impl StableDiffusion {
         init: &InitImage,
         scheduler: &mut dyn Scheduler,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<(Tensor, bool), SdError> {
+    ) -> Result<(Tensor, bool), ModelError> {
         self.img2img_with(g, init, &Accelerations::default(), scheduler, progress)
     }
 
@@ -372,9 +376,9 @@ impl StableDiffusion {
         accel: &Accelerations,
         scheduler: &mut dyn Scheduler,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<(Tensor, bool), SdError> {
+    ) -> Result<(Tensor, bool), ModelError> {
         if !(init.strength > 0.0 && init.strength <= 1.0) {
-            return Err(SdError::InvalidInput(format!(
+            return Err(ModelError::InvalidInput(format!(
                 "strength must be in (0, 1], got {}",
                 init.strength
             )));
@@ -387,7 +391,7 @@ impl StableDiffusion {
         let keep = ((n as f64 * init.strength) as usize).min(n);
         let timesteps = all[n - keep..].to_vec();
         let Some(&first) = timesteps.first() else {
-            return Err(SdError::InvalidInput(format!(
+            return Err(ModelError::InvalidInput(format!(
                 "strength {} leaves no denoising steps out of {n}",
                 init.strength
             )));
@@ -406,7 +410,7 @@ impl StableDiffusion {
         let copies = shape.0 / image_latents.dim(0)?.max(1);
         let latents = image_latents.repeat((copies, 1, 1, 1))?;
         if latents.dims4()? != shape {
-            return Err(SdError::InvalidInput(format!(
+            return Err(ModelError::InvalidInput(format!(
                 "init image gives latents {:?}, expected {shape:?} from width/height",
                 latents.dims()
             )));
@@ -429,14 +433,14 @@ impl StableDiffusion {
         &self,
         rng: &mut TorchRng,
         shape: (usize, usize, usize, usize),
-    ) -> Result<Tensor, SdError> {
+    ) -> Result<Tensor, ModelError> {
         let (b, c, h, w) = shape;
         let data = rng.randn_f32(b * c * h * w);
         Ok(Tensor::from_vec(data, shape, &self.device)?)
     }
 
     /// Final latents to an NCHW image in [0, 1] (diffusers' postprocess before uint8).
-    pub fn decode(&self, latents: &Tensor) -> Result<Tensor, SdError> {
+    pub fn decode(&self, latents: &Tensor) -> Result<Tensor, ModelError> {
         let z = (latents.to_dtype(DType::F32)? / self.vae.config().scaling_factor)?;
         let image = self
             .vae

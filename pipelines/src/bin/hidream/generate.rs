@@ -123,7 +123,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         model.display(),
         plan.dtype.as_str(),
     );
-    pipelines::sd::image::write_png(&args.output, w, h, &rgb, &parameters)
+    pipelines::image::write_png(&args.output, w, h, &rgb, &parameters)
         .map_err(|e| failed(e.to_string()))?;
     let seconds = started.elapsed().as_secs_f64();
     if args.models.json {

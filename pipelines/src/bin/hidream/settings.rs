@@ -6,7 +6,7 @@ use candle_core::DType;
 use device::{Device, DeviceKind, DeviceRequest};
 use pipelines::hidream::prompt_encoding::EncoderFolders;
 use pipelines::hidream::size::SizeRule;
-use pipelines::sd::config::VaeConfig;
+use pipelines::models::autoencoders::VaeConfig;
 use serde_json::json;
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 
 use crate::hidream::HiDreamError;
 use crate::hidream::vae::latents_to_image;
-use crate::sd::vae::AutoencoderKL;
+use crate::models::autoencoders::AutoencoderKL;
 use candle_core::Tensor;
 
 /// `[b, 3, H, W]` in [0, 1], f32: `vae.decode(latents / scaling_factor + shift_factor)`.
@@ -16,5 +16,5 @@ pub fn decode(vae: &AutoencoderKL, latents: &Tensor) -> Result<Tensor, HiDreamEr
 /// `round(x * 255)` as diffusers' `numpy_to_pil`.
 pub fn to_rgb8(image: &Tensor, index: usize) -> Result<(u32, u32, Vec<u8>), HiDreamError> {
     let one = image.narrow(0, index, 1)?;
-    crate::sd::image::to_rgb8(&one).map_err(|e| HiDreamError::InvalidInput(e.to_string()))
+    crate::image::to_rgb8(&one).map_err(|e| HiDreamError::InvalidInput(e.to_string()))
 }

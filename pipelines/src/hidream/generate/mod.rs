@@ -6,7 +6,7 @@
 //! ```no_run
 //! # use pipelines::hidream::generate::*;
 //! # fn f(t: &pipelines::hidream::transformer::HiDreamTransformer,
-//! #      vae: &pipelines::sd::vae::AutoencoderKL,
+//! #      vae: &pipelines::models::autoencoders::AutoencoderKL,
 //! #      sched: &pipelines::schedulers::flow::FlowSchedulerConfig,
 //! #      pos: &pipelines::hidream::prompt_embeds::PromptEmbeds,
 //! #      neg: &pipelines::hidream::prompt_embeds::PromptEmbeds)

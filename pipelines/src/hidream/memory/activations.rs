@@ -5,7 +5,7 @@
 
 use crate::hidream::transformer::TransformerConfig;
 use crate::hidream::transformer::feed_forward::swiglu_hidden;
-use crate::sd::config::VaeConfig;
+use crate::models::autoencoders::VaeConfig;
 
 /// Text tokens the transformer sees per block: T5 (128), the last Llama layer (128) and
 /// the block's own Llama layer (128), at HiDream's max_sequence_length.

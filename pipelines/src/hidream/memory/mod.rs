@@ -17,7 +17,7 @@ pub use weights::{ComponentWeights, component_weights};
 
 use crate::hidream::HiDreamError;
 use crate::hidream::transformer::TransformerConfig;
-use crate::sd::config::VaeConfig;
+use crate::models::autoencoders::VaeConfig;
 use device::{DType, MemoryInfo};
 use std::fmt::Write as _;
 use std::path::Path;

@@ -35,7 +35,7 @@ pub fn component_weights(
     dir: &Path,
     dtype: DType,
 ) -> Result<ComponentWeights, HiDreamError> {
-    let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
+    let files = crate::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
         path: dir.to_path_buf(),
         message: e.to_string(),
     })?;

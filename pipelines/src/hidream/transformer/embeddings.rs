@@ -38,7 +38,13 @@ pub fn timestep_features(timesteps: &Tensor) -> Result<Tensor> {
     let rows = values
         .iter()
         .map(|&t| {
-            crate::sd::unet::timestep_embedding(t, TIMESTEP_FEATURES, true, 0.0, timesteps.device())
+            crate::models::embeddings::timestep_embedding(
+                t,
+                TIMESTEP_FEATURES,
+                true,
+                0.0,
+                timesteps.device(),
+            )
         })
         .collect::<Result<Vec<_>>>()?;
     Tensor::cat(&rows, 0)

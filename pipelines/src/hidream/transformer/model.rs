@@ -94,7 +94,7 @@ pub fn check_model_dtype(dtype: DType) -> Result<(), HiDreamError> {
 /// config and the safetensors files to map. Fails naming the folder or file.
 pub fn read_folder(dir: &Path) -> Result<(TransformerConfig, Vec<PathBuf>), HiDreamError> {
     let config = TransformerConfig::from_file(&dir.join("config.json"))?;
-    let files = crate::sd::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
+    let files = crate::weights::weight_files(dir).map_err(|e| HiDreamError::Config {
         path: dir.to_path_buf(),
         message: e.to_string(),
     })?;

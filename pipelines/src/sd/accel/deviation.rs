@@ -3,8 +3,8 @@
 //! decoded image.
 
 use super::Accelerations;
+use crate::error::ModelError;
 use crate::schedulers::Scheduler;
-use crate::sd::SdError;
 use crate::sd::pipeline::{Generation, StableDiffusion};
 use candle_core::{DType, Tensor};
 
@@ -18,7 +18,7 @@ pub struct Deviation {
 }
 
 /// Peak signal-to-noise ratio of two images in [0, 1].
-pub fn psnr(a: &Tensor, b: &Tensor) -> Result<f64, SdError> {
+pub fn psnr(a: &Tensor, b: &Tensor) -> Result<f64, ModelError> {
     let mse = (a.to_dtype(DType::F64)? - b.to_dtype(DType::F64)?)?
         .sqr()?
         .mean_all()?
@@ -30,7 +30,7 @@ pub fn psnr(a: &Tensor, b: &Tensor) -> Result<f64, SdError> {
     })
 }
 
-pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> Result<f64, SdError> {
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> Result<f64, ModelError> {
     Ok((a.to_dtype(DType::F64)? - b.to_dtype(DType::F64)?)?
         .abs()?
         .flatten_all()?
@@ -44,8 +44,8 @@ pub fn deviation(
     sd: &StableDiffusion,
     g: &Generation,
     accel: &Accelerations,
-    scheduler: &dyn Fn() -> Result<Box<dyn Scheduler>, SdError>,
-) -> Result<(Deviation, Tensor, Tensor), SdError> {
+    scheduler: &dyn Fn() -> Result<Box<dyn Scheduler>, ModelError>,
+) -> Result<(Deviation, Tensor, Tensor), ModelError> {
     let (base, _) = sd.txt2img(g, scheduler()?.as_mut(), &mut |_, _| {})?;
     let (fast, _) = sd.txt2img_with(g, accel, scheduler()?.as_mut(), &mut |_, _| {})?;
     let report = Deviation {

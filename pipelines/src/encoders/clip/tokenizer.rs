@@ -2,7 +2,7 @@
 //! tokenizer_config.json), reproducing transformers' CLIPTokenizer with
 //! `padding="max_length", truncation=True` as the SD pipelines call it.
 
-use super::SdError;
+use crate::error::ModelError;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -68,13 +68,13 @@ fn bytes_to_unicode() -> Vec<char> {
 }
 
 impl ClipTokenizer {
-    pub fn from_dir(dir: &Path) -> Result<Self, SdError> {
+    pub fn from_dir(dir: &Path) -> Result<Self, ModelError> {
         let read = |name: &str| {
             std::fs::read_to_string(dir.join(name))
-                .map_err(|e| SdError::Tokenizer(format!("{}: {e}", dir.join(name).display())))
+                .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", dir.join(name).display())))
         };
         let vocab: HashMap<String, u32> = serde_json::from_str(&read("vocab.json")?)
-            .map_err(|e| SdError::Tokenizer(format!("vocab.json: {e}")))?;
+            .map_err(|e| ModelError::Tokenizer(format!("vocab.json: {e}")))?;
         let ranks = read("merges.txt")?
             .lines()
             .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
@@ -86,17 +86,17 @@ impl ClipTokenizer {
             .collect();
         let config: serde_json::Value = match read("tokenizer_config.json") {
             Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| SdError::Tokenizer(format!("tokenizer_config.json: {e}")))?,
+                .map_err(|e| ModelError::Tokenizer(format!("tokenizer_config.json: {e}")))?,
             Err(_) => serde_json::Value::Null,
         };
         let mut specials = Vec::new();
-        let mut lookup = |key: &str, default: &str| -> Result<u32, SdError> {
+        let mut lookup = |key: &str, default: &str| -> Result<u32, ModelError> {
             let name = config
                 .get(key)
                 .and_then(token_name)
                 .unwrap_or_else(|| default.to_string());
             let id = vocab.get(&name).copied().ok_or_else(|| {
-                SdError::Tokenizer(format!("{key} {name:?} is not in vocab.json"))
+                ModelError::Tokenizer(format!("{key} {name:?} is not in vocab.json"))
             })?;
             specials.push((name, id));
             Ok(id)

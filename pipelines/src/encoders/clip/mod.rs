@@ -3,7 +3,12 @@
 //! CLIPTextModelWithProjection's `text_embeds` (the pooled end-of-text state times
 //! `text_projection`), which is what HiDream conditions on.
 
-use super::config::ClipTextConfig;
+mod config;
+mod tokenizer;
+
+pub use config::ClipTextConfig;
+pub use tokenizer::ClipTokenizer;
+
 use crate::layers::{self, Embedding, Kernels, LayerNorm, Linear};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;

@@ -1,9 +1,9 @@
 //! AutoencoderKL (encoder, decoder, quant convs). Scaling by `scaling_factor` is the
 //! pipeline's job, as in diffusers.
 
-use super::blocks::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use super::config::VaeConfig;
 use crate::layers::{self, Conv2d, GroupNorm, Kernels, Linear};
+use crate::models::resnet::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
 

@@ -2,8 +2,7 @@
 //! `*.fp16.safetensors` variant when no plain set exists), loaded as f32 through a
 //! VarBuilder whose names mirror diffusers'.
 
-use super::SdError;
-use crate::doctor::model::pick_weights;
+use crate::error::ModelError;
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::var_builder::SimpleBackend;
@@ -11,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// The safetensors files of one component folder.
-pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, SdError> {
+pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
     let component = dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let entries = std::fs::read_dir(dir).map_err(|e| SdError::MissingComponent {
+    let entries = std::fs::read_dir(dir).map_err(|e| ModelError::MissingComponent {
         component: component.clone(),
         detail: format!("{}: {e}", dir.display()),
     })?;
@@ -26,7 +25,7 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, SdError> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(SdError::MissingComponent {
+        return Err(ModelError::MissingComponent {
             component,
             detail: format!("no *.safetensors file in {}", dir.display()),
         });
@@ -39,13 +38,13 @@ pub fn component_vars(
     dir: &Path,
     dtype: DType,
     device: &Device,
-) -> Result<VarBuilder<'static>, SdError> {
+) -> Result<VarBuilder<'static>, ModelError> {
     let files = weight_files(dir)?;
     let component = dir.display().to_string();
     // SAFETY: the files are memory-mapped read-only; like every safetensors loader we rely
     // on them not being truncated while the model is loading.
     unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
-        .map_err(|source| SdError::Weights { component, source })
+        .map_err(|source| ModelError::Weights { component, source })
 }
 
 /// A VarBuilder that materialises nothing and records every (name, shape) a model asks
@@ -89,5 +88,22 @@ impl SimpleBackend for ShapeRecorder {
 
     fn contains_tensor(&self, _: &str) -> bool {
         false
+    }
+}
+
+/// Files a loader would actually read: the plain set, or a variant (`*.fp16.safetensors`)
+/// when there is no plain set.
+pub fn pick_weights(files: &[PathBuf]) -> Vec<PathBuf> {
+    let is_variant = |p: &PathBuf| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        name.matches('.').count() >= 2
+            && !name.contains("-of-")
+            && (name.contains(".fp16.") || name.contains(".bf16.") || name.contains(".fp32."))
+    };
+    let plain: Vec<PathBuf> = files.iter().filter(|p| !is_variant(p)).cloned().collect();
+    if plain.is_empty() {
+        files.to_vec()
+    } else {
+        plain
     }
 }

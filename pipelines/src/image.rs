@@ -1,16 +1,16 @@
 //! PNG output: diffusers' `numpy_to_pil` rounding, generation parameters in a tEXt chunk,
 //! written to a temporary file beside the target and renamed so no partial file is left.
 
-use super::SdError;
+use crate::error::ModelError;
 use candle_core::Tensor;
 use std::io::Write;
 use std::path::Path;
 
 /// An NCHW image in [0, 1] (first batch entry) as 8-bit RGB rows, `round(x * 255)`.
-pub fn to_rgb8(image: &Tensor) -> Result<(u32, u32, Vec<u8>), SdError> {
+pub fn to_rgb8(image: &Tensor) -> Result<(u32, u32, Vec<u8>), ModelError> {
     let (_, c, h, w) = image.dims4()?;
     if c != 3 {
-        return Err(SdError::InvalidInput(format!(
+        return Err(ModelError::InvalidInput(format!(
             "expected 3 channels, got {c}"
         )));
     }
@@ -29,9 +29,10 @@ pub fn write_png(
     height: u32,
     rgb: &[u8],
     parameters: &str,
-) -> Result<(), SdError> {
-    let io = |e: std::io::Error| SdError::InvalidInput(format!("{}: {e}", path.display()));
-    let png_err = |e: png::EncodingError| SdError::InvalidInput(format!("{}: {e}", path.display()));
+) -> Result<(), ModelError> {
+    let io = |e: std::io::Error| ModelError::InvalidInput(format!("{}: {e}", path.display()));
+    let png_err =
+        |e: png::EncodingError| ModelError::InvalidInput(format!("{}: {e}", path.display()));
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -65,8 +66,8 @@ pub fn write_png(
 
 /// Reads an 8-bit PNG (grey, grey+alpha, RGB, RGBA or palette; alpha dropped) as an NCHW
 /// f32 tensor in [0, 1], as diffusers' image processor sees a PIL image.
-pub fn read_png(path: &Path, device: &candle_core::Device) -> Result<Tensor, SdError> {
-    let bad = |e: String| SdError::InvalidInput(format!("{}: {e}", path.display()));
+pub fn read_png(path: &Path, device: &candle_core::Device) -> Result<Tensor, ModelError> {
+    let bad = |e: String| ModelError::InvalidInput(format!("{}: {e}", path.display()));
     let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);

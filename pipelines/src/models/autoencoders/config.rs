@@ -1,0 +1,96 @@
+//! `vae/config.json` of an AutoencoderKL. Missing keys take diffusers' constructor
+//! defaults; the block lists have none there worth guessing, so they are required.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VaeConfig {
+    #[serde(default = "d_three")]
+    pub in_channels: usize,
+    #[serde(default = "d_three")]
+    pub out_channels: usize,
+    pub down_block_types: Vec<String>,
+    pub up_block_types: Vec<String>,
+    pub block_out_channels: Vec<usize>,
+    #[serde(default = "d_one_usize")]
+    pub layers_per_block: usize,
+    #[serde(default = "d_silu")]
+    pub act_fn: String,
+    #[serde(default = "d_four")]
+    pub latent_channels: usize,
+    #[serde(default = "d_groups")]
+    pub norm_num_groups: usize,
+    #[serde(default = "d_scaling")]
+    pub scaling_factor: f64,
+    #[serde(default)]
+    pub shift_factor: Option<f64>,
+    #[serde(default = "d_true")]
+    pub use_quant_conv: bool,
+    #[serde(default = "d_true")]
+    pub use_post_quant_conv: bool,
+    #[serde(default = "d_true")]
+    pub mid_block_add_attention: bool,
+}
+
+impl VaeConfig {
+    pub fn check_supported(&self) -> Result<(), String> {
+        if self.act_fn != "silu" {
+            return Err(format!("VAE act_fn {:?} is not supported", self.act_fn));
+        }
+        if self.block_out_channels.is_empty()
+            || self.norm_num_groups == 0
+            || self.layers_per_block == 0
+        {
+            return Err(
+                "VAE config needs block_out_channels, layers_per_block and norm_num_groups".into(),
+            );
+        }
+        if let Some(t) = self
+            .down_block_types
+            .iter()
+            .find(|t| *t != "DownEncoderBlock2D")
+        {
+            return Err(format!("VAE down block type {t} is not supported"));
+        }
+        if let Some(t) = self
+            .up_block_types
+            .iter()
+            .find(|t| *t != "UpDecoderBlock2D")
+        {
+            return Err(format!("VAE up block type {t} is not supported"));
+        }
+        if self.down_block_types.len() != self.block_out_channels.len()
+            || self.up_block_types.len() != self.block_out_channels.len()
+        {
+            return Err("VAE block types and block_out_channels differ in length".into());
+        }
+        Ok(())
+    }
+
+    /// Pixels per latent cell along each axis, as diffusers' `vae_scale_factor`.
+    pub fn scale_factor(&self) -> usize {
+        1 << self.block_out_channels.len().saturating_sub(1)
+    }
+}
+
+fn d_four() -> usize {
+    4
+}
+fn d_three() -> usize {
+    3
+}
+fn d_true() -> bool {
+    true
+}
+fn d_one_usize() -> usize {
+    1
+}
+fn d_silu() -> String {
+    "silu".into()
+}
+fn d_groups() -> usize {
+    32
+}
+fn d_scaling() -> f64 {
+    0.18215
+}

@@ -1,0 +1,8 @@
+//! Variational autoencoders between images and latents: SD's 4-channel and HiDream's
+//! 16-channel AutoencoderKL are the same model with different configs.
+
+mod autoencoder_kl;
+mod config;
+
+pub use autoencoder_kl::AutoencoderKL;
+pub use config::VaeConfig;
