@@ -1,4 +1,7 @@
-//! Shared helpers for the end-to-end tests in `tests/tests/`.
+//! Shared helpers for the end-to-end tests in `tests/tests/`, and the module graph the
+//! layout tests hold each crate to.
+
+pub mod module_graph;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,10 @@
 //! The dependency direction the design fixes: device <- ops-npu <- pipelines <- examples,
 //! migrate alone. A later change that quietly inverts it fails here.
 
+use end_to_end_tests::module_graph::ModuleGraph;
 use end_to_end_tests::workspace_root;
 use std::collections::BTreeSet;
+use std::path::Path;
 
 fn manifest(member: &str) -> toml::Table {
     let path = workspace_root().join(member).join("Cargo.toml");
@@ -122,5 +124,53 @@ fn shared_versions_live_in_the_workspace_table() {
                 );
             }
         }
+    }
+}
+
+/// Crates whose sources the module-graph checks read.
+const SOURCE_CRATES: [&str; 6] = [
+    "device",
+    "ops-npu",
+    "pipelines",
+    "migrate",
+    "examples",
+    "tests",
+];
+
+fn module_graph(member: &str) -> ModuleGraph {
+    ModuleGraph::of_crate(&workspace_root().join(member))
+        .unwrap_or_else(|e| panic!("cannot read the modules of {member}: {e}"))
+}
+
+#[test]
+fn no_two_files_import_each_other_round_a_circle() {
+    let mut report = String::new();
+    for member in SOURCE_CRATES {
+        for cycle in module_graph(member).cycles() {
+            report.push_str(&format!("\n{member}: files importing each other:\n"));
+            for import in cycle {
+                report.push_str(&format!("  {import}\n"));
+            }
+        }
+    }
+    assert!(report.is_empty(), "{report}");
+}
+
+#[test]
+fn each_pipeline_is_a_room_nothing_else_imports() {
+    // Shared components live in models/, encoders/ and at the top of the crate; a pipeline
+    // composes them, and neither another pipeline nor a shared component reaches into it.
+    let graph = module_graph("pipelines");
+    for room in ["src/sd", "src/hidream"] {
+        let intruders: Vec<String> = graph
+            .imports_into(Path::new(room))
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        assert!(
+            intruders.is_empty(),
+            "pipelines/{room} is imported from outside it:\n{}",
+            intruders.join("\n")
+        );
     }
 }
