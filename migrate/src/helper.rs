@@ -2,7 +2,8 @@
 //! never overwrites a file of the user's.
 
 use crate::diagnostic::Diagnostic;
-use crate::run::{FileResult, FileStatus};
+use crate::file_result::{FileResult, FileStatus};
+use crate::walk::FileKind;
 use std::path::Path;
 
 /// The module's text; kept as a real .py file so tests can byte-compile it.
@@ -83,16 +84,15 @@ pub fn added_file(root: &Path, choice: &HelperChoice) -> FileResult {
             format!("{requested}.py (or a {requested}/ package) already exists and is not ours; the helper is {relative}"),
         ));
     }
+    let absolute = root.join(&relative);
     FileResult {
-        absolute: root.join(&relative),
-        relative,
-        kind: Some(crate::walk::FileKind::Python),
-        status: FileStatus::Added,
-        reason: None,
-        original: None,
         output: Some(TEMPLATE.to_string()),
-        edits: Vec::new(),
         diagnostics,
-        rust_needs: crate::rust::Needs::default(),
+        ..FileResult::empty(
+            relative,
+            absolute,
+            Some(FileKind::Python),
+            FileStatus::Added,
+        )
     }
 }

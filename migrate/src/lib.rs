@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod diagnostic;
 mod docs;
 pub mod edit;
+pub mod file_result;
 pub mod helper;
 pub mod options;
 pub mod patch;

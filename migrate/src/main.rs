@@ -3,8 +3,9 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migrate::apply;
 use migrate::catalog::{self, Kind, Severity};
+use migrate::file_result::FileStatus;
 use migrate::report;
-use migrate::run::{self, FileStatus, Migration, RunConfig};
+use migrate::run::{self, Migration, RunConfig};
 use migrate::{RuleOptions, Style};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -4,8 +4,9 @@
 use crate::catalog::{self, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::AppliedEdit;
+use crate::file_result::FileStatus;
 use crate::patch;
-use crate::run::{FileStatus, Migration};
+use crate::run::Migration;
 use crate::walk::FileKind;
 use serde::Serialize;
 use std::collections::BTreeMap;

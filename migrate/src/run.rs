@@ -3,6 +3,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit};
+use crate::file_result::{FileResult, FileStatus};
 use crate::options::{RuleOptions, Style};
 use crate::requirements::Flavor;
 use crate::rust::{self, DeviceCrate, Needs};
@@ -32,57 +33,6 @@ impl Default for RunConfig {
             excludes: Vec::new(),
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             device_crate: DeviceCrate::beside_this_checkout(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileStatus {
-    Changed,
-    Unchanged,
-    Added,
-    Skipped,
-    Failed,
-}
-
-#[derive(Debug, Clone)]
-pub struct FileResult {
-    pub relative: String,
-    pub absolute: PathBuf,
-    pub kind: Option<FileKind>,
-    pub status: FileStatus,
-    pub reason: Option<String>,
-    /// The text as read; `--apply` compares it with the file on disk before writing.
-    pub original: Option<String>,
-    /// The new text, for changed and added files only.
-    pub output: Option<String>,
-    pub edits: Vec<AppliedEdit>,
-    pub diagnostics: Vec<Diagnostic>,
-    /// What rewritten Rust code needs from the device crate.
-    pub rust_needs: Needs,
-}
-
-impl FileResult {
-    fn new(found: &walk::Found, status: FileStatus) -> Self {
-        FileResult {
-            relative: found.relative.clone(),
-            absolute: found.absolute.clone(),
-            kind: Some(found.kind),
-            status,
-            reason: None,
-            original: None,
-            output: None,
-            edits: Vec::new(),
-            diagnostics: Vec::new(),
-            rust_needs: Needs::default(),
-        }
-    }
-
-    fn failed(found: &walk::Found, reason: impl Into<String>) -> Self {
-        FileResult {
-            reason: Some(reason.into()),
-            ..Self::new(found, FileStatus::Failed)
         }
     }
 }
@@ -185,32 +135,10 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
         .map(|f| process(f, &options, config.max_file_bytes))
         .collect();
     for (relative, reason) in found.skipped {
-        files.push(FileResult {
-            relative,
-            absolute: PathBuf::new(),
-            kind: None,
-            status: FileStatus::Skipped,
-            reason: Some(reason),
-            original: None,
-            output: None,
-            edits: Vec::new(),
-            diagnostics: Vec::new(),
-            rust_needs: Needs::default(),
-        });
+        files.push(FileResult::refused(relative, FileStatus::Skipped, reason));
     }
     for (path, reason) in found.errors {
-        files.push(FileResult {
-            relative: path,
-            absolute: PathBuf::new(),
-            kind: None,
-            status: FileStatus::Failed,
-            reason: Some(reason),
-            original: None,
-            output: None,
-            edits: Vec::new(),
-            diagnostics: Vec::new(),
-            rust_needs: Needs::default(),
-        });
+        files.push(FileResult::refused(path, FileStatus::Failed, reason));
     }
     link_rust_crates(&mut files, &root, config.device_crate.as_ref());
 
@@ -293,12 +221,12 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             reason: Some(format!(
                 "{size} bytes is over the {max_bytes}-byte limit (--max-file-size)"
             )),
-            ..FileResult::new(found, FileStatus::Skipped)
+            ..FileResult::found(found, FileStatus::Skipped)
         };
     }
     if found.kind == FileKind::CudaSource {
         // Reported whole; its content is not needed (and need not be UTF-8).
-        let mut result = FileResult::new(found, FileStatus::Unchanged);
+        let mut result = FileResult::found(found, FileStatus::Unchanged);
         result.diagnostics.push(docs::cuda_source(&found.relative));
         return result;
     }
@@ -319,7 +247,7 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             );
         }
     };
-    let mut result = FileResult::new(found, FileStatus::Unchanged);
+    let mut result = FileResult::found(found, FileStatus::Unchanged);
     // The helper an earlier run added is ours and correct as it is; rewriting its
     // torch.cuda checks would break it.
     let generated_helper = found.kind == FileKind::Python && text.starts_with(helper::MARKER);
@@ -469,16 +397,13 @@ fn manifest_with_device(
                 .to_string_lossy()
                 .replace('\\', "/");
             files.push(FileResult {
-                relative,
-                absolute: path.to_path_buf(),
-                kind: Some(FileKind::CargoManifest),
-                status: FileStatus::Unchanged,
-                reason: None,
                 original: Some(text),
-                output: None,
-                edits: Vec::new(),
-                diagnostics: Vec::new(),
-                rust_needs: Needs::default(),
+                ..FileResult::empty(
+                    relative,
+                    path.to_path_buf(),
+                    Some(FileKind::CargoManifest),
+                    FileStatus::Unchanged,
+                )
             });
             files.len() - 1
         }
