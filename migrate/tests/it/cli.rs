@@ -1,9 +1,7 @@
 //! End-to-end tests of the `migrate` binary: the sample project's patch and report, applying
 //! them, exit codes, and bad input.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Command;
 

@@ -1,9 +1,7 @@
 //! Focused tests of the Rust rules (expected output written out by hand) and the end-to-end
 //! check that the migrated sample candle app builds and runs on this machine.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use migrate::rust;
 use migrate::text::SourceText;
 use std::process::Command;
