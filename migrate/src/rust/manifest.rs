@@ -2,7 +2,7 @@
 //! dependency that rewritten code needs, added with toml_edit so comments, order and
 //! formatting survive.
 
-use super::Needs;
+use super::rules::Needs;
 use crate::diagnostic::Diagnostic;
 use crate::text::SourceText;
 use std::path::{Component, Path, PathBuf};

@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod fuzz_regressions;
+mod module_graph;
 mod properties;
 mod python_rules;
 mod rust_rules;
