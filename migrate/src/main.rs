@@ -2,10 +2,11 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migrate::apply;
-use migrate::catalog::{self, Kind, Severity};
+use migrate::catalog;
 use migrate::file_result::FileStatus;
 use migrate::report;
 use migrate::run::{self, Migration, RunConfig};
+use migrate::{Kind, Severity};
 use migrate::{RuleOptions, Style};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -123,9 +124,10 @@ fn main() -> ExitCode {
 
 fn list_rules(json: bool) -> ExitCode {
     if json {
+        let entries: Vec<_> = catalog::entries().collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(catalog::CODES).unwrap_or_default()
+            serde_json::to_string_pretty(&entries).unwrap_or_default()
         );
         return ExitCode::SUCCESS;
     }
@@ -134,7 +136,7 @@ fn list_rules(json: bool) -> ExitCode {
         ("Diagnostics", Kind::Diagnostic),
     ] {
         println!("{title}:");
-        for c in catalog::CODES.iter().filter(|c| c.kind == kind) {
+        for c in catalog::entries().filter(|c| c.kind == kind) {
             let severity = if kind == Kind::Diagnostic {
                 format!(" [{}]", c.severity.as_str())
             } else {
@@ -319,7 +321,7 @@ fn print_summary(report: &report::Report, applied: Option<usize>) {
         let rules: Vec<String> = t
             .edits_by_rule
             .iter()
-            .map(|(code, n)| format!("{code} {} x{n}", catalog::entry_name(code)))
+            .map(|(code, n)| format!("{code} {} x{n}", catalog::entry(*code).name))
             .collect();
         eprintln!("  edits by rule: {}", rules.join(", "));
     }

@@ -15,8 +15,8 @@ fn migrate_rs(src: &str) -> (String, Vec<&'static str>, Vec<&'static str>) {
     );
     (
         out.output.to_file_text(),
-        out.edits.iter().map(|e| e.rule).collect(),
-        out.diagnostics.iter().map(|d| d.code).collect(),
+        out.edits.iter().map(|e| e.rule.as_str()).collect(),
+        out.diagnostics.iter().map(|d| d.code.as_str()).collect(),
     )
 }
 
