@@ -121,6 +121,14 @@ pub struct Entry {
     pub explanation: &'static str,
     /// What the tool does (rewrites) or what a human should do (diagnostics).
     pub fix: &'static str,
+    /// MIGRATION.md's cell for this code: what a rewrite matches and produces (NPU style in
+    /// parentheses), or a diagnostic's manual fix. Terser than `fix`, written for a table.
+    #[serde(skip)]
+    pub guide: &'static str,
+    /// MIGRATION.md's severity cell when findings of this code do not all carry the default
+    /// severity (an import is an error, a call a warning); it starts with the default.
+    #[serde(skip)]
+    pub severities: Option<&'static str>,
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ pub(crate) static CUDA_SOURCE: Entry = Entry {
     summary: "A .cu / .cuh CUDA source file",
     explanation: "CUDA kernels do not run on Ascend NPUs.",
     fix: "Port the kernel to Ascend C or replace it with torch / torch_npu operators.",
+    guide: "port .cu / .cuh kernels to Ascend C or torch_npu operators",
+    severities: None,
 };
 
 /// The one diagnostic for the file at `path`.

@@ -14,6 +14,8 @@ pub(crate) static DOC_CUDA_INSTRUCTION: Entry = Entry {
     explanation: "Markdown is never rewritten: instructions such as `pip install flash-attn`, \
 `nvidia-smi` or CUDA_VISIBLE_DEVICES are reported so the docs can be updated by hand.",
     fix: "Add the NPU instructions (torch-npu install, npu-smi, ASCEND_RT_VISIBLE_DEVICES).",
+    guide: "add NPU instructions next to CUDA ones in your docs (Markdown is never rewritten)",
+    severities: None,
 };
 
 const PATTERNS: &[(&str, &str)] = &[

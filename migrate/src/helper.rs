@@ -16,6 +16,8 @@ pub(crate) static HELPER_MODULE_NAME: Entry = Entry {
     explanation: "A file or package with the requested helper name already exists and was not written by \
 migrate, so it is never overwritten.",
     fix: "Nothing to do, or pass --helper-module NAME to choose the name.",
+    guide: "nothing, or `--helper-module NAME`",
+    severities: None,
 };
 
 /// The module's text; kept as a real .py file so tests can byte-compile it.

@@ -21,6 +21,7 @@ Examples:
   migrate --report report.md --report-format md .  a summary for the pull request
   migrate --style npu .                            torch_npu names, NPU only
   migrate rules                                    every rule and diagnostic code
+  migrate rules --markdown                         the code tables of MIGRATION.md
   migrate explain PY101                            what a code means and how to fix it
 
 What it changes: Python sources (device strings, .cuda(), torch.cuda.*, amp, generators,
@@ -54,8 +55,12 @@ enum Command {
     /// List every rewrite rule and diagnostic code.
     Rules {
         /// Print the catalog as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the code tables MIGRATION.md holds between its `codes:start` / `codes:end`
+        /// markers.
+        #[arg(long)]
+        markdown: bool,
     },
     /// Explain one rule or diagnostic code (e.g. PY101): what, why, and the fix.
     Explain { code: String },
@@ -116,19 +121,23 @@ enum ReportFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Rules { json }) => list_rules(json),
+        Some(Command::Rules { json, markdown }) => list_rules(json, markdown),
         Some(Command::Explain { code }) => explain(&code),
         None => run_migration(cli.run),
     }
 }
 
-fn list_rules(json: bool) -> ExitCode {
+fn list_rules(json: bool, markdown: bool) -> ExitCode {
     if json {
         let entries: Vec<_> = catalog::entries().collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&entries).unwrap_or_default()
         );
+        return ExitCode::SUCCESS;
+    }
+    if markdown {
+        print!("{}", catalog::markdown::code_tables());
         return ExitCode::SUCCESS;
     }
     for (title, kind) in [

@@ -19,6 +19,9 @@ pub(crate) static DEVICE_CRATE_LOCATION: Entry = Entry {
     summary: "Rewritten Rust code needs the device crate, but its location is unknown",
     explanation: "The rewrite would not compile without the dependency, so the Rust files were left unchanged.",
     fix: "Pass --device-crate PATH (the toolkit's device/ directory), or run migrate from the toolkit checkout.",
+    guide: "pass `--device-crate DIR`, or give the files a Cargo.toml; the Rust rewrites were \
+withdrawn",
+    severities: None,
 };
 
 /// The manifest of the crate a file belongs to: the nearest Cargo.toml at or above its

@@ -13,6 +13,8 @@ pub(crate) static VISIBLE_DEVICES_ORDER: Entry = Entry {
     explanation: "ASCEND_RT_VISIBLE_DEVICES requires ascending ids and stops silently at the first \
 invalid one, so `3,1` exposes fewer devices than on CUDA.",
     fix: "List the device ids in ascending order.",
+    guide: "list visible device ids in ascending order",
+    severities: None,
 };
 
 /// Calls `warn` with a message when Ascend would read `value` differently from CUDA.

@@ -1,7 +1,9 @@
-//! The one table of every rewrite rule and diagnostic code: `migrate rules` lists it, and
-//! `migrate explain CODE` prints an entry. The entries themselves live next to their rules;
-//! this module only assembles them, and the match below does not compile until every code
-//! has one.
+//! The one table of every rewrite rule and diagnostic code: `migrate rules` lists it,
+//! `migrate explain CODE` prints an entry, and MIGRATION.md's tables are generated from it.
+//! The entries themselves live next to their rules; this module only assembles them, and
+//! the match below does not compile until every code has one.
+
+pub mod markdown;
 
 use crate::code::{Code, Entry};
 use crate::python::rules::{
@@ -121,7 +123,13 @@ mod tests {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
                 "{code}: names are kebab-case"
             );
-            assert!(!c.explanation.is_empty() && !c.fix.is_empty());
+            assert!(!c.explanation.is_empty() && !c.fix.is_empty() && !c.guide.is_empty());
+            if let Some(severities) = c.severities {
+                assert!(
+                    severities.starts_with(c.severity.as_str()),
+                    "{code}: the guide's severities start with the default"
+                );
+            }
         }
     }
 

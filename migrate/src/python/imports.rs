@@ -18,6 +18,9 @@ pub(crate) static HELPER_IMPORT: Entry = Entry {
     explanation: "Rewritten call sites refer to the helper module (default `device_utils`), which the \
 patch adds at the root of the tree. NPU style imports `torch_npu` instead.",
     fix: "`import device_utils` is added after the module's leading imports, once.",
+    guide: "`import device_utils` (`import torch_npu`) once, after the module's leading imports, \
+where rewritten code needs it",
+    severities: None,
 };
 
 /// `import <helper>` (or `import torch_npu`) when rewritten code will need it.

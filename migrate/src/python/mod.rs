@@ -23,6 +23,8 @@ pub(crate) static FIXPOINT_CAP: Entry = Entry {
     explanation: "Each pass applies non-overlapping edits and runs again; a file still changing after the \
 limit indicates a rule conflict.",
     fix: "Report the file to the migrate maintainers; review the patch for that file by hand.",
+    guide: "the file kept changing and was left alone: report it and review by hand",
+    severities: None,
 };
 
 /// Passes after which a file that still changes is reported (MG002) and left as is.

@@ -15,6 +15,9 @@ pub(crate) static CUDA_ONLY_REQUIREMENT: Entry = Entry {
     explanation: "flash-attn, xformers, triton, nvidia-* wheels, cupy-cuda*, pytorch-cuda and cudatoolkit \
 have no Ascend build; pip fails on an NPU host while installing them.",
     fix: "The line is commented out with the reason, so CUDA users can restore it.",
+    guide: "flash-attn, xformers, triton, nvidia-*, cupy-cuda*, pytorch-cuda, cudatoolkit are \
+commented out with the reason",
+    severities: None,
 };
 
 pub(crate) static CUDA_INDEX_URL: Entry = Entry {
@@ -25,6 +28,8 @@ pub(crate) static CUDA_INDEX_URL: Entry = Entry {
     summary: "CUDA wheel index URLs are commented out",
     explanation: "`--extra-index-url https://download.pytorch.org/whl/cu121` selects CUDA builds of torch.",
     fix: "The line is commented out; torch from PyPI works with torch-npu.",
+    guide: "`--extra-index-url .../whl/cuXXX` and similar are commented out",
+    severities: None,
 };
 
 pub(crate) static CUDA_PACKAGE_REVIEW: Entry = Entry {
@@ -37,6 +42,9 @@ pub(crate) static CUDA_PACKAGE_REVIEW: Entry = Entry {
 NPU variants or none at all.",
     fix: "Check the package's Ascend support (deepspeed supports NPU; onnxruntime has a CANN \
 execution provider; bitsandbytes and apex do not).",
+    guide: "check Ascend support: deepspeed has it, onnxruntime has a CANN provider, bitsandbytes \
+and apex do not",
+    severities: None,
 };
 
 pub fn is_cuda_only(name: &str) -> bool {

@@ -17,6 +17,9 @@ pub(crate) static ADD_TORCH_NPU: Entry = Entry {
     explanation: "torch_npu releases track torch releases (torch-npu 2.4.0.post2 goes with torch 2.4.0).",
     fix: "`torch-npu==X.Y.Z.*` is added after a `torch==X.Y.Z` pin; an unpinned torch gets an \
 unpinned torch-npu and RQ101.",
+    guide: "`torch-npu==X.Y.Z.*` after `torch==X.Y.Z` (unpinned torch: unpinned torch-npu and \
+RQ101)",
+    severities: None,
 };
 
 pub(crate) static TORCH_NPU_PIN: Entry = Entry {
@@ -29,6 +32,8 @@ pub(crate) static TORCH_NPU_PIN: Entry = Entry {
 the version open, and conda environments need torch-npu from pip.",
     fix: "Pin torch (e.g. torch==2.4.0) and torch-npu to the same version; in conda files add \
 torch-npu under the `- pip:` list.",
+    guide: "pin torch and torch-npu to the same version; conda files: add torch-npu under `- pip:`",
+    severities: None,
 };
 
 /// Whether the file already asks for torch-npu (then nothing is added).

@@ -15,6 +15,9 @@ pub(crate) static DEVICE_DEPENDENCY: Entry = Entry {
     explanation: "RS001 / RS002 rewrites call the toolkit's `device` crate.",
     fix: "`device = { path = \"<relative path>\", features = [\"candle\"] }` is added to \
 [dependencies] (toml_edit: comments and order are kept); pass --device-crate to choose the path.",
+    guide: "the crate of a rewritten file gains `device = { path = \"...\", features = \
+[\"candle\"] }` (or the missing feature)",
+    severities: None,
 };
 
 /// Where the toolkit's `device` crate lives (the directory holding its Cargo.toml).

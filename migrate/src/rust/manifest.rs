@@ -16,6 +16,8 @@ pub(crate) static CUDA_FEATURE: Entry = Entry {
 does not build on an NPU host without CUDA. An optional dependency is reported as info.",
     fix: "Move the feature behind one of your own: `[features] cuda = [\"candle-core/cuda\"]`, \
 off by default; NPU kernels come from ops-npu.",
+    guide: "put `cuda` / `cudnn` / `nccl` / `flash-attn` behind an opt-in feature",
+    severities: Some("warning (info when optional or in `[features]`)"),
 };
 
 pub(crate) static CUDA_ONLY_CRATE: Entry = Entry {
@@ -26,6 +28,8 @@ pub(crate) static CUDA_ONLY_CRATE: Entry = Entry {
     summary: "A CUDA-only crate (candle-flash-attn, cudarc, cust, ...) is a dependency",
     explanation: "It cannot build or run on an Ascend host.",
     fix: "Make it optional behind a `cuda` feature; use ops-npu attention on NPU.",
+    guide: "make the crate optional behind a `cuda` feature",
+    severities: None,
 };
 
 pub struct ManifestFindings {

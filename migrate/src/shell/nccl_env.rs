@@ -13,6 +13,8 @@ pub(crate) static NCCL_ENV: Entry = Entry {
     summary: "NCCL_* variables do not configure HCCL",
     explanation: "NCCL settings are ignored on Ascend.",
     fix: "Set the HCCL equivalents (HCCL_CONNECT_TIMEOUT, HCCL_BUFFSIZE, HCCL_IF_IP ...) if needed.",
+    guide: "set HCCL_* equivalents if needed",
+    severities: None,
 };
 
 pub fn check(line: &Line, out: &mut Findings) {

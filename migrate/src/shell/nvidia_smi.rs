@@ -17,6 +17,9 @@ pub(crate) static NVIDIA_SMI: Entry = Entry {
     explanation: "nvidia-smi is missing on Ascend hosts, so a script with `set -e` stops there.",
     fix: "The line becomes `if command -v npu-smi >/dev/null 2>&1; then npu-smi info; else ...; fi` \
 (NPU style: `npu-smi info`).",
+    guide: "a line whose command is `nvidia-smi` -> `npu-smi info` when it exists, else the \
+original command (`npu-smi info`)",
+    severities: None,
 };
 
 pub(crate) static NVIDIA_SMI_INLINE: Entry = Entry {
@@ -27,6 +30,8 @@ pub(crate) static NVIDIA_SMI_INLINE: Entry = Entry {
     summary: "nvidia-smi inside a pipeline or substitution is left as it is",
     explanation: "The tool only rewrites lines where nvidia-smi is the command itself.",
     fix: "Use `npu-smi info` (or `npu-smi info -t usages`) on Ascend hosts.",
+    guide: "use `npu-smi info` inside pipelines and substitutions by hand",
+    severities: None,
 };
 
 pub fn check(line: &Line, options: &RuleOptions, out: &mut Findings) {

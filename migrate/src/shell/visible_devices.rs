@@ -20,6 +20,9 @@ pub(crate) static VISIBLE_DEVICES: Entry = Entry {
     fix: "An `export CUDA_VISIBLE_DEVICES=...` line is followed by \
 `export ASCEND_RT_VISIBLE_DEVICES=\"$CUDA_VISIBLE_DEVICES\"`; a one-command prefix gains the \
 same assignment. NPU style renames the variable.",
+    guide: "`export CUDA_VISIBLE_DEVICES=...` gains an `ASCEND_RT_VISIBLE_DEVICES` export; \
+`CUDA_VISIBLE_DEVICES=0 cmd` gains the same prefix (renamed)",
+    severities: None,
 };
 
 const CUDA_VAR: &str = "CUDA_VISIBLE_DEVICES";

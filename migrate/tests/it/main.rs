@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod fuzz_regressions;
+mod migration_guide;
 mod module_graph;
 mod properties;
 mod python_rules;

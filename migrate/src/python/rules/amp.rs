@@ -22,6 +22,10 @@ the old autocast (`enabled`, `dtype`, `cache_enabled`) are turned into keywords 
 new signature orders them differently.",
     fix: "`from torch.cuda.amp import X` becomes `from torch.amp import X`, and each call gains the \
 device type as its first argument (`device_type=` for custom_fwd/custom_bwd).",
+    guide: "`torch.cuda.amp.{autocast, GradScaler, custom_fwd, custom_bwd}` and `from \
+torch.cuda.amp import ...` -> `torch.amp` with the device type first; autocast's positional \
+`enabled, dtype, cache_enabled` become keywords because torch.amp orders them differently",
+    severities: None,
 };
 
 pub(crate) static AUTOCAST_DEVICE_TYPE: Entry = Entry {
@@ -33,6 +37,9 @@ pub(crate) static AUTOCAST_DEVICE_TYPE: Entry = Entry {
     explanation: "`torch.autocast(\"cuda\")`, `torch.amp.autocast(device_type=\"cuda\")` and \
 `torch.amp.GradScaler(\"cuda\")` only enable mixed precision on NVIDIA GPUs.",
     fix: "Portable style: `device_utils.DEVICE_TYPE`. NPU style: \"npu\".",
+    guide: "`\"cuda\"` as the device type of `torch.autocast`, `torch.amp.autocast`, \
+`torch.amp.GradScaler` or `device_type=` -> `device_utils.DEVICE_TYPE` (`\"npu\"`)",
+    severities: None,
 };
 
 const AMP_NAMES: &[&str] = &["autocast", "GradScaler", "custom_fwd", "custom_bwd"];

@@ -21,6 +21,11 @@ import time on an NPU host, and calls of `flash_attn_func` cannot run there. An 
 scale=q.shape[-1] ** -0.5)[0]` on NPU, or with \
 `torch.nn.functional.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), \
 v.transpose(1, 2)).transpose(1, 2)` everywhere; guard the import with try/except ImportError.",
+    guide: "guard the import with `try/except ImportError`; on NPU use \
+`torch_npu.npu_fusion_attention(q, k, v, heads, input_layout=\"BSND\", scale=d**-0.5)[0]`, \
+elsewhere `F.scaled_dot_product_attention` on (batch, heads, seq, dim). A guarded import with a \
+fallback is not reported.",
+    severities: Some("error (import), warning (call)"),
 };
 
 pub(crate) static XFORMERS: Entry = Entry {
@@ -34,6 +39,9 @@ pub(crate) static XFORMERS: Entry = Entry {
 `import xformers` fails.",
     fix: "Drop the call: diffusers uses torch's scaled_dot_product_attention by default, which \
 torch_npu accelerates. Guard or remove the import.",
+    guide: "drop `enable_xformers_memory_efficient_attention()` (diffusers defaults to SDPA) and \
+the import",
+    severities: Some("warning (call), error (unguarded import), info (guarded import)"),
 };
 
 const FLASH_ATTN_REPLACEMENT: &str = "on NPU use torch_npu.npu_fusion_attention(q, k, v, \

@@ -17,6 +17,8 @@ pub(crate) static TF32_FLAGS: Entry = Entry {
     explanation: "`torch.backends.cuda.matmul.allow_tf32`, `torch.backends.cudnn.allow_tf32`, `benchmark` \
 and `deterministic` are harmless on NPU but have no effect there.",
     fix: "On NPU the analogues are `torch.npu.matmul.allow_hf32` and `torch.npu.conv.allow_hf32`.",
+    guide: "kept; the NPU analogues are `torch.npu.matmul.allow_hf32` / `torch.npu.conv.allow_hf32`",
+    severities: None,
 };
 
 impl Checker<'_> {

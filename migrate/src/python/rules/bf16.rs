@@ -17,6 +17,8 @@ always asks for bf16 fails or crawls there. fp16 has also produced black images 
 some DiT models, so the choice should stay overridable.",
     fix: "Use `device_utils.DTYPE`, the best dtype the selected device supports \
 (PREFERRED_DTYPE=f32|f16|bf16 overrides it), where bf16 is a speed choice.",
+    guide: "`device_utils.DTYPE` where bf16 is a speed choice: 910A / 310P have no bf16",
+    severities: None,
 };
 
 impl Checker<'_> {

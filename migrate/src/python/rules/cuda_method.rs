@@ -20,6 +20,9 @@ method with at most one positional argument are rewritten; a `.cuda` attribute t
 called, and `torch.cuda`, are not touched.",
     fix: "Portable style: `.to(device_utils.DEVICE)` (with `device_utils.device(i)` for an index; \
 keyword arguments such as `non_blocking=True` are kept). NPU style: `.npu(...)`.",
+    guide: "`.cuda()`, `.cuda(i)`, `.cuda(non_blocking=True)` -> `.to(device_utils.DEVICE, ...)` \
+(`.npu(...)`); an uncalled `.cuda` attribute and calls with other arguments are left",
+    severities: None,
 };
 
 impl Checker<'_> {

@@ -23,6 +23,11 @@ those device positions are rewritten; the same text in comments, docstrings, log
 or paths is left alone.",
     fix: "Portable style: `device_utils.DEVICE`, or `device_utils.device(N)` when an index is \
 given. NPU style: the string becomes \"npu\" / \"npu:N\".",
+    guide: "`\"cuda\"` / `\"cuda:N\"` / `f\"cuda:{i}\"` as a device: `.to()`, `device=`, \
+`map_location=`, `device_map=`, `torch.device(...)`, the `\"cuda\" if torch.cuda.is_available() \
+else \"cpu\"` idiom, `--device` argparse defaults, `device` parameters, assignments and dict \
+keys -> `device_utils.DEVICE` / `device_utils.device(N)` (`\"npu\"`, `\"npu:N\"`)",
+    severities: None,
 };
 
 pub(crate) static UNHANDLED_CUDA_STRING: Entry = Entry {
@@ -34,6 +39,8 @@ pub(crate) static UNHANDLED_CUDA_STRING: Entry = Entry {
     explanation: "The string may be a device, a config value or a dictionary key; the tool cannot be sure, \
 so it leaves it and says where it is.",
     fix: "If it is a device, replace it with `device_utils.DEVICE` (or \"npu\").",
+    guide: "if the string is a device, use `device_utils.DEVICE`",
+    severities: None,
 };
 
 impl Checker<'_> {

@@ -15,6 +15,8 @@ pub(crate) static DEVICE_TYPE_CHECK: Entry = Entry {
     summary: "`x.is_cuda`, `device.type == \"cuda\"` and `\"cuda\" in str(device)` are False on NPU",
     explanation: "Code that branches on CUDA takes its CPU path on an NPU host, silently and slowly.",
     fix: "Use `device_utils.is_accelerator(x)` or compare with `device_utils.DEVICE_TYPE`.",
+    guide: "`device_utils.is_accelerator(x)` or compare with `device_utils.DEVICE_TYPE`",
+    severities: None,
 };
 
 impl Checker<'_> {

@@ -15,6 +15,9 @@ pub(crate) static DIST_BACKEND: Entry = Entry {
     summary: "The \"nccl\" process-group backend becomes the backend of the selected device",
     explanation: "NCCL exists only on NVIDIA GPUs; Ascend's collective library is HCCL and CPU runs use gloo.",
     fix: "Portable style: `device_utils.DIST_BACKEND` (hccl / nccl / gloo). NPU style: \"hccl\".",
+    guide: "`\"nccl\"` in `init_process_group` / `new_group` / `backend=` -> \
+`device_utils.DIST_BACKEND` (`\"hccl\"`)",
+    severities: None,
 };
 
 pub(crate) static DATA_PARALLEL: Entry = Entry {
@@ -25,6 +28,8 @@ pub(crate) static DATA_PARALLEL: Entry = Entry {
     summary: "torch.nn.DataParallel is not supported on NPU",
     explanation: "torch_npu does not implement single-process multi-device DataParallel.",
     fix: "Use DistributedDataParallel with one process per device (torchrun) and the hccl backend.",
+    guide: "DistributedDataParallel with one process per device (torchrun) and hccl",
+    severities: None,
 };
 
 pub(crate) static NCCL_SPECIFIC: Entry = Entry {
@@ -37,6 +42,8 @@ pub(crate) static NCCL_SPECIFIC: Entry = Entry {
 configure NVIDIA's collective library only.",
     fix: "Compare with `device_utils.DIST_BACKEND`; the HCCL equivalents are HCCL_* variables \
 (e.g. HCCL_CONNECT_TIMEOUT, HCCL_BUFFSIZE).",
+    guide: "compare with `device_utils.DIST_BACKEND`; HCCL_* variables replace NCCL_*",
+    severities: None,
 };
 
 impl Checker<'_> {

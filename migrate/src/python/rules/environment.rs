@@ -22,6 +22,9 @@ pub(crate) static VISIBLE_DEVICES_ENV: Entry = Entry {
 whose ids must be ascending and which stops silently at the first invalid id.",
     fix: "A following statement copies the value into ASCEND_RT_VISIBLE_DEVICES \
 (NPU style: the key is renamed).",
+    guide: "`os.environ[\"CUDA_VISIBLE_DEVICES\"] = v` gains \
+`os.environ[\"ASCEND_RT_VISIBLE_DEVICES\"] = ...` on the next line (key renamed)",
+    severities: None,
 };
 
 impl Checker<'_> {

@@ -17,6 +17,9 @@ pub(crate) static FLOAT64_ON_DEVICE: Entry = Entry {
 angles in float64 on the device fails or falls back to the CPU.",
     fix: "Compute in float32 on the device, or build the float64 tensor on the CPU and move the \
 float32 result: `torch.arange(..., dtype=torch.float64).float().to(device)`.",
+    guide: "compute in float32 on the device, or build float64 on the CPU and move the float32 \
+result",
+    severities: None,
 };
 
 impl Checker<'_> {

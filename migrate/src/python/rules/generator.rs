@@ -19,6 +19,9 @@ so an image generated with `torch.Generator(\"cuda\").manual_seed(s)` cannot be 
 on another device. diffusers recommends drawing noise on the CPU generator.",
     fix: "Portable style: `device_utils.generator(s)` (a CPU generator, same noise everywhere). \
 NPU style: `torch.Generator(\"npu\")`.",
+    guide: "`torch.Generator(\"cuda\")[.manual_seed(s)]` -> `device_utils.generator([s])` \
+(`torch.Generator(\"npu\")`)",
+    severities: None,
 };
 
 impl Checker<'_> {

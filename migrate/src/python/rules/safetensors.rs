@@ -12,6 +12,9 @@ pub(crate) static SAFETENSORS_DEVICE: Entry = Entry {
     explanation: "The torch_npu runtime shim does not see third-party device arguments. safetensors accepts \
 \"npu\" / \"npu:N\" as a device once torch_npu is imported.",
     fix: "Portable style: `device=device_utils.DEVICE`. NPU style: `device=\"npu\"`.",
+    guide: "`load_file(..., device=\"cuda\")`, `safe_open(..., device=\"cuda\")` -> the helper's \
+device (safetensors accepts `npu:N`)",
+    severities: None,
 };
 
 /// Calls whose `device=` belongs to safetensors (or a loader with the same convention).

@@ -17,6 +17,11 @@ pub(crate) static DEVICE_MODULE: Entry = Entry {
 with the same meaning on `torch.npu` (torch_npu). The helper's `DEVICE_MODULE` is \
 `torch.npu`, `torch.cuda`, or a CPU stand-in whose functions do nothing or report zero.",
     fix: "Portable style: `device_utils.DEVICE_MODULE.<function>`. NPU style: `torch.npu.<function>`.",
+    guide: "`torch.cuda.{is_available, device_count, set_device, current_device, synchronize, \
+empty_cache, manual_seed[_all], memory_*, max_memory_*, reset_peak_memory_stats, mem_get_info, \
+Stream, Event, get/set_rng_state, is_bf16_supported, ...}` -> `device_utils.DEVICE_MODULE.*` \
+(`torch.npu.*`)",
+    severities: None,
 };
 
 pub(crate) static DEVICE_CAPABILITY: Entry = Entry {
@@ -30,6 +35,9 @@ lacks the call) and `get_device_properties(...).major/minor` do not exist there,
 capability-based branches break.",
     fix: "Decide on dtype support with `device_utils.DTYPE` (or `torch.npu.is_bf16_supported()` on \
 NPU) instead of the compute capability.",
+    guide: "decide dtype support with `device_utils.DTYPE` (or `torch.npu.is_bf16_supported()`) \
+instead of the compute capability",
+    severities: None,
 };
 
 pub(crate) static CUDA_ONLY_API: Entry = Entry {
@@ -43,6 +51,9 @@ switches (`torch.backends.cuda.enable_flash_sdp`, `sdp_kernel`, ...), \
 `preferred_linalg_library` and other CUDA-specific calls are left as they are.",
     fix: "Guard the call with `if device_utils.DEVICE_TYPE == \"cuda\":` or remove it; for profiling \
 ranges on NPU use torch_npu.npu.mstx / the Ascend profiler.",
+    guide: "guard with `if device_utils.DEVICE_TYPE == \"cuda\":` or remove (nvtx, comm, graphs, \
+SDP backend switches, `preferred_linalg_library`)",
+    severities: None,
 };
 
 /// `torch.cuda` functions with the same meaning on `torch.npu` (and a CPU stand-in).

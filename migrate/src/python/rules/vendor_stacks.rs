@@ -18,6 +18,9 @@ pub(crate) static APEX: Entry = Entry {
 bitsandbytes ship CUDA kernels only.",
     fix: "Use torch.amp for mixed precision, torch.optim.AdamW(fused=False) or \
 torch_npu.optim.NpuFusedAdamW, and torch.nn.parallel.DistributedDataParallel.",
+    guide: "torch.amp for mixed precision; `torch.optim.AdamW` or `torch_npu.optim.NpuFusedAdamW`; \
+torch DDP instead of apex DDP; no bitsandbytes on NPU",
+    severities: None,
 };
 
 pub(crate) static TRITON_JIT: Entry = Entry {
@@ -31,6 +34,9 @@ through torchair, not inductor's CUDA backend, and torch_npu's runtime shim disa
 torch.jit.script.",
     fix: "Keep an eager fallback for triton kernels; on NPU use torchair \
 (`torch.compile(model, backend=torchair.get_npu_backend())`) or run eagerly.",
+    guide: "keep an eager fallback for triton kernels; on NPU compile with torchair \
+(`torch.compile(model, backend=torchair.get_npu_backend())`) or run eagerly",
+    severities: None,
 };
 
 pub(crate) static CUDA_EXTENSION: Entry = Entry {
@@ -43,6 +49,9 @@ pub(crate) static CUDA_EXTENSION: Entry = Entry {
 `BuildExtension` compile CUDA kernels with nvcc; nothing of that runs on an NPU.",
     fix: "Port the kernels to Ascend C (or express them with torch / torch_npu ops) and build \
 them with torch_npu's NpuExtension; keep the CUDA build behind a device check.",
+    guide: "port the kernels to Ascend C or torch / torch_npu ops; keep the CUDA build behind a \
+device check",
+    severities: None,
 };
 
 impl Checker<'_> {

@@ -14,6 +14,9 @@ pub(crate) static CUDA_VARIANT_MATCH: Entry = Entry {
     explanation: "Neither candle nor tch has an NPU variant: code that matches the CUDA variant keeps \
 treating everything else as the CPU.",
     fix: "Keep it if the branch is about candle's own device; for NPU work use ops-npu.",
+    guide: "a `Device::Cuda(..)` pattern: keep it for candle's own device; NPU work goes through \
+ops-npu",
+    severities: None,
 };
 
 pub(crate) static IS_CUDA_DECISION: Entry = Entry {
@@ -24,6 +27,9 @@ pub(crate) static IS_CUDA_DECISION: Entry = Entry {
     summary: "`is_cuda()` / `is_cpu()` decide between CUDA and the CPU only",
     explanation: "On an NPU host the candle device is the CPU, so such a branch takes its CPU path.",
     fix: "Decide with `device::DeviceManager::new().select(None)` when the NPU matters.",
+    guide: "`is_cuda()` / `is_cpu()` never see the NPU; decide with \
+`device::DeviceManager::new().select(None)` when it matters",
+    severities: None,
 };
 
 impl Checker<'_> {

@@ -13,6 +13,8 @@ pub(crate) static CUDARC: Entry = Entry {
     summary: "cudarc drives CUDA directly and has no NPU equivalent",
     explanation: "cudarc loads libcuda and NVRTC; nothing of it runs on an Ascend NPU.",
     fix: "Keep it behind a `cuda` feature; express NPU work with ops-npu kernels.",
+    guide: "keep cudarc behind a `cuda` feature; NPU work through ops-npu",
+    severities: None,
 };
 
 impl Checker<'_> {

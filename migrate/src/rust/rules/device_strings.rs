@@ -15,6 +15,8 @@ pub(crate) static PINNED_DEVICE_SELECTION: Entry = Entry {
     explanation: "A hard-coded CUDA device passed to the selection overrides the NPU-first order and \
 PREFERRED_DEVICE.",
     fix: "`select(None)` lets PREFERRED_DEVICE or the NPU/CUDA/CPU order decide.",
+    guide: "`manager.select(Some(\"cuda:0\"))` -> `manager.select(None)`",
+    severities: None,
 };
 
 pub(crate) static PARSED_CUDA_DEVICE: Entry = Entry {
@@ -25,6 +27,9 @@ pub(crate) static PARSED_CUDA_DEVICE: Entry = Entry {
     summary: "A hard-coded \"cuda:N\" string is parsed as a device",
     explanation: "The program always asks for CUDA; PREFERRED_DEVICE and the NPU-first order are bypassed.",
     fix: "Use `device::DeviceManager::new().select(None)` or read the device from PREFERRED_DEVICE.",
+    guide: "a parsed `\"cuda:N\"`: use `device::DeviceManager::new().select(None)` or \
+PREFERRED_DEVICE",
+    severities: None,
 };
 
 pub(crate) static UNHANDLED_CUDA_STRING_RUST: Entry = Entry {
@@ -35,6 +40,8 @@ pub(crate) static UNHANDLED_CUDA_STRING_RUST: Entry = Entry {
     summary: "A \"cuda\" / \"cuda:N\" string literal in Rust that is not rewritten",
     explanation: "The tool rewrites device construction, not arbitrary strings.",
     fix: "If it selects a device, route it through the device crate.",
+    guide: "if the string selects a device, route it through the device crate",
+    severities: None,
 };
 
 /// "cuda" or "cuda:N".

@@ -19,6 +19,9 @@ set (an NPU or absent device is an error), else CUDA n when visible and candle w
 with CUDA, else the CPU. Its error converts into `candle_core::Error`, so `?` keeps working.",
     fix: "The call becomes `::device::candle::best_candle_device(n)`, and the crate's Cargo.toml gains \
 the `device` dependency with its `candle` feature (CG001).",
+    guide: "candle `Device::new_cuda(n)` / `Device::cuda_if_available(n)` (also through aliases \
+and `candle_core::` / `candle::` paths) -> `::device::candle::best_candle_device(n)`",
+    severities: None,
 };
 
 pub(crate) static TCH_DEVICE: Entry = Entry {
@@ -30,6 +33,9 @@ pub(crate) static TCH_DEVICE: Entry = Entry {
     explanation: "tch has no NPU backend either; the same selection rules pick CUDA n or the CPU.",
     fix: "The expression becomes `::device::framework::cuda_ordinal(n).expect(..).map_or(tch::Device::Cpu, \
 tch::Device::Cuda)`; an unusable PREFERRED_DEVICE stops the program with the reason.",
+    guide: "tch `Device::Cuda(n)` / `Device::cuda_if_available()` -> \
+`::device::framework::cuda_ordinal(n).expect(..).map_or(tch::Device::Cpu, tch::Device::Cuda)`",
+    severities: None,
 };
 
 const TCH_EXPECT: &str = "PREFERRED_DEVICE names a device this program cannot use";

@@ -15,6 +15,8 @@ pub(crate) static MACRO_BODY: Entry = Entry {
     summary: "A macro body mentions a CUDA device",
     explanation: "Macro arguments are token streams, not parsed code, so rewriting them could be wrong.",
     fix: "Apply the RS001 / RS002 rewrite inside the macro by hand.",
+    guide: "apply RS001 / RS002 inside the macro by hand",
+    severities: None,
 };
 
 impl Checker<'_> {
