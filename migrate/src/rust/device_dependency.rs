@@ -131,57 +131,34 @@ pub fn add_device_dependency(
 mod tests {
     use super::*;
 
-    fn device() -> DeviceCrate {
-        DeviceCrate {
+    /// The manifest `text` in `dir` after adding the dependency candle code needs.
+    fn add_for_candle(text: &str, dir: &str) -> Option<String> {
+        let device = DeviceCrate {
             dir: PathBuf::from("/toolkit/device"),
-        }
+        };
+        let needs = Needs {
+            candle: true,
+            framework: false,
+        };
+        add_device_dependency(text, Path::new(dir), &device, needs).unwrap()
     }
 
     #[test]
     fn adds_the_dependency_keeping_comments_and_order() {
         let text = "[package]\nname = \"app\" # the app\n\n[dependencies]\n# tensors\ncandle-core = \"0.11\"\nanyhow = \"1\"\n";
-        let out = add_device_dependency(
-            text,
-            Path::new("/work/app"),
-            &device(),
-            Needs {
-                candle: true,
-                framework: false,
-            },
-        )
-        .unwrap()
-        .unwrap();
+        let out = add_for_candle(text, "/work/app").unwrap();
         assert_eq!(
             out,
             "[package]\nname = \"app\" # the app\n\n[dependencies]\n# tensors\ncandle-core = \"0.11\"\nanyhow = \"1\"\ndevice = { path = \"../../toolkit/device\", features = [\"candle\"] }\n"
         );
-        let again = add_device_dependency(
-            &out,
-            Path::new("/work/app"),
-            &device(),
-            Needs {
-                candle: true,
-                framework: false,
-            },
-        )
-        .unwrap();
+        let again = add_for_candle(&out, "/work/app");
         assert_eq!(again, None, "second run adds nothing");
     }
 
     #[test]
     fn an_existing_dependency_gains_only_the_missing_feature() {
         let text = "[dependencies]\ndevice = { path = \"../device\" }\n";
-        let out = add_device_dependency(
-            text,
-            Path::new("/x"),
-            &device(),
-            Needs {
-                candle: true,
-                framework: false,
-            },
-        )
-        .unwrap()
-        .unwrap();
+        let out = add_for_candle(text, "/x").unwrap();
         assert_eq!(
             out,
             "[dependencies]\ndevice = { path = \"../device\" , features = [\"candle\"] }\n"
