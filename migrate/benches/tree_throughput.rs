@@ -8,7 +8,8 @@
 //! cargo bench -p migrate --bench tree_throughput -- /tmp/diffusers-tree --ruff /tmp/ref/bin/ruff
 //! ```
 
-use migrate::run::{self, FileStatus, RunConfig};
+use migrate::file_result::FileStatus;
+use migrate::run::{self, RunConfig};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,7 +1,8 @@
 //! `--apply`: write each changed file in place, atomically, and only if nobody changed it
 //! since it was read.
 
-use crate::run::{FileResult, FileStatus, Migration};
+use crate::file_result::{FileResult, FileStatus};
+use crate::run::Migration;
 use std::io::Write;
 use std::path::Path;
 

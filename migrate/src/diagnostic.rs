@@ -1,11 +1,11 @@
-//! Findings that need a human, each tied to a catalog code and a place in a file.
+//! Findings that need a human, each tied to a catalog entry and a place in a file.
 
-use crate::catalog::{self, Severity};
+use crate::code::{Code, Entry, Severity};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub line: usize,
     pub column: usize,
@@ -15,11 +15,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A diagnostic with the catalog's severity and fix.
-    pub fn new(code: &'static str, line: usize, column: usize, message: impl Into<String>) -> Self {
-        let entry = catalog::entry(code);
+    /// A diagnostic with the entry's severity and fix. Rules pass their own entry, so the
+    /// defaults come with the code instead of being looked up.
+    pub fn new(entry: &Entry, line: usize, column: usize, message: impl Into<String>) -> Self {
         Diagnostic {
-            code,
+            code: entry.code,
             severity: entry.severity,
             line,
             column,

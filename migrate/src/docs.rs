@@ -1,8 +1,22 @@
 //! Markdown is documentation for people: never rewritten, only reported (MD101), so a
 //! README's install lines can be updated by hand.
 
+use crate::code::{Code, Entry, Kind, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::text::SourceText;
+
+pub(crate) static DOC_CUDA_INSTRUCTION: Entry = Entry {
+    code: Code::MD101,
+    name: "doc-cuda-instruction",
+    kind: Kind::Diagnostic,
+    severity: Severity::Info,
+    summary: "Documentation tells users to install or run CUDA-only tools",
+    explanation: "Markdown is never rewritten: instructions such as `pip install flash-attn`, \
+`nvidia-smi` or CUDA_VISIBLE_DEVICES are reported so the docs can be updated by hand.",
+    fix: "Add the NPU instructions (torch-npu install, npu-smi, ASCEND_RT_VISIBLE_DEVICES).",
+    guide: "add NPU instructions next to CUDA ones in your docs (Markdown is never rewritten)",
+    severities: None,
+};
 
 const PATTERNS: &[(&str, &str)] = &[
     (
@@ -34,20 +48,15 @@ pub fn collect(source: &SourceText) -> Vec<Diagnostic> {
         for (pattern, why) in PATTERNS {
             if let Some(col) = line.find(pattern) {
                 let message = format!("documentation {why}: `{}`", line.trim());
-                out.push(Diagnostic::new("MD101", i + 1, col + 1, message));
+                out.push(Diagnostic::new(
+                    &DOC_CUDA_INSTRUCTION,
+                    i + 1,
+                    col + 1,
+                    message,
+                ));
                 break;
             }
         }
     }
     out
-}
-
-/// One diagnostic for a whole .cu / .cuh file.
-pub fn cuda_source(path: &str) -> Diagnostic {
-    Diagnostic::new(
-        "CU101",
-        1,
-        1,
-        format!("{path} is CUDA source and has to be ported by hand"),
-    )
 }

@@ -1,6 +1,7 @@
 //! Byte-span edits and their application. Rules never regenerate source: a fix is a set of
 //! span replacements, and fixes that would overlap are resolved before anything is written.
 
+use crate::code::Code;
 use crate::text::SourceText;
 use serde::Serialize;
 
@@ -37,21 +38,16 @@ impl Edit {
 /// several spans (rename a method and wrap its argument) never lands half-done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
-    pub code: &'static str,
+    pub code: Code,
     pub edits: Vec<Edit>,
 }
 
 impl Fix {
-    pub fn new(code: &'static str, edits: Vec<Edit>) -> Self {
+    pub fn new(code: Code, edits: Vec<Edit>) -> Self {
         Fix { code, edits }
     }
 
-    pub fn single(
-        code: &'static str,
-        start: usize,
-        end: usize,
-        replacement: impl Into<String>,
-    ) -> Self {
+    pub fn single(code: Code, start: usize, end: usize, replacement: impl Into<String>) -> Self {
         Fix::new(code, vec![Edit::replace(start, end, replacement)])
     }
 
@@ -73,7 +69,7 @@ impl Fix {
 /// An applied fix as the report shows it, in lines of the text it was applied to.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AppliedEdit {
-    pub rule: &'static str,
+    pub rule: Code,
     pub line_start: usize,
     pub line_end: usize,
     pub before: String,
@@ -148,11 +144,12 @@ pub fn describe(source: &SourceText, fix: &Fix) -> AppliedEdit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::code::Code::{PY001, PY002, PY003, PY004};
 
     #[test]
     fn outer_fix_wins_over_nested_one() {
-        let outer = Fix::single("PY001", 0, 10, "X");
-        let inner = Fix::single("PY004", 2, 5, "Y");
+        let outer = Fix::single(PY001, 0, 10, "X");
+        let inner = Fix::single(PY004, 2, 5, "Y");
         let (kept, dropped) = resolve_overlaps(vec![inner, outer.clone()]);
         assert_eq!(kept, vec![outer]);
         assert_eq!(dropped, 1);
@@ -161,8 +158,8 @@ mod tests {
     #[test]
     fn disjoint_fixes_apply_in_source_order() {
         let fixes = vec![
-            Fix::single("A", 4, 5, "four"),
-            Fix::single("A", 0, 1, "zero"),
+            Fix::single(PY001, 4, 5, "four"),
+            Fix::single(PY001, 0, 1, "zero"),
         ];
         let (kept, _) = resolve_overlaps(fixes);
         assert_eq!(apply("0123456", &kept), "zero123four56");
@@ -171,8 +168,8 @@ mod tests {
     #[test]
     fn a_fix_is_dropped_whole_when_one_of_its_edits_conflicts() {
         // The split fix's first edit is free, but its second lands inside the wider fix.
-        let wide = Fix::single("A", 0, 20, "w");
-        let split = Fix::new("B", vec![Edit::replace(2, 4, "x"), Edit::insert(12, "y")]);
+        let wide = Fix::single(PY001, 0, 20, "w");
+        let split = Fix::new(PY002, vec![Edit::replace(2, 4, "x"), Edit::insert(12, "y")]);
         let (kept, dropped) = resolve_overlaps(vec![split, wide.clone()]);
         assert_eq!(kept, vec![wide]);
         assert_eq!(dropped, 1);
@@ -181,10 +178,10 @@ mod tests {
     #[test]
     fn adjacent_edits_do_not_conflict_but_inserts_at_one_point_do() {
         let (kept, dropped) = resolve_overlaps(vec![
-            Fix::single("A", 0, 2, "x"),
-            Fix::single("A", 2, 4, "y"),
-            Fix::new("B", vec![Edit::insert(6, "i")]),
-            Fix::new("C", vec![Edit::insert(6, "j")]),
+            Fix::single(PY001, 0, 2, "x"),
+            Fix::single(PY001, 2, 4, "y"),
+            Fix::new(PY002, vec![Edit::insert(6, "i")]),
+            Fix::new(PY003, vec![Edit::insert(6, "j")]),
         ]);
         assert_eq!(kept.len(), 3);
         assert_eq!(dropped, 1);

@@ -1,9 +1,24 @@
 //! The helper module the portable style adds at the tree root: its text, and a name that
 //! never overwrites a file of the user's.
 
+use crate::code::{Code, Entry, Kind, Severity};
 use crate::diagnostic::Diagnostic;
-use crate::run::{FileResult, FileStatus};
+use crate::file_result::{FileResult, FileStatus};
+use crate::walk::FileKind;
 use std::path::Path;
+
+pub(crate) static HELPER_MODULE_NAME: Entry = Entry {
+    code: Code::MG001,
+    name: "helper-module-name",
+    kind: Kind::Diagnostic,
+    severity: Severity::Info,
+    summary: "The helper module name was taken, so another name was chosen",
+    explanation: "A file or package with the requested helper name already exists and was not written by \
+migrate, so it is never overwritten.",
+    fix: "Nothing to do, or pass --helper-module NAME to choose the name.",
+    guide: "nothing, or `--helper-module NAME`",
+    severities: None,
+};
 
 /// The module's text; kept as a real .py file so tests can byte-compile it.
 pub const TEMPLATE: &str = include_str!("../assets/device_utils.py");
@@ -77,22 +92,21 @@ pub fn added_file(root: &Path, choice: &HelperChoice) -> FileResult {
     let mut diagnostics = Vec::new();
     if let Some(requested) = &choice.renamed_from {
         diagnostics.push(Diagnostic::new(
-            "MG001",
+            &HELPER_MODULE_NAME,
             1,
             1,
             format!("{requested}.py (or a {requested}/ package) already exists and is not ours; the helper is {relative}"),
         ));
     }
+    let absolute = root.join(&relative);
     FileResult {
-        absolute: root.join(&relative),
-        relative,
-        kind: Some(crate::walk::FileKind::Python),
-        status: FileStatus::Added,
-        reason: None,
-        original: None,
         output: Some(TEMPLATE.to_string()),
-        edits: Vec::new(),
         diagnostics,
-        rust_needs: crate::rust::Needs::default(),
+        ..FileResult::empty(
+            relative,
+            absolute,
+            Some(FileKind::Python),
+            FileStatus::Added,
+        )
     }
 }

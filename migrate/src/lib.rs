@@ -3,12 +3,17 @@
 //! Stands alone in the workspace (no tensor libraries). Every rewrite is a span edit found
 //! by an exact parser, so comments, formatting and line endings survive; everything that
 //! cannot be rewritten safely becomes a diagnostic with a stable code (see [`catalog`]).
+//! Each rule family sits in its own file with its catalog entries, as ruff lays out rules.
 
 pub mod apply;
 pub mod catalog;
+pub mod code;
+mod cuda_source;
 pub mod diagnostic;
 mod docs;
 pub mod edit;
+pub mod file_result;
+pub mod findings;
 pub mod helper;
 pub mod options;
 pub mod patch;
@@ -17,10 +22,12 @@ pub mod report;
 mod requirements;
 pub mod run;
 pub mod rust;
+mod rust_crates;
 mod shell;
 pub mod text;
+mod visible_devices_order;
 pub mod walk;
 
-pub use catalog::{CODES, Code, Kind, Severity};
+pub use code::{Code, Entry, Kind, Severity};
 pub use diagnostic::Diagnostic;
 pub use options::{RuleOptions, Style};

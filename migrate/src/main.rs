@@ -2,9 +2,11 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migrate::apply;
-use migrate::catalog::{self, Kind, Severity};
+use migrate::catalog;
+use migrate::file_result::FileStatus;
 use migrate::report;
-use migrate::run::{self, FileStatus, Migration, RunConfig};
+use migrate::run::{self, Migration, RunConfig};
+use migrate::{Kind, Severity};
 use migrate::{RuleOptions, Style};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ Examples:
   migrate --report report.md --report-format md .  a summary for the pull request
   migrate --style npu .                            torch_npu names, NPU only
   migrate rules                                    every rule and diagnostic code
+  migrate rules --markdown                         the code tables of MIGRATION.md
   migrate explain PY101                            what a code means and how to fix it
 
 What it changes: Python sources (device strings, .cuda(), torch.cuda.*, amp, generators,
@@ -52,8 +55,12 @@ enum Command {
     /// List every rewrite rule and diagnostic code.
     Rules {
         /// Print the catalog as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the code tables MIGRATION.md holds between its `codes:start` / `codes:end`
+        /// markers.
+        #[arg(long)]
+        markdown: bool,
     },
     /// Explain one rule or diagnostic code (e.g. PY101): what, why, and the fix.
     Explain { code: String },
@@ -114,18 +121,23 @@ enum ReportFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Rules { json }) => list_rules(json),
+        Some(Command::Rules { json, markdown }) => list_rules(json, markdown),
         Some(Command::Explain { code }) => explain(&code),
         None => run_migration(cli.run),
     }
 }
 
-fn list_rules(json: bool) -> ExitCode {
+fn list_rules(json: bool, markdown: bool) -> ExitCode {
     if json {
+        let entries: Vec<_> = catalog::entries().collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(catalog::CODES).unwrap_or_default()
+            serde_json::to_string_pretty(&entries).unwrap_or_default()
         );
+        return ExitCode::SUCCESS;
+    }
+    if markdown {
+        print!("{}", catalog::markdown::code_tables());
         return ExitCode::SUCCESS;
     }
     for (title, kind) in [
@@ -133,7 +145,7 @@ fn list_rules(json: bool) -> ExitCode {
         ("Diagnostics", Kind::Diagnostic),
     ] {
         println!("{title}:");
-        for c in catalog::CODES.iter().filter(|c| c.kind == kind) {
+        for c in catalog::entries().filter(|c| c.kind == kind) {
             let severity = if kind == Kind::Diagnostic {
                 format!(" [{}]", c.severity.as_str())
             } else {
@@ -318,7 +330,7 @@ fn print_summary(report: &report::Report, applied: Option<usize>) {
         let rules: Vec<String> = t
             .edits_by_rule
             .iter()
-            .map(|(code, n)| format!("{code} {} x{n}", catalog::entry_name(code)))
+            .map(|(code, n)| format!("{code} {} x{n}", catalog::entry(*code).name))
             .collect();
         eprintln!("  edits by rule: {}", rules.join(", "));
     }

@@ -48,7 +48,7 @@ pub fn render(changes: &[FileChange<'_>]) -> String {
 
 /// The whole run's patch: every changed and added file.
 pub fn for_migration(migration: &crate::run::Migration) -> String {
-    use crate::run::FileStatus;
+    use crate::file_result::FileStatus;
     let changes: Vec<FileChange<'_>> = migration
         .files
         .iter()

@@ -1,11 +1,13 @@
 //! The run's report: per file, the edits with rule and lines, the diagnostics with fixes,
 //! and statistics the way HIPIFY prints them; as JSON for tools or Markdown for a PR.
 
-use crate::catalog::{self, Severity};
+use crate::catalog;
+use crate::code::{Code, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::AppliedEdit;
+use crate::file_result::FileStatus;
 use crate::patch;
-use crate::run::{FileStatus, Migration};
+use crate::run::Migration;
 use crate::walk::FileKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,9 +57,9 @@ pub struct Totals {
     pub files_added: usize,
     pub files_skipped: usize,
     pub files_failed: usize,
-    pub edits_by_rule: BTreeMap<&'static str, usize>,
+    pub edits_by_rule: BTreeMap<Code, usize>,
     pub diagnostics_by_severity: BTreeMap<&'static str, usize>,
-    pub diagnostics_by_code: BTreeMap<&'static str, usize>,
+    pub diagnostics_by_code: BTreeMap<Code, usize>,
     pub lines_changed: usize,
     pub cuda_references: usize,
     pub converted: usize,
@@ -190,7 +192,7 @@ pub fn to_markdown(report: &Report) -> String {
     if !t.edits_by_rule.is_empty() {
         out.push_str("### Rewrites\n\n| rule | name | count |\n|---|---|---|\n");
         for (code, n) in &t.edits_by_rule {
-            let _ = writeln!(out, "| {code} | {} | {n} |", catalog::entry(code).name);
+            let _ = writeln!(out, "| {code} | {} | {n} |", catalog::entry(*code).name);
         }
         out.push('\n');
     }

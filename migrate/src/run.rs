@@ -3,12 +3,14 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit};
+use crate::file_result::{FileResult, FileStatus};
+use crate::findings::Findings;
 use crate::options::{RuleOptions, Style};
 use crate::requirements::Flavor;
-use crate::rust::{self, DeviceCrate, Needs};
+use crate::rust::{self, DeviceCrate};
 use crate::text::SourceText;
 use crate::walk::{self, FileKind};
-use crate::{docs, helper, python, requirements, shell};
+use crate::{cuda_source, docs, helper, python, requirements, rust_crates, shell};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,57 +34,6 @@ impl Default for RunConfig {
             excludes: Vec::new(),
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             device_crate: DeviceCrate::beside_this_checkout(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileStatus {
-    Changed,
-    Unchanged,
-    Added,
-    Skipped,
-    Failed,
-}
-
-#[derive(Debug, Clone)]
-pub struct FileResult {
-    pub relative: String,
-    pub absolute: PathBuf,
-    pub kind: Option<FileKind>,
-    pub status: FileStatus,
-    pub reason: Option<String>,
-    /// The text as read; `--apply` compares it with the file on disk before writing.
-    pub original: Option<String>,
-    /// The new text, for changed and added files only.
-    pub output: Option<String>,
-    pub edits: Vec<AppliedEdit>,
-    pub diagnostics: Vec<Diagnostic>,
-    /// What rewritten Rust code needs from the device crate.
-    pub rust_needs: Needs,
-}
-
-impl FileResult {
-    fn new(found: &walk::Found, status: FileStatus) -> Self {
-        FileResult {
-            relative: found.relative.clone(),
-            absolute: found.absolute.clone(),
-            kind: Some(found.kind),
-            status,
-            reason: None,
-            original: None,
-            output: None,
-            edits: Vec::new(),
-            diagnostics: Vec::new(),
-            rust_needs: Needs::default(),
-        }
-    }
-
-    fn failed(found: &walk::Found, reason: impl Into<String>) -> Self {
-        FileResult {
-            reason: Some(reason.into()),
-            ..Self::new(found, FileStatus::Failed)
         }
     }
 }
@@ -185,34 +136,12 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
         .map(|f| process(f, &options, config.max_file_bytes))
         .collect();
     for (relative, reason) in found.skipped {
-        files.push(FileResult {
-            relative,
-            absolute: PathBuf::new(),
-            kind: None,
-            status: FileStatus::Skipped,
-            reason: Some(reason),
-            original: None,
-            output: None,
-            edits: Vec::new(),
-            diagnostics: Vec::new(),
-            rust_needs: Needs::default(),
-        });
+        files.push(FileResult::refused(relative, FileStatus::Skipped, reason));
     }
     for (path, reason) in found.errors {
-        files.push(FileResult {
-            relative: path,
-            absolute: PathBuf::new(),
-            kind: None,
-            status: FileStatus::Failed,
-            reason: Some(reason),
-            original: None,
-            output: None,
-            edits: Vec::new(),
-            diagnostics: Vec::new(),
-            rust_needs: Needs::default(),
-        });
+        files.push(FileResult::refused(path, FileStatus::Failed, reason));
     }
-    link_rust_crates(&mut files, &root, config.device_crate.as_ref());
+    rust_crates::link(&mut files, &root, config.device_crate.as_ref());
 
     let mut helper_module = None;
     if let Some(choice) = helper_choice {
@@ -293,13 +222,15 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             reason: Some(format!(
                 "{size} bytes is over the {max_bytes}-byte limit (--max-file-size)"
             )),
-            ..FileResult::new(found, FileStatus::Skipped)
+            ..FileResult::found(found, FileStatus::Skipped)
         };
     }
     if found.kind == FileKind::CudaSource {
         // Reported whole; its content is not needed (and need not be UTF-8).
-        let mut result = FileResult::new(found, FileStatus::Unchanged);
-        result.diagnostics.push(docs::cuda_source(&found.relative));
+        let mut result = FileResult::found(found, FileStatus::Unchanged);
+        result
+            .diagnostics
+            .push(cuda_source::report(&found.relative));
         return result;
     }
     let bytes = match std::fs::read(&found.absolute) {
@@ -319,7 +250,7 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             );
         }
     };
-    let mut result = FileResult::new(found, FileStatus::Unchanged);
+    let mut result = FileResult::found(found, FileStatus::Unchanged);
     // The helper an earlier run added is ours and correct as it is; rewriting its
     // torch.cuda checks would break it.
     let generated_helper = found.kind == FileKind::Python && text.starts_with(helper::MARKER);
@@ -341,18 +272,14 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
                 return failed;
             }
         },
-        FileKind::Shell => {
-            let findings = shell::collect(&source, options);
-            line_fixes(&source, findings.fixes, findings.diagnostics)
-        }
+        FileKind::Shell => line_fixes(&source, shell::collect(&source, options)),
         FileKind::Requirements | FileKind::CondaEnvironment => {
             let flavor = if found.kind == FileKind::Requirements {
                 Flavor::Pip
             } else {
                 Flavor::Conda
             };
-            let findings = requirements::collect(&source, flavor);
-            line_fixes(&source, findings.fixes, findings.diagnostics)
+            line_fixes(&source, requirements::collect(&source, flavor))
         }
         FileKind::Markdown => (None, Vec::new(), docs::collect(&source)),
         FileKind::Rust => match rust::migrate(&source) {
@@ -388,148 +315,15 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
     result
 }
 
-/// The manifest of the crate a file belongs to: the nearest Cargo.toml at or above its
-/// directory, inside the tree.
-fn owning_manifest(root: &Path, file: &Path) -> Option<PathBuf> {
-    let mut dir = file.parent()?;
-    loop {
-        let candidate = dir.join("Cargo.toml");
-        if candidate.is_file() {
-            return Some(candidate);
-        }
-        if dir == root {
-            return None;
-        }
-        dir = dir.parent()?;
-    }
-}
-
-/// Adds the `device` dependency to each crate whose Rust files were rewritten; where that
-/// is impossible, the crate's rewrites are withdrawn (they would not compile) and CG103 says
-/// why.
-fn link_rust_crates(files: &mut Vec<FileResult>, root: &Path, device_crate: Option<&DeviceCrate>) {
-    let mut by_manifest: Vec<(Option<PathBuf>, Needs, Vec<usize>)> = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        if f.kind != Some(FileKind::Rust) || f.status != FileStatus::Changed {
-            continue;
-        }
-        let manifest = owning_manifest(root, &f.absolute);
-        match by_manifest.iter_mut().find(|(m, _, _)| *m == manifest) {
-            Some((_, needs, members)) => {
-                needs.candle |= f.rust_needs.candle;
-                needs.framework |= f.rust_needs.framework;
-                members.push(i);
-            }
-            None => by_manifest.push((manifest, f.rust_needs, vec![i])),
-        }
-    }
-    for (manifest, needs, members) in by_manifest {
-        let updated = match (&manifest, device_crate) {
-            (Some(path), Some(device)) => manifest_with_device(files, root, path, device, needs),
-            (None, _) => {
-                Err("these Rust files belong to no Cargo.toml inside the tree".to_string())
-            }
-            (Some(_), None) => Err(
-                "the toolkit's device crate was not found; pass --device-crate PATH".to_string(),
-            ),
-        };
-        if let Err(why) = updated {
-            for i in members {
-                let f = &mut files[i];
-                f.status = FileStatus::Unchanged;
-                f.output = None;
-                f.edits.clear();
-                f.diagnostics.push(Diagnostic::new(
-                    "CG103",
-                    1,
-                    1,
-                    format!("rewrites withdrawn: {why}"),
-                ));
-            }
-        }
-    }
-}
-
-fn manifest_with_device(
-    files: &mut Vec<FileResult>,
-    root: &Path,
-    path: &Path,
-    device: &DeviceCrate,
-    needs: Needs,
-) -> Result<(), String> {
-    let index = match files.iter().position(|f| f.absolute == path) {
-        Some(i) => i,
-        None => {
-            // Excluded or unreadable during the walk: bring it in now.
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            files.push(FileResult {
-                relative,
-                absolute: path.to_path_buf(),
-                kind: Some(FileKind::CargoManifest),
-                status: FileStatus::Unchanged,
-                reason: None,
-                original: Some(text),
-                output: None,
-                edits: Vec::new(),
-                diagnostics: Vec::new(),
-                rust_needs: Needs::default(),
-            });
-            files.len() - 1
-        }
-    };
-    let f = &mut files[index];
-    let current = f
-        .output
-        .clone()
-        .or_else(|| f.original.clone())
-        .ok_or_else(|| format!("{} could not be read", f.relative))?;
-    let dir = path.parent().unwrap_or(root);
-    let Some(updated) = rust::add_device_dependency(&current, dir, device, needs)
-        .map_err(|e| format!("{}: {e}", f.relative))?
-    else {
-        return Ok(());
-    };
-    let changed_line = current
-        .lines()
-        .zip(updated.lines())
-        .position(|(a, b)| a != b)
-        .unwrap_or(current.lines().count());
-    f.edits.push(AppliedEdit {
-        rule: "CG001",
-        line_start: changed_line + 1,
-        line_end: changed_line + 1,
-        before: current
-            .lines()
-            .nth(changed_line)
-            .unwrap_or_default()
-            .to_string(),
-        after: updated
-            .lines()
-            .nth(changed_line)
-            .unwrap_or_default()
-            .to_string(),
-    });
-    f.status = FileStatus::Changed;
-    f.output = Some(updated);
-    Ok(())
-}
-
 /// Applies line-based fixes (shell, requirements) in one pass; these rules never nest.
 fn line_fixes(
     source: &SourceText,
-    fixes: Vec<edit::Fix>,
-    diagnostics: Vec<Diagnostic>,
+    findings: Findings,
 ) -> (Option<String>, Vec<AppliedEdit>, Vec<Diagnostic>) {
-    let (fixes, _) = edit::resolve_overlaps(fixes);
+    let (fixes, _) = edit::resolve_overlaps(findings.fixes);
     let edits = fixes.iter().map(|f| edit::describe(source, f)).collect();
     let output = source
         .with_body(edit::apply(&source.body, &fixes))
         .to_file_text();
-    (Some(output), edits, diagnostics)
+    (Some(output), edits, findings.diagnostics)
 }

@@ -105,6 +105,60 @@ impl SourceText {
     }
 }
 
+/// One line of a line-oriented file (shell script, requirements), where the rules for those
+/// files look for commands and package names.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// The line without its line break.
+    pub text: &'a str,
+    /// Byte offset of the line's start in the body.
+    pub offset: usize,
+    /// 1-based line number, counted as `SourceText::line_of` counts.
+    pub number: usize,
+    /// Whether a `\n` ends the line (the last line may have none).
+    pub ends_with_newline: bool,
+}
+
+impl<'a> Line<'a> {
+    /// The line without leading whitespace.
+    pub fn trimmed(&self) -> &'a str {
+        self.text.trim_start()
+    }
+
+    /// The leading whitespace, which a replacement line keeps.
+    pub fn indent(&self) -> &'a str {
+        &self.text[..self.text.len() - self.trimmed().len()]
+    }
+
+    /// Byte offset of the line's end (before its line break) in the body.
+    pub fn end(&self) -> usize {
+        self.offset + self.text.len()
+    }
+
+    /// Blank lines and `#` comments, which line-oriented rules never touch.
+    pub fn is_blank_or_comment(&self) -> bool {
+        let trimmed = self.trimmed();
+        trimmed.is_empty() || trimmed.starts_with('#')
+    }
+}
+
+impl SourceText {
+    /// The body's lines split at `\n`, each with its offset and number.
+    pub fn numbered_lines(&self) -> impl Iterator<Item = Line<'_>> {
+        let mut offset = 0;
+        self.body.split_inclusive('\n').map(move |raw| {
+            let line = Line {
+                text: raw.trim_end_matches(['\n', '\r']),
+                offset,
+                number: self.line_of(offset),
+                ends_with_newline: raw.ends_with('\n'),
+            };
+            offset += raw.len();
+            line
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,51 @@
-//! Finding an existing import of a module and the place to add one.
+//! The import rewritten code needs: finding an existing import of the helper (or
+//! torch_npu) and the place to add one.
 
-use ruff_python_ast::{Expr, Stmt};
+use crate::code::{Code, Entry, Kind, Severity};
+use crate::edit::{Edit, Fix};
+use crate::options::RuleOptions;
+use crate::text::SourceText;
+use ruff_python_ast::{Expr, ModModule, Stmt};
+use ruff_python_parser::Parsed;
 use ruff_text_size::Ranged;
+
+pub(crate) static HELPER_IMPORT: Entry = Entry {
+    code: Code::PY011,
+    name: "helper-import",
+    kind: Kind::Rewrite,
+    severity: Severity::Info,
+    summary: "The helper module is imported once where rewritten code uses it",
+    explanation: "Rewritten call sites refer to the helper module (default `device_utils`), which the \
+patch adds at the root of the tree. NPU style imports `torch_npu` instead.",
+    fix: "`import device_utils` is added after the module's leading imports, once.",
+    guide: "`import device_utils` (`import torch_npu`) once, after the module's leading imports, \
+where rewritten code needs it",
+    severities: None,
+};
+
+/// `import <helper>` (or `import torch_npu`) when rewritten code will need it.
+pub fn helper_import(
+    parsed: &Parsed<ModModule>,
+    source: &SourceText,
+    options: &RuleOptions,
+) -> Option<Fix> {
+    let module = options.required_import();
+    if imports_module(parsed.suite(), module) {
+        return None;
+    }
+    let (at, needs_newline_first) = insertion_point(parsed.suite(), &source.body);
+    let nl = source.newline;
+    let text = if needs_newline_first {
+        format!("{nl}import {module}{nl}")
+    } else {
+        format!("import {module}{nl}")
+    };
+    Some(Fix::new(HELPER_IMPORT.code, vec![Edit::insert(at, text)]))
+}
 
 /// True when the module body already imports `module` (any form, any depth of nesting in
 /// top-level try/if blocks is not searched: the helper import is always top-level).
-pub fn imports_module(body: &[Stmt], module: &str) -> bool {
+fn imports_module(body: &[Stmt], module: &str) -> bool {
     body.iter().any(|stmt| match stmt {
         Stmt::Import(import) => import.names.iter().any(|a| a.name.id.as_str() == module),
         Stmt::ImportFrom(from) => {
@@ -23,7 +63,7 @@ pub fn imports_module(body: &[Stmt], module: &str) -> bool {
 /// any docstring and `from __future__` imports), at the start of a line.
 /// Returns the byte offset and whether a newline must be written before the import because
 /// the file ends without one right there.
-pub fn insertion_point(body: &[Stmt], source: &str) -> (usize, bool) {
+fn insertion_point(body: &[Stmt], source: &str) -> (usize, bool) {
     let mut stmts = body.iter().peekable();
     let mut anchor: Option<&Stmt> = None;
     if let Some(Stmt::Expr(expr)) = stmts.peek()

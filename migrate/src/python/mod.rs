@@ -1,19 +1,31 @@
 //! Python sources: parse with ruff's parser, collect fixes, apply them as span edits, and
 //! repeat until nothing changes (each pass re-parses, so the output is known to parse).
 
-mod imports;
+pub(crate) mod imports;
 mod names;
 pub mod properties;
-mod rules;
+pub(crate) mod rules;
 
-pub use rules::lint_visible_devices;
-
+use crate::code::{Code, Entry, Kind, Severity};
 use crate::diagnostic::Diagnostic;
-use crate::edit::{self, AppliedEdit, Edit, Fix};
+use crate::edit::{self, AppliedEdit};
 use crate::options::RuleOptions;
 use crate::text::SourceText;
 use ruff_python_ast::ModModule;
 use ruff_python_parser::Parsed;
+
+pub(crate) static FIXPOINT_CAP: Entry = Entry {
+    code: Code::MG002,
+    name: "fixpoint-cap",
+    kind: Kind::Diagnostic,
+    severity: Severity::Warning,
+    summary: "Rewriting did not settle within the pass limit",
+    explanation: "Each pass applies non-overlapping edits and runs again; a file still changing after the \
+limit indicates a rule conflict.",
+    fix: "Report the file to the migrate maintainers; review the patch for that file by hand.",
+    guide: "the file kept changing and was left alone: report it and review by hand",
+    severities: None,
+};
 
 /// Passes after which a file that still changes is reported (MG002) and left as is.
 pub const MAX_PASSES: usize = 4;
@@ -102,20 +114,24 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
             .iter()
             .flat_map(|f| &f.edits)
             .any(|e| options.needs_import(&e.replacement));
-        if needs_import && let Some(import) = import_fix(&parsed, current, options) {
+        if needs_import && let Some(import) = imports::helper_import(&parsed, current, options) {
             fixes.push(import);
         }
         applied.extend(fixes.iter().map(|f| edit::describe(current, f)));
         let rewritten = current.with_body(edit::apply(&current.body, &fixes));
         parsed = parse(&rewritten).map_err(|(_, message)| PythonError::InvalidRewrite {
-            rule: fixes.iter().map(|f| f.code).collect::<Vec<_>>().join(","),
+            rule: fixes
+                .iter()
+                .map(|f| f.code.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             message,
         })?;
         rewritten_so_far = Some(rewritten);
     }
     let mut outcome_diagnostics = diagnostics;
     outcome_diagnostics.push(Diagnostic::new(
-        "MG002",
+        &FIXPOINT_CAP,
         1,
         1,
         format!("still changing after {MAX_PASSES} passes; file left unchanged"),
@@ -126,24 +142,4 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
         diagnostics: outcome_diagnostics,
         uses_helper: false,
     })
-}
-
-/// `import <helper>` (or `import torch_npu`) when rewritten code will need it.
-fn import_fix(
-    parsed: &Parsed<ModModule>,
-    source: &SourceText,
-    options: &RuleOptions,
-) -> Option<Fix> {
-    let module = options.required_import();
-    if imports::imports_module(parsed.suite(), module) {
-        return None;
-    }
-    let (at, needs_newline_first) = imports::insertion_point(parsed.suite(), &source.body);
-    let nl = source.newline;
-    let text = if needs_newline_first {
-        format!("{nl}import {module}{nl}")
-    } else {
-        format!("import {module}{nl}")
-    };
-    Some(Fix::new("PY011", vec![Edit::insert(at, text)]))
 }

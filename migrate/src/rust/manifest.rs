@@ -1,31 +1,36 @@
-//! Cargo manifests: diagnostics for CUDA-only features and crates, and the `device`
-//! dependency that rewritten code needs, added with toml_edit so comments, order and
-//! formatting survive.
+//! Cargo manifests: CUDA-only features and crates are reported, never changed, because
+//! whether a crate may drop them is the owner's decision.
 
-use super::Needs;
+use crate::code::{Code, Entry, Kind, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::text::SourceText;
-use std::path::{Component, Path, PathBuf};
-use toml_edit::{Array, Document, DocumentMut, InlineTable, Item, Table, Value};
+use toml_edit::{Document, Item, Table};
 
-/// Where the toolkit's `device` crate lives (the directory holding its Cargo.toml).
-#[derive(Debug, Clone)]
-pub struct DeviceCrate {
-    pub dir: PathBuf,
-}
+pub(crate) static CUDA_FEATURE: Entry = Entry {
+    code: Code::CG101,
+    name: "cuda-feature",
+    kind: Kind::Diagnostic,
+    severity: Severity::Warning,
+    summary: "A dependency enables a CUDA feature (cuda, cudnn, nccl, flash-attn)",
+    explanation: "Such features compile CUDA kernels or link the CUDA toolkit at build time, so the crate \
+does not build on an NPU host without CUDA. An optional dependency is reported as info.",
+    fix: "Move the feature behind one of your own: `[features] cuda = [\"candle-core/cuda\"]`, \
+off by default; NPU kernels come from ops-npu.",
+    guide: "put `cuda` / `cudnn` / `nccl` / `flash-attn` behind an opt-in feature",
+    severities: Some("warning (info when optional or in `[features]`)"),
+};
 
-impl DeviceCrate {
-    /// The `device` crate next to this binary's source tree, when the checkout is still
-    /// there (the usual `cargo run --bin migrate` from the toolkit).
-    pub fn beside_this_checkout() -> Option<DeviceCrate> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()?
-            .join("device");
-        dir.join("Cargo.toml").is_file().then(|| DeviceCrate {
-            dir: dir.canonicalize().unwrap_or(dir),
-        })
-    }
-}
+pub(crate) static CUDA_ONLY_CRATE: Entry = Entry {
+    code: Code::CG102,
+    name: "cuda-only-crate",
+    kind: Kind::Diagnostic,
+    severity: Severity::Warning,
+    summary: "A CUDA-only crate (candle-flash-attn, cudarc, cust, ...) is a dependency",
+    explanation: "It cannot build or run on an Ascend host.",
+    fix: "Make it optional behind a `cuda` feature; use ops-npu attention on NPU.",
+    guide: "make the crate optional behind a `cuda` feature",
+    severities: None,
+};
 
 pub struct ManifestFindings {
     pub diagnostics: Vec<Diagnostic>,
@@ -104,7 +109,7 @@ pub fn collect(source: &SourceText) -> Result<ManifestFindings, String> {
                     "always built"
                 };
                 diagnostics.push(Diagnostic::new(
-                    "CG102",
+                    &CUDA_ONLY_CRATE,
                     line,
                     column,
                     format!("[{section}] {name} is CUDA-only ({how})"),
@@ -124,7 +129,7 @@ pub fn collect(source: &SourceText) -> Result<ManifestFindings, String> {
                 .filter(|f| CUDA_FEATURES.contains(&f.as_str()))
             {
                 let mut d = Diagnostic::new(
-                    "CG101",
+                    &CUDA_FEATURE,
                     line,
                     column,
                     format!(
@@ -132,7 +137,7 @@ pub fn collect(source: &SourceText) -> Result<ManifestFindings, String> {
                     ),
                 );
                 if is_optional(item) {
-                    d.set_severity(crate::Severity::Info);
+                    d.set_severity(Severity::Info);
                 }
                 diagnostics.push(d);
             }
@@ -159,7 +164,7 @@ pub fn collect(source: &SourceText) -> Result<ManifestFindings, String> {
             }
             let (line, column) = at(features.key(name).and_then(|k| k.span()));
             let mut d = Diagnostic::new(
-                "CG101",
+                &CUDA_FEATURE,
                 line,
                 column,
                 format!(
@@ -167,174 +172,29 @@ pub fn collect(source: &SourceText) -> Result<ManifestFindings, String> {
                     cuda_members.join(", ")
                 ),
             );
-            d.set_severity(crate::Severity::Info);
+            d.set_severity(Severity::Info);
             diagnostics.push(d);
         }
     }
     Ok(ManifestFindings { diagnostics })
 }
 
-/// `../../device` from `from` to `to` (both absolute).
-fn relative_path(from: &Path, to: &Path) -> String {
-    let from: Vec<Component> = from.components().collect();
-    let to: Vec<Component> = to.components().collect();
-    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> =
-        std::iter::repeat_n("..".to_string(), from.len() - common).collect();
-    parts.extend(
-        to[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    if parts.is_empty() {
-        ".".to_string()
-    } else {
-        parts.join("/")
-    }
-}
-
-/// The manifest with a `device` dependency (and the features rewritten code needs), or
-/// None when it already has everything.
-pub fn add_device_dependency(
-    text: &str,
-    manifest_dir: &Path,
-    device: &DeviceCrate,
-    needs: Needs,
-) -> Result<Option<String>, String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| format!("invalid TOML: {}", e.message()))?;
-    let wanted: Vec<&str> = if needs.candle { vec!["candle"] } else { vec![] };
-    let deps = doc
-        .entry("dependencies")
-        .or_insert_with(|| Item::Table(Table::new()));
-    let Some(deps) = deps.as_table_like_mut() else {
-        return Err("[dependencies] is not a table".to_string());
-    };
-    match deps.get_mut("device") {
-        Some(existing) => {
-            let Some(entry) = existing.as_table_like_mut() else {
-                // `device = "0.1"`: a bare version cannot carry features; make it a table.
-                if wanted.is_empty() {
-                    return Ok(None);
-                }
-                let version = existing.as_str().unwrap_or("*").to_string();
-                let mut table = InlineTable::new();
-                table.insert("version", Value::from(version));
-                table.insert(
-                    "features",
-                    Value::Array(wanted.iter().copied().collect::<Array>()),
-                );
-                *existing = Item::Value(Value::InlineTable(table));
-                return Ok(Some(doc.to_string()));
-            };
-            let mut changed = false;
-            let features = entry
-                .entry("features")
-                .or_insert(Item::Value(Value::Array(Array::new())));
-            if let Some(array) = features.as_array_mut() {
-                for f in &wanted {
-                    if !array.iter().any(|v| v.as_str() == Some(f)) {
-                        array.push(*f);
-                        changed = true;
-                    }
-                }
-            }
-            if !changed {
-                return Ok(None);
-            }
-        }
-        None => {
-            let mut table = InlineTable::new();
-            table.insert(
-                "path",
-                Value::from(relative_path(manifest_dir, &device.dir)),
-            );
-            if !wanted.is_empty() {
-                table.insert(
-                    "features",
-                    Value::Array(wanted.iter().copied().collect::<Array>()),
-                );
-            }
-            deps.insert("device", Item::Value(Value::InlineTable(table)));
-        }
-    }
-    Ok(Some(doc.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn device() -> DeviceCrate {
-        DeviceCrate {
-            dir: PathBuf::from("/toolkit/device"),
-        }
-    }
-
-    #[test]
-    fn adds_the_dependency_keeping_comments_and_order() {
-        let text = "[package]\nname = \"app\" # the app\n\n[dependencies]\n# tensors\ncandle-core = \"0.11\"\nanyhow = \"1\"\n";
-        let out = add_device_dependency(
-            text,
-            Path::new("/work/app"),
-            &device(),
-            Needs {
-                candle: true,
-                framework: false,
-            },
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(
-            out,
-            "[package]\nname = \"app\" # the app\n\n[dependencies]\n# tensors\ncandle-core = \"0.11\"\nanyhow = \"1\"\ndevice = { path = \"../../toolkit/device\", features = [\"candle\"] }\n"
-        );
-        let again = add_device_dependency(
-            &out,
-            Path::new("/work/app"),
-            &device(),
-            Needs {
-                candle: true,
-                framework: false,
-            },
-        )
-        .unwrap();
-        assert_eq!(again, None, "second run adds nothing");
-    }
-
-    #[test]
-    fn an_existing_dependency_gains_only_the_missing_feature() {
-        let text = "[dependencies]\ndevice = { path = \"../device\" }\n";
-        let out = add_device_dependency(
-            text,
-            Path::new("/x"),
-            &device(),
-            Needs {
-                candle: true,
-                framework: false,
-            },
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(
-            out,
-            "[dependencies]\ndevice = { path = \"../device\" , features = [\"candle\"] }\n"
-        );
-    }
 
     #[test]
     fn cuda_features_and_crates_are_reported_with_lines() {
         let text = "[dependencies]\ncandle-core = { version = \"0.11\", features = [\"cuda\", \"cudnn\"] }\ncandle-flash-attn = { version = \"0.11\", optional = true }\n\n[features]\ncuda = [\"candle-core/cuda\"]\n";
         let found = collect(&SourceText::new(text)).unwrap().diagnostics;
-        let summary: Vec<(&str, usize)> = found.iter().map(|d| (d.code, d.line)).collect();
+        let summary: Vec<(&str, usize)> = found.iter().map(|d| (d.code.as_str(), d.line)).collect();
         assert_eq!(
             summary,
             vec![("CG101", 2), ("CG101", 2), ("CG102", 3), ("CG101", 6)]
         );
         assert_eq!(
             found[3].severity,
-            crate::Severity::Info,
+            Severity::Info,
             "an opt-in feature is only worth knowing"
         );
     }

@@ -1,12 +1,12 @@
 //! Rust sources: parse with syn (span locations on), rewrite device construction as span
 //! edits, and check that the result still parses and a second pass changes nothing.
 
-mod manifest;
-mod rules;
+pub(crate) mod device_dependency;
+pub(crate) mod manifest;
+pub(crate) mod rules;
 
-pub use manifest::{
-    DeviceCrate, ManifestFindings, add_device_dependency, collect as manifest_findings,
-};
+pub use device_dependency::{DeviceCrate, add_device_dependency};
+pub use manifest::{ManifestFindings, collect as manifest_findings};
 pub use rules::{Framework, Needs};
 
 use crate::diagnostic::Diagnostic;

@@ -14,13 +14,13 @@ struct Outcome {
 fn run_with(src: &str, options: &RuleOptions) -> Outcome {
     let input = SourceText::new(src);
     let out = python::migrate(&input, options).expect("input parses");
-    let mut rules: Vec<_> = out.edits.iter().map(|e| e.rule).collect();
+    let mut rules: Vec<_> = out.edits.iter().map(|e| e.rule.as_str()).collect();
     rules.sort();
     rules.dedup();
     Outcome {
         text: out.text(&input).to_file_text(),
         rules,
-        codes: out.diagnostics.iter().map(|d| d.code).collect(),
+        codes: out.diagnostics.iter().map(|d| d.code.as_str()).collect(),
     }
 }
 
@@ -258,7 +258,7 @@ fn diagnostics(src: &str) -> Vec<(&'static str, Severity)> {
     let out = python::migrate(&SourceText::new(src), &RuleOptions::default()).expect("parses");
     out.diagnostics
         .iter()
-        .map(|d| (d.code, d.severity))
+        .map(|d| (d.code.as_str(), d.severity))
         .collect()
 }
 

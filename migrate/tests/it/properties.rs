@@ -2,9 +2,7 @@
 //! fixture, in both styles: the output parses, comments survive verbatim, a second run
 //! changes nothing, and (with python3 present) the output byte-compiles.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use migrate::python;
 use migrate::text::SourceText;
 use migrate::{RuleOptions, Style};

@@ -1,9 +1,7 @@
 //! Focused tests of the Rust rules (expected output written out by hand) and the end-to-end
 //! check that the migrated sample candle app builds and runs on this machine.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use migrate::rust;
 use migrate::text::SourceText;
 use std::process::Command;
@@ -17,8 +15,8 @@ fn migrate_rs(src: &str) -> (String, Vec<&'static str>, Vec<&'static str>) {
     );
     (
         out.output.to_file_text(),
-        out.edits.iter().map(|e| e.rule).collect(),
-        out.diagnostics.iter().map(|d| d.code).collect(),
+        out.edits.iter().map(|e| e.rule.as_str()).collect(),
+        out.diagnostics.iter().map(|d| d.code.as_str()).collect(),
     )
 }
 

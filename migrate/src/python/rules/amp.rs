@@ -1,0 +1,178 @@
+//! Mixed precision: `torch.cuda.amp` is deprecated and CUDA-only, so its names move to
+//! `torch.amp` with the device type first; "cuda" given as an autocast or GradScaler device
+//! type becomes the selected one.
+
+use super::checker::{Checker, span};
+use crate::code::{Code, Entry, Kind, Severity};
+use crate::edit::Edit;
+use crate::options::Style;
+use crate::python::names::{CudaString, cuda_string, dotted};
+use ruff_python_ast::{Alias, Arguments, Decorator, Expr, ExprCall, Stmt};
+use ruff_text_size::Ranged;
+
+pub(crate) static AMP: Entry = Entry {
+    code: Code::PY005,
+    name: "amp",
+    kind: Kind::Rewrite,
+    severity: Severity::Info,
+    summary: "`torch.cuda.amp` autocast / GradScaler / custom_fwd move to `torch.amp` with a device type",
+    explanation: "`torch.cuda.amp` is deprecated and CUDA-only. `torch.amp.autocast(device_type, ...)` and \
+`torch.amp.GradScaler(device, ...)` take the device type explicitly. Positional arguments of \
+the old autocast (`enabled`, `dtype`, `cache_enabled`) are turned into keywords because the \
+new signature orders them differently.",
+    fix: "`from torch.cuda.amp import X` becomes `from torch.amp import X`, and each call gains the \
+device type as its first argument (`device_type=` for custom_fwd/custom_bwd).",
+    guide: "`torch.cuda.amp.{autocast, GradScaler, custom_fwd, custom_bwd}` and `from \
+torch.cuda.amp import ...` -> `torch.amp` with the device type first; autocast's positional \
+`enabled, dtype, cache_enabled` become keywords because torch.amp orders them differently",
+    severities: None,
+};
+
+pub(crate) static AUTOCAST_DEVICE_TYPE: Entry = Entry {
+    code: Code::PY006,
+    name: "autocast-device-type",
+    kind: Kind::Rewrite,
+    severity: Severity::Info,
+    summary: "\"cuda\" given as an autocast / GradScaler device type becomes the helper's device type",
+    explanation: "`torch.autocast(\"cuda\")`, `torch.amp.autocast(device_type=\"cuda\")` and \
+`torch.amp.GradScaler(\"cuda\")` only enable mixed precision on NVIDIA GPUs.",
+    fix: "Portable style: `device_utils.DEVICE_TYPE`. NPU style: \"npu\".",
+    guide: "`\"cuda\"` as the device type of `torch.autocast`, `torch.amp.autocast`, \
+`torch.amp.GradScaler` or `device_type=` -> `device_utils.DEVICE_TYPE` (`\"npu\"`)",
+    severities: None,
+};
+
+const AMP_NAMES: &[&str] = &["autocast", "GradScaler", "custom_fwd", "custom_bwd"];
+
+impl Checker<'_> {
+    /// Which torch.cuda.amp name a call's function refers to, if any.
+    fn amp_target(&self, func: &Expr, name: Option<&str>) -> Option<&'static str> {
+        if let Some(rest) = name.and_then(|n| n.strip_prefix("torch.cuda.amp.")) {
+            return AMP_NAMES.iter().copied().find(|n| *n == rest);
+        }
+        match func {
+            Expr::Name(n) => self.amp_aliases.get(n.id.as_str()).copied(),
+            _ => None,
+        }
+    }
+
+    /// A call of a torch.cuda.amp name; true when it was one (the caller then only looks
+    /// at its keywords).
+    pub fn amp_call(&mut self, call: &ExprCall, name: Option<&str>) -> bool {
+        let Some(target) = self.amp_target(&call.func, name) else {
+            return false;
+        };
+        let mut edits = Vec::new();
+        if let Some(n) = name.filter(|n| n.starts_with("torch.cuda.amp.")) {
+            let (s, e) = span(call.func.as_ref());
+            edits.push(Edit::replace(
+                s,
+                e,
+                n.replacen("torch.cuda.amp.", "torch.amp.", 1),
+            ));
+        }
+        let args = &call.arguments;
+        let open = args.start().to_usize() + 1;
+        let device_type = self.opts.device_type();
+        match target {
+            "custom_fwd" | "custom_bwd" => {
+                let sep = if args.args.is_empty() && args.keywords.is_empty() {
+                    ""
+                } else {
+                    ", "
+                };
+                edits.push(Edit::insert(
+                    open,
+                    format!("device_type={device_type}{sep}"),
+                ));
+            }
+            _ => {
+                // torch.cuda.amp.autocast(enabled, dtype, cache_enabled) puts `enabled` first,
+                // torch.amp.autocast(device_type, dtype, enabled, ...) does not: name them.
+                let positional_names: &[&str] = if target == "autocast" {
+                    &["enabled", "dtype", "cache_enabled"]
+                } else {
+                    &[]
+                };
+                let mut lead = device_type;
+                if !(args.args.is_empty() && args.keywords.is_empty()) {
+                    lead.push_str(", ");
+                }
+                for (i, arg) in args.args.iter().enumerate() {
+                    let Some(kw) = positional_names.get(i) else {
+                        break;
+                    };
+                    if arg.start().to_usize() == open && i == 0 {
+                        lead.push_str(&format!("{kw}="));
+                    } else {
+                        edits.push(Edit::insert(arg.start().to_usize(), format!("{kw}=")));
+                    }
+                }
+                edits.push(Edit::insert(open, lead));
+            }
+        }
+        self.edit(&AMP, edits);
+        true
+    }
+
+    /// `@torch.cuda.amp.custom_fwd` / `@custom_fwd` written without a call.
+    pub fn amp_decorator(&mut self, decorator: &Decorator) {
+        let expr = &decorator.expression;
+        if matches!(expr, Expr::Call(_)) {
+            return;
+        }
+        let name = dotted(expr);
+        let Some(target) = self.amp_target(expr, name.as_deref()) else {
+            return;
+        };
+        if !matches!(target, "custom_fwd" | "custom_bwd") {
+            return;
+        }
+        let base = match name.as_deref() {
+            Some(n) if n.starts_with("torch.cuda.amp.") => {
+                n.replacen("torch.cuda.amp.", "torch.amp.", 1)
+            }
+            _ => self.text(expr).to_string(),
+        };
+        let replacement = format!("{base}(device_type={})", self.opts.device_type());
+        self.replace(&AMP, expr, replacement);
+    }
+
+    /// `from torch.cuda.amp import autocast as ac`: the module moves, and the local names
+    /// are remembered so later calls are recognised.
+    pub fn amp_import(&mut self, stmt: &Stmt, module: &str, aliases: &[Alias]) {
+        if module == "torch.cuda.amp"
+            && let Stmt::ImportFrom(from) = stmt
+            && let Some(module_id) = &from.module
+        {
+            for a in aliases {
+                if let Some(original) = AMP_NAMES.iter().copied().find(|n| *n == a.name.id.as_str())
+                {
+                    let bound = a.asname.as_ref().unwrap_or(&a.name);
+                    self.amp_aliases
+                        .insert(bound.id.as_str().to_string(), original);
+                }
+            }
+            self.replace(&AMP, module_id, "torch.amp");
+        }
+    }
+
+    /// `torch.autocast("cuda")`, `torch.amp.GradScaler("cuda")`.
+    pub fn autocast_call(&mut self, args: &Arguments) {
+        if let Some(first) = args.args.first() {
+            self.rewrite_device_type(first);
+        }
+    }
+
+    /// "cuda" given as a device type (positionally or as `device_type=`).
+    pub fn rewrite_device_type(&mut self, expr: &Expr) {
+        if cuda_string(expr) == Some(CudaString::Bare) {
+            self.handled.insert(expr.start().to_usize());
+            let replacement = match self.opts.style {
+                Style::Npu => self.text(expr).replacen("cuda", "npu", 1),
+                Style::Portable => self.opts.device_type(),
+            };
+            self.replace(&AUTOCAST_DEVICE_TYPE, expr, replacement);
+        }
+    }
+}

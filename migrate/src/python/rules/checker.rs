@@ -1,0 +1,107 @@
+//! The state one walk over a Python file carries, and what every rule does with it: read a
+//! node's text, record a fix, report a diagnostic. Rules add methods to `Checker` in their
+//! own files; the walk in `mod.rs` decides which rule sees which node.
+
+use crate::code::{Code, Entry};
+use crate::diagnostic::Diagnostic;
+use crate::edit::{Edit, Fix};
+use crate::findings::Findings;
+use crate::options::RuleOptions;
+use crate::text::SourceText;
+use ruff_text_size::{Ranged, TextRange};
+use std::collections::{HashMap, HashSet};
+
+pub struct Checker<'s> {
+    pub src: &'s SourceText,
+    pub opts: &'s RuleOptions,
+    pub findings: Findings,
+    /// Start offsets of string literals a rule already dealt with (no PY113 for them).
+    pub handled: HashSet<usize>,
+    /// Local name -> torch.cuda.amp name, from `from torch.cuda.amp import X as Y`.
+    pub amp_aliases: HashMap<String, &'static str>,
+    /// Names bound by `from flash_attn... import name`.
+    pub flash_names: HashSet<String>,
+    /// > 0 inside the body of a `try` whose handlers catch import failures.
+    pub guarded_depth: usize,
+    /// (code, line) pairs already reported, so one line gets one note per code.
+    noted_lines: HashSet<(Code, usize)>,
+    /// Where torch.bfloat16 appears, reported once per file (PY114).
+    pub bf16_uses: Vec<TextRange>,
+}
+
+/// A node's byte range in the file body.
+pub fn span(node: &impl Ranged) -> (usize, usize) {
+    (node.start().to_usize(), node.end().to_usize())
+}
+
+impl<'s> Checker<'s> {
+    pub fn new(src: &'s SourceText, opts: &'s RuleOptions) -> Self {
+        Checker {
+            src,
+            opts,
+            findings: Findings::default(),
+            handled: HashSet::new(),
+            amp_aliases: HashMap::new(),
+            flash_names: HashSet::new(),
+            guarded_depth: 0,
+            noted_lines: HashSet::new(),
+            bf16_uses: Vec::new(),
+        }
+    }
+
+    pub fn text(&self, node: &impl Ranged) -> &'s str {
+        let (s, e) = span(node);
+        &self.src.body[s..e]
+    }
+
+    /// Replaces `node` with `replacement`.
+    pub fn replace(&mut self, entry: &Entry, node: &impl Ranged, replacement: impl Into<String>) {
+        let (s, e) = span(node);
+        self.replace_span(entry, s, e, replacement);
+    }
+
+    /// Replaces the bytes `start..end` with `replacement`.
+    pub fn replace_span(
+        &mut self,
+        entry: &Entry,
+        start: usize,
+        end: usize,
+        replacement: impl Into<String>,
+    ) {
+        self.findings
+            .fixes
+            .push(Fix::single(entry.code, start, end, replacement));
+    }
+
+    /// A fix made of several edits, applied whole or not at all.
+    pub fn edit(&mut self, entry: &Entry, edits: Vec<Edit>) {
+        self.findings.fixes.push(Fix::new(entry.code, edits));
+    }
+
+    /// Reports `entry` at the start of `at`; the caller may refine its severity or fix.
+    pub fn diag(
+        &mut self,
+        entry: &Entry,
+        at: TextRange,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let offset = at.start().to_usize();
+        let diagnostics = &mut self.findings.diagnostics;
+        diagnostics.push(Diagnostic::new(
+            entry,
+            self.src.line_of(offset),
+            self.src.column_of(offset),
+            message,
+        ));
+        let last = diagnostics.len() - 1;
+        &mut diagnostics[last]
+    }
+
+    /// A diagnostic reported at most once per line and code.
+    pub fn note_once(&mut self, entry: &Entry, at: TextRange, message: impl Into<String>) {
+        let line = self.src.line_of(at.start().to_usize());
+        if self.noted_lines.insert((entry.code, line)) {
+            self.diag(entry, at, message);
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The Python rules: one walk over the syntax tree collects every fix and diagnostic.
+//!
+//! Each rule looks at a node in a device position (a call's device argument, a `.cuda()`
+//! call, a `torch.cuda` attribute ...) and never at free text, which is why comments,
+//! docstrings, log messages and paths are safe. The rules live one family to a file, each
+//! with its catalog entries; this walk only decides which rule sees which node, in an
+//! order that keeps the output stable.
+
+pub(crate) mod amp;
+pub(crate) mod attention;
+pub(crate) mod backend_flags;
+pub(crate) mod bf16;
+mod checker;
+pub(crate) mod cuda_method;
+pub(crate) mod device_argument;
+pub(crate) mod device_index;
+pub(crate) mod device_type_check;
+pub(crate) mod distributed;
+pub(crate) mod environment;
+pub(crate) mod float64;
+pub(crate) mod generator;
+pub(crate) mod safetensors;
+pub(crate) mod torch_cuda;
+pub(crate) mod vendor_stacks;
+
+use crate::findings::Findings;
+use crate::options::RuleOptions;
+use crate::python::names::{callee_tail, dotted, dotted_if_relevant};
+use crate::text::SourceText;
+use checker::Checker;
+use device_argument::DEVICE_ARGUMENT;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{
+    Alias, CmpOp, ExceptHandler, Expr, ExprAttribute, ExprCall, Stmt, StmtFunctionDef, StmtTry,
+};
+use ruff_text_size::{Ranged, TextRange};
+use safetensors::{SAFETENSORS_DEVICE, is_safetensors_loader};
+
+pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Findings {
+    let mut checker = Checker::new(source, options);
+    checker.visit_body(body);
+    checker.report_bf16();
+    checker.findings
+}
+
+impl Checker<'_> {
+    fn visit_call(&mut self, call: &ExprCall) {
+        let name = dotted_if_relevant(&call.func);
+        let name = name.as_deref();
+        let tail = callee_tail(call).unwrap_or_default();
+        let args = &call.arguments;
+
+        if self.generator(call, name) || self.amp_call(call, name) {
+            return self.keywords(call, tail);
+        }
+        match (name, tail) {
+            (Some("torch.device"), _) => self.torch_device(args),
+            (Some("torch.autocast" | "torch.amp.autocast" | "torch.amp.GradScaler"), _) => {
+                self.autocast_call(args)
+            }
+            (_, "init_process_group" | "new_group") => self.process_group_call(args),
+            (_, "to") if matches!(call.func.as_ref(), Expr::Attribute(_)) => self.dot_to_call(call),
+            (_, "cuda") => self.cuda_method(call),
+            (_, "add_argument") => self.argparse_default(call),
+            (_, "enable_xformers_memory_efficient_attention") => self.enable_xformers_call(call),
+            (_, "DataParallel") => self.data_parallel_call(call),
+            (_, "CUDAExtension" | "BuildExtension") => self.cuda_extension_call(call, tail),
+            (_, "load" | "load_inline") => self.extension_load_call(call, name),
+            (_, "is_nccl_available") => self.is_nccl_available_call(call),
+            (Some(compiler @ ("torch.compile" | "torch.jit.script")), _) => {
+                self.compile_call(call, compiler)
+            }
+            _ => {}
+        }
+        self.attention_library_call(call, name, tail);
+        self.keywords(call, tail);
+        self.float64_on_device(call);
+    }
+
+    /// Device-like keyword arguments of any call.
+    fn keywords(&mut self, call: &ExprCall, tail: &str) {
+        let safetensors = is_safetensors_loader(tail);
+        for kw in &call.arguments.keywords {
+            let Some(arg) = kw.arg.as_ref().map(|a| a.id.as_str()) else {
+                continue;
+            };
+            match arg {
+                "device" | "map_location" | "device_map" => {
+                    let entry = if safetensors && arg == "device" {
+                        &SAFETENSORS_DEVICE
+                    } else {
+                        &DEVICE_ARGUMENT
+                    };
+                    self.rewrite_device(entry, &kw.value);
+                }
+                "device_type" => self.rewrite_device_type(&kw.value),
+                "backend" => self.rewrite_backend(&kw.value),
+                _ => {}
+            }
+        }
+    }
+
+    fn visit_attribute(&mut self, attr: &ExprAttribute) {
+        let value = dotted_if_relevant(&attr.value);
+        let member = attr.attr.id.as_str();
+        if value.as_deref() == Some("torch") && member == "bfloat16" {
+            self.bf16_use(attr);
+        }
+        match value.as_deref() {
+            Some("torch.cuda") => self.torch_cuda_member(attr, member),
+            Some("torch.backends.cuda" | "torch.backends.cuda.matmul") => {
+                self.backends_cuda_member(attr, member)
+            }
+            Some("torch.backends.cudnn") => self.backends_cudnn_member(attr, member),
+            _ => {}
+        }
+        if member == "is_cuda" {
+            self.is_cuda_attribute(attr);
+        }
+    }
+
+    fn visit_import(&mut self, stmt: &Stmt, aliases: &[Alias], module: Option<&str>) {
+        let guarded = self.guarded_depth > 0;
+        let modules: Vec<String> = match module {
+            Some(m) => vec![m.to_string()],
+            None => aliases
+                .iter()
+                .map(|a| a.name.id.as_str().to_string())
+                .collect(),
+        };
+        for m in &modules {
+            let root = m.split('.').next().unwrap_or_default();
+            match root {
+                "flash_attn" if !guarded => self.unguarded_flash_attn_import(stmt, m),
+                "flash_attn" => {}
+                "xformers" => self.xformers_import(stmt, m, guarded),
+                _ => self.vendor_import(stmt, root, m),
+            }
+        }
+        if let Some(m) = module {
+            self.remember_flash_attn_names(m, aliases);
+            self.amp_import(stmt, m, aliases);
+        }
+    }
+
+    /// Walks a `try`, counting its body as guarded when a handler catches import failures.
+    fn visit_try(&mut self, stmt: &StmtTry) {
+        let catches_import_errors = stmt.handlers.iter().any(|h| {
+            let ExceptHandler::ExceptHandler(handler) = h;
+            match handler.type_.as_deref() {
+                None => true,
+                Some(t) => {
+                    self.text(t).contains("ImportError")
+                        || self.text(t).contains("ModuleNotFoundError")
+                        || self.text(t) == "Exception"
+                }
+            }
+        });
+        if catches_import_errors {
+            self.guarded_depth += 1;
+            self.visit_body(&stmt.body);
+            self.guarded_depth -= 1;
+        } else {
+            self.visit_body(&stmt.body);
+        }
+        for handler in &stmt.handlers {
+            self.visit_except_handler(handler);
+        }
+        self.visit_body(&stmt.orelse);
+        self.visit_body(&stmt.finalbody);
+    }
+
+    fn visit_assign(&mut self, targets: &[Expr], value: &Expr, stmt: &Stmt) {
+        for target in targets {
+            if let Expr::Subscript(sub) = target
+                && dotted(&sub.value).as_deref() == Some("os.environ")
+            {
+                self.environ_assignment(&sub.slice, value, stmt);
+            }
+            self.device_named_target(target, value);
+        }
+    }
+
+    fn visit_function_def(&mut self, def: &StmtFunctionDef) {
+        self.device_parameter_defaults(def);
+        for decorator in &def.decorator_list {
+            self.amp_decorator(decorator);
+            self.jit_decorator(decorator);
+        }
+    }
+
+    /// Each comparison of a chain (`a == b != c`) on its own.
+    fn visit_compare(
+        &mut self,
+        left: &Expr,
+        ops: &[CmpOp],
+        comparators: &[Expr],
+        whole: TextRange,
+    ) {
+        let operands: Vec<&Expr> = std::iter::once(left).chain(comparators).collect();
+        for (op, pair) in ops.iter().zip(operands.windows(2)) {
+            let (a, b) = (pair[0], pair[1]);
+            if !self.cuda_comparison(*op, a, b, whole) {
+                self.nccl_comparison(*op, a, b, whole);
+            }
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Checker<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(import) => self.visit_import(stmt, &import.names, None),
+            Stmt::ImportFrom(from) if from.level == 0 => {
+                let module = from.module.as_ref().map(|m| m.id.as_str().to_string());
+                self.visit_import(stmt, &from.names, module.as_deref());
+            }
+            Stmt::Try(try_stmt) => return self.visit_try(try_stmt),
+            Stmt::Assign(assign) => self.visit_assign(&assign.targets, &assign.value, stmt),
+            Stmt::AnnAssign(assign) => {
+                if let Some(value) = &assign.value {
+                    self.visit_assign(std::slice::from_ref(&assign.target), value, stmt);
+                }
+            }
+            Stmt::FunctionDef(def) => self.visit_function_def(def),
+            _ => {}
+        }
+        visitor::walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Call(call) => self.visit_call(call),
+            Expr::Attribute(attr) => self.visit_attribute(attr),
+            Expr::If(ternary) => self.cuda_ternary(expr, ternary),
+            Expr::Dict(dict) => self.device_dict_values(dict),
+            Expr::Compare(cmp) => {
+                self.visit_compare(&cmp.left, &cmp.ops, &cmp.comparators, cmp.range())
+            }
+            Expr::StringLiteral(_) => self.leftover_cuda_string(expr),
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}

@@ -1,0 +1,11 @@
+//! The migrate crate's integration tests, in one binary so the crate links once for all of
+//! them. Fixtures and snapshots stay in `tests/fixtures` and `tests/snapshots`.
+
+mod cli;
+mod common;
+mod fuzz_regressions;
+mod migration_guide;
+mod module_graph;
+mod properties;
+mod python_rules;
+mod rust_rules;
