@@ -5,7 +5,6 @@ mod cli;
 mod common;
 mod fuzz_regressions;
 mod migration_guide;
-mod module_graph;
 mod properties;
 mod python_rules;
 mod rust_rules;
