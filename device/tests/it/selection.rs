@@ -1,10 +1,7 @@
 //! Selection order, overrides and dtype preferences over test-double runtimes.
 
-#[path = "doubles/mod.rs"]
-mod doubles;
-
+use crate::doubles::{FakeAcl, FakeCuda};
 use device::{DType, Device, DeviceManager, DiscoveryConfig, MapEnv, Preferences, SelectError};
-use doubles::{FakeAcl, FakeCuda};
 
 struct Machine {
     _dir: tempfile::TempDir,

@@ -1,12 +1,9 @@
 //! Device choice for CUDA/CPU frameworks (candle, tch) over test-double runtimes: the code
 //! migrated from `Device::new_cuda(n)` gets a CUDA ordinal or the CPU, never an NPU.
 
-#[path = "doubles/mod.rs"]
-mod doubles;
-
+use crate::doubles::{FakeAcl, FakeCuda};
 use device::framework::{FrameworkDeviceError, cuda_ordinal_with};
 use device::{Discovery, DiscoveryConfig, MapEnv, Preferences};
-use doubles::{FakeAcl, FakeCuda};
 
 fn discovery(npu: Option<FakeAcl>, cuda: Option<FakeCuda>) -> (tempfile::TempDir, Discovery) {
     let dir = tempfile::tempdir().unwrap();
