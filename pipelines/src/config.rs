@@ -47,3 +47,32 @@ impl ConfigError {
         Self::Invalid(message.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigError;
+
+    #[test]
+    fn messages_read_as_the_checks_wrote_them() {
+        let with_note = ConfigError::Unsupported {
+            what: "rope type \"yarn\"".into(),
+            note: Some("expected default or llama3"),
+        };
+        assert_eq!(
+            with_note.to_string(),
+            "rope type \"yarn\" is not supported (expected default or llama3)"
+        );
+        assert_eq!(
+            ConfigError::unsupported("VAE act_fn \"gelu\"").to_string(),
+            "VAE act_fn \"gelu\" is not supported"
+        );
+        let feature = ConfigError::UnsupportedFeature {
+            model: "UNet",
+            feature: "class_embed_type",
+        };
+        assert_eq!(
+            feature.to_string(),
+            "UNet config sets class_embed_type, which is not supported"
+        );
+    }
+}
