@@ -42,7 +42,8 @@ pub enum AccelError {
     Config(#[from] ConfigError),
     #[error("{0:?} is not a ratio")]
     NotARatio(String),
-    /// A part of a run name that parses but cannot be used; `error` says why.
+    /// A refused part of a run name: `error` says why, and the whole name says which run,
+    /// since a benchmark takes several.
     #[error("run {name:?}: {error}")]
     Run {
         name: String,
