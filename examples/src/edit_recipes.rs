@@ -80,10 +80,10 @@ impl EditRecipe {
     }
 
     /// The words the user gave, empty ones being a mistake worth reporting with the flag.
-    pub fn check(&self) -> Result<(), String> {
-        let empty = |flag: &str, value: &str| {
+    pub fn check(&self) -> Result<(), EmptyWords> {
+        let empty = |flag: &'static str, value: &str| {
             if value.trim().is_empty() {
-                Err(format!("{flag} needs some words describing the edit"))
+                Err(EmptyWords { flag })
             } else {
                 Ok(())
             }
@@ -101,6 +101,20 @@ impl EditRecipe {
         }
     }
 }
+
+/// An edit flag given without words; names the flag, as the user typed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptyWords {
+    pub flag: &'static str,
+}
+
+impl std::fmt::Display for EmptyWords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} needs some words describing the edit", self.flag)
+    }
+}
+
+impl std::error::Error for EmptyWords {}
 
 fn trim(text: &str) -> &str {
     text.trim()
@@ -171,7 +185,8 @@ mod tests {
             color: " ".into(),
         }
         .check()
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("--to"), "{err}");
         assert!(EditRecipe::Remove("the sign".into()).check().is_ok());
     }

@@ -1,6 +1,17 @@
 //! The command line `ops-bench` and `gemm-bench` share:
 //! `[--json] [--quick] [--torch-python PYTHON] [--rounds N]`.
 
+/// The argument that is wrong, in the words the usage line uses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BenchArgsError {
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("--rounds takes a positive integer, got {0:?}")]
+    Rounds(String),
+    #[error("unknown argument {0}")]
+    Unknown(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BenchArgs {
     /// One JSON object on stdout instead of the table.
@@ -15,7 +26,7 @@ pub struct BenchArgs {
 
 impl BenchArgs {
     /// Parses the arguments after the program name; the error says which one is wrong.
-    pub fn parse(args: &[String]) -> Result<Self, String> {
+    pub fn parse(args: &[String]) -> Result<Self, BenchArgsError> {
         let mut parsed = BenchArgs {
             json: false,
             quick: false,
@@ -24,7 +35,10 @@ impl BenchArgs {
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
-            let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value"));
+            let mut value = || {
+                it.next()
+                    .ok_or_else(|| BenchArgsError::MissingValue(arg.clone()))
+            };
             match arg.as_str() {
                 "--json" => parsed.json = true,
                 "--quick" => parsed.quick = true,
@@ -33,10 +47,10 @@ impl BenchArgs {
                     let n = value()?;
                     parsed.rounds = match n.parse::<usize>() {
                         Ok(n) if n > 0 => n,
-                        _ => return Err(format!("--rounds takes a positive integer, got {n:?}")),
+                        _ => return Err(BenchArgsError::Rounds(n.clone())),
                     };
                 }
-                other => return Err(format!("unknown argument {other}")),
+                other => return Err(BenchArgsError::Unknown(other.to_string())),
             }
         }
         Ok(parsed)
@@ -45,9 +59,9 @@ impl BenchArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::BenchArgs;
+    use super::{BenchArgs, BenchArgsError};
 
-    fn parse(args: &[&str]) -> Result<BenchArgs, String> {
+    fn parse(args: &[&str]) -> Result<BenchArgs, BenchArgsError> {
         BenchArgs::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
     }
 
@@ -62,8 +76,9 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_named() {
-        assert!(parse(&["--rounds", "0"]).unwrap_err().contains("--rounds"));
-        assert!(parse(&["--rounds"]).unwrap_err().contains("needs a value"));
-        assert!(parse(&["--fast"]).unwrap_err().contains("--fast"));
+        let message = |args: &[&str]| parse(args).unwrap_err().to_string();
+        assert!(message(&["--rounds", "0"]).contains("--rounds"));
+        assert!(message(&["--rounds"]).contains("needs a value"));
+        assert!(message(&["--fast"]).contains("--fast"));
     }
 }

@@ -312,16 +312,23 @@ fn cfg_parallel_with_two_images_per_prompt_is_bit_identical() {
 
 #[test]
 fn option_errors_name_the_problem() {
-    assert!(TomeOptions::new(0.8).unwrap_err().contains("0.8"));
+    assert!(
+        TomeOptions::new(0.8)
+            .unwrap_err()
+            .to_string()
+            .contains("0.8")
+    );
     assert!(TomeOptions::new(-0.1).is_err());
     assert!(
         DeepCacheOptions::parse("0")
             .unwrap_err()
+            .to_string()
             .contains("at least 1")
     );
     assert!(
         DeepCacheOptions::parse("3:x")
             .unwrap_err()
+            .to_string()
             .contains("branch")
     );
     assert_eq!(
@@ -331,6 +338,7 @@ fn option_errors_name_the_problem() {
     assert!(
         Accelerations::from_name("fast")
             .unwrap_err()
+            .to_string()
             .contains("fast")
     );
     assert_eq!(

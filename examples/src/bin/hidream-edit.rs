@@ -297,7 +297,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             ));
         }
     };
-    recipe.check().map_err(bad)?;
+    recipe.check().map_err(|e| bad(e.to_string()))?;
     // The demo's scratch folder lives until the edit is written.
     let scratch;
     let job = if args.demo {

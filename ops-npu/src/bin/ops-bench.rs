@@ -454,8 +454,8 @@ fn usage_exit(why: &str) -> ! {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let parsed =
-        ops_npu::bench_args::BenchArgs::parse(&args).unwrap_or_else(|why| usage_exit(&why));
+    let parsed = ops_npu::bench_args::BenchArgs::parse(&args)
+        .unwrap_or_else(|why| usage_exit(&why.to_string()));
     let (json_out, quick, rounds) = (parsed.json, parsed.quick, parsed.rounds);
     let python = parsed.torch_python;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

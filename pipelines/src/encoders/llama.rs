@@ -4,7 +4,7 @@
 //! output with it). RMSNorm, rotary embeddings (plain, or Llama-3.1's `llama3` frequency
 //! rescaling), grouped-query attention under a causal and padding mask, SwiGLU MLP.
 
-use super::{EncoderError, attention, key_padding_mask, read_config, stacked_linear};
+use super::{ConfigError, EncoderError, attention, key_padding_mask, read_config, stacked_linear};
 use crate::layers::{self, Embedding, Linear};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -108,26 +108,26 @@ impl LlamaConfig {
         read_config(path, Self::check)
     }
 
-    fn check(&self) -> std::result::Result<(), String> {
+    fn check(&self) -> std::result::Result<(), ConfigError> {
         self.rope()?;
         if self.hidden_act != "silu" {
-            return Err(format!(
-                "hidden_act {:?} is not supported (Llama uses silu)",
-                self.hidden_act
-            ));
+            return Err(ConfigError::Unsupported {
+                what: format!("hidden_act {:?}", self.hidden_act),
+                note: Some("Llama uses silu"),
+            });
         }
         let heads = self.num_attention_heads;
         let kv = self.kv_heads();
         if heads == 0 || kv == 0 || !heads.is_multiple_of(kv) {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "num_attention_heads {heads} must be a positive multiple of num_key_value_heads {kv}"
-            ));
+            )));
         }
         let head_dim = self.head_dim();
         if head_dim == 0 || !head_dim.is_multiple_of(2) {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "head_dim {head_dim} must be positive and even for rotary embeddings"
-            ));
+            )));
         }
         Ok(())
     }
@@ -141,7 +141,7 @@ impl LlamaConfig {
             .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
 
-    pub fn rope(&self) -> std::result::Result<Rope, String> {
+    pub fn rope(&self) -> std::result::Result<Rope, ConfigError> {
         let params = self
             .rope_parameters
             .clone()
@@ -149,7 +149,9 @@ impl LlamaConfig {
             .unwrap_or_default();
         let theta = params.rope_theta.or(self.rope_theta).unwrap_or(10000.0);
         if params.partial_rotary_factor.is_some_and(|f| f != 1.0) {
-            return Err("partial_rotary_factor other than 1.0 is not supported".into());
+            return Err(ConfigError::unsupported(
+                "partial_rotary_factor other than 1.0",
+            ));
         }
         let kind = params
             .rope_type
@@ -160,7 +162,9 @@ impl LlamaConfig {
             "default" => Ok(Rope::Default { theta }),
             "llama3" => {
                 let need = |v: Option<f64>, name: &str| {
-                    v.ok_or_else(|| format!("llama3 rope scaling needs `{name}`"))
+                    v.ok_or_else(|| {
+                        ConfigError::invalid(format!("llama3 rope scaling needs `{name}`"))
+                    })
                 };
                 let rope = Rope::Llama3 {
                     theta,
@@ -178,15 +182,16 @@ impl LlamaConfig {
                 } = rope
                     && high_freq_factor <= low_freq_factor
                 {
-                    return Err(format!(
+                    return Err(ConfigError::invalid(format!(
                         "llama3 rope scaling needs high_freq_factor ({high_freq_factor}) above low_freq_factor ({low_freq_factor})"
-                    ));
+                    )));
                 }
                 Ok(rope)
             }
-            other => Err(format!(
-                "rope type {other:?} is not supported (expected default or llama3)"
-            )),
+            other => Err(ConfigError::Unsupported {
+                what: format!("rope type {other:?}"),
+                note: Some("expected default or llama3"),
+            }),
         }
     }
 }
@@ -342,8 +347,12 @@ impl LlamaModel {
     /// or the same under `model.` as `LlamaForCausalLM` checkpoints (Llama-3.1-Instruct)
     /// store them; the LM head is not read.
     pub fn new(vb: VarBuilder, config: &LlamaConfig) -> Result<Self> {
-        config.check().map_err(candle_core::Error::Msg)?;
-        let rope = config.rope().map_err(candle_core::Error::Msg)?;
+        config
+            .check()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let rope = config
+            .rope()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let vb = if vb.contains_tensor("model.embed_tokens.weight") {
             vb.pp("model")
         } else {
@@ -452,7 +461,10 @@ mod tests {
     #[test]
     fn llama3_rope_without_its_factors_is_rejected() {
         let config = parse(r#"{"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}"#);
-        let err = config.rope().expect_err("low/high factors are required");
+        let err = config
+            .rope()
+            .expect_err("low/high factors are required")
+            .to_string();
         assert!(err.contains("low_freq_factor"), "{err}");
     }
 }

@@ -13,6 +13,7 @@ pub mod t5;
 pub use llama::{LlamaConfig, LlamaModel};
 pub use t5::{T5Config, T5EncoderModel};
 
+use crate::config::ConfigError;
 use crate::layers::{self, Linear};
 use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -40,7 +41,7 @@ pub enum EncoderError {
 /// config problem is reported against the file it came from.
 pub(crate) fn read_config<T: DeserializeOwned>(
     path: &Path,
-    check: impl FnOnce(&T) -> std::result::Result<(), String>,
+    check: impl FnOnce(&T) -> std::result::Result<(), ConfigError>,
 ) -> std::result::Result<T, EncoderError> {
     let config_error = |message: String| EncoderError::Config {
         path: path.to_path_buf(),
@@ -48,7 +49,7 @@ pub(crate) fn read_config<T: DeserializeOwned>(
     };
     let text = std::fs::read_to_string(path).map_err(|e| config_error(e.to_string()))?;
     let config: T = serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))?;
-    check(&config).map_err(config_error)?;
+    check(&config).map_err(|e| config_error(e.to_string()))?;
     Ok(config)
 }
 

@@ -3,7 +3,7 @@
 //! attention plus a learned relative-position bias that only the first block owns and every
 //! block reuses, and either the original ReLU feed-forward or v1.1's gated one.
 
-use super::{EncoderError, attention, key_padding_mask, read_config, stacked_linear};
+use super::{ConfigError, EncoderError, attention, key_padding_mask, read_config, stacked_linear};
 use crate::layers::{self, Embedding, Linear};
 use candle_core::{D, DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -95,30 +95,30 @@ impl T5Config {
         read_config(path, Self::check)
     }
 
-    fn check(&self) -> std::result::Result<(), String> {
+    fn check(&self) -> std::result::Result<(), ConfigError> {
         self.feed_forward()?;
         if self.relative_attention_num_buckets < 4 {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "relative_attention_num_buckets {} is too small (a bidirectional encoder needs at least 4)",
                 self.relative_attention_num_buckets
-            ));
+            )));
         }
         if self.num_heads == 0 || self.d_kv == 0 {
-            return Err("num_heads and d_kv must be positive".into());
+            return Err(ConfigError::invalid("num_heads and d_kv must be positive"));
         }
         Ok(())
     }
 
     /// (gated, activation) from `feed_forward_proj` ("relu", "gated-gelu", "gated-silu", ...).
-    pub fn feed_forward(&self) -> std::result::Result<(bool, Activation), String> {
+    pub fn feed_forward(&self) -> std::result::Result<(bool, Activation), ConfigError> {
         let proj = self.feed_forward_proj.as_str();
         let (gated, name) = match proj.split_once('-') {
             Some(("gated", act)) => (true, act),
             None => (false, proj),
             Some(_) => {
-                return Err(format!(
+                return Err(ConfigError::invalid(format!(
                     "feed_forward_proj {proj:?} is not `ACT` or `gated-ACT`"
-                ));
+                )));
             }
         };
         let act = match name {
@@ -128,9 +128,9 @@ impl T5Config {
             "gelu_new" | "gelu_pytorch_tanh" => Activation::GeluTanh,
             "silu" | "swish" => Activation::Silu,
             other => {
-                return Err(format!(
-                    "feed_forward_proj activation {other:?} is not supported"
-                ));
+                return Err(ConfigError::unsupported(format!(
+                    "feed_forward_proj activation {other:?}"
+                )));
             }
         };
         Ok((gated, act))
@@ -267,8 +267,12 @@ impl T5EncoderModel {
     /// The token embedding is read from `shared.weight`, or from
     /// `encoder.embed_tokens.weight` when a file holds only that tied copy.
     pub fn new(vb: VarBuilder, config: &T5Config) -> Result<Self> {
-        config.check().map_err(candle_core::Error::Msg)?;
-        let (gated, act) = config.feed_forward().map_err(candle_core::Error::Msg)?;
+        config
+            .check()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let (gated, act) = config
+            .feed_forward()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         let encoder = vb.pp("encoder");
         let embed_vb = if vb.contains_tensor("shared.weight")
             || !encoder.contains_tensor("embed_tokens.weight")

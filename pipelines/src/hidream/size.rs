@@ -6,6 +6,24 @@
 //! operation by operation so that borderline sides (1080 * 0.7111.. = 767.99..) land on
 //! the same multiple.
 
+/// A requested size the rule cannot turn into an image; names the flags, as a user gives
+/// them to the binaries.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SizeError {
+    #[error("--width {width} --height {height}: both sides must be positive")]
+    Empty { width: usize, height: usize },
+    #[error(
+        "--width {width} --height {height}: the aspect ratio is too extreme, one side \
+         would be {side} pixels after rescaling to the model's area (needs at least {min})"
+    )]
+    TooExtreme {
+        width: usize,
+        height: usize,
+        side: f64,
+        min: usize,
+    },
+}
+
 /// The model-side constants the rule depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SizeRule {
@@ -27,11 +45,9 @@ impl SizeRule {
     }
 
     /// (width, height) the pipeline generates for a request, or why it cannot.
-    pub fn output_size(&self, width: usize, height: usize) -> Result<(usize, usize), String> {
+    pub fn output_size(&self, width: usize, height: usize) -> Result<(usize, usize), SizeError> {
         if width == 0 || height == 0 {
-            return Err(format!(
-                "--width {width} --height {height}: both sides must be positive"
-            ));
+            return Err(SizeError::Empty { width, height });
         }
         let division = self.multiple() as f64;
         let side = (self.default_sample_size * self.vae_scale_factor) as f64;
@@ -39,12 +55,12 @@ impl SizeRule {
         let snap = |v: usize| python_floordiv(v as f64 * scale, division) * division;
         let (w, h) = (snap(width), snap(height));
         if w < division || h < division {
-            return Err(format!(
-                "--width {width} --height {height}: the aspect ratio is too extreme, one side \
-                 would be {} pixels after rescaling to the model's area (needs at least {})",
-                w.min(h),
-                self.multiple()
-            ));
+            return Err(SizeError::TooExtreme {
+                width,
+                height,
+                side: w.min(h),
+                min: self.multiple(),
+            });
         }
         Ok((w as usize, h as usize))
     }
@@ -102,10 +118,10 @@ mod tests {
     #[test]
     fn degenerate_requests_are_refused_naming_the_flags() {
         let rule = SizeRule::HIDREAM_I1;
-        let err = rule.output_size(0, 512).unwrap_err();
+        let err = rule.output_size(0, 512).unwrap_err().to_string();
         assert!(err.contains("--width 0"), "{err}");
         // 20000 x 3: the short side would be 8 pixels after rescaling.
-        let err = rule.output_size(20000, 3).unwrap_err();
+        let err = rule.output_size(20000, 3).unwrap_err().to_string();
         assert!(err.contains("aspect ratio"), "{err}");
     }
 

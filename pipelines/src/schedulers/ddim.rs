@@ -1,8 +1,8 @@
 //! DDIMScheduler (eta = 0, the pipelines' default).
 
 use super::{
-    Prediction, Scheduler, SchedulerConfig, Spacing, add_noise_alpha, alpha_at,
-    arange_down_rounded, linspace_f64, round_half_even,
+    Prediction, Scheduler, SchedulerClass, SchedulerConfig, SchedulerError, Spacing,
+    add_noise_alpha, alpha_at, arange_down_rounded, linspace_f64, round_half_even,
 };
 use candle_core::{Result, Tensor};
 use device::TorchRng;
@@ -18,17 +18,16 @@ pub struct Ddim {
 }
 
 impl Ddim {
-    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
-        let alphas_cumprod = config.alphas_cumprod()?;
+    pub fn new(
+        config: &SchedulerConfig,
+        steps: usize,
+    ) -> std::result::Result<Self, SchedulerError> {
+        let class = SchedulerClass::Ddim;
+        let alphas_cumprod = config.alphas_cumprod(class, steps)?;
         let train = alphas_cumprod.len();
-        if steps > train {
-            return Err(format!("{steps} steps exceed num_train_timesteps {train}"));
-        }
-        if config.bool_or("thresholding", false) {
-            return Err("DDIM thresholding is not supported".into());
-        }
-        let offset = config.usize_or("steps_offset", 0) as f64;
-        let timesteps: Vec<f64> = match config.spacing("leading")? {
+        class.reject_flags(&[("thresholding", config.thresholding)])?;
+        let offset = config.steps_offset as f64;
+        let timesteps: Vec<f64> = match config.spacing(class) {
             Spacing::Linspace => linspace_f64(0.0, (train - 1) as f64, steps)
                 .into_iter()
                 .rev()
@@ -46,20 +45,18 @@ impl Ddim {
                 .map(|t| t - 1.0)
                 .collect(),
         };
-        let final_alpha_cumprod = if config.bool_or("set_alpha_to_one", true) {
+        let final_alpha_cumprod = if config.alpha_to_one(class) {
             1.0
         } else {
             alphas_cumprod[0]
         };
-        let clip_sample = config
-            .bool_or("clip_sample", true)
-            .then(|| config.f64_or("clip_sample_range", 1.0));
+        let clip_sample = config.clip_sample.then_some(config.clip_sample_range);
         Ok(Self {
             final_alpha_cumprod,
             timesteps,
             // diffusers uses this ratio for the previous timestep whatever the spacing.
             step_ratio: train / steps,
-            prediction: config.prediction()?,
+            prediction: config.prediction_type,
             clip_sample,
             alphas_cumprod,
         })

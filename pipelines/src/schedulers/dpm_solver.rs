@@ -2,8 +2,9 @@
 //! order, first order on the last step (final sigma 0).
 
 use super::{
-    Prediction, Scheduler, SchedulerConfig, Spacing, arange_down_rounded, index_for_timestep,
-    interp, linspace_f64, round_half_even, train_sigmas,
+    AlgorithmType, ClosedSet, FinalSigmas, Prediction, Scheduler, SchedulerClass, SchedulerConfig,
+    SchedulerError, SolverType, Spacing, arange_down_rounded, index_for_timestep, interp,
+    linspace_f64, round_half_even, train_sigmas,
 };
 use candle_core::{Result, Tensor};
 use device::TorchRng;
@@ -30,47 +31,34 @@ fn lambda(sigma: f32) -> f32 {
 }
 
 impl DpmSolver {
-    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
-        let checks = [
-            ("algorithm_type", "dpmsolver++"),
-            ("solver_type", "midpoint"),
-            ("final_sigmas_type", "zero"),
-            ("variance_type", ""),
-        ];
-        for (key, want) in checks {
-            let got = config.str_or(key, want);
-            if got != want {
-                return Err(format!(
-                    "DPMSolverMultistepScheduler {key} {got:?} is not supported (only {want:?})"
-                ));
-            }
+    pub fn new(
+        config: &SchedulerConfig,
+        steps: usize,
+    ) -> std::result::Result<Self, SchedulerError> {
+        let class = SchedulerClass::DpmSolver;
+        class.only(config.algorithm_type, AlgorithmType::DpmSolverPlusPlus)?;
+        class.only(config.solver_type, SolverType::Midpoint)?;
+        class.only(config.final_sigmas_type, FinalSigmas::Zero)?;
+        if let Some(variance) = config.variance_type {
+            return Err(class.unsupported("variance_type", variance.name(), "null"));
         }
-        if config.usize_or("solver_order", 2) != 2 {
-            return Err("DPMSolverMultistepScheduler is supported with solver_order 2 only".into());
+        if config.solver_order != 2 {
+            return Err(class.unsupported("solver_order", config.solver_order, "2"));
         }
-        for key in [
-            "use_karras_sigmas",
-            "use_exponential_sigmas",
-            "use_beta_sigmas",
-            "use_lu_lambdas",
-            "use_flow_sigmas",
-            "thresholding",
-            "euler_at_final",
-        ] {
-            if config.bool_or(key, false) {
-                return Err(format!(
-                    "DPMSolverMultistepScheduler {key} is not supported"
-                ));
-            }
-        }
-        let alphas = config.alphas_cumprod()?;
+        class.reject_flags(&[
+            ("use_karras_sigmas", config.use_karras_sigmas),
+            ("use_exponential_sigmas", config.use_exponential_sigmas),
+            ("use_beta_sigmas", config.use_beta_sigmas),
+            ("use_lu_lambdas", config.use_lu_lambdas),
+            ("use_flow_sigmas", config.use_flow_sigmas),
+            ("thresholding", config.thresholding),
+            ("euler_at_final", config.euler_at_final),
+        ])?;
+        let alphas = config.alphas_cumprod(class, steps)?;
         let train = alphas.len();
-        if steps > train {
-            return Err(format!("{steps} steps exceed num_train_timesteps {train}"));
-        }
         // lambda_min_clipped defaults to -inf, so the schedule ends at the last train step.
         let last = train;
-        let timesteps: Vec<f64> = match config.spacing("linspace")? {
+        let timesteps: Vec<f64> = match config.spacing(class) {
             Spacing::Linspace => {
                 let mut t: Vec<f64> = linspace_f64(0.0, (last - 1) as f64, steps + 1)
                     .into_iter()
@@ -82,7 +70,7 @@ impl DpmSolver {
             }
             Spacing::Leading => {
                 let ratio = last / (steps + 1);
-                let offset = config.usize_or("steps_offset", 0) as f64;
+                let offset = config.steps_offset as f64;
                 (1..=steps)
                     .rev()
                     .map(|i| (i * ratio) as f64 + offset)
@@ -102,7 +90,7 @@ impl DpmSolver {
         Ok(Self {
             timesteps,
             sigmas,
-            prediction: config.prediction()?,
+            prediction: config.prediction_type,
             previous: None,
             lower_order_nums: 0,
             step_index: None,

@@ -1,8 +1,9 @@
 //! EulerDiscreteScheduler (deterministic: s_churn = 0, the pipelines' default).
 
 use super::{
-    Prediction, Scheduler, SchedulerConfig, Spacing, arange_down_rounded, index_for_timestep,
-    interp, linspace_f64, train_sigmas,
+    FinalSigmas, Interpolation, Prediction, Scheduler, SchedulerClass, SchedulerConfig,
+    SchedulerError, Spacing, TimestepType, arange_down_rounded, index_for_timestep, interp,
+    linspace_f64, train_sigmas,
 };
 use candle_core::{Result, Tensor};
 use device::TorchRng;
@@ -31,32 +32,23 @@ impl SigmaSchedule {
         self.step_index = Some(index + 1);
     }
 
+    /// `class`'s schedule (Euler or ancestral Euler), ending at `final_sigmas`.
     pub fn new(
         config: &SchedulerConfig,
+        class: SchedulerClass,
         steps: usize,
-        final_sigma_configurable: bool,
-    ) -> std::result::Result<Self, String> {
-        for key in [
-            "use_karras_sigmas",
-            "use_exponential_sigmas",
-            "use_beta_sigmas",
-        ] {
-            if config.bool_or(key, false) {
-                return Err(format!("{key} is not supported"));
-            }
-        }
-        if config.str_or("interpolation_type", "linear") != "linear" {
-            return Err("only interpolation_type \"linear\" is supported".into());
-        }
-        if config.str_or("timestep_type", "discrete") != "discrete" {
-            return Err("only timestep_type \"discrete\" is supported".into());
-        }
-        let alphas = config.alphas_cumprod()?;
+        final_sigmas: FinalSigmas,
+    ) -> std::result::Result<Self, SchedulerError> {
+        class.reject_flags(&[
+            ("use_karras_sigmas", config.use_karras_sigmas),
+            ("use_exponential_sigmas", config.use_exponential_sigmas),
+            ("use_beta_sigmas", config.use_beta_sigmas),
+        ])?;
+        class.only(config.interpolation_type, Interpolation::Linear)?;
+        class.only(config.timestep_type, TimestepType::Discrete)?;
+        let alphas = config.alphas_cumprod(class, steps)?;
         let train = alphas.len();
-        if steps > train {
-            return Err(format!("{steps} steps exceed num_train_timesteps {train}"));
-        }
-        let spacing = config.spacing("linspace")?;
+        let spacing = config.spacing(class);
         // numpy builds these in f64 and diffusers stores them as float32.
         let raw: Vec<f64> = match spacing {
             Spacing::Linspace => linspace_f64(0.0, (train - 1) as f64, steps)
@@ -65,7 +57,7 @@ impl SigmaSchedule {
                 .collect(),
             Spacing::Leading => {
                 let ratio = train / steps;
-                let offset = config.usize_or("steps_offset", 0) as f64;
+                let offset = config.steps_offset as f64;
                 (0..steps)
                     .rev()
                     .map(|i| (i * ratio) as f64 + offset)
@@ -78,16 +70,15 @@ impl SigmaSchedule {
         };
         let timesteps: Vec<f64> = raw.iter().map(|&t| f64::from(t as f32)).collect();
         let table = train_sigmas(&alphas);
-        let last = match config.str_or("final_sigmas_type", "zero") {
-            "zero" => 0.0,
-            "sigma_min" if final_sigma_configurable => f64::from(table[0]),
-            other => return Err(format!("final_sigmas_type {other:?} is not supported")),
+        let last = match final_sigmas {
+            FinalSigmas::Zero => 0.0,
+            FinalSigmas::SigmaMin => table[0],
         };
         let mut sigmas: Vec<f32> = timesteps
             .iter()
             .map(|&t| interp(t, &table) as f32)
             .collect();
-        sigmas.push(last as f32);
+        sigmas.push(last);
         let max = sigmas.iter().copied().fold(0.0f32, f32::max);
         let init_noise_sigma = match spacing {
             Spacing::Linspace | Spacing::Trailing => f64::from(max),
@@ -143,10 +134,18 @@ pub struct Euler {
 }
 
 impl Euler {
-    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
+    pub fn new(
+        config: &SchedulerConfig,
+        steps: usize,
+    ) -> std::result::Result<Self, SchedulerError> {
         Ok(Self {
-            schedule: SigmaSchedule::new(config, steps, true)?,
-            prediction: config.prediction()?,
+            schedule: SigmaSchedule::new(
+                config,
+                SchedulerClass::Euler,
+                steps,
+                config.final_sigmas_type,
+            )?,
+            prediction: config.prediction_type,
         })
     }
 }

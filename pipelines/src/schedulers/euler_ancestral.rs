@@ -2,7 +2,7 @@
 //! scale `sigma_up` drawn from the pipeline's generator after everything drawn before.
 
 use super::euler::SigmaSchedule;
-use super::{Prediction, Scheduler, SchedulerConfig};
+use super::{FinalSigmas, Prediction, Scheduler, SchedulerClass, SchedulerConfig, SchedulerError};
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 
@@ -13,22 +13,15 @@ pub struct EulerAncestral {
 }
 
 impl EulerAncestral {
-    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
-        let prediction = config.prediction()?;
-        if prediction == Prediction::Sample {
-            return Err(
-                "EulerAncestralDiscreteScheduler does not implement prediction_type \"sample\""
-                    .into(),
-            );
-        }
+    pub fn new(
+        config: &SchedulerConfig,
+        steps: usize,
+    ) -> std::result::Result<Self, SchedulerError> {
+        let class = SchedulerClass::EulerAncestral;
         Ok(Self {
+            prediction: class.epsilon_or_v(config.prediction_type)?,
             // This class always ends at sigma 0 (it has no final_sigmas_type).
-            schedule: SigmaSchedule::new(
-                &config.clone().with("final_sigmas_type", "zero".into()),
-                steps,
-                false,
-            )?,
-            prediction,
+            schedule: SigmaSchedule::new(config, class, steps, FinalSigmas::Zero)?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! on candle tensors. Each is configured from `scheduler_config.json`; keys a config leaves
 //! out take that scheduler class's own diffusers default.
 
+pub mod config;
 pub mod ddim;
 pub mod dpm_solver;
 pub mod euler;
@@ -9,133 +10,13 @@ pub mod euler_ancestral;
 pub mod flow;
 pub mod pndm;
 
+pub use config::{
+    AlgorithmType, BetaSchedule, ClosedSet, FinalSigmas, Interpolation, Prediction, SchedulerClass,
+    SchedulerConfig, SchedulerError, SolverType, Spacing, TimestepType, VarianceType,
+};
+
 use candle_core::{Result, Tensor};
 use device::TorchRng;
-use serde_json::{Map, Value};
-
-/// What the denoiser predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prediction {
-    Epsilon,
-    VPrediction,
-    Sample,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Spacing {
-    Leading,
-    Trailing,
-    Linspace,
-}
-
-/// A diffusers scheduler config with per-class defaults.
-#[derive(Debug, Clone)]
-pub struct SchedulerConfig {
-    map: Map<String, Value>,
-}
-
-impl SchedulerConfig {
-    pub fn from_value(value: Value) -> std::result::Result<Self, String> {
-        match value {
-            Value::Object(map) => Ok(Self { map }),
-            _ => Err("scheduler config is not a JSON object".into()),
-        }
-    }
-
-    pub fn class_name(&self) -> Option<&str> {
-        self.map.get("_class_name").and_then(Value::as_str)
-    }
-
-    /// A copy with one key replaced (e.g. prediction_type for a v-model).
-    pub fn with(mut self, key: &str, value: Value) -> Self {
-        self.map.insert(key.to_string(), value);
-        self
-    }
-
-    pub fn f64_or(&self, key: &str, default: f64) -> f64 {
-        self.map.get(key).and_then(Value::as_f64).unwrap_or(default)
-    }
-
-    pub fn usize_or(&self, key: &str, default: usize) -> usize {
-        self.map
-            .get(key)
-            .and_then(Value::as_u64)
-            .map_or(default, |v| v as usize)
-    }
-
-    pub fn bool_or(&self, key: &str, default: bool) -> bool {
-        self.map
-            .get(key)
-            .and_then(Value::as_bool)
-            .unwrap_or(default)
-    }
-
-    pub fn str_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
-        self.map.get(key).and_then(Value::as_str).unwrap_or(default)
-    }
-
-    pub fn prediction(&self) -> std::result::Result<Prediction, String> {
-        match self.str_or("prediction_type", "epsilon") {
-            "epsilon" => Ok(Prediction::Epsilon),
-            "v_prediction" => Ok(Prediction::VPrediction),
-            "sample" => Ok(Prediction::Sample),
-            other => Err(format!("prediction_type {other:?} is not supported")),
-        }
-    }
-
-    pub fn spacing(&self, default: &str) -> std::result::Result<Spacing, String> {
-        match self.str_or("timestep_spacing", default) {
-            "leading" => Ok(Spacing::Leading),
-            "trailing" => Ok(Spacing::Trailing),
-            "linspace" => Ok(Spacing::Linspace),
-            other => Err(format!("timestep_spacing {other:?} is not supported")),
-        }
-    }
-
-    /// `alphas_cumprod` in float32, computed the way torch does in the scheduler's
-    /// constructor (f32 linspace, f32 cumulative product).
-    pub fn alphas_cumprod(&self) -> std::result::Result<Vec<f32>, String> {
-        if self.bool_or("rescale_betas_zero_snr", false) {
-            return Err("rescale_betas_zero_snr is not supported".into());
-        }
-        if self.map.get("trained_betas").is_some_and(|v| !v.is_null()) {
-            return Err("trained_betas is not supported".into());
-        }
-        let n = self.usize_or("num_train_timesteps", 1000);
-        if n < 2 {
-            return Err(format!("num_train_timesteps {n} is too small"));
-        }
-        let start = self.f64_or("beta_start", 0.0001);
-        let end = self.f64_or("beta_end", 0.02);
-        let betas: Vec<f32> = match self.str_or("beta_schedule", "linear") {
-            "linear" => linspace_f32(start as f32, end as f32, n),
-            "scaled_linear" => linspace_f32(start.sqrt() as f32, end.sqrt() as f32, n)
-                .into_iter()
-                .map(|b| b * b)
-                .collect(),
-            "squaredcos_cap_v2" => (0..n)
-                .map(|i| {
-                    let bar = |t: f64| {
-                        ((t + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2)
-                            .cos()
-                            .powi(2)
-                    };
-                    let (t1, t2) = (i as f64 / n as f64, (i + 1) as f64 / n as f64);
-                    (1.0 - bar(t2) / bar(t1)).min(0.999) as f32
-                })
-                .collect(),
-            other => return Err(format!("beta_schedule {other:?} is not supported")),
-        };
-        let mut acc = 1.0f32;
-        Ok(betas
-            .iter()
-            .map(|b| {
-                acc *= 1.0 - b;
-                acc
-            })
-            .collect())
-    }
-}
 
 /// torch.linspace for float32: the first half counts up from `start`, the second half
 /// down from `end`, each in f32.
@@ -272,40 +153,45 @@ pub fn alpha_at(alphas_cumprod: &[f32], timestep: f64) -> Result<f32> {
 }
 
 /// The names `build` (and `sd --scheduler`) accept besides diffusers class names.
-pub const NAMES: [&str; 5] = ["pndm", "ddim", "euler", "euler-a", "dpm++2m"];
+pub const NAMES: [&str; 5] = [
+    SchedulerClass::ALL[0].short_name(),
+    SchedulerClass::ALL[1].short_name(),
+    SchedulerClass::ALL[2].short_name(),
+    SchedulerClass::ALL[3].short_name(),
+    SchedulerClass::ALL[4].short_name(),
+];
 
-/// Builds the scheduler a config names (or `kind` overrides), set to `steps` steps.
+/// Builds the scheduler `kind` names (a short name or a diffusers class name), set to
+/// `steps` steps. `kind` need not be the config's own class: keys the config leaves out
+/// take `kind`'s defaults, as diffusers' `from_config` gives them.
 pub fn build(
     kind: &str,
     config: &SchedulerConfig,
     steps: usize,
-) -> std::result::Result<Box<dyn Scheduler>, String> {
-    if steps == 0 {
-        return Err("the number of steps must be at least 1".into());
-    }
-    match kind {
-        "ddim" | "DDIMScheduler" => Ok(Box::new(ddim::Ddim::new(config, steps)?)),
-        "pndm" | "PNDMScheduler" => Ok(Box::new(pndm::Pndm::new(config, steps)?)),
-        "euler" | "EulerDiscreteScheduler" => Ok(Box::new(euler::Euler::new(config, steps)?)),
-        "euler-a" | "EulerAncestralDiscreteScheduler" => Ok(Box::new(
-            euler_ancestral::EulerAncestral::new(config, steps)?,
-        )),
-        "dpm++2m" | "DPMSolverMultistepScheduler" => {
-            Ok(Box::new(dpm_solver::DpmSolver::new(config, steps)?))
+) -> std::result::Result<Box<dyn Scheduler>, SchedulerError> {
+    let class = SchedulerClass::from_name(kind)
+        .ok_or_else(|| SchedulerError::UnknownScheduler(kind.to_string()))?;
+    Ok(match class {
+        SchedulerClass::Ddim => Box::new(ddim::Ddim::new(config, steps)?),
+        SchedulerClass::Pndm => Box::new(pndm::Pndm::new(config, steps)?),
+        SchedulerClass::Euler => Box::new(euler::Euler::new(config, steps)?),
+        SchedulerClass::EulerAncestral => {
+            Box::new(euler_ancestral::EulerAncestral::new(config, steps)?)
         }
-        other => Err(format!(
-            "unknown scheduler {other:?} (supported: {})",
-            NAMES.join(", ")
-        )),
-    }
+        SchedulerClass::DpmSolver => Box::new(dpm_solver::DpmSolver::new(config, steps)?),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn config(v: Value) -> SchedulerConfig {
-        SchedulerConfig::from_value(v).expect("object")
+    use serde_json::Value;
+
+    /// A config and the scheduler built from it: unknown values of closed-set keys are
+    /// refused when the config is read, unported settings when the scheduler is built.
+    fn built(kind: &str, v: Value, steps: usize) -> std::result::Result<(), SchedulerError> {
+        build(kind, &SchedulerConfig::from_value(v)?, steps).map(drop)
     }
 
     #[test]
@@ -324,9 +210,9 @@ mod tests {
             ("lms", serde_json::json!({})),
         ];
         for (kind, v) in cases {
-            assert!(build(kind, &config(v.clone()), 10).is_err(), "{kind} {v}");
+            assert!(built(kind, v.clone(), 10).is_err(), "{kind} {v}");
         }
-        assert!(build("ddim", &config(serde_json::json!({})), 0).is_err());
-        assert!(build("ddim", &config(serde_json::json!({})), 1001).is_err());
+        assert!(built("ddim", serde_json::json!({}), 0).is_err());
+        assert!(built("ddim", serde_json::json!({}), 1001).is_err());
     }
 }

@@ -2,8 +2,8 @@
 //! on up to four past model outputs.
 
 use super::{
-    Prediction, Scheduler, SchedulerConfig, Spacing, add_noise_alpha, alpha_at,
-    arange_down_rounded, linspace_f64, round_half_even,
+    Prediction, Scheduler, SchedulerClass, SchedulerConfig, SchedulerError, Spacing,
+    add_noise_alpha, alpha_at, arange_down_rounded, linspace_f64, round_half_even,
 };
 use candle_core::{Result, Tensor};
 use device::TorchRng;
@@ -21,31 +21,25 @@ pub struct Pndm {
 }
 
 impl Pndm {
-    pub fn new(config: &SchedulerConfig, steps: usize) -> std::result::Result<Self, String> {
-        if !config.bool_or("skip_prk_steps", false) {
-            return Err(
-                "PNDMScheduler is supported with skip_prk_steps = true only (as SD 2.x ships it)"
-                    .into(),
-            );
+    pub fn new(
+        config: &SchedulerConfig,
+        steps: usize,
+    ) -> std::result::Result<Self, SchedulerError> {
+        let class = SchedulerClass::Pndm;
+        // SD 2.x ships PNDM with skip_prk_steps; the Runge-Kutta warm-up is not ported.
+        if !config.skip_prk_steps {
+            return Err(class.unsupported("skip_prk_steps", false, "true"));
         }
-        let prediction = config.prediction()?;
-        if prediction == Prediction::Sample {
-            return Err("PNDMScheduler does not implement prediction_type \"sample\"".into());
-        }
-        let alphas_cumprod = config.alphas_cumprod()?;
+        let prediction = class.epsilon_or_v(config.prediction_type)?;
+        let alphas_cumprod = config.alphas_cumprod(class, steps)?;
         let train = alphas_cumprod.len();
-        if steps > train || steps < 2 {
-            return Err(format!(
-                "PNDM needs between 2 and {train} steps, got {steps}"
-            ));
-        }
-        let ascending: Vec<f64> = match config.spacing("leading")? {
+        let ascending: Vec<f64> = match config.spacing(class) {
             Spacing::Linspace => linspace_f64(0.0, (train - 1) as f64, steps)
                 .into_iter()
                 .map(round_half_even)
                 .collect(),
             Spacing::Leading => {
-                let offset = config.usize_or("steps_offset", 0) as f64;
+                let offset = config.steps_offset as f64;
                 (0..steps)
                     .map(|i| (i * (train / steps)) as f64 + offset)
                     .collect()
@@ -63,7 +57,7 @@ impl Pndm {
         plms.push(ascending[n - 2]);
         plms.push(ascending[n - 1]);
         plms.reverse();
-        let final_alpha_cumprod = if config.bool_or("set_alpha_to_one", false) {
+        let final_alpha_cumprod = if config.alpha_to_one(class) {
             1.0
         } else {
             alphas_cumprod[0]

@@ -1,7 +1,7 @@
 //! The SD-specific config files: `unet/config.json` and `model_index.json`. Defaults are
 //! diffusers' constructor defaults, so sparse hand-written configs load the same way.
 
-use crate::config::read_config;
+use crate::config::{ConfigError, read_config};
 use crate::error::ModelError;
 use serde::Deserialize;
 use std::path::Path;
@@ -16,11 +16,14 @@ pub enum PerBlock<T> {
 
 impl<T: Clone> PerBlock<T> {
     /// The value for each of `n` blocks; a list of the wrong length is a config error.
-    pub fn expand(&self, n: usize, field: &str) -> Result<Vec<T>, String> {
+    pub fn expand(&self, n: usize, field: &str) -> Result<Vec<T>, ConfigError> {
         match self {
             Self::One(v) => Ok(vec![v.clone(); n]),
             Self::Each(v) if v.len() == n => Ok(v.clone()),
-            Self::Each(v) => Err(format!("{field} has {} entries for {n} blocks", v.len())),
+            Self::Each(v) => Err(ConfigError::invalid(format!(
+                "{field} has {} entries for {n} blocks",
+                v.len()
+            ))),
         }
     }
 }
@@ -101,7 +104,7 @@ pub struct UNetConfig {
 impl UNetConfig {
     /// Rejects the diffusers features this UNet does not implement, instead of silently
     /// computing something else.
-    pub fn check_supported(&self) -> Result<(), String> {
+    pub fn check_supported(&self) -> Result<(), ConfigError> {
         let unsupported = [
             ("class_embed_type", self.class_embed_type.is_some()),
             ("num_class_embeds", self.num_class_embeds.is_some()),
@@ -123,27 +126,32 @@ impl UNetConfig {
             ("conv_in_kernel != 3", self.conv_in_kernel != 3),
             ("conv_out_kernel != 3", self.conv_out_kernel != 3),
         ];
-        if let Some((what, _)) = unsupported.iter().find(|(_, bad)| *bad) {
-            return Err(format!("UNet config sets {what}, which is not supported"));
+        if let Some((feature, _)) = unsupported.iter().find(|(_, bad)| *bad) {
+            return Err(ConfigError::UnsupportedFeature {
+                model: "UNet",
+                feature,
+            });
         }
         if self.down_block_types.len() != self.block_out_channels.len()
             || self.up_block_types.len() != self.block_out_channels.len()
         {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "UNet config has {} down and {} up block types for {} block_out_channels",
                 self.down_block_types.len(),
                 self.up_block_types.len(),
                 self.block_out_channels.len()
-            ));
+            )));
         }
         if self.block_out_channels.is_empty() || self.norm_num_groups == 0 {
-            return Err(
-                "UNet config needs block_out_channels and a positive norm_num_groups".into(),
-            );
+            return Err(ConfigError::invalid(
+                "UNet config needs block_out_channels and a positive norm_num_groups",
+            ));
         }
         match self.mid_block_type.as_deref() {
             Some("UNetMidBlock2DCrossAttn") => Ok(()),
-            other => Err(format!("UNet mid_block_type {other:?} is not supported")),
+            other => Err(ConfigError::unsupported(format!(
+                "UNet mid_block_type {other:?}"
+            ))),
         }
     }
 }

@@ -145,13 +145,8 @@ impl StableDiffusion {
         let vae = AutoencoderKL::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
             .map_err(weights_err("vae"))?;
 
-        let path = component_dir(root, "scheduler")?.join("scheduler_config.json");
-        let value: serde_json::Value = read_config(&path)?;
-        let scheduler_config =
-            SchedulerConfig::from_value(value).map_err(|message| ModelError::Config {
-                path: path.clone(),
-                message,
-            })?;
+        let scheduler_config: SchedulerConfig =
+            read_config(&component_dir(root, "scheduler")?.join("scheduler_config.json"))?;
         Ok(Self {
             tokenizer,
             text_encoder,

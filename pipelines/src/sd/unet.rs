@@ -262,8 +262,9 @@ impl UNet2DConditionModel {
         config.check_supported().map_err(candle_core::Error::msg)?;
         let c = config;
         let n = c.block_out_channels.len();
-        let expand =
-            |r: std::result::Result<Vec<usize>, String>| r.map_err(candle_core::Error::msg);
+        let expand = |r: std::result::Result<Vec<usize>, crate::config::ConfigError>| {
+            r.map_err(candle_core::Error::msg)
+        };
         // diffusers' `attention_head_dim` is really the number of heads (a legacy name).
         let heads = expand(
             c.num_attention_heads

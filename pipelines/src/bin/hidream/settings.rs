@@ -169,7 +169,7 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     let size_rule = size_rule(&args.models.model)?;
     let (width, height) = size_rule
         .output_size(args.width, args.height)
-        .map_err(bad)?;
+        .map_err(|e| bad(e.to_string()))?;
     if let Some(latents) = &args.latents {
         require_file("--latents", latents)?;
     }

@@ -78,7 +78,7 @@ pub fn denoise_with_noise(
     let (width, height) = options
         .size_rule
         .output_size(options.width, options.height)
-        .map_err(HiDreamError::InvalidInput)?;
+        .map_err(|e| HiDreamError::InvalidInput(e.to_string()))?;
     let positive = conditioning.positive;
     let device = positive.t5.device().clone();
     let batch = positive.pooled.dim(0)?;

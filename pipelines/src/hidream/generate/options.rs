@@ -49,14 +49,19 @@ impl Variant {
     }
 }
 
+/// A `--variant` value that names none of the three models.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--variant {0:?}: expected full, dev or fast")]
+pub struct UnknownVariant(pub String);
+
 impl FromStr for Variant {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, UnknownVariant> {
         match s.to_ascii_lowercase().as_str() {
             "full" => Ok(Variant::Full),
             "dev" => Ok(Variant::Dev),
             "fast" => Ok(Variant::Fast),
-            other => Err(format!("--variant {other:?}: expected full, dev or fast")),
+            other => Err(UnknownVariant(other.to_string())),
         }
     }
 }
@@ -129,7 +134,7 @@ mod tests {
                 (steps, guidance, shift)
             );
         }
-        let err = "turbo".parse::<Variant>().unwrap_err();
+        let err = "turbo".parse::<Variant>().unwrap_err().to_string();
         assert!(err.contains("--variant"), "{err}");
         assert!(!GenerateOptions::for_variant(Variant::Dev).uses_cfg());
         assert!(GenerateOptions::for_variant(Variant::Full).uses_cfg());

@@ -1,5 +1,6 @@
 //! The transformer's `config.json`, with diffusers' key names and constructor defaults.
 
+use crate::config::ConfigError;
 use crate::hidream::HiDreamError;
 use serde::Deserialize;
 use std::path::Path;
@@ -84,57 +85,61 @@ impl TransformerConfig {
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
         let config: Self = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
-        config.validate().map_err(fail)?;
+        config.validate().map_err(|e| fail(e.to_string()))?;
         Ok(config)
     }
 
     /// The combinations diffusers' forward can run; anything else would fail deep inside it.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let patch = self.patch();
         if patch == 0 {
-            return Err("patch_size must be set and positive".into());
+            return Err(ConfigError::invalid("patch_size must be set and positive"));
         }
         if self.caption_channels.len() != 2 {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "caption_channels has {} entries; expected [T5 width, Llama width]",
                 self.caption_channels.len()
-            ));
+            )));
         }
         let blocks = self.num_layers + self.num_single_layers;
         if self.llama_layers.len() != blocks {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "llama_layers has {} entries for {blocks} blocks (num_layers + num_single_layers)",
                 self.llama_layers.len()
-            ));
+            )));
         }
         if self.num_attention_heads == 0 || self.attention_head_dim == 0 {
-            return Err("num_attention_heads and attention_head_dim must be positive".into());
+            return Err(ConfigError::invalid(
+                "num_attention_heads and attention_head_dim must be positive",
+            ));
         }
         let rope: usize = self.axes_dims_rope.iter().sum();
         if self.axes_dims_rope.iter().any(|d| d % 2 != 0) {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "axes_dims_rope {:?} must all be even",
                 self.axes_dims_rope
-            ));
+            )));
         }
         // diffusers rotates the whole head, or its first half when the axes cover half.
         if rope != self.attention_head_dim && 2 * rope != self.attention_head_dim {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "axes_dims_rope sums to {rope}; it must be attention_head_dim ({}) or half of it",
                 self.attention_head_dim
-            ));
+            )));
         }
         if self.num_activated_experts > self.num_routed_experts {
-            return Err(format!(
+            return Err(ConfigError::invalid(format!(
                 "num_activated_experts ({}) exceeds num_routed_experts ({})",
                 self.num_activated_experts, self.num_routed_experts
-            ));
+            )));
         }
         if self.num_routed_experts > 0 && self.num_activated_experts == 0 {
-            return Err("num_activated_experts must be positive when experts are routed".into());
+            return Err(ConfigError::invalid(
+                "num_activated_experts must be positive when experts are routed",
+            ));
         }
         if self.max_seq() == 0 {
-            return Err("max_resolution must be positive".into());
+            return Err(ConfigError::invalid("max_resolution must be positive"));
         }
         Ok(())
     }

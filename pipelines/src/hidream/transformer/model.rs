@@ -157,7 +157,9 @@ impl HiDreamTransformer {
         vb: VarBuilder,
         kernels: Kernels,
     ) -> Result<Self, HiDreamError> {
-        config.validate().map_err(HiDreamError::InvalidInput)?;
+        config
+            .validate()
+            .map_err(|e| HiDreamError::InvalidInput(e.to_string()))?;
         let double_blocks = (0..config.num_layers)
             .map(|i| {
                 DoubleStreamBlock::new(vb.pp(double_prefix(i)), &config, kernels)
@@ -182,7 +184,9 @@ impl HiDreamTransformer {
         device: &Device,
         kernels: Kernels,
     ) -> Result<Self, HiDreamError> {
-        config.validate().map_err(HiDreamError::InvalidInput)?;
+        config
+            .validate()
+            .map_err(|e| HiDreamError::InvalidInput(e.to_string()))?;
         fn host<B>(
             mapped: &candle_core::safetensors::MmapedSafetensors,
             prefix: String,

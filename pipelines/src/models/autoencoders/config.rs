@@ -1,6 +1,7 @@
 //! `vae/config.json` of an AutoencoderKL. Missing keys take diffusers' constructor
 //! defaults; the block lists have none there worth guessing, so they are required.
 
+use crate::config::ConfigError;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,36 +34,41 @@ pub struct VaeConfig {
 }
 
 impl VaeConfig {
-    pub fn check_supported(&self) -> Result<(), String> {
+    pub fn check_supported(&self) -> Result<(), ConfigError> {
         if self.act_fn != "silu" {
-            return Err(format!("VAE act_fn {:?} is not supported", self.act_fn));
+            return Err(ConfigError::unsupported(format!(
+                "VAE act_fn {:?}",
+                self.act_fn
+            )));
         }
         if self.block_out_channels.is_empty()
             || self.norm_num_groups == 0
             || self.layers_per_block == 0
         {
-            return Err(
-                "VAE config needs block_out_channels, layers_per_block and norm_num_groups".into(),
-            );
+            return Err(ConfigError::invalid(
+                "VAE config needs block_out_channels, layers_per_block and norm_num_groups",
+            ));
         }
         if let Some(t) = self
             .down_block_types
             .iter()
             .find(|t| *t != "DownEncoderBlock2D")
         {
-            return Err(format!("VAE down block type {t} is not supported"));
+            return Err(ConfigError::unsupported(format!("VAE down block type {t}")));
         }
         if let Some(t) = self
             .up_block_types
             .iter()
             .find(|t| *t != "UpDecoderBlock2D")
         {
-            return Err(format!("VAE up block type {t} is not supported"));
+            return Err(ConfigError::unsupported(format!("VAE up block type {t}")));
         }
         if self.down_block_types.len() != self.block_out_channels.len()
             || self.up_block_types.len() != self.block_out_channels.len()
         {
-            return Err("VAE block types and block_out_channels differ in length".into());
+            return Err(ConfigError::invalid(
+                "VAE block types and block_out_channels differ in length",
+            ));
         }
         Ok(())
     }

@@ -12,6 +12,7 @@
 //! up block's last resnet and attention, and the output head, on top of the cached
 //! output of the layer before them.
 
+use super::AccelError;
 use candle_core::{Result, Tensor};
 use std::collections::HashMap;
 
@@ -24,23 +25,26 @@ pub struct DeepCacheOptions {
 }
 
 impl DeepCacheOptions {
-    pub fn new(interval: usize, branch: usize) -> std::result::Result<Self, String> {
+    pub fn new(interval: usize, branch: usize) -> std::result::Result<Self, AccelError> {
         if interval == 0 {
-            return Err("DeepCache interval must be at least 1".to_string());
+            return Err(AccelError::DeepCacheInterval);
         }
         Ok(Self { interval, branch })
     }
 
     /// `INTERVAL[:BRANCH]`, as the `--deepcache` flag takes it.
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+    pub fn parse(text: &str) -> std::result::Result<Self, AccelError> {
         let (interval, branch) = match text.split_once(':') {
             Some((i, b)) => (i, Some(b)),
             None => (text, None),
         };
-        let number = |s: &str, what: &str| {
+        let number = |s: &str, what: &'static str| {
             s.trim()
                 .parse::<usize>()
-                .map_err(|_| format!("{what} {s:?} is not a non-negative integer"))
+                .map_err(|_| AccelError::NotANumber {
+                    what,
+                    text: s.to_string(),
+                })
         };
         let interval = number(interval, "DeepCache interval")?;
         let branch = match branch {
@@ -55,15 +59,15 @@ impl DeepCacheOptions {
     pub fn check_branch(
         &self,
         unet: &crate::sd::config::UNetConfig,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), AccelError> {
         let blocks = unet.block_out_channels.len();
         let layers = unet.layers_per_block.expand(blocks, "layers_per_block")?;
         match layers.get(self.block()) {
             Some(&n) if self.layer() <= n => Ok(()),
-            _ => Err(format!(
-                "DeepCache branch {} does not exist in this UNet ({blocks} blocks; branch b means block b / 3, layer b % 3)",
-                self.branch
-            )),
+            _ => Err(AccelError::NoSuchBranch {
+                branch: self.branch,
+                blocks,
+            }),
         }
     }
 

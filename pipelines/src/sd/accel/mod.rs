@@ -22,7 +22,38 @@ pub use deepcache::{DeepCacheOptions, DeepCacheRun};
 pub use deviation::{Deviation, deviation};
 pub use tome::{TomeOptions, TomeRun};
 
+use crate::config::ConfigError;
 use std::sync::Arc;
+
+/// Why acceleration options or a run name cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AccelError {
+    #[error("token merging ratio {0} is outside [0, {max}]", max = tome::MAX_RATIO)]
+    TomeRatio(f64),
+    #[error("DeepCache interval must be at least 1")]
+    DeepCacheInterval,
+    #[error("{what} {text:?} is not a non-negative integer")]
+    NotANumber { what: &'static str, text: String },
+    #[error(
+        "DeepCache branch {branch} does not exist in this UNet ({blocks} blocks; branch b means block b / 3, layer b % 3)"
+    )]
+    NoSuchBranch { branch: usize, blocks: usize },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0:?} is not a ratio")]
+    NotARatio(String),
+    /// A refused part of a run name: `error` says why, and the whole name says which run,
+    /// since a benchmark takes several.
+    #[error("run {name:?}: {error}")]
+    Run {
+        name: String,
+        error: Box<AccelError>,
+    },
+    #[error(
+        "unknown run {part:?} in {name:?} (expected baseline, tome_R, deepcache_N or deepcache_N_B, joined by +)"
+    )]
+    UnknownRun { part: String, name: String },
+}
 
 /// Which accelerations a generation uses. `Default` is the plain pipeline.
 #[derive(Debug, Clone, Default)]
@@ -38,7 +69,11 @@ impl Accelerations {
     /// `deepcache_N_B`, joined with `+` (`tome_0.5+deepcache_3`). Token merging from a
     /// name uses top-left destinations (reproducible); CFG-parallel needs devices and is
     /// set separately.
-    pub fn from_name(name: &str) -> Result<Self, String> {
+    pub fn from_name(name: &str) -> Result<Self, AccelError> {
+        let in_run = |error| AccelError::Run {
+            name: name.to_string(),
+            error: Box::new(error),
+        };
         let mut accel = Self::default();
         for part in name.split('+') {
             if part == "baseline" {
@@ -46,17 +81,16 @@ impl Accelerations {
             } else if let Some(ratio) = part.strip_prefix("tome_") {
                 let ratio: f64 = ratio
                     .parse()
-                    .map_err(|_| format!("run {name:?}: {ratio:?} is not a ratio"))?;
-                accel.tome =
-                    Some(TomeOptions::new(ratio).map_err(|e| format!("run {name:?}: {e}"))?);
+                    .map_err(|_| in_run(AccelError::NotARatio(ratio.to_string())))?;
+                accel.tome = Some(TomeOptions::new(ratio).map_err(in_run)?);
             } else if let Some(rest) = part.strip_prefix("deepcache_") {
                 let spec = rest.replacen('_', ":", 1);
-                accel.deepcache =
-                    Some(DeepCacheOptions::parse(&spec).map_err(|e| format!("run {name:?}: {e}"))?);
+                accel.deepcache = Some(DeepCacheOptions::parse(&spec).map_err(in_run)?);
             } else {
-                return Err(format!(
-                    "unknown run {part:?} in {name:?} (expected baseline, tome_R, deepcache_N or deepcache_N_B, joined by +)"
-                ));
+                return Err(AccelError::UnknownRun {
+                    part: part.to_string(),
+                    name: name.to_string(),
+                });
             }
         }
         Ok(accel)

@@ -9,6 +9,7 @@
 //! generator, in tomesd's order, and are forced off when the batch is odd because then the
 //! unconditional and conditional halves cannot share them.
 
+use super::AccelError;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 use ops_npu::candle_ops::tome::TokenMerge;
@@ -35,11 +36,9 @@ pub struct TomeOptions {
 impl TomeOptions {
     /// tomesd's defaults at `ratio`, with top-left destinations (reproducible, and what
     /// the parity fixtures use); set `use_rand` for tomesd's random default.
-    pub fn new(ratio: f64) -> std::result::Result<Self, String> {
+    pub fn new(ratio: f64) -> std::result::Result<Self, AccelError> {
         if !(0.0..=MAX_RATIO).contains(&ratio) {
-            return Err(format!(
-                "token merging ratio {ratio} is outside [0, {MAX_RATIO}]"
-            ));
+            return Err(AccelError::TomeRatio(ratio));
         }
         Ok(Self {
             ratio,

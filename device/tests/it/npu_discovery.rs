@@ -1,11 +1,8 @@
 //! NPU discovery against test-double ACL libraries (no Ascend hardware here).
 
-#[path = "doubles/mod.rs"]
-mod doubles;
-
+use crate::doubles::{FakeAcl, write_cann_version};
 use device::npu::{NpuConfig, probe};
 use device::{Absence, DType, Device, DiscoveryConfig, LibraryCandidate, MapEnv};
-use doubles::{FakeAcl, write_cann_version};
 
 const GIB: u64 = 1 << 30;
 

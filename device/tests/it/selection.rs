@@ -1,10 +1,7 @@
 //! Selection order, overrides and dtype preferences over test-double runtimes.
 
-#[path = "doubles/mod.rs"]
-mod doubles;
-
+use crate::doubles::{FakeAcl, FakeCuda};
 use device::{DType, Device, DeviceManager, DiscoveryConfig, MapEnv, Preferences, SelectError};
-use doubles::{FakeAcl, FakeCuda};
 
 struct Machine {
     _dir: tempfile::TempDir,
@@ -14,13 +11,7 @@ struct Machine {
 /// A machine with the given NPU and CUDA doubles (either may be absent).
 fn machine(npu: Option<FakeAcl>, cuda: Option<FakeCuda>) -> Machine {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = DiscoveryConfig::cpu_only();
-    if let Some(npu) = npu {
-        config = config.with_npu_library(npu.install(&dir.path().join("cann")));
-    }
-    if let Some(cuda) = cuda {
-        config = config.with_cuda_library(cuda.install(&dir.path().join("cuda")));
-    }
+    let config = crate::machine_config(dir.path(), npu, cuda);
     Machine { _dir: dir, config }
 }
 

@@ -1,11 +1,8 @@
 //! CUDA discovery against a test-double libcuda (no GPU here).
 
-#[path = "doubles/mod.rs"]
-mod doubles;
-
+use crate::doubles::FakeCuda;
 use device::cuda::probe;
 use device::{Absence, DType, Device, LibraryCandidate};
-use doubles::FakeCuda;
 
 fn probe_fake(fake: FakeCuda) -> (tempfile::TempDir, device::BackendReport) {
     let dir = tempfile::tempdir().unwrap();

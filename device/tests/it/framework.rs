@@ -1,23 +1,14 @@
 //! Device choice for CUDA/CPU frameworks (candle, tch) over test-double runtimes: the code
 //! migrated from `Device::new_cuda(n)` gets a CUDA ordinal or the CPU, never an NPU.
 
-#[path = "doubles/mod.rs"]
-mod doubles;
-
+use crate::doubles::{FakeAcl, FakeCuda};
 use device::framework::{FrameworkDeviceError, cuda_ordinal_with};
-use device::{Discovery, DiscoveryConfig, MapEnv, Preferences};
-use doubles::{FakeAcl, FakeCuda};
+use device::{Discovery, MapEnv, Preferences};
 
 fn discovery(npu: Option<FakeAcl>, cuda: Option<FakeCuda>) -> (tempfile::TempDir, Discovery) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = DiscoveryConfig::cpu_only();
-    if let Some(npu) = npu {
-        config = config.with_npu_library(npu.install(&dir.path().join("cann")));
-    }
-    if let Some(cuda) = cuda {
-        config = config.with_cuda_library(cuda.install(&dir.path().join("cuda")));
-    }
-    (dir, Discovery::run(&config))
+    let discovery = Discovery::run(&crate::machine_config(dir.path(), npu, cuda));
+    (dir, discovery)
 }
 
 fn prefs(preferred: Option<&str>) -> Preferences {

@@ -1,12 +1,9 @@
 //! Device-level doctor checks over test-double runtimes, a map environment and a
 //! temporary /dev.
 
-#[path = "doubles/mod.rs"]
-mod doubles;
-
+use crate::doubles::{FakeAcl, FakeCuda, write_cann_version};
 use device::doctor::{Check, DoctorInput, Report, Status, device_checks};
 use device::{Discovery, DiscoveryConfig, MapEnv};
-use doubles::{FakeAcl, FakeCuda, write_cann_version};
 use std::path::Path;
 
 struct Host {
