@@ -8,6 +8,7 @@
 //! - `models`: components shared by the pipelines (AutoencoderKL, ResNet blocks, timestep
 //!   embeddings); `encoders`: text encoders (CLIP and its tokenizer, T5, Llama).
 //! - `weights`, `config`, `image`: reading weights and config files, writing images.
+//! - `tensor_math`: tensor arithmetic that rounds as torch does where candle differs.
 //! - `schedulers`: the SD schedulers and HiDream's flow-match schedulers.
 //! - `sd`: Stable Diffusion 2.x (UNet, accelerations, the txt2img/img2img pipeline).
 //! - `hidream`: HiDream-I1 text-to-image and HiDream-E1 editing (transformer, prompt
@@ -29,5 +30,6 @@ pub mod layers;
 pub mod models;
 pub mod schedulers;
 pub mod sd;
+pub mod tensor_math;
 pub mod weights;
 pub mod winograd;

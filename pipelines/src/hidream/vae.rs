@@ -6,7 +6,7 @@ use super::HiDreamError;
 use super::transformer::check_model_dtype;
 use crate::models::autoencoders::AutoencoderKL;
 use crate::models::autoencoders::VaeConfig;
-use crate::schedulers::flow::div_scalar;
+use crate::tensor_math::div_scalar;
 use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 

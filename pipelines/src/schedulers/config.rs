@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer, de::Error as _};
 use std::fmt;
 
-/// The scheduler classes `build` accepts, in the order of [`NAMES`](super::NAMES).
+/// The scheduler classes `build` accepts, in the order of [`NAMES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchedulerClass {
     Pndm,
@@ -119,6 +119,15 @@ impl SchedulerClass {
     }
 }
 
+/// The names `build` (and `sd --scheduler`) accept besides diffusers class names.
+pub const NAMES: [&str; 5] = [
+    SchedulerClass::ALL[0].short_name(),
+    SchedulerClass::ALL[1].short_name(),
+    SchedulerClass::ALL[2].short_name(),
+    SchedulerClass::ALL[3].short_name(),
+    SchedulerClass::ALL[4].short_name(),
+];
+
 impl fmt::Display for SchedulerClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.class_name())
@@ -130,7 +139,7 @@ pub enum SchedulerError {
     /// Not a scheduler config: a value of the wrong type, or one outside a key's set.
     #[error("scheduler config: {0}")]
     Parse(#[from] serde_json::Error),
-    #[error("unknown scheduler {0:?} (supported: {list})", list = super::NAMES.join(", "))]
+    #[error("unknown scheduler {0:?} (supported: {list})", list = NAMES.join(", "))]
     UnknownScheduler(String),
     /// A setting diffusers defines that this port does not implement: refused rather than
     /// computing something else.
@@ -429,9 +438,9 @@ impl SchedulerConfig {
         }
         let (start, end) = (self.beta_start, self.beta_end);
         let betas: Vec<f32> = match self.beta_schedule {
-            BetaSchedule::Linear => super::linspace_f32(start as f32, end as f32, n),
+            BetaSchedule::Linear => super::schedule_math::linspace_f32(start as f32, end as f32, n),
             BetaSchedule::ScaledLinear => {
-                super::linspace_f32(start.sqrt() as f32, end.sqrt() as f32, n)
+                super::schedule_math::linspace_f32(start.sqrt() as f32, end.sqrt() as f32, n)
                     .into_iter()
                     .map(|b| b * b)
                     .collect()
@@ -462,7 +471,6 @@ impl SchedulerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedulers::build;
     use serde_json::json;
 
     fn parse(v: serde_json::Value) -> Result<SchedulerConfig, SchedulerError> {
@@ -574,28 +582,5 @@ mod tests {
         }))
         .expect("config");
         assert_eq!(c, SchedulerConfig::default());
-    }
-
-    #[test]
-    fn unported_settings_name_class_key_and_value() {
-        let c = parse(json!({"algorithm_type": "sde-dpmsolver++"})).expect("config");
-        let err = build("dpm++2m", &c, 10)
-            .expect_err("sde is not ported")
-            .to_string();
-        assert_eq!(
-            err,
-            "DPMSolverMultistepScheduler algorithm_type \"sde-dpmsolver++\" is not supported \
-             (only dpmsolver++)"
-        );
-        // The same config builds a class that does not read the key.
-        assert!(build("ddim", &c, 10).is_ok());
-        let plms = parse(json!({"skip_prk_steps": true})).expect("config");
-        let err = build("pndm", &plms, 1)
-            .expect_err("PLMS needs two steps")
-            .to_string();
-        assert!(
-            err.contains("PNDMScheduler") && err.contains("got 1"),
-            "{err}"
-        );
     }
 }

@@ -1,9 +1,10 @@
 //! DDIMScheduler (eta = 0, the pipelines' default).
 
-use super::{
-    Prediction, Scheduler, SchedulerClass, SchedulerConfig, SchedulerError, Spacing,
+use super::config::{Prediction, SchedulerClass, SchedulerConfig, SchedulerError, Spacing};
+use super::schedule_math::{
     add_noise_alpha, alpha_at, arange_down_rounded, linspace_f64, round_half_even,
 };
+use super::scheduler::Scheduler;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 

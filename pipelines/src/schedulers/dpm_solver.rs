@@ -1,11 +1,14 @@
 //! DPMSolverMultistepScheduler as DPM-Solver++ (2M): data prediction, midpoint second
 //! order, first order on the last step (final sigma 0).
 
-use super::{
-    AlgorithmType, ClosedSet, FinalSigmas, Prediction, Scheduler, SchedulerClass, SchedulerConfig,
-    SchedulerError, SolverType, Spacing, arange_down_rounded, index_for_timestep, interp,
-    linspace_f64, round_half_even, train_sigmas,
+use super::config::{
+    AlgorithmType, ClosedSet, FinalSigmas, Prediction, SchedulerClass, SchedulerConfig,
+    SchedulerError, SolverType, Spacing,
 };
+use super::schedule_math::{
+    arange_down_rounded, index_for_timestep, interp, linspace_f64, round_half_even, train_sigmas,
+};
+use super::scheduler::Scheduler;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 

@@ -1,10 +1,13 @@
 //! EulerDiscreteScheduler (deterministic: s_churn = 0, the pipelines' default).
 
-use super::{
-    FinalSigmas, Interpolation, Prediction, Scheduler, SchedulerClass, SchedulerConfig,
-    SchedulerError, Spacing, TimestepType, arange_down_rounded, index_for_timestep, interp,
-    linspace_f64, train_sigmas,
+use super::config::{
+    FinalSigmas, Interpolation, Prediction, SchedulerClass, SchedulerConfig, SchedulerError,
+    Spacing, TimestepType,
 };
+use super::schedule_math::{
+    arange_down_rounded, index_for_timestep, interp, linspace_f64, train_sigmas,
+};
+use super::scheduler::Scheduler;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 

@@ -1,8 +1,9 @@
 //! EulerAncestralDiscreteScheduler: an Euler step to `sigma_down`, then fresh noise of
 //! scale `sigma_up` drawn from the pipeline's generator after everything drawn before.
 
+use super::config::{FinalSigmas, Prediction, SchedulerClass, SchedulerConfig, SchedulerError};
 use super::euler::SigmaSchedule;
-use super::{FinalSigmas, Prediction, Scheduler, SchedulerClass, SchedulerConfig, SchedulerError};
+use super::scheduler::Scheduler;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 

@@ -1,10 +1,11 @@
 //! PNDMScheduler with `skip_prk_steps` (SD 2.1-base's scheduler): linear multistep (PLMS)
 //! on up to four past model outputs.
 
-use super::{
-    Prediction, Scheduler, SchedulerClass, SchedulerConfig, SchedulerError, Spacing,
+use super::config::{Prediction, SchedulerClass, SchedulerConfig, SchedulerError, Spacing};
+use super::schedule_math::{
     add_noise_alpha, alpha_at, arange_down_rounded, linspace_f64, round_half_even,
 };
+use super::scheduler::Scheduler;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 

@@ -1,8 +1,8 @@
 //! UNet2DConditionModel as configured by SD 1.x/2.x folders: block types, heads, linear
 //! projection and cross-attention width all come from the component's config.json.
 
-use super::accel::StepHooks;
 use super::accel::deepcache::{Part, Site};
+use super::accel::hooks::StepHooks;
 use super::accel::tome::TomeRun;
 use super::config::UNetConfig;
 use crate::layers::{self, Conv2d, GeGlu, GroupNorm, Kernels, LayerNorm, Linear};

@@ -6,13 +6,14 @@
 //! from each crate root: `src/lib.rs`, `src/main.rs`, `src/bin/*.rs`, `src/bin/*/main.rs`).
 //! An import is any `use` path or written path that resolves into another module file:
 //! `crate::..`, `super::..`, `self::..` and paths through a child module. A module's
-//! re-export of its own descendants (`pub use child::Item`) is not counted: a parent that
-//! re-exports its children is their public face, not a dependency of its code on them.
-//! Re-exporting anything else (`pub use crate::sibling::Item`) is counted.
+//! re-export of its own descendants (`pub use child::Item`) counts only when the module's
+//! own code uses the name too: a parent that only re-exports its children is their public
+//! face, not a dependency of its code on them. Re-exporting anything else (`pub use
+//! crate::sibling::Item`) is counted.
 
 mod source;
 
-use source::{WrittenPath, code_only, file_modules, paths};
+use source::{WrittenPath, code_only, file_modules, names};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -63,13 +64,19 @@ impl ModuleGraph {
                 .map(|f| (f.module.as_slice(), f.path.as_path()))
                 .collect();
             for file in &files {
-                for (written, reexport) in imports_of(file) {
+                let found = names(&file.code);
+                for (written, reexport) in imports_of(&found) {
                     let Some((target, target_module)) = resolve(&file.module, &written, &modules)
                     else {
                         continue;
                     };
-                    if target == file.path || (reexport && target_module.starts_with(&file.module))
-                    {
+                    let only_republished = reexport
+                        && target_module.starts_with(&file.module)
+                        && !written
+                            .binding
+                            .as_ref()
+                            .is_some_and(|name| found.identifiers.contains(name));
+                    if target == file.path || only_republished {
                         continue;
                     }
                     let relative = |p: &Path| p.strip_prefix(crate_dir).unwrap_or(p).to_path_buf();
@@ -198,14 +205,12 @@ fn module_tree(root: &Path) -> Result<Vec<ModuleFile>, String> {
 }
 
 /// Written paths that may name another module, each with whether it is a re-export.
-fn imports_of(file: &ModuleFile) -> Vec<(WrittenPath, bool)> {
-    let (uses, inline) = paths(&file.code);
-    uses.into_iter()
-        .flat_map(|u| {
-            let reexport = u.reexport;
-            u.paths.into_iter().map(move |p| (p, reexport))
-        })
-        .chain(inline.into_iter().map(|p| (p, false)))
+fn imports_of(found: &source::Names) -> Vec<(WrittenPath, bool)> {
+    found
+        .uses
+        .iter()
+        .flat_map(|u| u.paths.iter().map(move |p| (p.clone(), u.reexport)))
+        .chain(found.inline.iter().map(|p| (p.clone(), false)))
         .collect()
 }
 
@@ -391,6 +396,23 @@ mod tests {
             import_pairs(&graph),
             [("src/a.rs".into(), "src/error.rs".into())]
         );
+    }
+
+    #[test]
+    fn a_parent_using_what_it_re_exports_depends_on_that_child() {
+        let dir = crate_with(&[
+            ("src/lib.rs", "pub mod accel;\n"),
+            (
+                "src/accel/mod.rs",
+                "pub mod tome;\npub use tome::TomeOptions;\npub enum AccelError {}\nfn parse() { TomeOptions::new(); }\n",
+            ),
+            (
+                "src/accel/tome.rs",
+                "use super::AccelError;\npub struct TomeOptions;\n",
+            ),
+        ]);
+        let graph = ModuleGraph::of_crate(dir.path()).expect("graph");
+        assert_eq!(graph.cycles().len(), 1, "{:?}", graph.imports);
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub struct WrittenPath {
     /// The inline modules (`mod tests { .. }`) the path is written in, outermost first:
     /// `super` inside them is relative to them, not to the file.
     pub scope: Vec<String>,
+    /// For a `use` path, the name it brings into scope (its alias, or its last segment);
+    /// none for a glob or a path written in code.
+    pub binding: Option<String>,
 }
 
 /// One `use` item: whether it is a re-export (`pub use`, `pub(crate) use`), and the
@@ -193,12 +196,22 @@ fn tokens(code: &str) -> Vec<(Token, usize)> {
     out
 }
 
-/// Every `use` item and every other path of two or more segments (`crate::a::f()`,
-/// `super::Error`, `child::Type`) in comment- and literal-free code.
-pub fn paths(code: &str) -> (Vec<UseItem>, Vec<WrittenPath>) {
+/// What a file's code says about names: its `use` items, every other path of two or more
+/// segments (`crate::a::f()`, `super::Error`, `child::Type`), and every identifier written
+/// outside `use` items (to tell whether a re-exported name is also used by the file).
+#[derive(Debug, Default)]
+pub struct Names {
+    pub uses: Vec<UseItem>,
+    pub inline: Vec<WrittenPath>,
+    pub identifiers: std::collections::BTreeSet<String>,
+}
+
+/// The [`Names`] of comment- and literal-free code.
+pub fn names(code: &str) -> Names {
     let toks = tokens(code);
     let mut uses = Vec::new();
     let mut inline = Vec::new();
+    let mut identifiers = std::collections::BTreeSet::new();
     // (inline module name, brace depth inside it)
     let mut scopes: Vec<(String, usize)> = Vec::new();
     let mut depth = 0usize;
@@ -270,14 +283,27 @@ pub fn paths(code: &str) -> (Vec<UseItem>, Vec<WrittenPath>) {
                     segments,
                     line: *line,
                     scope: scope(),
+                    binding: None,
                 });
             }
+            identifiers.insert(first.clone());
             i = j;
             continue;
         }
+        // A module's name in its own `mod name;` declaration is not a use of it.
+        let declares_module = i > 0 && toks[i - 1].0 == Token::Ident("mod".into());
+        if let Token::Ident(word) = &toks[i].0
+            && !declares_module
+        {
+            identifiers.insert(word.clone());
+        }
         i += 1;
     }
-    (uses, inline)
+    Names {
+        uses,
+        inline,
+        identifiers,
+    }
 }
 
 fn is_reexport(toks: &[(Token, usize)], use_at: usize) -> bool {
@@ -314,10 +340,15 @@ fn parse_use_tree(
 ) {
     let line = toks.get(*j).map_or(0, |t| t.1);
     let mut segments = prefix.to_vec();
+    let mut alias = None;
+    let mut glob = false;
     loop {
         match toks.get(*j).map(|t| &t.0) {
             Some(Token::Ident(s)) if s == "as" => {
-                *j += 2; // `as name`
+                if let Some((Token::Ident(name), _)) = toks.get(*j + 1) {
+                    alias = Some(name.clone());
+                }
+                *j += 2;
             }
             Some(Token::Ident(s)) if s == "self" && !segments.is_empty() => {
                 *j += 1; // `a::{self}` is `a` itself
@@ -328,6 +359,7 @@ fn parse_use_tree(
             }
             Some(Token::PathSep) => *j += 1,
             Some(Token::Star) => {
+                glob = true;
                 *j += 1;
             }
             Some(Token::Open) => {
@@ -358,10 +390,16 @@ fn parse_use_tree(
         }
     }
     if !segments.is_empty() {
+        let binding = if glob {
+            None
+        } else {
+            alias.or_else(|| segments.last().cloned())
+        };
         out.push(WrittenPath {
             segments,
             line,
             scope: Vec::new(),
+            binding,
         });
     }
 }
@@ -400,9 +438,10 @@ mod tests {
 
     #[test]
     fn use_trees_expand_to_every_leaf() {
-        let (uses, _) = paths(
+        let uses = names(
             "use crate::a::{self, b::C, d::{e, f as g}, *};\npub use super::h;\npub(crate) use child::I;\nuse ::std::io;",
-        );
+        )
+        .uses;
         let all: Vec<Vec<String>> = uses
             .iter()
             .map(|u| u.paths.iter().map(seg).collect())
@@ -428,19 +467,30 @@ mod tests {
             uses.iter().map(|u| u.reexport).collect::<Vec<_>>(),
             [false, true, true, false]
         );
+        let bindings: Vec<Option<&str>> =
+            uses[0].paths.iter().map(|p| p.binding.as_deref()).collect();
+        assert_eq!(bindings, [Some("a"), Some("C"), Some("e"), Some("g")]);
     }
 
     #[test]
     fn inline_paths_start_at_their_first_segment() {
-        let (_, inline) = paths("let x = crate::weights::load(a::b)?;\nfoo.bar::<T>();");
+        let found = names("use a::Z;\nlet x = crate::weights::load(a::b)?;\nfoo.bar::<T>();");
+        let inline = found.inline;
+        assert!(found.identifiers.contains("foo") && found.identifiers.contains("crate"));
+        assert!(!found.identifiers.contains("Z"));
+        assert!(
+            !names("pub mod tome;\npub use tome::TomeRun;")
+                .identifiers
+                .contains("tome")
+        );
         let found: Vec<String> = inline.iter().map(seg).collect();
         assert_eq!(found, ["crate::weights::load", "a::b"]);
-        assert_eq!(inline[0].line, 1);
+        assert_eq!(inline[0].line, 2);
     }
 
     #[test]
     fn paths_know_the_inline_module_they_are_written_in() {
-        let (uses, inline) = paths(
+        let Names { uses, inline, .. } = names(
             "use a::b;\nmod tests {\n    use super::c;\n    fn f() { super::d::e(); }\n}\nuse x::y;",
         );
         let scopes: Vec<&[String]> = uses.iter().map(|u| u.paths[0].scope.as_slice()).collect();

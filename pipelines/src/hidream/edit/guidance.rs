@@ -1,6 +1,6 @@
 //! Combining the guided predictions (already cut to the noisy latent's width and negated).
 
-use super::EditSettings;
+use super::variant::EditSettings;
 use crate::hidream::HiDreamError;
 use candle_core::Tensor;
 
@@ -48,7 +48,7 @@ pub fn combine_text_guidance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hidream::edit::EditVariant;
+    use crate::hidream::edit::variant::EditVariant;
     use candle_core::Device;
 
     fn t(values: &[f32]) -> Tensor {

@@ -4,7 +4,8 @@
 use super::config::{FlowConfigError, FlowSchedulerConfig};
 use super::noise::NoiseSource;
 use super::schedule::FlowSchedule;
-use super::{FlowScheduler, renoise};
+use super::scheduler::FlowScheduler;
+use super::step_math::renoise;
 use candle_core::{Result, Tensor};
 
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
 //! The sigma/timestep schedule of FlowMatchEulerDiscreteScheduler (shared by the flash
 //! variant, whose `set_timesteps` is the same code), and the step counter both keep.
 
-use super::as_f32;
 use super::config::{FlowConfigError, FlowSchedulerConfig};
-use crate::schedulers::linspace_f64;
+use super::step_math::as_f32;
+use crate::schedulers::schedule_math::linspace_f64;
 use candle_core::Tensor;
 
 #[derive(Debug, Clone)]

@@ -7,8 +7,10 @@
 
 use super::config::{FlowConfigError, FlowSchedulerConfig};
 use super::noise::NoiseSource;
-use super::{FlowScheduler, as_f32, div_scalar};
-use crate::schedulers::linspace_f64;
+use super::scheduler::FlowScheduler;
+use super::step_math::as_f32;
+use crate::schedulers::schedule_math::linspace_f64;
+use crate::tensor_math::div_scalar;
 use candle_core::{Result, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

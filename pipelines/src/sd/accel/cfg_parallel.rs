@@ -12,7 +12,7 @@
 //! (`RAYON_NUM_THREADS` or the core count, as candle counts them; at least one each), so
 //! the two never oversubscribe the machine: on a 2-core host, one thread per worker.
 
-use super::StepHooks;
+use super::hooks::StepHooks;
 use crate::sd::unet::UNet2DConditionModel;
 use candle_core::{Device, Result, Tensor};
 

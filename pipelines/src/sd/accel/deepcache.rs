@@ -12,7 +12,7 @@
 //! up block's last resnet and attention, and the output head, on top of the cached
 //! output of the layer before them.
 
-use super::AccelError;
+use super::error::AccelError;
 use candle_core::{Result, Tensor};
 use std::collections::HashMap;
 

@@ -15,45 +15,18 @@
 pub mod cfg_parallel;
 pub mod deepcache;
 pub mod deviation;
+mod error;
+pub mod hooks;
 pub mod tome;
 
 pub use cfg_parallel::CfgParallel;
 pub use deepcache::{DeepCacheOptions, DeepCacheRun};
 pub use deviation::{Deviation, deviation};
+pub use error::AccelError;
+pub use hooks::StepHooks;
 pub use tome::{TomeOptions, TomeRun};
 
-use crate::config::ConfigError;
 use std::sync::Arc;
-
-/// Why acceleration options or a run name cannot be used.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum AccelError {
-    #[error("token merging ratio {0} is outside [0, {max}]", max = tome::MAX_RATIO)]
-    TomeRatio(f64),
-    #[error("DeepCache interval must be at least 1")]
-    DeepCacheInterval,
-    #[error("{what} {text:?} is not a non-negative integer")]
-    NotANumber { what: &'static str, text: String },
-    #[error(
-        "DeepCache branch {branch} does not exist in this UNet ({blocks} blocks; branch b means block b / 3, layer b % 3)"
-    )]
-    NoSuchBranch { branch: usize, blocks: usize },
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("{0:?} is not a ratio")]
-    NotARatio(String),
-    /// A refused part of a run name: `error` says why, and the whole name says which run,
-    /// since a benchmark takes several.
-    #[error("run {name:?}: {error}")]
-    Run {
-        name: String,
-        error: Box<AccelError>,
-    },
-    #[error(
-        "unknown run {part:?} in {name:?} (expected baseline, tome_R, deepcache_N or deepcache_N_B, joined by +)"
-    )]
-    UnknownRun { part: String, name: String },
-}
 
 /// Which accelerations a generation uses. `Default` is the plain pipeline.
 #[derive(Debug, Clone, Default)]
@@ -125,23 +98,6 @@ impl Accelerations {
         StepHooks {
             tome: self.tome.map(|o| TomeRun::new(o, logical_batch)),
             deepcache: self.deepcache.map(DeepCacheRun::new),
-        }
-    }
-}
-
-/// Per-generation state one UNet lane carries from step to step.
-#[derive(Debug, Clone, Default)]
-pub struct StepHooks {
-    pub tome: Option<TomeRun>,
-    pub deepcache: Option<DeepCacheRun>,
-}
-
-impl StepHooks {
-    /// Call before each UNet evaluation with the timestep's first position in the
-    /// scheduler's timestep list.
-    pub fn begin_step(&mut self, step: usize) {
-        if let Some(cache) = &mut self.deepcache {
-            cache.begin_step(step);
         }
     }
 }

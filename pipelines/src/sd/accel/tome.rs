@@ -9,7 +9,7 @@
 //! generator, in tomesd's order, and are forced off when the batch is odd because then the
 //! unconditional and conditional halves cannot share them.
 
-use super::AccelError;
+use super::error::AccelError;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 use ops_npu::candle_ops::tome::TokenMerge;
@@ -38,7 +38,10 @@ impl TomeOptions {
     /// the parity fixtures use); set `use_rand` for tomesd's random default.
     pub fn new(ratio: f64) -> std::result::Result<Self, AccelError> {
         if !(0.0..=MAX_RATIO).contains(&ratio) {
-            return Err(AccelError::TomeRatio(ratio));
+            return Err(AccelError::TomeRatio {
+                ratio,
+                max: MAX_RATIO,
+            });
         }
         Ok(Self {
             ratio,

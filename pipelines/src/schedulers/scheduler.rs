@@ -1,0 +1,28 @@
+//! The interface every SD scheduler offers the pipeline.
+
+use candle_core::{Result, Tensor};
+use device::TorchRng;
+
+/// The shared interface of every scheduler, as the pipeline drives it.
+pub trait Scheduler: std::fmt::Debug {
+    fn timesteps(&self) -> &[f64];
+    /// Scale of the initial noise: 1 for DDPM-family schedulers, sigma_max for Euler ones.
+    fn init_noise_sigma(&self) -> f64 {
+        1.0
+    }
+    /// DDPM-family schedulers feed the sample to the UNet unchanged; Euler ones rescale it.
+    fn scale_model_input(&self, sample: &Tensor, _timestep: f64) -> Result<Tensor> {
+        Ok(sample.clone())
+    }
+    /// One denoising step; `rng` is the pipeline's generator (only ancestral samplers
+    /// draw from it).
+    fn step(
+        &mut self,
+        model_output: &Tensor,
+        timestep: f64,
+        sample: &Tensor,
+        rng: &mut TorchRng,
+    ) -> Result<Tensor>;
+    /// Forward diffusion of clean latents to `timestep` (img2img).
+    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor>;
+}
