@@ -81,6 +81,25 @@ fn internal_dependencies_flow_one_way() {
 }
 
 #[test]
+fn pipelines_is_a_library_without_command_line_dependencies() {
+    // Argument parsing, progress bars and catch-all errors belong to the programs in cli.
+    let deps = shipped_dependencies("pipelines");
+    for cli_only in ["clap", "indicatif", "anyhow"] {
+        assert!(
+            !deps.contains(cli_only),
+            "pipelines must not depend on {cli_only}: the programs in cli do"
+        );
+    }
+    let table = manifest("pipelines");
+    assert!(
+        table.get("bin").is_none(),
+        "pipelines declares no binaries: they live in cli"
+    );
+    let bin_dir = workspace_root().join("pipelines/src/bin");
+    assert!(!bin_dir.exists(), "{} should not exist", bin_dir.display());
+}
+
+#[test]
 fn migrate_stands_alone_without_tensor_libraries() {
     let deps = shipped_dependencies("migrate");
     for forbidden in INTERNAL.iter().chain(&["candle-core", "candle-nn", "cxx"]) {
