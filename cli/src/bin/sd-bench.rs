@@ -40,7 +40,7 @@ whose per-step figure is the cycle's mean. --warmup untimed rounds come first, t
 drift between rounds does not enter.
 
 Compare with diffusers on the same machine (no other benchmark running):
-  flock /tmp/bench.lock cargo run --release -p pipelines --bin sd-bench -- --json
+  flock /tmp/bench.lock cargo run --release -p cli --bin sd-bench -- --json
   flock /tmp/bench.lock python scripts/bench/sd_unet_torch.py --json
 ratio = torch unet_step_s.baseline / ours (above 1 means we are faster).
 
