@@ -110,6 +110,14 @@ fn help_teaches_the_edit_kinds_and_the_llama_download() {
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}");
     }
+    // The closed sets are listed, however the help is wrapped.
+    let folded = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for values in [
+        "[possible values: f32, f16, bf16]",
+        "[possible values: e1-full, e1.1]",
+    ] {
+        assert!(folded.contains(values), "--help lacks {values}: {help}");
+    }
 }
 
 #[test]

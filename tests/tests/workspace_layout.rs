@@ -1,5 +1,5 @@
-//! The dependency direction the design fixes: device <- ops-npu <- pipelines <- examples,
-//! migrate alone. A later change that quietly inverts it fails here.
+//! The dependency direction the design fixes: device <- ops-npu <- pipelines <- cli <-
+//! examples, migrate alone. A later change that quietly inverts it fails here.
 
 use end_to_end_tests::module_graph::ModuleGraph;
 use end_to_end_tests::workspace_root;
@@ -24,13 +24,25 @@ fn shipped_dependencies(member: &str) -> BTreeSet<String> {
         .collect()
 }
 
-const INTERNAL: [&str; 5] = ["device", "ops-npu", "pipelines", "migrate", "examples"];
+const INTERNAL: [&str; 6] = [
+    "device",
+    "ops-npu",
+    "pipelines",
+    "cli",
+    "migrate",
+    "examples",
+];
 
 fn internal_dependencies(member: &str) -> BTreeSet<String> {
     shipped_dependencies(member)
         .into_iter()
         .filter(|d| INTERNAL.contains(&d.as_str()))
         .collect()
+}
+
+/// Whether a dependency spec sets `key = true` (`optional`, `workspace`).
+fn is_set(spec: &toml::Value, key: &str) -> bool {
+    spec.get(key).and_then(|v| v.as_bool()).unwrap_or(false)
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -46,17 +58,9 @@ fn workspace_lists_every_member() {
         .iter()
         .map(|m| m.as_str().expect("member is a string").to_string())
         .collect();
-    assert_eq!(
-        members,
-        set(&[
-            "device",
-            "ops-npu",
-            "pipelines",
-            "migrate",
-            "examples",
-            "tests"
-        ])
-    );
+    let mut expected = set(&INTERNAL);
+    expected.insert("tests".to_string());
+    assert_eq!(members, expected);
 }
 
 #[test]
@@ -65,9 +69,37 @@ fn internal_dependencies_flow_one_way() {
     assert_eq!(internal_dependencies("ops-npu"), set(&["device"]));
     let pipelines = internal_dependencies("pipelines");
     assert!(pipelines.contains("device") && pipelines.contains("ops-npu"));
-    assert!(!pipelines.contains("examples") && !pipelines.contains("migrate"));
+    for later in ["cli", "examples", "migrate"] {
+        assert!(
+            !pipelines.contains(later),
+            "pipelines must not depend on {later}"
+        );
+    }
+    let cli = internal_dependencies("cli");
+    assert!(cli.contains("pipelines"));
+    assert!(!cli.contains("examples") && !cli.contains("migrate"));
     let examples = internal_dependencies("examples");
-    assert!(examples.contains("pipelines") && !examples.contains("migrate"));
+    assert!(examples.contains("pipelines") && examples.contains("cli"));
+    assert!(!examples.contains("migrate"));
+}
+
+#[test]
+fn pipelines_is_a_library_without_command_line_dependencies() {
+    // Argument parsing, progress bars and catch-all errors belong to the programs in cli.
+    let deps = shipped_dependencies("pipelines");
+    for cli_only in ["clap", "indicatif", "anyhow"] {
+        assert!(
+            !deps.contains(cli_only),
+            "pipelines must not depend on {cli_only}: the programs in cli do"
+        );
+    }
+    let table = manifest("pipelines");
+    assert!(
+        table.get("bin").is_none(),
+        "pipelines declares no binaries: they live in cli"
+    );
+    let bin_dir = workspace_root().join("pipelines/src/bin");
+    assert!(!bin_dir.exists(), "{} should not exist", bin_dir.display());
 }
 
 #[test]
@@ -91,15 +123,14 @@ fn device_crate_stays_light() {
         .as_table()
         .cloned()
         .unwrap_or_default();
-    if let Some(candle) = deps.get("candle-core") {
-        let optional = candle
-            .get("optional")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        assert!(
-            optional,
-            "candle must stay behind a feature in the device crate"
-        );
+    // The tensor library and the argument parser are for callers that want them.
+    for heavy in ["candle-core", "clap"] {
+        if let Some(spec) = deps.get(heavy) {
+            assert!(
+                is_set(spec, "optional"),
+                "{heavy} must stay behind a feature in the device crate"
+            );
+        }
     }
 }
 
@@ -114,12 +145,8 @@ fn shared_versions_live_in_the_workspace_table() {
                 continue;
             };
             for (name, spec) in deps {
-                let inherited = spec
-                    .get("workspace")
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(false);
                 assert!(
-                    inherited,
+                    is_set(spec, "workspace"),
                     "{member}/Cargo.toml [{section}] {name} should use `workspace = true`"
                 );
             }

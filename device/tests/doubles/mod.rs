@@ -2,7 +2,7 @@
 //! compiler. Each variant is a separate compilation with -D macros, so a test never
 //! configures a double through the process environment.
 //!
-//! Shared with pipelines' doctor tests through `#[path]`.
+//! Shared with the cli crate's doctor tests through `#[path]`.
 
 #![allow(dead_code)]
 

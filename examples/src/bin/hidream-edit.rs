@@ -4,12 +4,16 @@
 //! the edit and scales the result back to the source's size, as the E1 scripts do.
 //! `--demo` runs the same path on a tiny random-weight model, with no download.
 
+use candle_core::DType;
 use clap::Parser;
+use cli::exit::{Failure, bad, failed, finish};
+use cli::progress::Progress;
+use cli::values;
+use device::Device;
 use examples::edit_demo;
 use examples::edit_recipes::{self, EditRecipe};
-use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
-use pipelines::hidream::edit_job::{EditEvent, EditJob, EditedImage, run_edit_job};
+use pipelines::hidream::edit_job::{EditJob, EditedImage, run_edit_job};
 use pipelines::hidream::resample::Filter;
 use serde_json::json;
 use std::path::PathBuf;
@@ -76,8 +80,8 @@ struct Args {
     /// What the finished picture shows.
     #[arg(long)]
     description: Option<String>,
-    #[arg(long, value_enum, default_value_t = Variant::E1_1)]
-    variant: Variant,
+    #[arg(long, default_value = "e1.1", value_parser = values::edit_variant())]
+    variant: EditVariant,
     /// HiDream-E1-Full's LoRA checkpoint (with --variant e1-full).
     #[arg(long, value_name = "FILE")]
     lora: Option<PathBuf>,
@@ -104,11 +108,11 @@ struct Args {
     output: PathBuf,
     /// cpu, cuda:N or npu:N.
     #[arg(long, default_value = "cpu")]
-    device: String,
+    device: Device,
     /// Weights and compute dtype of every model. HiDream is published in bf16; f32 doubles
     /// the memory.
-    #[arg(long, value_enum, default_value_t = Precision::Bf16)]
-    dtype: Precision,
+    #[arg(long, default_value = "bf16", value_parser = values::dtype())]
+    dtype: DType,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -135,14 +139,6 @@ struct WhatToEdit {
     instruction: Option<String>,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum Variant {
-    #[value(name = "e1-full")]
-    E1Full,
-    #[value(name = "e1.1")]
-    E1_1,
-}
-
 impl WhatToEdit {
     fn recipe(&self) -> Option<EditRecipe> {
         let owned = |s: &Option<String>| s.clone();
@@ -165,43 +161,10 @@ impl WhatToEdit {
     }
 }
 
-/// An exit status and what to print.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Precision {
-    Bf16,
-    F16,
-    F32,
-}
-
-impl Precision {
-    fn dtype(self) -> candle_core::DType {
-        match self {
-            Self::Bf16 => candle_core::DType::BF16,
-            Self::F16 => candle_core::DType::F16,
-            Self::F32 => candle_core::DType::F32,
-        }
-    }
-}
-
-struct Failure(u8, String);
-
-fn bad(message: impl Into<String>) -> Failure {
-    Failure(2, message.into())
-}
-
 /// The variant's settings with the recipe's guidance (E1-Full) and the user's overrides.
 fn settings(args: &Args, recipe: &EditRecipe) -> EditSettings {
-    let variant = match args.variant {
-        Variant::E1Full => EditVariant::E1Full,
-        Variant::E1_1 => EditVariant::E1_1,
-    };
-    let mut s = variant.defaults();
-    apply_choices(
-        &mut s,
-        args,
-        recipe,
-        matches!(args.variant, Variant::E1Full),
-    );
+    let mut s = args.variant.defaults();
+    apply_choices(&mut s, args, recipe, args.variant == EditVariant::E1Full);
     s
 }
 
@@ -223,19 +186,13 @@ fn user_job(args: &Args, recipe: &EditRecipe) -> Result<EditJob, Failure> {
     let (Some(model), Some(llama), Some(image)) = (&args.model, &args.llama, &args.image) else {
         return Err(bad("--model, --llama and --image are needed (or --demo)"));
     };
-    if matches!(args.variant, Variant::E1Full) && args.lora.is_none() {
+    if args.variant == EditVariant::E1Full && args.lora.is_none() {
         return Err(bad(
             "--variant e1-full needs --lora HiDream-E1-Full.safetensors (its edits are a LoRA on \
              HiDream-I1-Full, which --model points to)",
         ));
     }
-    let device: device::Device = args
-        .device
-        .parse()
-        .map_err(|e| bad(format!("--device {}: {e}", args.device)))?;
-    let device = device
-        .to_candle()
-        .map_err(|e| bad(format!("--device {}: {e}", args.device)))?;
+    let device = values::candle_device(args.device)?;
     let instruction = recipe.instruction();
     let description = args.description.as_deref().unwrap_or(&instruction);
     Ok(EditJob {
@@ -247,42 +204,20 @@ fn user_job(args: &Args, recipe: &EditRecipe) -> Result<EditJob, Failure> {
         lora: args.lora.clone(),
         refine_model: args.refine_model.clone(),
         seed: args.seed,
-        dtype: args.dtype.dtype(),
+        dtype: args.dtype,
         device,
     })
 }
 
-fn step_bar(steps: usize) -> ProgressBar {
-    let bar = ProgressBar::new(steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {msg} [{elapsed_precise}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 fn run_with_progress(job: &EditJob, quiet: bool) -> Result<EditedImage, Failure> {
-    let mut bar: Option<ProgressBar> = None;
-    let result = run_edit_job(job, &mut |event| match event {
-        EditEvent::Sized { width, height } if !quiet => eprintln!("editing at {width}x{height}"),
-        // Later stages (the refine transformer's load) come while the bar is drawn.
-        EditEvent::Stage(stage) if !quiet => match &bar {
-            Some(bar) => bar.suspend(|| eprintln!("{stage}")),
-            None => eprintln!("{stage}"),
-        },
-        EditEvent::Sized { .. } | EditEvent::Stage(_) => {}
-        EditEvent::Step(p) => {
-            let bar = bar.get_or_insert_with(|| step_bar(p.total));
-            if p.refining {
-                bar.set_message("(refine)");
-            }
-            bar.inc(1);
-        }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    result.map_err(|e| Failure(if e.is_bad_input() { 2 } else { 1 }, e.to_string()))
+    let mut progress = if quiet {
+        Progress::steps_only()
+    } else {
+        Progress::new()
+    };
+    let result = run_edit_job(job, &mut |event| progress.edit(event));
+    drop(progress);
+    Ok(result?)
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
@@ -307,11 +242,11 @@ fn run(args: &Args) -> Result<(), Failure> {
         // demo's prompt inside the 128 tokens.
         let description = args.description.as_deref().unwrap_or("a landscape");
         let mut job = edit_demo::prepare(scratch.path(), &instruction, description)
-            .map_err(|e| Failure(1, format!("building the demo model: {e}")))?;
+            .map_err(|e| failed(format!("building the demo model: {e}")))?;
         // The demo is E1-Full (LoRA and refine stage) whatever --variant says.
         apply_choices(&mut job.settings, args, &recipe, true);
         job.seed = args.seed;
-        job.dtype = args.dtype.dtype();
+        job.dtype = args.dtype;
         eprintln!(
             "demo: a tiny HiDream with RANDOM weights ({0}x{0}, {1} steps, E1-Full LoRA and \
              refine stage); the picture it writes is noise, it only shows the path works",
@@ -357,7 +292,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         &image.pixels,
         &parameters,
     )
-    .map_err(|e| Failure(1, e.to_string()))?;
+    .map_err(|e| failed(e.to_string()))?;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         println!(
@@ -392,12 +327,5 @@ fn run(args: &Args) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(code, message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(code)
-        }
-    }
+    finish(run(&Args::parse()))
 }

@@ -1,5 +1,6 @@
-//! Fixture access and comparisons shared by the SD test binaries. Each binary uses a
-//! subset, hence the dead-code allowance.
+//! Fixture access and comparisons shared by the SD test binaries, and by the cli crate's
+//! tests of the programs through `#[path]`. Each binary uses a subset, hence the dead-code
+//! allowance.
 #![allow(dead_code)]
 
 use candle_core::{DType, Device, Tensor};
@@ -10,8 +11,9 @@ use std::process::Output;
 use std::sync::OnceLock;
 
 /// Root of the SD 2.x fixtures written by scripts/fixtures/sd_reference.py.
+/// Reached through the workspace root, so the path holds in whichever crate compiles this.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sd2")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pipelines/tests/fixtures/sd2")
 }
 
 pub type Reference = (HashMap<String, Tensor>, Value);

@@ -18,6 +18,15 @@ pub enum Variant {
 }
 
 impl Variant {
+    /// The spelling [`FromStr`] reads, for reports and command lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Full => "full",
+            Variant::Dev => "dev",
+            Variant::Fast => "fast",
+        }
+    }
+
     pub fn steps(self) -> usize {
         match self {
             Variant::Full => 50,
@@ -129,6 +138,7 @@ mod tests {
             ("fast", 16, 0.0, 3.0),
         ] {
             let v: Variant = name.parse().expect(name);
+            assert_eq!(v.name(), name.to_ascii_lowercase());
             assert_eq!(
                 (v.steps(), v.guidance(), v.shift()),
                 (steps, guidance, shift)

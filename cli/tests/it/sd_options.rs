@@ -2,9 +2,7 @@
 //! a batch writes one PNG per image under documented names, each diffusers' image for
 //! num_images_per_prompt; bad values exit 2 naming the flag and write nothing.
 
-mod common;
-
-use common::{fixtures, png_rgb, reference_image_u8, stderr};
+use crate::common::{fixtures, png_rgb, reference_image_u8, stderr};
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,48 +1,26 @@
-//! Flag validation and the settings a run will use, worked out before any model loads.
+//! What the flags mean, checked: the settings a run will use, worked out before any model
+//! loads.
 
-use crate::cli::{EditArgs, EditVariant, GenerateArgs, ModelArgs};
-use crate::failure::{Failure, bad};
+use crate::args::{EditArgs, GenerateArgs, ModelArgs};
 use candle_core::DType;
-use device::{Device, DeviceKind, DeviceRequest};
+use cli::exit::{Failure, bad};
+use device::Device;
+use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
 use pipelines::hidream::prompt_encoding::EncoderFolders;
 use pipelines::hidream::size::SizeRule;
 use pipelines::models::autoencoders::VaeConfig;
 use serde_json::json;
 use std::path::Path;
 
-pub fn parse_dtype(text: &str) -> Result<DType, Failure> {
-    match text {
-        "f32" => Ok(DType::F32),
-        "f16" => Ok(DType::F16),
-        "bf16" => Ok(DType::BF16),
-        other => Err(bad(format!(
-            "--dtype {other:?} is not supported (bf16, f16 or f32)"
-        ))),
-    }
-}
-
-/// The device named by --device; NPU runs are refused rather than silently moved to the CPU.
-pub fn parse_device(text: &str) -> Result<Device, Failure> {
-    let request: DeviceRequest = text.parse().map_err(|e| bad(format!("--device: {e}")))?;
-    let device = match request {
-        DeviceRequest::Exact(d) => d,
-        DeviceRequest::Kind(DeviceKind::Npu) => Device::Npu(0),
-        DeviceRequest::Kind(DeviceKind::Cuda) => Device::Cuda(0),
-        DeviceRequest::Kind(DeviceKind::Cpu) => Device::Cpu,
-    };
-    if let Device::Npu(i) = device {
-        return Err(bad(format!(
+/// NPU runs are refused rather than silently moved to the CPU.
+fn refuse_npu(device: Device) -> Result<(), Failure> {
+    match device {
+        Device::Npu(i) => Err(bad(format!(
             "--device npu:{i}: HiDream on an Ascend NPU does not exist yet (the models run on \
              candle, which has no NPU backend); use --device cpu or cuda:N"
-        )));
+        ))),
+        _ => Ok(()),
     }
-    Ok(device)
-}
-
-pub fn candle_device(device: Device) -> Result<candle_core::Device, Failure> {
-    device
-        .to_candle()
-        .map_err(|e| bad(format!("--device {device}: {e}")))
 }
 
 fn require_dir(flag: &str, dir: &Path) -> Result<(), Failure> {
@@ -76,15 +54,14 @@ pub fn require_output_dir(flag: &str, path: &Path) -> Result<(), Failure> {
 
 /// The text-encoder folders and the Llama folder; the dtype and device flags.
 pub fn check_models(models: &ModelArgs) -> Result<(DType, Device), Failure> {
-    let dtype = parse_dtype(&models.dtype)?;
-    let device = parse_device(&models.device)?;
+    refuse_npu(models.device)?;
     require_dir("--model", &models.model)?;
     EncoderFolders {
         model: models.model.clone(),
         llama: models.llama.clone(),
     }
     .check()?;
-    Ok((dtype, device))
+    Ok((models.dtype, models.device))
 }
 
 fn check_denoiser_folders(model: &Path) -> Result<(), Failure> {
@@ -155,10 +132,9 @@ fn size_line(requested: (usize, usize), actual: (usize, usize)) -> String {
 }
 
 pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
-    let (default_steps, default_guidance, default_shift) = args.variant.defaults();
-    let steps = args.steps.unwrap_or(default_steps);
-    let guidance = args.guidance.unwrap_or(default_guidance);
-    let shift = args.shift.unwrap_or(default_shift);
+    let steps = args.steps.unwrap_or(args.variant.steps());
+    let guidance = args.guidance.unwrap_or(args.variant.guidance());
+    let shift = args.shift.unwrap_or(args.variant.shift());
     check_steps(steps)?;
     check_scale("--guidance", guidance)?;
     if !(shift.is_finite() && shift > 0.0) {
@@ -236,8 +212,26 @@ fn size_rule(model: &Path) -> Result<SizeRule, Failure> {
     })
 }
 
+/// The variant's defaults with the flags that override them.
+pub fn edit_settings(args: &EditArgs) -> EditSettings {
+    args.variant.defaults().overridden(SettingOverrides {
+        steps: args.steps,
+        guidance_scale: args.guidance,
+        image_guidance_scale: args.image_guidance,
+        refine_strength: args.refine_strength,
+    })
+}
+
+/// The model's text prompt: "Editing Instruction: ... Target Image Description: ...".
+pub fn edit_prompt(args: &EditArgs) -> String {
+    editing_prompt(
+        &args.instruction,
+        args.description.as_deref().unwrap_or(&args.instruction),
+    )
+}
+
 pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
-    let settings = crate::edit::settings(args);
+    let settings = edit_settings(args);
     let (steps, guidance, image_guidance) = (
         settings.steps,
         settings.guidance_scale,
@@ -289,7 +283,7 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
     require_output_dir("--output", &args.output)?;
     let (dtype, device) = check_models(&args.models)?;
     check_denoiser_folders(&args.models.model)?;
-    let prompt = crate::edit::prompt(args);
+    let prompt = edit_prompt(args);
     let lines = vec![
         format!("prompt: {prompt}"),
         format!(

@@ -4,6 +4,8 @@
 
 use candle_core::{DType, Device, Tensor};
 use clap::Parser;
+use cli::exit::{Failure, bad, failed, finish};
+use cli::values;
 use pipelines::bench::{RandomWeights, median, peak_rss_bytes};
 use pipelines::host_memory;
 use pipelines::layers::Kernels;
@@ -38,7 +40,7 @@ whose per-step figure is the cycle's mean. --warmup untimed rounds come first, t
 drift between rounds does not enter.
 
 Compare with diffusers on the same machine (no other benchmark running):
-  flock /tmp/bench.lock cargo run --release -p pipelines --bin sd-bench -- --json
+  flock /tmp/bench.lock cargo run --release -p cli --bin sd-bench -- --json
   flock /tmp/bench.lock python scripts/bench/sd_unet_torch.py --json
 ratio = torch unet_step_s.baseline / ours (above 1 means we are faster).
 
@@ -65,11 +67,11 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     batch: usize,
     /// fused (ops-npu kernels, im2col+GEMM conv) or naive (plain candle layers).
-    #[arg(long, default_value = "fused")]
-    attention: String,
-    /// f32, f16 or bf16 (weights and compute).
-    #[arg(long, default_value = "f32")]
-    dtype: String,
+    #[arg(long, default_value = "fused", value_parser = values::kernels())]
+    attention: Kernels,
+    /// Weights and compute.
+    #[arg(long, default_value = "f32", value_parser = values::dtype())]
+    dtype: DType,
     /// Comma-separated runs to time (see below).
     #[arg(
         long,
@@ -89,28 +91,14 @@ struct Args {
     allocator: String,
 }
 
-struct Failure(u8, String);
-
-fn bad(message: String) -> Failure {
-    Failure(2, message)
-}
-
-fn failed(e: candle_core::Error) -> Failure {
-    Failure(1, e.to_string())
-}
-
-struct Settings {
-    dtype: DType,
-    kernels: Kernels,
-    runs: Vec<(String, Accelerations)>,
-}
-
-fn check(args: &Args, config: &UNetConfig) -> Result<Settings, Failure> {
+/// The runs --runs names, once every flag is checked: a typo costs nothing, not a 3.5 GB
+/// model build.
+fn checked_runs(args: &Args, config: &UNetConfig) -> Result<Vec<(String, Accelerations)>, Failure> {
     if args.steps == 0 {
-        return Err(bad("--steps must be at least 1".into()));
+        return Err(bad("--steps must be at least 1"));
     }
     if args.batch == 0 {
-        return Err(bad("--batch must be at least 1".into()));
+        return Err(bad("--batch must be at least 1"));
     }
     if args.size == 0 || !args.size.is_multiple_of(64) {
         return Err(bad(format!(
@@ -118,16 +106,6 @@ fn check(args: &Args, config: &UNetConfig) -> Result<Settings, Failure> {
             args.size
         )));
     }
-    let dtype = match args.dtype.as_str() {
-        "f32" => DType::F32,
-        "f16" => DType::F16,
-        "bf16" => DType::BF16,
-        other => return Err(bad(format!("--dtype {other:?}: expected f32, f16 or bf16"))),
-    };
-    let kernels: Kernels = args
-        .attention
-        .parse()
-        .map_err(|e| bad(format!("--attention: {e}")))?;
     let runs = args
         .runs
         .iter()
@@ -144,20 +122,17 @@ fn check(args: &Args, config: &UNetConfig) -> Result<Settings, Failure> {
                 .map_err(|e| bad(format!("--runs: {e}")))?;
         }
     }
-    Ok(Settings {
-        dtype,
-        kernels,
-        runs,
-    })
+    Ok(runs)
 }
 
 fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure> {
-    let config = sd21_base_unet_config().map_err(|e| Failure(1, e.to_string()))?;
-    let settings = check(args, &config)?;
+    let config = sd21_base_unet_config().map_err(|e| failed(e.to_string()))?;
+    let runs = checked_runs(args, &config)?;
     let device = Device::Cpu;
     let loading = Instant::now();
-    let vb = RandomWeights { seed: args.seed }.var_builder(settings.dtype, &device);
-    let unet = UNet2DConditionModel::with_kernels(vb, &config, settings.kernels).map_err(failed)?;
+    let vb = RandomWeights { seed: args.seed }.var_builder(args.dtype, &device);
+    let unet = UNet2DConditionModel::with_kernels(vb, &config, args.attention)
+        .map_err(|e| failed(e.to_string()))?;
     let load_s = loading.elapsed().as_secs_f64();
     if !args.json {
         eprintln!("built the SD 2.1-base UNet with random weights in {load_s:.1} s");
@@ -167,23 +142,23 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
     let mut normal = |shape: &[usize]| {
         let data = rng.randn_f32(shape.iter().product());
         Tensor::from_vec(data, shape, &device)
-            .and_then(|t| t.to_dtype(settings.dtype))
-            .map_err(failed)
+            .and_then(|t| t.to_dtype(args.dtype))
+            .map_err(Failure::from)
     };
     let sample = normal(&[args.batch, 4, latent, latent])?;
     let context = normal(&[args.batch, 77, 1024])?;
 
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); settings.runs.len()];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
     for round in 0..args.warmup + args.steps {
         let timed = round >= args.warmup;
         // Alternate the order so no run always follows the same neighbour.
         let order: Vec<usize> = if round % 2 == 0 {
-            (0..settings.runs.len()).collect()
+            (0..runs.len()).collect()
         } else {
-            (0..settings.runs.len()).rev().collect()
+            (0..runs.len()).rev().collect()
         };
         for r in order {
-            let (name, accel) = &settings.runs[r];
+            let (name, accel) = &runs[r];
             // A DeepCache run alternates one full step with interval-1 shallow ones, so its
             // round is one whole cycle of a fresh generation.
             let cycle = accel.deepcache.as_ref().map_or(1, |d| d.interval);
@@ -196,7 +171,7 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
                 let start = Instant::now();
                 let out = unet
                     .forward_with(&sample, t, &context, &mut hooks)
-                    .map_err(failed)?;
+                    .map_err(|e| failed(e.to_string()))?;
                 drop(out);
                 let secs = start.elapsed().as_secs_f64();
                 total += secs;
@@ -214,16 +189,14 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
             }
         }
     }
-    let results: Vec<(&str, f64)> = settings
-        .runs
+    let results: Vec<(&str, f64)> = runs
         .iter()
         .zip(&times)
         .map(|((name, _), t)| (name.as_str(), median(t).unwrap_or(f64::NAN)))
         .collect();
-    let baseline = settings.runs.iter().position(|(n, _)| n == "baseline");
+    let baseline = runs.iter().position(|(n, _)| n == "baseline");
     let speedups: Vec<(&str, f64)> = match baseline {
-        Some(b) => settings
-            .runs
+        Some(b) => runs
             .iter()
             .zip(&times)
             .map(|((name, _), t)| {
@@ -248,10 +221,10 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
             "speedup": speedups.iter().map(|(n, x)| (n.to_string(), serde_json::json!(x))).collect::<serde_json::Map<_, _>>(),
             "peak_bytes": peak,
             "device": "cpu",
-            "dtype": args.dtype,
+            "dtype": args.dtype.as_str(),
             "batch": args.batch,
             "size": args.size,
-            "attention": settings.kernels.as_str(),
+            "attention": args.attention.as_str(),
             "steps": args.steps,
             "load_s": load_s,
             "impl": "candle",
@@ -261,7 +234,11 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
     } else {
         println!(
             "SD 2.1-base UNet, {0}x{0}, batch {1}, {2}, {3} kernels, cpu ({4} timed rounds)",
-            args.size, args.batch, args.dtype, settings.kernels, args.steps
+            args.size,
+            args.batch,
+            args.dtype.as_str(),
+            args.attention,
+            args.steps
         );
         println!(
             "{:<24} {:>14} {:>18}",
@@ -290,11 +267,5 @@ fn main() -> ExitCode {
     } else {
         host_memory::AllocatorPolicy::Default
     };
-    match run(&args, policy) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(code, message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(code)
-        }
-    }
+    finish(run(&args, policy))
 }

@@ -1,10 +1,7 @@
 //! The `doctor` binary end to end: JSON schema, verdicts and exit codes, with test-double
 //! vendor libraries reached the way real ones are (ASCEND_HOME_PATH, LD_LIBRARY_PATH).
 
-#[path = "../../device/tests/doubles/mod.rs"]
-mod doubles;
-
-use doubles::{FakeAcl, FakeCuda, write_cann_version};
+use crate::doubles::{FakeAcl, FakeCuda, write_cann_version};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -363,4 +360,34 @@ fn help_teaches_with_examples() {
     assert!(run.stdout.contains("Examples:"));
     assert!(run.stdout.contains("doctor --json"));
     assert!(run.stdout.contains("Exit status"));
+}
+
+#[test]
+fn the_binary_reports_model_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::folders::sd2(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_doctor"))
+        .args(["--json", "--no-python", "--device", "cpu", "--model"])
+        .arg(dir.path())
+        .env_remove("PREFERRED_DTYPE")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in ["model.layout", "model.unet", "model.memory"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    let memory = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "model.memory")
+        .unwrap();
+    // A few KiB of weights fit in any host's RAM.
+    assert_eq!(memory["status"], "pass", "{memory}");
 }

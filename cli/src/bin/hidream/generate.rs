@@ -1,11 +1,12 @@
 //! `hidream generate`: prompt encoding, then `pipelines::hidream::generate` (denoise with
 //! the transformer, decode with the VAE), one stage's models in memory at a time.
 
-use crate::cli::GenerateArgs;
-use crate::failure::{Failure, bad, failed};
-use crate::settings::{Plan, candle_device};
-use indicatif::{ProgressBar, ProgressStyle};
-use pipelines::hidream::HiDreamError;
+use crate::args::GenerateArgs;
+use crate::output::{self, Image};
+use crate::settings::Plan;
+use cli::exit::{Failure, bad};
+use cli::progress::Progress;
+use cli::values::candle_device;
 use pipelines::hidream::generate::{
     Conditioning, GenerateOptions, decode, denoise, load_latents, save_latents, to_rgb8,
 };
@@ -15,15 +16,6 @@ use pipelines::layers::Kernels;
 use pipelines::schedulers::flow::FlowSchedulerConfig;
 use serde_json::json;
 use std::time::Instant;
-
-impl From<HiDreamError> for Failure {
-    fn from(e: HiDreamError) -> Self {
-        match e {
-            HiDreamError::Candle(_) => failed(e.to_string()),
-            _ => bad(e.to_string()),
-        }
-    }
-}
 
 pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
     let started = Instant::now();
@@ -53,9 +45,10 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         model: model.clone(),
         llama: args.models.llama.clone(),
     };
-    eprintln!("encoding the prompt (CLIP-L, CLIP-G, T5, Llama, one at a time)");
+    let mut progress = Progress::new();
+    progress.stage("encoding the prompt (CLIP-L, CLIP-G, T5, Llama, one at a time)");
     let encoded = encode_prompts(&folders, &prompts, &encode_options, |stage| {
-        eprintln!("  {stage}")
+        progress.stage(format_args!("  {stage}"))
     })?;
     for warning in &encoded.warnings {
         eprintln!("warning: {warning}");
@@ -72,7 +65,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
             Placement::Resident
         },
     };
-    eprintln!("loading the transformer");
+    progress.stage("loading the transformer");
     let transformer =
         HiDreamTransformer::load_with(&model.join("transformer"), &device, &load_options)?;
     let options = GenerateOptions {
@@ -85,19 +78,15 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         size_rule: plan.size_rule,
         latents,
     };
-    let bar = ProgressBar::new(plan.steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps [{elapsed_precise}, {per_sec}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    progress.start_steps(plan.steps);
     let denoised = denoise(
         &transformer,
         &scheduler,
         &Conditioning::new(&positive, negative.as_ref()),
         &options,
-        &mut |_| bar.inc(1),
+        &mut |step| progress.generate_step(step),
     );
-    bar.finish_and_clear();
+    drop(progress);
     let denoised = denoised?;
     drop(transformer);
     if let Some(path) = &args.save_latents {
@@ -123,30 +112,24 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         model.display(),
         plan.dtype.as_str(),
     );
-    pipelines::image::write_png(&args.output, w, h, &rgb, &parameters)
-        .map_err(|e| failed(e.to_string()))?;
-    let seconds = started.elapsed().as_secs_f64();
-    if args.models.json {
-        println!(
-            "{}",
-            json!({
-                "subcommand": "generate",
-                "output": args.output,
-                "size": [w, h],
-                "steps": plan.steps,
-                "dtype": plan.dtype.as_str(),
-                "guidance": plan.guidance,
-                "shift": plan.shift,
-                "seed": args.seed,
-                "warnings": encoded.warnings,
-                "seconds": seconds,
-            })
-        );
-    } else {
-        eprintln!(
-            "wrote {} ({w}x{h}) in {seconds:.1} s",
-            args.output.display()
-        );
-    }
-    Ok(())
+    let image = Image {
+        width: w,
+        height: h,
+        rgb: &rgb,
+        parameters,
+    };
+    let summary = args.models.json.then(|| {
+        json!({
+            "subcommand": "generate",
+            "output": args.output,
+            "size": [w, h],
+            "steps": plan.steps,
+            "dtype": plan.dtype.as_str(),
+            "guidance": plan.guidance,
+            "shift": plan.shift,
+            "seed": args.seed,
+            "warnings": encoded.warnings,
+        })
+    });
+    output::write(&args.output, &image, started, summary)
 }

@@ -41,6 +41,8 @@ struct Args {
     markdown: bool,
     /// Device to check selection for (npu, npu:N, cuda, cuda:N, cpu); overrides
     /// PREFERRED_DEVICE.
+    // Kept as text: a value that does not parse is one of the report's failing checks
+    // (device.selection), in the JSON too, rather than a usage error with no report.
     #[arg(long, value_name = "D")]
     device: Option<String>,
     /// A diffusers model folder (SD 2.x or HiDream) to validate and size.
@@ -65,14 +67,15 @@ fn main() {
     match run(&args) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("doctor: {e:#}");
+            eprintln!("doctor: writing the report: {e}");
             std::process::exit(2);
         }
     }
 }
 
-/// Runs every check, prints the report and returns the exit status.
-fn run(args: &Args) -> anyhow::Result<i32> {
+/// Runs every check, prints the report and returns the exit status (the report's own:
+/// see the help's "Exit status"); an error is one writing the report.
+fn run(args: &Args) -> std::io::Result<i32> {
     let env = ProcessEnv;
     let discovery = Discovery::from_env(&env);
     let mut input = DoctorInput::new(&discovery, &env);
@@ -112,9 +115,7 @@ fn run(args: &Args) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{}", text.trim_end()) {
         // `doctor | head` closing the pipe early is not an error worth a message.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            return Err(anyhow::Error::new(e).context("writing the report"));
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
         _ => {}
     }
     Ok(report.exit_code())

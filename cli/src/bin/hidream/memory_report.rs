@@ -1,7 +1,7 @@
 //! The memory report printed before a run loads any model: what each stage needs (from the
 //! safetensors headers) against what the selected device has free.
 
-use crate::cli::{EditArgs, GenerateArgs};
+use crate::args::{EditArgs, GenerateArgs};
 use crate::settings::Plan;
 use device::{DType, Device, DeviceManager};
 use pipelines::hidream::memory::{Request, estimate};

@@ -1,9 +1,10 @@
 //! `hidream encode`: prompts through the four text encoders into a safetensors file.
 
-use crate::cli::EncodeArgs;
-use crate::failure::{Failure, failed};
-use crate::settings::{candle_device, check_models, require_output_dir};
+use crate::args::EncodeArgs;
+use crate::settings::{check_models, require_output_dir};
 use candle_core::Tensor;
+use cli::exit::{Failure, failed};
+use cli::values::candle_device;
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::hidream::prompt_embeds::PromptEmbeds;
 use pipelines::hidream::prompt_encoding::{

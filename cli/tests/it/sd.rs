@@ -1,9 +1,7 @@
 //! The `sd` binary end to end on the tiny fixture model: the PNG it writes is diffusers'
 //! image for the same seed, and bad input exits 2 without leaving an output file.
 
-mod common;
-
-use common::{fixtures, reference_image_u8, stderr};
+use crate::common::{fixtures, reference_image_u8, stderr};
 use std::path::Path;
 use std::process::{Command, Output};
 

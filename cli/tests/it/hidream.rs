@@ -1,15 +1,13 @@
 //! The `hidream` binary: help text, flag validation and exit codes, the size it reports,
 //! and `hidream encode` on the tiny prompt fixture (scripts/fixtures/hidream_prompt_reference.py).
 
-mod common;
-
-use common::{assert_close, copy_dir, stderr};
+use crate::common::{assert_close, copy_dir, fixture as fixtures_folder, png_rgb, stderr, stdout};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/prompt")
+    fixtures_folder("hidream/prompt")
 }
 
 fn hidream(args: &[&str]) -> Output {
@@ -17,10 +15,6 @@ fn hidream(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run hidream")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// A model folder with the prompt fixture's encoders plus (empty) transformer, vae and
@@ -244,7 +238,7 @@ fn generate_runs_end_to_end_on_a_tiny_random_model() {
     assert_eq!(summary["size"], serde_json::json!([2048, 512]));
     // --dtype's default: every model in bf16, as HiDream is published.
     assert_eq!(summary["dtype"], "bf16");
-    let rgb = common::png_rgb(&out);
+    let rgb = png_rgb(&out);
     assert_eq!(rgb.len(), 2048 * 512 * 3);
     assert!(latents.is_file());
     assert!(stderr(&o).contains("size: 2048x512"), "{}", stderr(&o));
@@ -260,7 +254,8 @@ fn bad_generate_flags_exit_2_naming_the_flag() {
         &generate(t, &["--width", "16", "--height", "100000"]),
         "aspect ratio",
     );
-    assert_bad_input(&generate(t, &["--dtype", "f64"]), "--dtype \"f64\"");
+    // clap reads --dtype: its message names the value and the flag, and lists the choices.
+    assert_bad_input(&generate(t, &["--dtype", "f64"]), "'f64' for '--dtype");
     assert_bad_input(&generate(t, &["--device", "npu:0"]), "--device npu:0");
     assert_bad_input(&generate(t, &["--guidance=-1"]), "--guidance");
     assert_bad_input(&generate(t, &["--shift", "0"]), "--shift");

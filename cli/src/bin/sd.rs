@@ -3,8 +3,10 @@
 
 use candle_core::{DType, Tensor};
 use clap::Parser;
-use device::{Device, DeviceKind, DeviceRequest};
-use indicatif::{ProgressBar, ProgressStyle};
+use cli::exit::{Failure, bad, failed, finish};
+use cli::progress::step_bar;
+use cli::values;
+use device::Device;
 use pipelines::error::ModelError;
 use pipelines::image::{read_png, to_rgb8, write_png};
 use pipelines::layers::Kernels;
@@ -67,7 +69,7 @@ struct Args {
     scheduler: Option<String>,
     /// cpu, cuda:N or npu:N.
     #[arg(long, default_value = "cpu")]
-    device: String,
+    device: Device,
     /// Initial latents (safetensors, tensor "latents") instead of noise from the seed.
     #[arg(long, value_name = "FILE")]
     latents: Option<PathBuf>,
@@ -83,12 +85,12 @@ struct Args {
     /// Images per prompt (diffusers' num_images_per_prompt).
     #[arg(long, default_value_t = 1, value_name = "N")]
     batch: usize,
-    /// Weights and compute dtype: f32, f16 or bf16.
-    #[arg(long, default_value = "f32")]
-    dtype: String,
+    /// Weights and compute dtype.
+    #[arg(long, default_value = "f32", value_parser = values::dtype())]
+    dtype: DType,
     /// fused (ops-npu kernels) or naive (plain candle layers).
-    #[arg(long, default_value = "fused")]
-    attention: String,
+    #[arg(long, default_value = "fused", value_parser = values::kernels())]
+    attention: Kernels,
     /// Image 0; image i of a batch goes to <stem>-<i>.<ext> beside it.
     #[arg(long, default_value = "sd.png")]
     output: PathBuf,
@@ -138,42 +140,8 @@ fn image_path(output: &Path, index: usize) -> PathBuf {
     output.with_file_name(name)
 }
 
-fn parse_dtype(text: &str) -> Result<DType, Failure> {
-    match text {
-        "f32" => Ok(DType::F32),
-        "f16" => Ok(DType::F16),
-        "bf16" => Ok(DType::BF16),
-        other => Err(bad(format!(
-            "--dtype {other:?} is not supported (f32, f16 or bf16)"
-        ))),
-    }
-}
-
-/// An error and the exit status it maps to.
-struct Failure(u8, String);
-
-impl From<ModelError> for Failure {
-    fn from(e: ModelError) -> Self {
-        let code = match e {
-            ModelError::Candle(_) => 1,
-            _ => 2,
-        };
-        Failure(code, e.to_string())
-    }
-}
-
-fn bad(message: impl Into<String>) -> Failure {
-    Failure(2, message.into())
-}
-
-fn candle_device(text: &str) -> Result<candle_core::Device, Failure> {
-    let request: DeviceRequest = text.parse().map_err(|e| bad(format!("--device: {e}")))?;
-    let device = match request {
-        DeviceRequest::Exact(d) => d,
-        DeviceRequest::Kind(DeviceKind::Npu) => Device::Npu(0),
-        DeviceRequest::Kind(DeviceKind::Cuda) => Device::Cuda(0),
-        DeviceRequest::Kind(DeviceKind::Cpu) => Device::Cpu,
-    };
+/// The candle device for --device; an NPU is refused with what does and does not run there.
+fn candle_device(device: Device) -> Result<candle_core::Device, Failure> {
     if let Device::Npu(i) = device {
         return Err(bad(format!(
             "--device npu:{i}: end-to-end Stable Diffusion on an Ascend NPU does not exist yet.\n\
@@ -184,9 +152,7 @@ fn candle_device(text: &str) -> Result<candle_core::Device, Failure> {
              instead; use --device cpu (or cuda:N) explicitly."
         )));
     }
-    device
-        .to_candle()
-        .map_err(|e| bad(format!("--device {device}: {e}")))
+    values::candle_device(device)
 }
 
 /// The second device for --cfg-parallel: the next one of the same kind.
@@ -247,7 +213,7 @@ fn accelerations(
         } else {
             CfgParallel::new(load_unet(model, sd.dtype(), &second, sd.kernels())?, second)
         }
-        .map_err(|e| Failure(1, format!("--cfg-parallel: {e}")))?;
+        .map_err(|e| failed(format!("--cfg-parallel: {e}")))?;
         accel.cfg_parallel = Some(std::sync::Arc::new(parallel));
     }
     Ok(accel)
@@ -268,7 +234,7 @@ fn load_latents(path: &Path, device: &candle_core::Device) -> Result<Tensor, Fai
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
-    let device = candle_device(&args.device)?;
+    let device = candle_device(args.device)?;
     for (name, value) in [("--width", args.width), ("--height", args.height)] {
         if let Some(v) = value
             && (v == 0 || !v.is_multiple_of(8))
@@ -282,11 +248,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     if args.batch == 0 {
         return Err(bad("--batch must be at least 1"));
     }
-    let dtype = parse_dtype(&args.dtype)?;
-    let kernels: Kernels = args
-        .attention
-        .parse()
-        .map_err(|e| bad(format!("--attention: {e}")))?;
+    let (dtype, kernels) = (args.dtype, args.attention);
     if let Some(s) = &args.scheduler
         && !NAMES.contains(&s.as_str())
     {
@@ -362,11 +324,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         latents: initial,
     };
 
-    let bar = ProgressBar::new(scheduler.timesteps().len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps [{elapsed_precise}, {per_sec}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = step_bar(scheduler.timesteps().len());
     let mut tick = |_, _| bar.inc(1);
     let (latents, truncated) = match &init {
         Some(i) => sd.img2img_with(&g, i, &accel, scheduler.as_mut(), &mut tick)?,
@@ -400,7 +358,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             latents.to_dtype(DType::F32).map_err(ModelError::from)?,
         )]);
         candle_core::safetensors::save(&map, path)
-            .map_err(|e| Failure(1, format!("{}: {e}", path.display())))?;
+            .map_err(|e| failed(format!("{}: {e}", path.display())))?;
     }
     let image = sd.decode(&latents)?;
     let parameters = format!(
@@ -417,7 +375,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         g.width,
         g.height,
         kind,
-        args.dtype,
+        dtype.as_str(),
         kernels,
         args.model.display(),
         match &args.init_image {
@@ -453,12 +411,5 @@ fn run(args: &Args) -> Result<(), Failure> {
 fn main() -> ExitCode {
     // Before anything large is allocated: reuse freed activation buffers (host_memory).
     pipelines::host_memory::keep_freed_memory();
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(code, message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(code)
-        }
-    }
+    finish(run(&Args::parse()))
 }

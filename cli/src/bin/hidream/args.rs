@@ -1,6 +1,11 @@
 //! The `hidream` command line: subcommands, flags and the help that explains them.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use candle_core::DType;
+use clap::{Args, Parser, Subcommand};
+use cli::values;
+use device::Device;
+use pipelines::hidream::edit::EditVariant;
+use pipelines::hidream::generate::Variant as GenerateVariant;
 use std::path::PathBuf;
 
 const ABOUT: &str = "HiDream-I1 text-to-image and HiDream-E1 instruction editing on candle";
@@ -79,49 +84,6 @@ Description: <description>\" (the description defaults to the instruction); the 
 --refine-model's transformer when given. The source must be an RGB PNG. HiDream needs
 Llama-3.1-8B-Instruct, downloaded separately, passed with --llama.";
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GenerateVariant {
-    Full,
-    Dev,
-    Fast,
-}
-
-impl GenerateVariant {
-    /// (steps, guidance, shift) as HiDream-I1's inference script sets them.
-    pub fn defaults(self) -> (usize, f64, f64) {
-        match self {
-            Self::Full => (50, 5.0, 3.0),
-            Self::Dev => (28, 0.0, 6.0),
-            Self::Fast => (16, 0.0, 3.0),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Full => "full",
-            Self::Dev => "dev",
-            Self::Fast => "fast",
-        }
-    }
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EditVariant {
-    #[value(name = "e1-full")]
-    E1Full,
-    #[value(name = "e1.1")]
-    E1_1,
-}
-
-impl EditVariant {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::E1Full => "e1-full",
-            Self::E1_1 => "e1.1",
-        }
-    }
-}
-
 /// Where the models are and where they run.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
@@ -133,14 +95,14 @@ pub struct ModelArgs {
     /// *.safetensors). Not shipped with HiDream: download it separately.
     #[arg(long, value_name = "DIR")]
     pub llama: PathBuf,
-    /// Weights and compute dtype of every model (text encoders, transformer, VAE): bf16,
-    /// f16 or f32. Latents and scheduler arithmetic stay f32. HiDream is published in
-    /// bf16; f32 doubles the memory (the transformer alone is 68 GB at f32).
-    #[arg(long, default_value = "bf16")]
-    pub dtype: String,
+    /// Weights and compute dtype of every model (text encoders, transformer, VAE).
+    /// Latents and scheduler arithmetic stay f32. HiDream is published in bf16; f32
+    /// doubles the memory (the transformer alone is 68 GB at f32).
+    #[arg(long, default_value = "bf16", value_parser = values::dtype())]
+    pub dtype: DType,
     /// cpu, cuda:N or npu:N.
     #[arg(long, default_value = "cpu")]
-    pub device: String,
+    pub device: Device,
     /// Print a JSON summary on stdout instead of the plain report.
     #[arg(long)]
     pub json: bool,
@@ -155,7 +117,7 @@ pub struct GenerateArgs {
     /// Used when guidance is above 1; defaults to the empty prompt, as diffusers does.
     #[arg(long)]
     pub negative_prompt: Option<String>,
-    #[arg(long, value_enum, default_value = "full")]
+    #[arg(long, default_value = "full", value_parser = values::generate_variant())]
     pub variant: GenerateVariant,
     /// Denoising steps (variant default).
     #[arg(long)]
@@ -203,7 +165,7 @@ pub struct EditArgs {
     /// What the edited image should show; defaults to the instruction.
     #[arg(long)]
     pub description: Option<String>,
-    #[arg(long, value_enum, default_value = "e1.1")]
+    #[arg(long, default_value = "e1.1", value_parser = values::edit_variant())]
     pub variant: EditVariant,
     /// E1-Full's LoRA weights (safetensors), merged into the --model transformer.
     #[arg(long, value_name = "FILE")]

@@ -1,22 +1,27 @@
 //! `hidream`: HiDream-I1 generation, HiDream-E1 editing and prompt encoding. A thin shell
 //! over `pipelines::hidream`: flags are checked and folders probed before any model is
 //! loaded, so a typo costs seconds rather than a 30 GB load.
+//!
+//! `args`: the flags. `settings`: what they mean, checked (the plan a run reports before it
+//! starts). `memory_report`: what the plan needs against what the device has.
+//! `generate`, `edit`, `encode`: one subcommand each, from the plan to the written file;
+//! `output`: how generate and edit end (the PNG, then a line or the JSON summary).
 
-mod cli;
+mod args;
 mod edit;
 mod encode;
-mod failure;
 mod generate;
 mod memory_report;
+mod output;
 mod settings;
 
+use args::{Cli, Command};
 use clap::Parser;
-use cli::{Cli, Command};
-use failure::Failure;
+use cli::exit::{Failure, finish};
 use std::process::ExitCode;
 
-fn run(cli: &Cli) -> Result<(), Failure> {
-    match &cli.command {
+fn run(command_line: &Cli) -> Result<(), Failure> {
+    match &command_line.command {
         Command::Generate(args) => {
             let plan = settings::generate(args)?;
             plan.report(args.models.json, args.dry_run);
@@ -41,12 +46,5 @@ fn run(cli: &Cli) -> Result<(), Failure> {
 fn main() -> ExitCode {
     // Before anything large is allocated: reuse freed activation buffers (host_memory).
     pipelines::host_memory::keep_freed_memory();
-    let cli = Cli::parse();
-    match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(code, message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(code)
-        }
-    }
+    finish(run(&Cli::parse()))
 }

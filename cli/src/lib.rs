@@ -1,0 +1,13 @@
+//! What the toolkit's command-line programs share, so that `sd`, `sd-bench`, `hidream`,
+//! `doctor` and the `hidream-edit` example agree on exit codes, on how a flag value is
+//! spelled and on what progress looks like, and so that the libraries below them need no
+//! argument parser, terminal code or catch-all error type.
+//!
+//! `exit`: the exit statuses and the error that carries one. `values`: clap parsers for
+//! the flag values the libraries already know how to read (device, dtype, kernels, edit
+//! variant). `progress`: the step bar and the reporter for HiDream's generate and edit
+//! events.
+
+pub mod exit;
+pub mod progress;
+pub mod values;

@@ -1,0 +1,135 @@
+//! Flag values read by the libraries' own parsers (`FromStr`, `EditVariant::parse`), so a
+//! spelling is accepted or refused in one place. Where the set of values is closed, clap
+//! gets the list too: `--help` shows it, a typo is answered with it, and the error exits
+//! with status 2 like every other bad input.
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use pipelines::hidream::edit::EditVariant;
+use pipelines::hidream::generate::Variant;
+use pipelines::layers::Kernels;
+use std::error::Error;
+use std::str::FromStr;
+
+type BoxedError = Box<dyn Error + Send + Sync + 'static>;
+
+/// The canonical spellings, in the order `--help` lists them.
+const DTYPES: [device::DType; 3] = [device::DType::F32, device::DType::F16, device::DType::BF16];
+const EDIT_VARIANTS: [EditVariant; 2] = [EditVariant::E1Full, EditVariant::E1_1];
+const GENERATE_VARIANTS: [Variant; 3] = [Variant::Full, Variant::Dev, Variant::Fast];
+
+/// Exactly `names` (listed in `--help`), each read by `parse`.
+fn one_of<T, E>(
+    names: impl IntoIterator<Item = &'static str>,
+    parse: fn(&str) -> Result<T, E>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: Clone + Send + Sync + 'static,
+    E: Into<BoxedError> + 'static,
+{
+    PossibleValuesParser::new(names).try_map(move |name| parse(&name))
+}
+
+/// `--dtype`: f32, f16 or bf16, as candle's dtype. The device crate's parser also takes
+/// torch spellings (`float16`, `half`); the programs keep to the three names they document.
+pub fn dtype() -> impl TypedValueParser<Value = candle_core::DType> {
+    one_of(DTYPES.map(device::DType::as_str), device::DType::from_str).map(candle_dtype)
+}
+
+/// `--attention`: which kernels the layers run (`fused` or `naive`).
+pub fn kernels() -> impl TypedValueParser<Value = Kernels> {
+    one_of(Kernels::NAMES, Kernels::from_str)
+}
+
+/// HiDream-E1's `--variant`: `e1-full` or `e1.1`.
+pub fn edit_variant() -> impl TypedValueParser<Value = EditVariant> {
+    one_of(EDIT_VARIANTS.map(EditVariant::name), EditVariant::parse)
+}
+
+/// HiDream-I1's `--variant`: `full`, `dev` or `fast`.
+pub fn generate_variant() -> impl TypedValueParser<Value = Variant> {
+    one_of(GENERATE_VARIANTS.map(Variant::name), Variant::from_str)
+}
+
+pub fn candle_dtype(dtype: device::DType) -> candle_core::DType {
+    match dtype {
+        device::DType::F32 => candle_core::DType::F32,
+        device::DType::F16 => candle_core::DType::F16,
+        device::DType::BF16 => candle_core::DType::BF16,
+    }
+}
+
+/// The candle device for `--device`, or why there is none (CUDA not compiled in, no
+/// such GPU), as bad input. An NPU is refused here too; callers that can say more about
+/// what does run on the NPU check for it first.
+pub fn candle_device(device: device::Device) -> Result<candle_core::Device, crate::exit::Failure> {
+    device
+        .to_candle()
+        .map_err(|e| crate::exit::bad(format!("--device {device}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Flags {
+        #[arg(long, default_value = "f32", value_parser = dtype())]
+        dtype: candle_core::DType,
+        #[arg(long, default_value = "fused", value_parser = kernels())]
+        attention: Kernels,
+        #[arg(long, default_value = "e1.1", value_parser = edit_variant())]
+        variant: EditVariant,
+        #[arg(long, default_value = "full", value_parser = generate_variant())]
+        generate: Variant,
+        #[arg(long, default_value = "cpu")]
+        device: device::Device,
+    }
+
+    fn parse(args: &[&str]) -> Result<Flags, clap::Error> {
+        Flags::try_parse_from(std::iter::once("test").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_and_every_listed_name_parse() {
+        let flags = parse(&[]).unwrap();
+        assert_eq!(flags.dtype, candle_core::DType::F32);
+        assert_eq!(flags.attention, Kernels::Fused);
+        assert_eq!(flags.variant, EditVariant::E1_1);
+        assert_eq!(flags.generate, Variant::Full);
+        assert_eq!(flags.device, device::Device::Cpu);
+        for (name, dtype) in [
+            ("f16", candle_core::DType::F16),
+            ("bf16", candle_core::DType::BF16),
+        ] {
+            assert_eq!(parse(&["--dtype", name]).unwrap().dtype, dtype);
+        }
+        let flags = parse(&[
+            "--attention",
+            "naive",
+            "--variant",
+            "e1-full",
+            "--generate",
+            "fast",
+            "--device",
+            "cuda",
+        ])
+        .unwrap();
+        assert_eq!(flags.attention, Kernels::Naive);
+        assert_eq!(flags.variant, EditVariant::E1Full);
+        assert_eq!(flags.generate, Variant::Fast);
+        assert_eq!(flags.device, device::Device::Cuda(0));
+    }
+
+    #[test]
+    fn a_wrong_value_is_a_usage_error_that_lists_the_choices() {
+        let e = parse(&["--dtype", "float16"]).unwrap_err();
+        assert_eq!(e.exit_code(), i32::from(crate::exit::BAD_INPUT));
+        assert!(e.to_string().contains("f32, f16, bf16"), "{e}");
+        let e = parse(&["--attention", "flash"]).unwrap_err();
+        assert!(e.to_string().contains("fused, naive"), "{e}");
+        let e = parse(&["--device", "tpu"]).unwrap_err();
+        assert_eq!(e.exit_code(), i32::from(crate::exit::BAD_INPUT));
+        assert!(e.to_string().contains("tpu"), "{e}");
+    }
+}

@@ -1,0 +1,21 @@
+//! Shared by the modules of this test binary: the pipelines tests' fixture helpers (one
+//! copy, compiled here too) and the way a program is run.
+
+#[path = "../../../pipelines/tests/common/mod.rs"]
+mod reference;
+
+pub use reference::{assert_close, copy_dir, fixtures, png_rgb, reference_image_u8, stderr};
+use std::path::PathBuf;
+use std::process::Output;
+
+/// A folder of pipelines/tests/fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    fixtures()
+        .parent()
+        .expect("the SD fixtures sit in the fixtures folder")
+        .join(name)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

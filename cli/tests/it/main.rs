@@ -1,0 +1,16 @@
+//! The command-line programs end to end, one test binary for all of them (each extra
+//! test binary is another link of the whole tensor stack). Fixtures stay with the library
+//! that regenerates them, in pipelines/tests/fixtures, and are read from there.
+
+mod common;
+#[path = "../../../device/tests/doubles/mod.rs"]
+mod doubles;
+#[path = "../../../pipelines/tests/folders/mod.rs"]
+mod folders;
+
+mod doctor;
+mod help;
+mod hidream;
+mod sd;
+mod sd_bench;
+mod sd_options;
