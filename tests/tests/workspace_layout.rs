@@ -155,10 +155,11 @@ fn shared_versions_live_in_the_workspace_table() {
 }
 
 /// Crates whose sources the module-graph checks read.
-const SOURCE_CRATES: [&str; 6] = [
+const SOURCE_CRATES: [&str; 7] = [
     "device",
     "ops-npu",
     "pipelines",
+    "cli",
     "migrate",
     "examples",
     "tests",
