@@ -1,7 +1,7 @@
 //! Shared by the modules of this test binary: the pipelines tests' fixture helpers (one
 //! copy, compiled here too) and the way a program is run.
 
-#[path = "../../../pipelines/tests/common/mod.rs"]
+#[path = "../../../pipelines/tests/it/common.rs"]
 mod reference;
 
 pub use reference::{assert_close, copy_dir, fixtures, png_rgb, reference_image_u8, stderr};

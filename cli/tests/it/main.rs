@@ -5,7 +5,7 @@
 mod common;
 #[path = "../../../device/tests/doubles/mod.rs"]
 mod doubles;
-#[path = "../../../pipelines/tests/folders/mod.rs"]
+#[path = "../../../pipelines/tests/it/folders.rs"]
 mod folders;
 
 mod doctor;

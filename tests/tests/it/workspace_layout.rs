@@ -202,3 +202,31 @@ fn each_pipeline_is_a_room_nothing_else_imports() {
         );
     }
 }
+
+#[test]
+fn each_crate_links_one_integration_test_binary() {
+    // Every file directly in `tests/` is a test binary that relinks the crate and all its
+    // dependencies (candle, tokenizers, ...); modules under `tests/it/` share one link.
+    for member in SOURCE_CRATES {
+        let tests = workspace_root().join(member).join("tests");
+        let Ok(entries) = std::fs::read_dir(&tests) else {
+            continue;
+        };
+        let binaries: Vec<String> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            binaries.is_empty(),
+            "{member}: move these into tests/it/ as modules of its main.rs: {binaries:?}"
+        );
+        if tests.join("it").is_dir() {
+            assert!(
+                tests.join("it/main.rs").is_file(),
+                "{member}/tests/it has no main.rs"
+            );
+        }
+    }
+}

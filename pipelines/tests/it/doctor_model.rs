@@ -2,11 +2,9 @@
 //! memory verdict, on small synthetic folders (`folders`, which the `doctor` binary's own
 //! test in the cli crate writes too).
 
-mod folders;
-
+use crate::folders::{sd2, tensors_file, write};
 use device::doctor::{Check, Selected, Status};
 use device::{DType, Device, DeviceInfo, DeviceKind};
-use folders::{sd2, tensors_file, write};
 use pipelines::doctor::model;
 use std::path::Path;
 

@@ -8,8 +8,7 @@ use pipelines::encoders::clip::ClipTextConfig;
 use pipelines::encoders::clip::{ClipTextModelWithProjection, pooled_positions};
 use std::path::PathBuf;
 
-mod common;
-use common::assert_close;
+use crate::common::assert_close;
 
 fn case_dir(case: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

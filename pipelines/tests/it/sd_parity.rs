@@ -3,10 +3,8 @@
 //! Every comparison is at f32 within 1e-4 absolute, except final latents larger than 20
 //! in magnitude (see `latent_tolerance`).
 
-mod common;
-
+use crate::common::{assert_close, fixtures, json, tensor};
 use candle_core::{Device, Tensor};
-use common::{assert_close, fixtures, json, tensor};
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
 

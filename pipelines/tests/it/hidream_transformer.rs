@@ -9,10 +9,8 @@
 //! gather/scatter order of the experts; a wrong formula (a swapped modulation chunk, a
 //! renormalised top-2, -inf instead of zeroed keys) moves the outputs by 1e-2 or more.
 
-mod common;
-
+use crate::common::{assert_close, assert_within_rounding, copy_dir, load_reference};
 use candle_core::{DType, Device, Tensor};
-use common::{assert_close, assert_within_rounding, copy_dir, load_reference};
 use pipelines::hidream::HiDreamError;
 use pipelines::hidream::transformer::{
     HiDreamTransformer, Placement, TransformerInputs, TransformerLoadOptions,

@@ -1,5 +1,5 @@
-//! Fixture access and comparisons shared by the SD test binaries, and by the cli crate's
-//! tests of the programs through `#[path]`. Each binary uses a subset, hence the dead-code
+//! Fixture access and comparisons shared by the modules of this test binary, and by the cli
+//! crate's tests of the programs through `#[path]`, which use a subset, hence the dead-code
 //! allowance.
 #![allow(dead_code)]
 

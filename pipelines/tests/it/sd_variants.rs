@@ -3,10 +3,8 @@
 //! both kernel choices at the f32 tolerance, images per prompt, and reduced dtypes at
 //! tolerances derived from their rounding (see `reduced_precision_tolerance`).
 
-mod common;
-
+use crate::common::{assert_close, fixtures, json, max_abs, rounding_bound, tensor};
 use candle_core::{DType, Device, Tensor};
-use common::{assert_close, fixtures, json, max_abs, rounding_bound, tensor};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion};

@@ -2,10 +2,8 @@
 //! from the traces scripts/fixtures/flow_schedulers_reference.py records: schedules after
 //! set_timesteps, then whole step() trajectories on recorded velocities.
 
-mod common;
-
+use crate::common::{Reference, load_reference, max_abs_diff};
 use candle_core::Tensor;
-use common::{Reference, load_reference, max_abs_diff};
 use pipelines::schedulers::flow::{
     self, FlowConfigError, FlowScheduler, FlowSchedulerConfig, NoiseSource, QueuedNoise,
 };

@@ -9,8 +9,7 @@ use pipelines::models::autoencoders::AutoencoderKL;
 use pipelines::models::autoencoders::VaeConfig;
 use std::path::PathBuf;
 
-mod common;
-use common::{assert_close, assert_within_rounding};
+use crate::common::{assert_close, assert_within_rounding};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/vae")

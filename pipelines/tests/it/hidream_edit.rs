@@ -18,8 +18,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-mod common;
-use common::{Reference, assert_close, assert_within_rounding, load_reference};
+use crate::common::{Reference, assert_close, assert_within_rounding, load_reference};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/edit")

@@ -9,8 +9,6 @@ use pipelines::hidream::memory::{Request, estimate};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-mod common;
-
 fn fixture(component: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/hidream/generate")
@@ -63,7 +61,7 @@ fn write_component(dir: &Path, config: &str, tensors: Vec<(&str, Tensor)>) {
 fn model_folder() -> tempfile::TempDir {
     let root = tempfile::tempdir().expect("tempdir");
     for component in ["transformer", "vae"] {
-        common::copy_dir(&fixture(component), &root.path().join(component));
+        crate::common::copy_dir(&fixture(component), &root.path().join(component));
     }
     let cpu = Device::Cpu;
     write_component(

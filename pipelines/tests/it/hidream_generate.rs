@@ -21,8 +21,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-mod common;
-use common::{assert_close, assert_within_rounding};
+use crate::common::{assert_close, assert_within_rounding};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/generate")
@@ -30,7 +29,7 @@ fn dir() -> PathBuf {
 
 fn reference() -> &'static (HashMap<String, Tensor>, Value) {
     static REF: OnceLock<(HashMap<String, Tensor>, Value)> = OnceLock::new();
-    REF.get_or_init(|| common::load_reference(&dir()))
+    REF.get_or_init(|| crate::common::load_reference(&dir()))
 }
 
 fn tensor(name: &str) -> Tensor {

@@ -7,19 +7,17 @@
 //! sd_parity.rs; the runs here move latents by 0.26-1.5 from the baseline, so a wrong skip
 //! point, merge set or destination draw fails by orders of magnitude.
 
-mod common;
-
+use crate::common::{copy_dir, fixtures, max_abs_diff};
 use candle_core::{Device, Tensor};
-use common::{copy_dir, fixtures, max_abs_diff};
 use pipelines::error::ModelError;
 use pipelines::schedulers::{self, Scheduler};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
 use std::sync::{Arc, OnceLock};
 
-fn reference() -> &'static common::Reference {
-    static REF: OnceLock<common::Reference> = OnceLock::new();
-    REF.get_or_init(|| common::load_reference(&fixtures().join("accel")))
+fn reference() -> &'static crate::common::Reference {
+    static REF: OnceLock<crate::common::Reference> = OnceLock::new();
+    REF.get_or_init(|| crate::common::load_reference(&fixtures().join("accel")))
 }
 
 fn reference_latents(run: &str) -> Tensor {

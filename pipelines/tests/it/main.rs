@@ -1,0 +1,20 @@
+//! The pipelines crate's integration tests, in one binary so candle, tokenizers and the
+//! models link once for all of them. Fixtures stay in `tests/fixtures`.
+
+mod common;
+mod doctor_model;
+mod flow_schedulers;
+mod folders;
+mod hidream_clip;
+mod hidream_edit;
+mod hidream_encoders;
+mod hidream_generate;
+mod hidream_memory;
+mod hidream_prompt;
+mod hidream_tiny_random;
+mod hidream_transformer;
+mod hidream_vae;
+mod sd_accel;
+mod sd_architecture;
+mod sd_parity;
+mod sd_variants;

@@ -1,0 +1,5 @@
+//! End-to-end tests of the binaries and of the repository's own layout, in one binary.
+
+mod readme_commands;
+mod sample_project;
+mod workspace_layout;
