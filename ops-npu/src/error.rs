@@ -29,4 +29,10 @@ impl From<cxx::Exception> for OpsError {
     }
 }
 
+/// A failure the vendor runtime reported through the C++ bridge, in its own words (the
+/// `From` conversion above words C++ kernel rejections instead).
+pub(crate) fn backend(e: cxx::Exception) -> OpsError {
+    OpsError::Backend(e.what().to_string())
+}
+
 pub type Result<T, E = OpsError> = std::result::Result<T, E>;

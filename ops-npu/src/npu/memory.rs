@@ -1,8 +1,7 @@
 //! Device memory and streams as owning Rust values: dropping one frees it.
 
-use super::backend;
 use crate::bridge::ffi;
-use crate::error::{OpsError, Result};
+use crate::error::{OpsError, Result, backend};
 use crate::tensor::Element;
 use device::DType;
 use std::sync::{Arc, Mutex};

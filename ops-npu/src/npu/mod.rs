@@ -161,10 +161,6 @@ pub(crate) fn check_dtype_supported(arg: &'static str, dtype: device::DType) -> 
     }
 }
 
-pub(crate) fn backend(e: cxx::Exception) -> OpsError {
-    OpsError::Backend(e.what().to_string())
-}
-
 /// Whether this process has opened the NPU runtime (it stays open until exit).
 pub fn is_open() -> bool {
     ffi::npu_is_open()

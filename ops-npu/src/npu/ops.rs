@@ -2,9 +2,10 @@
 //! outputs and launches one aclnn op on `stream` (asynchronously: download syncs).
 
 use super::memory::{Bytes, absent};
-use super::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor, backend, check_dtype_supported};
+use super::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor, check_dtype_supported};
 use crate::attention::{AttentionOptions, Layout};
 use crate::bridge::ffi;
+use crate::error::backend;
 use crate::error::{OpsError, Result};
 use crate::glu::Gelu;
 use crate::rope::RopeMode;
