@@ -19,10 +19,12 @@ use candle_core::{
 };
 
 pub mod composite;
+pub mod conv;
 pub mod matmul;
 mod storage;
 pub mod tome;
 
+pub use conv::{Conv2dParams, conv2d, conv2d_winograd, winograd_weight};
 use storage::contiguous_view;
 
 /// Which kernel a custom op runs, with its scalar parameters. Optional tensor inputs are
