@@ -18,7 +18,6 @@
 
 pub mod bench;
 pub mod config;
-pub mod conv;
 pub mod doctor;
 pub mod encoders;
 pub mod error;
@@ -30,4 +29,3 @@ pub mod models;
 pub mod schedulers;
 pub mod sd;
 pub mod weights;
-pub mod winograd;
