@@ -156,24 +156,6 @@ pub(crate) fn cpu_threads() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// A `Vec<f32>` of `len` elements whose contents are not initialised, for outputs that a
-/// kernel overwrites entirely: zero-filling a 10-100 MB activation costs a full memory
-/// pass that the kernel's own writes make redundant (candle's CPU backend allocates its
-/// matmul outputs the same way).
-///
-/// # Safety
-/// Every element must be written before any is read.
-// The lint guards against reading such a buffer; this function's contract puts every
-// caller under the obligation to write it first, which each call site justifies.
-#[allow(clippy::uninit_vec)]
-pub unsafe fn uninit_f32_vec(len: usize) -> Vec<f32> {
-    let mut v = Vec::with_capacity(len);
-    // SAFETY: capacity is len; the caller writes every element before reading it, and
-    // any bit pattern is a valid f32.
-    unsafe { v.set_len(len) };
-    v
-}
-
 /// A vector of `len` elements written by `write` straight into its uninitialised storage.
 /// Zero-filling first costs a pass over memory the kernel overwrites anyway: for the two
 /// Winograd transform buffers about 5% of an SD 64x64 or 32x32 convolution (median of

@@ -86,8 +86,7 @@ fn run(
         stride_b: if batch_b.is_some() { kb * n } else { 0 },
         stride_c: m * n,
     };
-    // SAFETY: with beta 0 the GEMM writes every element of C (k == 0 included).
-    let mut out = unsafe { crate::tensor::uninit_f32_vec(count * m * n) };
+    let mut out = vec![0f32; count * m * n];
     gemm_batched_with(
         MatRef::new(a_data, m, k),
         MatRef::new(b_data, kb, n),
