@@ -187,7 +187,7 @@ mod tests {
             ..Default::default()
         };
         let x = Tensor::new(&[[[[2f32]]]], &dev).expect("x");
-        for kernels in [Kernels::Fused, Kernels::Naive] {
+        for kernels in Kernels::ALL {
             let y = Conv2d::load(vb.clone(), config, kernels)
                 .and_then(|conv| conv.forward(&x))
                 .and_then(|y| y.flatten_all())

@@ -25,7 +25,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Which implementation the kernel-backed layers run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Kernels {
     /// ops-npu's fused CPU kernels: O(seq) memory flash attention, one-pass GroupNorm(+SiLU),
     /// GEGLU and LayerNorm (statistics in f32 for every dtype), and convolution by Winograd
@@ -38,9 +38,12 @@ pub enum Kernels {
 }
 
 impl Kernels {
-    pub const NAMES: [&'static str; 2] = ["fused", "naive"];
+    /// Every value, in the order a command line lists them (what a clap `ValueEnum`
+    /// implementation returns from `value_variants`).
+    pub const ALL: [Kernels; 2] = [Kernels::Fused, Kernels::Naive];
 
-    pub fn as_str(self) -> &'static str {
+    /// The name [`FromStr`] accepts and [`fmt::Display`] writes.
+    pub const fn as_str(self) -> &'static str {
         match self {
             Kernels::Fused => "fused",
             Kernels::Naive => "naive",
@@ -54,16 +57,46 @@ impl fmt::Display for Kernels {
     }
 }
 
-impl FromStr for Kernels {
-    type Err = String;
+/// A name that is not one of [`Kernels::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown kernel implementation {name:?} (expected {})",
+    Kernels::ALL.map(Kernels::as_str).join(" or ")
+)]
+pub struct UnknownKernels {
+    pub name: String,
+}
 
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "fused" => Ok(Kernels::Fused),
-            "naive" => Ok(Kernels::Naive),
-            other => Err(format!(
-                "unknown attention implementation {other:?} (expected fused or naive)"
-            )),
+impl FromStr for Kernels {
+    type Err = UnknownKernels;
+
+    fn from_str(s: &str) -> Result<Self, UnknownKernels> {
+        Kernels::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKernels { name: s.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kernels_value_round_trips_through_its_name() {
+        for k in Kernels::ALL {
+            assert_eq!(k.as_str().parse::<Kernels>(), Ok(k));
+            assert_eq!(k.to_string(), k.as_str());
         }
+    }
+
+    #[test]
+    fn an_unknown_name_is_an_error_listing_the_known_ones() {
+        let err = "flash".parse::<Kernels>().unwrap_err();
+        assert_eq!(err.name, "flash");
+        assert_eq!(
+            err.to_string(),
+            "unknown kernel implementation \"flash\" (expected fused or naive)"
+        );
     }
 }
