@@ -1,8 +1,6 @@
 //! Shared by the integration tests: fixture decoding, comparison with stated tolerances,
 //! and a small deterministic generator for random inputs.
 
-#![allow(dead_code)]
-
 use half::{bf16, f16};
 use serde_json::Value;
 
