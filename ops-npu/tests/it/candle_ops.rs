@@ -16,15 +16,6 @@ fn tensor(rng: &mut Rng, shape: &[usize]) -> Tensor {
     Tensor::from_vec(rng.vec(shape.iter().product()), shape, &Device::Cpu).unwrap()
 }
 
-fn host(t: &Tensor) -> Vec<f32> {
-    t.to_dtype(DType::F32)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
-
 #[test]
 fn attention_custom_op_equals_direct_and_composite() {
     let mut rng = Rng::new(1);

@@ -98,6 +98,16 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: Tol) {
     );
 }
 
+/// A candle tensor's values as f32, in row-major order.
+pub fn host(t: &candle_core::Tensor) -> Vec<f32> {
+    t.to_dtype(candle_core::DType::F32)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
+}
+
 pub fn widen<T: ops_npu::Element>(x: &[T]) -> Vec<f32> {
     T::widen(x).into_owned()
 }

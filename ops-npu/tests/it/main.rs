@@ -7,6 +7,7 @@ mod doubles;
 
 mod against_reference;
 mod candle_ops;
+mod conv;
 mod gemm;
 mod npu_conformance;
 mod npu_double;
