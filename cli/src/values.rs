@@ -37,7 +37,7 @@ pub fn dtype() -> impl TypedValueParser<Value = candle_core::DType> {
 
 /// `--attention`: which kernels the layers run (`fused` or `naive`).
 pub fn kernels() -> impl TypedValueParser<Value = Kernels> {
-    one_of(Kernels::NAMES, Kernels::from_str)
+    one_of(Kernels::ALL.map(Kernels::as_str), Kernels::from_str)
 }
 
 /// HiDream-E1's `--variant`: `e1-full` or `e1.1`.

@@ -15,12 +15,17 @@ use crate::rope::{self, RopeMode};
 use crate::tensor::{Element, Implementation, TensorView};
 use candle_core::backend::BackendStorage;
 use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout as CLayout, Shape, Tensor,
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout as CLayout, Shape, Tensor, WithDType,
 };
 
 pub mod composite;
+pub mod conv;
 pub mod matmul;
+mod storage;
 pub mod tome;
+
+pub use conv::{Conv2dParams, conv2d, conv2d_winograd, winograd_weight};
+use storage::contiguous_view;
 
 /// Which kernel a custom op runs, with its scalar parameters. Optional tensor inputs are
 /// recorded as flags and passed positionally after x.
@@ -67,50 +72,17 @@ fn err(e: crate::OpsError) -> candle_core::Error {
     candle_core::Error::Msg(e.to_string())
 }
 
-/// The contiguous slice of a storage as `T`, or an error naming the argument.
-trait Slice: Element + candle_core::WithDType {
-    fn slice<'a>(s: &'a CpuStorage, l: &CLayout) -> candle_core::Result<&'a [Self]>;
-    fn storage(v: Vec<Self>) -> CpuStorage;
-}
-
-macro_rules! slice_impl {
-    ($t:ty, $variant:ident) => {
-        impl Slice for $t {
-            fn slice<'a>(s: &'a CpuStorage, l: &CLayout) -> candle_core::Result<&'a [$t]> {
-                let CpuStorage::$variant(v) = s else {
-                    candle_core::bail!("ops-npu: every input must have the same dtype")
-                };
-                match l.contiguous_offsets() {
-                    Some((a, b)) => Ok(&v[a..b]),
-                    None => candle_core::bail!("ops-npu: inputs must be contiguous"),
-                }
-            }
-            fn storage(v: Vec<$t>) -> CpuStorage {
-                CpuStorage::$variant(v)
-            }
-        }
-    };
-}
-
-slice_impl!(f32, F32);
-slice_impl!(half::f16, F16);
-slice_impl!(half::bf16, BF16);
-
 impl Op {
-    fn run<T: Slice>(
+    fn run<T: Element + WithDType>(
         &self,
         inputs: &[(&CpuStorage, &CLayout)],
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let data: Vec<&[T]> = inputs
+        let views: Vec<TensorView<'_, T>> = inputs
             .iter()
-            .map(|(s, l)| T::slice(s, l))
+            // A custom op has at most three inputs: x, then the optional ones in order.
+            .zip(["x", "input 2", "input 3"])
+            .map(|((s, l), arg)| contiguous_view(s, l, "ops-npu", arg))
             .collect::<candle_core::Result<_>>()?;
-        let views: Vec<TensorView<'_, T>> = data
-            .iter()
-            .zip(inputs)
-            .map(|(d, (_, l))| TensorView::new(d, l.dims()))
-            .collect::<crate::Result<_>>()
-            .map_err(err)?;
         let opt = Implementation::Optimised;
         let at = |i: usize| views.get(i).copied();
         let x = views[0];
@@ -163,7 +135,10 @@ impl Op {
             Kernel::Rope { layout, mode } => rope::rope(x, views[1], views[2], *layout, *mode, opt),
         }
         .map_err(err)?;
-        Ok((T::storage(out.data), Shape::from_dims(&out.shape)))
+        Ok((
+            T::to_cpu_storage_owned(out.data),
+            Shape::from_dims(&out.shape),
+        ))
     }
 
     fn dispatch(

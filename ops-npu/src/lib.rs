@@ -1,10 +1,13 @@
 //! Fused kernels for diffusion models (attention, RMS/Layer/adaptive/Group norm, GEGLU,
-//! SwiGLU, rotary embedding, token merging) behind one Rust API.
+//! SwiGLU, rotary embedding, token merging, GEMM, convolution) behind one Rust API.
 //!
 //! On the CPU the kernels are C++ (csrc/, bridged with cxx): a cache-blocked flash
-//! attention with online softmax (memory O(seq) per head), vectorisable row kernels, and
-//! scalar reference kernels kept as the tests' oracle. Inputs are f32, f16 or bf16; half
-//! types are widened and every kernel accumulates in f32.
+//! attention with online softmax (memory O(seq) per head), vectorisable row kernels, a
+//! packed GEMM, and scalar reference kernels kept as the tests' oracle. Inputs are f32,
+//! f16 or bf16; half types are widened and every kernel accumulates in f32. Convolution
+//! ([`conv`]) is Rust around that GEMM: im2col and Winograd's transforms are data
+//! movement and additions, which rayon and the compiler's vectoriser handle. [`candle_ops`]
+//! runs all of them on candle tensors.
 //!
 //! ```
 //! use ops_npu::{TensorView, attention::{attention, AttentionOptions}};
@@ -20,6 +23,7 @@ pub mod attention;
 pub mod bench_args;
 mod bridge;
 pub mod candle_ops;
+pub mod conv;
 pub mod error;
 pub mod gemm;
 pub mod glu;

@@ -19,7 +19,6 @@
 
 pub mod bench;
 pub mod config;
-pub mod conv;
 pub mod doctor;
 pub mod encoders;
 pub mod error;
@@ -32,4 +31,3 @@ pub mod schedulers;
 pub mod sd;
 pub mod tensor_math;
 pub mod weights;
-pub mod winograd;

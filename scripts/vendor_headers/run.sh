@@ -35,4 +35,4 @@ echo "cuda.h: 12 prototypes, 3 type sizes and 3 constants match device/src/cuda.
 # ops-npu: every `_fn` type in ops-npu/csrc/acl_api.h against the same headers (the wheel
 # has the runtime headers only, so the aclnn half is checked where a CANN include/ is used).
 ASCEND_INCLUDE_DIR="$(cd "$acl_inc" && pwd)" cargo nextest run --manifest-path "$here/../../Cargo.toml" \
-  -p ops-npu --test npu_conformance --no-capture
+  -p ops-npu --test it npu_conformance:: --no-capture

@@ -4,6 +4,7 @@
 
 use super::CandleAttention;
 use crate::attention::Layout;
+use crate::conv::Conv2dParams;
 use crate::glu::Gelu;
 use crate::rope::RopeMode;
 use candle_core::{D, DType, Result, Tensor};
@@ -182,4 +183,23 @@ pub fn rope(
         .broadcast_mul(&table(cos)?)?
         .broadcast_add(&rotated.broadcast_mul(&table(sin)?)?)?;
     y.to_dtype(x.dtype())
+}
+
+/// candle's conv2d plus the bias. candle's CPU conv2d has no bf16 GEMM, so bf16 on the
+/// CPU is computed in f32 and rounded back.
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    params: &Conv2dParams,
+) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == DType::BF16 {
+        let bias = bias.map(f32_of).transpose()?;
+        return conv2d(&f32_of(x)?, &f32_of(weight)?, bias.as_ref(), params)?.to_dtype(DType::BF16);
+    }
+    let y = x.conv2d(weight, params.padding, params.stride, 1, 1)?;
+    match bias {
+        Some(bias) => y.broadcast_add(&bias.reshape((1, bias.dims1()?, 1, 1))?),
+        None => Ok(y),
+    }
 }

@@ -1,6 +1,7 @@
 //! f32 matrix products of candle CPU tensors through [`crate::gemm`] (the packed AVX2
 //! GEMM), with the bias fused; any other dtype or device takes candle's own matmul.
 
+use super::storage::contiguous_slice;
 use crate::gemm::{Batch, GemmOptions, MatMut, MatRef, gemm_batched_with};
 use crate::tensor::Implementation;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
@@ -51,16 +52,6 @@ fn candle_matmul(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
 #[derive(Debug, Clone, Copy)]
 struct Gemm;
 
-fn slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("matmul: {what} must be f32")
-    };
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&v[start..end]),
-        None => candle_core::bail!("matmul: {what} must be contiguous"),
-    }
-}
-
 /// (batch, rows, cols) of a 2-d or 3-d operand; batch None for 2-d.
 fn split(dims: &[usize], what: &str) -> candle_core::Result<(Option<usize>, usize, usize)> {
     match *dims {
@@ -75,8 +66,11 @@ fn run(
     b: (&CpuStorage, &Layout),
     bias: Option<(&CpuStorage, &Layout)>,
 ) -> candle_core::Result<(CpuStorage, Shape)> {
-    let (a_data, b_data) = (slice(a.0, a.1, "a")?, slice(b.0, b.1, "b")?);
-    let bias = bias.map(|(s, l)| slice(s, l, "bias")).transpose()?;
+    let a_data = contiguous_slice::<f32>(a.0, a.1, "matmul", "a")?;
+    let b_data = contiguous_slice::<f32>(b.0, b.1, "matmul", "b")?;
+    let bias = bias
+        .map(|(s, l)| contiguous_slice::<f32>(s, l, "matmul", "bias"))
+        .transpose()?;
     let (batch_a, m, k) = split(a.1.dims(), "a")?;
     let (batch_b, kb, n) = split(b.1.dims(), "b")?;
     let count = match (batch_a, batch_b) {
@@ -92,8 +86,7 @@ fn run(
         stride_b: if batch_b.is_some() { kb * n } else { 0 },
         stride_c: m * n,
     };
-    // SAFETY: with beta 0 the GEMM writes every element of C (k == 0 included).
-    let mut out = unsafe { crate::tensor::uninit_f32_vec(count * m * n) };
+    let mut out = vec![0f32; count * m * n];
     gemm_batched_with(
         MatRef::new(a_data, m, k),
         MatRef::new(b_data, kb, n),

@@ -4,8 +4,9 @@
 //! output with it). RMSNorm, rotary embeddings (plain, or Llama-3.1's `llama3` frequency
 //! rescaling), grouped-query attention under a causal and padding mask, SwiGLU MLP.
 
-use super::{ConfigError, EncoderError, attention, key_padding_mask, read_config, stacked_linear};
-use crate::layers::{self, Embedding, Linear};
+use super::{EncoderError, attention, key_padding_mask, read_config, stacked_linear};
+use crate::config::ConfigError;
+use crate::layers::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::attention::Layout;
@@ -288,15 +289,41 @@ impl DecoderLayer {
             )?
         };
         let bias = c.attention_bias;
+        let key_value = LinearConfig {
+            in_features: h,
+            out_features: c.kv_heads() * d,
+            bias,
+        };
         Ok(Self {
             input_norm: vb.pp("input_layernorm").get(h, "weight")?,
-            q: layers::linear(attn.pp("q_proj"), h, c.num_attention_heads * d, bias)?,
-            k: layers::linear(attn.pp("k_proj"), h, c.kv_heads() * d, bias)?,
-            v: layers::linear(attn.pp("v_proj"), h, c.kv_heads() * d, bias)?,
-            o: layers::linear(attn.pp("o_proj"), c.num_attention_heads * d, h, bias)?,
+            q: Linear::load(
+                attn.pp("q_proj"),
+                LinearConfig {
+                    in_features: h,
+                    out_features: c.num_attention_heads * d,
+                    bias,
+                },
+            )?,
+            k: Linear::load(attn.pp("k_proj"), key_value)?,
+            v: Linear::load(attn.pp("v_proj"), key_value)?,
+            o: Linear::load(
+                attn.pp("o_proj"),
+                LinearConfig {
+                    in_features: c.num_attention_heads * d,
+                    out_features: h,
+                    bias,
+                },
+            )?,
             post_attention_norm: vb.pp("post_attention_layernorm").get(h, "weight")?,
             gate_up,
-            down: layers::linear(mlp.pp("down_proj"), c.intermediate_size, h, false)?,
+            down: Linear::load(
+                mlp.pp("down_proj"),
+                LinearConfig {
+                    in_features: c.intermediate_size,
+                    out_features: h,
+                    bias: false,
+                },
+            )?,
         })
     }
 
@@ -364,7 +391,13 @@ impl LlamaModel {
         Ok(Self {
             config: config.clone(),
             rope,
-            embed: layers::embedding(vb.pp("embed_tokens"), config.vocab_size, config.hidden_size)?,
+            embed: Embedding::load(
+                vb.pp("embed_tokens"),
+                EmbeddingConfig {
+                    num_embeddings: config.vocab_size,
+                    embedding_dim: config.hidden_size,
+                },
+            )?,
             layers,
             final_norm: vb.pp("norm").get(config.hidden_size, "weight")?,
         })

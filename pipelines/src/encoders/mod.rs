@@ -14,7 +14,7 @@ pub use llama::{LlamaConfig, LlamaModel};
 pub use t5::{T5Config, T5EncoderModel};
 
 use crate::config::ConfigError;
-use crate::layers::{self, Linear};
+use crate::layers::{Linear, LinearConfig};
 use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::attention::Layout;
@@ -84,7 +84,14 @@ pub(crate) fn stacked_linear(
     let weight = Tensor::cat(&weights, 0)?;
     let device = first.device().clone();
     let vb = VarBuilder::from_tensors(HashMap::from([("weight".into(), weight)]), dtype, &device);
-    layers::linear(vb, inputs, outputs, false)
+    Linear::load(
+        vb,
+        LinearConfig {
+            in_features: inputs,
+            out_features: outputs,
+            bias: false,
+        },
+    )
 }
 
 /// Attention over `[batch, seq, heads, head_dim]` q and k/v (k/v may have fewer heads that

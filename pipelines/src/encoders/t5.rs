@@ -3,8 +3,9 @@
 //! attention plus a learned relative-position bias that only the first block owns and every
 //! block reuses, and either the original ReLU feed-forward or v1.1's gated one.
 
-use super::{ConfigError, EncoderError, attention, key_padding_mask, read_config, stacked_linear};
-use crate::layers::{self, Embedding, Linear};
+use super::{EncoderError, attention, key_padding_mask, read_config, stacked_linear};
+use crate::config::ConfigError;
+use crate::layers::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use candle_core::{D, DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::candle_ops;
@@ -198,19 +199,45 @@ impl Block {
             }
         } else {
             FeedForward::Plain {
-                wi: layers::linear(dense.pp("wi"), c.d_model, c.d_ff, false)?,
+                wi: Linear::load(
+                    dense.pp("wi"),
+                    LinearConfig {
+                        in_features: c.d_model,
+                        out_features: c.d_ff,
+                        bias: false,
+                    },
+                )?,
                 act,
             }
         };
+        let projection = LinearConfig {
+            in_features: c.d_model,
+            out_features: inner,
+            bias: false,
+        };
         Ok(Self {
             attn_norm: attn.pp("layer_norm").get(c.d_model, "weight")?,
-            q: layers::linear(sa.pp("q"), c.d_model, inner, false)?,
-            k: layers::linear(sa.pp("k"), c.d_model, inner, false)?,
-            v: layers::linear(sa.pp("v"), c.d_model, inner, false)?,
-            o: layers::linear(sa.pp("o"), inner, c.d_model, false)?,
+            q: Linear::load(sa.pp("q"), projection)?,
+            k: Linear::load(sa.pp("k"), projection)?,
+            v: Linear::load(sa.pp("v"), projection)?,
+            o: Linear::load(
+                sa.pp("o"),
+                LinearConfig {
+                    in_features: inner,
+                    out_features: c.d_model,
+                    bias: false,
+                },
+            )?,
             ff_norm: ff.pp("layer_norm").get(c.d_model, "weight")?,
             ff: wi,
-            wo: layers::linear(dense.pp("wo"), c.d_ff, c.d_model, false)?,
+            wo: Linear::load(
+                dense.pp("wo"),
+                LinearConfig {
+                    in_features: c.d_ff,
+                    out_features: c.d_model,
+                    bias: false,
+                },
+            )?,
         })
     }
 
@@ -286,7 +313,13 @@ impl T5EncoderModel {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             config: config.clone(),
-            embed: layers::embedding(embed_vb, config.vocab_size, config.d_model)?,
+            embed: Embedding::load(
+                embed_vb,
+                EmbeddingConfig {
+                    num_embeddings: config.vocab_size,
+                    embedding_dim: config.d_model,
+                },
+            )?,
             relative_bias: encoder
                 .pp("block.0.layer.0.SelfAttention.relative_attention_bias")
                 .get(

@@ -1,7 +1,9 @@
 //! Building blocks shared by the UNet and the VAE (diffusers' resnet.py, downsampling.py,
 //! upsampling.py).
 
-use crate::layers::{self, Conv2d, GroupNorm, Kernels, Linear};
+use crate::layers::{
+    self, Conv2d, Conv2dConfig, GroupNorm, GroupNormConfig, Kernels, Linear, LinearConfig,
+};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -31,28 +33,72 @@ pub struct ResnetSpec {
 impl ResnetBlock2D {
     pub fn new(vb: VarBuilder, s: ResnetSpec) -> Result<Self> {
         let conv_shortcut = if s.inputs != s.outputs {
-            Some(layers::conv2d(
+            Some(Conv2d::load(
                 vb.pp("conv_shortcut"),
-                s.inputs,
-                s.outputs,
-                1,
-                1,
-                0,
+                Conv2dConfig {
+                    in_channels: s.inputs,
+                    out_channels: s.outputs,
+                    kernel_size: 1,
+                    ..Default::default()
+                },
                 s.kernels,
             )?)
         } else {
             None
         };
         let time_emb_proj = match s.temb {
-            Some(t) => Some(layers::linear(vb.pp("time_emb_proj"), t, s.outputs, true)?),
+            Some(t) => Some(Linear::load(
+                vb.pp("time_emb_proj"),
+                LinearConfig {
+                    in_features: t,
+                    out_features: s.outputs,
+                    bias: true,
+                },
+            )?),
             None => None,
         };
         Ok(Self {
-            norm1: layers::group_norm(vb.pp("norm1"), s.groups, s.inputs, s.eps, s.kernels)?,
-            conv1: layers::conv2d(vb.pp("conv1"), s.inputs, s.outputs, 3, 1, 1, s.kernels)?,
+            norm1: GroupNorm::load(
+                vb.pp("norm1"),
+                GroupNormConfig {
+                    groups: s.groups,
+                    channels: s.inputs,
+                    eps: s.eps,
+                },
+                s.kernels,
+            )?,
+            conv1: Conv2d::load(
+                vb.pp("conv1"),
+                Conv2dConfig {
+                    in_channels: s.inputs,
+                    out_channels: s.outputs,
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
+                s.kernels,
+            )?,
             time_emb_proj,
-            norm2: layers::group_norm(vb.pp("norm2"), s.groups, s.outputs, s.eps, s.kernels)?,
-            conv2: layers::conv2d(vb.pp("conv2"), s.outputs, s.outputs, 3, 1, 1, s.kernels)?,
+            norm2: GroupNorm::load(
+                vb.pp("norm2"),
+                GroupNormConfig {
+                    groups: s.groups,
+                    channels: s.outputs,
+                    eps: s.eps,
+                },
+                s.kernels,
+            )?,
+            conv2: Conv2d::load(
+                vb.pp("conv2"),
+                Conv2dConfig {
+                    in_channels: s.outputs,
+                    out_channels: s.outputs,
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
+                s.kernels,
+            )?,
             conv_shortcut,
             output_scale_factor: s.output_scale_factor,
         })
@@ -92,7 +138,18 @@ pub struct Downsample2D {
 impl Downsample2D {
     pub fn new(vb: VarBuilder, channels: usize, padding: usize, kernels: Kernels) -> Result<Self> {
         Ok(Self {
-            conv: layers::conv2d(vb.pp("conv"), channels, channels, 3, 2, padding, kernels)?,
+            conv: Conv2d::load(
+                vb.pp("conv"),
+                Conv2dConfig {
+                    in_channels: channels,
+                    out_channels: channels,
+                    kernel_size: 3,
+                    stride: 2,
+                    padding,
+                    ..Default::default()
+                },
+                kernels,
+            )?,
             asymmetric: padding == 0,
         })
     }
@@ -117,7 +174,17 @@ pub struct Upsample2D {
 impl Upsample2D {
     pub fn new(vb: VarBuilder, channels: usize, kernels: Kernels) -> Result<Self> {
         Ok(Self {
-            conv: layers::conv2d(vb.pp("conv"), channels, channels, 3, 1, 1, kernels)?,
+            conv: Conv2d::load(
+                vb.pp("conv"),
+                Conv2dConfig {
+                    in_channels: channels,
+                    out_channels: channels,
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
+                kernels,
+            )?,
         })
     }
 

@@ -5,7 +5,10 @@ use super::accel::deepcache::{Part, Site};
 use super::accel::hooks::StepHooks;
 use super::accel::tome::TomeRun;
 use super::config::UNetConfig;
-use crate::layers::{self, Conv2d, GeGlu, GroupNorm, Kernels, LayerNorm, Linear};
+use crate::layers::{
+    self, Conv2d, Conv2dConfig, GeGlu, GeGluConfig, GroupNorm, GroupNormConfig, Kernels, LayerNorm,
+    LayerNormConfig, Linear, LinearConfig,
+};
 use crate::models::embeddings::timestep_embedding;
 use crate::models::resnet::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use candle_core::{Result, Tensor};
@@ -32,11 +35,30 @@ impl Attention {
         kernels: Kernels,
     ) -> Result<Self> {
         let inner = heads * head_dim;
+        let from_context = LinearConfig {
+            in_features: context,
+            out_features: inner,
+            bias: false,
+        };
         Ok(Self {
-            to_q: layers::linear(vb.pp("to_q"), dim, inner, false)?,
-            to_k: layers::linear(vb.pp("to_k"), context, inner, false)?,
-            to_v: layers::linear(vb.pp("to_v"), context, inner, false)?,
-            to_out: layers::linear(vb.pp("to_out").pp("0"), inner, dim, true)?,
+            to_q: Linear::load(
+                vb.pp("to_q"),
+                LinearConfig {
+                    in_features: dim,
+                    out_features: inner,
+                    bias: false,
+                },
+            )?,
+            to_k: Linear::load(vb.pp("to_k"), from_context)?,
+            to_v: Linear::load(vb.pp("to_v"), from_context)?,
+            to_out: Linear::load(
+                vb.pp("to_out").pp("0"),
+                LinearConfig {
+                    in_features: inner,
+                    out_features: dim,
+                    bias: true,
+                },
+            )?,
             heads,
             kernels,
         })
@@ -79,14 +101,29 @@ impl BasicTransformerBlock {
         context: usize,
         k: Kernels,
     ) -> Result<Self> {
+        let norm = LayerNormConfig { dim, eps: 1e-5 };
         Ok(Self {
-            norm1: layers::layer_norm(vb.pp("norm1"), dim, 1e-5, k)?,
+            norm1: LayerNorm::load(vb.pp("norm1"), norm, k)?,
             attn1: Attention::new(vb.pp("attn1"), dim, dim, heads, head_dim, k)?,
-            norm2: layers::layer_norm(vb.pp("norm2"), dim, 1e-5, k)?,
+            norm2: LayerNorm::load(vb.pp("norm2"), norm, k)?,
             attn2: Attention::new(vb.pp("attn2"), dim, context, heads, head_dim, k)?,
-            norm3: layers::layer_norm(vb.pp("norm3"), dim, 1e-5, k)?,
-            ff_in: layers::geglu(vb.pp("ff").pp("net").pp("0"), dim, dim * 4, k)?,
-            ff_out: layers::linear(vb.pp("ff").pp("net").pp("2"), dim * 4, dim, true)?,
+            norm3: LayerNorm::load(vb.pp("norm3"), norm, k)?,
+            ff_in: GeGlu::load(
+                vb.pp("ff").pp("net").pp("0"),
+                GeGluConfig {
+                    in_features: dim,
+                    out_features: dim * 4,
+                },
+                k,
+            )?,
+            ff_out: Linear::load(
+                vb.pp("ff").pp("net").pp("2"),
+                LinearConfig {
+                    in_features: dim * 4,
+                    out_features: dim,
+                    bias: true,
+                },
+            )?,
         })
     }
 
@@ -148,9 +185,25 @@ impl Transformer2D {
         let inner = s.heads * head_dim;
         let projection = |name: &str, i: usize, o: usize| -> Result<Projection> {
             Ok(if s.linear_projection {
-                Projection::Linear(layers::linear(vb.pp(name), i, o, true)?)
+                Projection::Linear(Linear::load(
+                    vb.pp(name),
+                    LinearConfig {
+                        in_features: i,
+                        out_features: o,
+                        bias: true,
+                    },
+                )?)
             } else {
-                Projection::Conv(layers::conv2d(vb.pp(name), i, o, 1, 1, 0, s.kernels)?)
+                Projection::Conv(Conv2d::load(
+                    vb.pp(name),
+                    Conv2dConfig {
+                        in_channels: i,
+                        out_channels: o,
+                        kernel_size: 1,
+                        ..Default::default()
+                    },
+                    s.kernels,
+                )?)
             })
         };
         let blocks = (0..s.layers)
@@ -166,7 +219,15 @@ impl Transformer2D {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            norm: layers::group_norm(vb.pp("norm"), s.groups, s.channels, 1e-6, s.kernels)?,
+            norm: GroupNorm::load(
+                vb.pp("norm"),
+                GroupNormConfig {
+                    groups: s.groups,
+                    channels: s.channels,
+                    eps: 1e-6,
+                },
+                s.kernels,
+            )?,
             proj_in: projection("proj_in", s.channels, inner)?,
             blocks,
             proj_out: projection("proj_out", inner, s.channels)?,
@@ -403,25 +464,56 @@ impl UNet2DConditionModel {
         }
 
         Ok(Self {
-            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch0, 3, 1, 1, k)?,
-            time_linear_1: layers::linear(vb.pp("time_embedding").pp("linear_1"), ch0, temb, true)?,
-            time_linear_2: layers::linear(
+            conv_in: Conv2d::load(
+                vb.pp("conv_in"),
+                Conv2dConfig {
+                    in_channels: c.in_channels,
+                    out_channels: ch0,
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
+                k,
+            )?,
+            time_linear_1: Linear::load(
+                vb.pp("time_embedding").pp("linear_1"),
+                LinearConfig {
+                    in_features: ch0,
+                    out_features: temb,
+                    bias: true,
+                },
+            )?,
+            time_linear_2: Linear::load(
                 vb.pp("time_embedding").pp("linear_2"),
-                temb,
-                temb,
-                true,
+                LinearConfig {
+                    in_features: temb,
+                    out_features: temb,
+                    bias: true,
+                },
             )?,
             down,
             mid,
             up,
-            conv_norm_out: layers::group_norm(
+            conv_norm_out: GroupNorm::load(
                 vb.pp("conv_norm_out"),
-                c.norm_num_groups,
-                ch0,
-                c.norm_eps,
+                GroupNormConfig {
+                    groups: c.norm_num_groups,
+                    channels: ch0,
+                    eps: c.norm_eps,
+                },
                 k,
             )?,
-            conv_out: layers::conv2d(vb.pp("conv_out"), ch0, c.out_channels, 3, 1, 1, k)?,
+            conv_out: Conv2d::load(
+                vb.pp("conv_out"),
+                Conv2dConfig {
+                    in_channels: ch0,
+                    out_channels: c.out_channels,
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
+                k,
+            )?,
             time_channels: ch0,
             flip_sin_to_cos: c.flip_sin_to_cos,
             freq_shift: c.freq_shift,

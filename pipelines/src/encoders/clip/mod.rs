@@ -9,7 +9,9 @@ mod tokenizer;
 pub use config::ClipTextConfig;
 pub use tokenizer::ClipTokenizer;
 
-use crate::layers::{self, Embedding, Kernels, LayerNorm, Linear};
+use crate::layers::{
+    self, Embedding, EmbeddingConfig, Kernels, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -53,15 +55,39 @@ impl EncoderLayer {
     fn new(vb: VarBuilder, c: &ClipTextConfig, kernels: Kernels) -> Result<Self> {
         let h = c.hidden_size;
         let attn = vb.pp("self_attn");
+        let square = LinearConfig {
+            in_features: h,
+            out_features: h,
+            bias: true,
+        };
+        let norm = LayerNormConfig {
+            dim: h,
+            eps: c.layer_norm_eps,
+        };
+        let mlp = vb.pp("mlp");
         Ok(Self {
-            q: layers::linear(attn.pp("q_proj"), h, h, true)?,
-            k: layers::linear(attn.pp("k_proj"), h, h, true)?,
-            v: layers::linear(attn.pp("v_proj"), h, h, true)?,
-            out: layers::linear(attn.pp("out_proj"), h, h, true)?,
-            ln1: layers::layer_norm(vb.pp("layer_norm1"), h, c.layer_norm_eps, kernels)?,
-            ln2: layers::layer_norm(vb.pp("layer_norm2"), h, c.layer_norm_eps, kernels)?,
-            fc1: layers::linear(vb.pp("mlp").pp("fc1"), h, c.intermediate_size, true)?,
-            fc2: layers::linear(vb.pp("mlp").pp("fc2"), c.intermediate_size, h, true)?,
+            q: Linear::load(attn.pp("q_proj"), square)?,
+            k: Linear::load(attn.pp("k_proj"), square)?,
+            v: Linear::load(attn.pp("v_proj"), square)?,
+            out: Linear::load(attn.pp("out_proj"), square)?,
+            ln1: LayerNorm::load(vb.pp("layer_norm1"), norm, kernels)?,
+            ln2: LayerNorm::load(vb.pp("layer_norm2"), norm, kernels)?,
+            fc1: Linear::load(
+                mlp.pp("fc1"),
+                LinearConfig {
+                    in_features: h,
+                    out_features: c.intermediate_size,
+                    bias: true,
+                },
+            )?,
+            fc2: Linear::load(
+                mlp.pp("fc2"),
+                LinearConfig {
+                    in_features: c.intermediate_size,
+                    out_features: h,
+                    bias: true,
+                },
+            )?,
             kernels,
         })
     }
@@ -120,21 +146,27 @@ impl ClipTextModel {
             .map(|i| EncoderLayer::new(vb.pp("encoder").pp("layers").pp(i), c, kernels))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            token_embedding: layers::embedding(
+            token_embedding: Embedding::load(
                 emb.pp("token_embedding"),
-                c.vocab_size,
-                c.hidden_size,
+                EmbeddingConfig {
+                    num_embeddings: c.vocab_size,
+                    embedding_dim: c.hidden_size,
+                },
             )?,
-            position_embedding: layers::embedding(
+            position_embedding: Embedding::load(
                 emb.pp("position_embedding"),
-                c.max_position_embeddings,
-                c.hidden_size,
+                EmbeddingConfig {
+                    num_embeddings: c.max_position_embeddings,
+                    embedding_dim: c.hidden_size,
+                },
             )?,
             layers,
-            final_layer_norm: layers::layer_norm(
+            final_layer_norm: LayerNorm::load(
                 vb.pp("final_layer_norm"),
-                c.hidden_size,
-                c.layer_norm_eps,
+                LayerNormConfig {
+                    dim: c.hidden_size,
+                    eps: c.layer_norm_eps,
+                },
                 kernels,
             )?,
             heads: c.num_attention_heads,
@@ -215,11 +247,13 @@ impl ClipTextModelWithProjection {
     pub fn new(vb: VarBuilder, c: &ClipTextConfig) -> Result<Self> {
         Ok(Self {
             text_model: ClipTextModel::new(vb.clone(), c)?,
-            projection: layers::linear(
+            projection: Linear::load(
                 vb.pp("text_projection"),
-                c.hidden_size,
-                c.projection_dim,
-                false,
+                LinearConfig {
+                    in_features: c.hidden_size,
+                    out_features: c.projection_dim,
+                    bias: false,
+                },
             )?,
         })
     }

@@ -7,7 +7,7 @@
 //! released weights were used with, so it is reproduced rather than corrected.
 
 use super::rope::RotaryTables;
-use crate::layers::{self, Kernels, Linear};
+use crate::layers::{self, Kernels, Linear, LinearConfig};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::candle_ops;
@@ -28,7 +28,16 @@ struct Projections {
 impl Projections {
     /// `suffix` is "" for the image stream and "_t" for the text stream.
     fn new(vb: &VarBuilder, dim: usize, suffix: &str) -> Result<Self> {
-        let lin = |name: &str| layers::linear(vb.pp(format!("{name}{suffix}")), dim, dim, true);
+        let lin = |name: &str| {
+            Linear::load(
+                vb.pp(format!("{name}{suffix}")),
+                LinearConfig {
+                    in_features: dim,
+                    out_features: dim,
+                    bias: true,
+                },
+            )
+        };
         Ok(Self {
             to_q: lin("to_q")?,
             to_k: lin("to_k")?,

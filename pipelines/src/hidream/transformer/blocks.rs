@@ -6,7 +6,7 @@ use super::attention::HiDreamAttention;
 use super::config::TransformerConfig;
 use super::feed_forward::{ImageFeedForward, SwiGlu};
 use super::rope::RotaryTables;
-use crate::layers::{self, Kernels, Linear};
+use crate::layers::{self, Kernels, Linear, LinearConfig};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::candle_ops;
@@ -44,7 +44,14 @@ impl DoubleStreamBlock {
     pub fn new(vb: VarBuilder, cfg: &TransformerConfig, kernels: Kernels) -> Result<Self> {
         let dim = cfg.inner_dim();
         Ok(Self {
-            modulation: layers::linear(vb.pp("adaLN_modulation.1"), dim, 12 * dim, true)?,
+            modulation: Linear::load(
+                vb.pp("adaLN_modulation.1"),
+                LinearConfig {
+                    in_features: dim,
+                    out_features: 12 * dim,
+                    bias: true,
+                },
+            )?,
             attention: HiDreamAttention::new(
                 vb.pp("attn1"),
                 cfg.num_attention_heads,
@@ -102,7 +109,14 @@ impl SingleStreamBlock {
     pub fn new(vb: VarBuilder, cfg: &TransformerConfig, kernels: Kernels) -> Result<Self> {
         let dim = cfg.inner_dim();
         Ok(Self {
-            modulation: layers::linear(vb.pp("adaLN_modulation.1"), dim, 6 * dim, true)?,
+            modulation: Linear::load(
+                vb.pp("adaLN_modulation.1"),
+                LinearConfig {
+                    in_features: dim,
+                    out_features: 6 * dim,
+                    bias: true,
+                },
+            )?,
             attention: HiDreamAttention::new(
                 vb.pp("attn1"),
                 cfg.num_attention_heads,

@@ -1,7 +1,7 @@
 //! Input and output embeddings: timestep and pooled-text conditioning, caption
 //! projections, the final adaLN layer.
 
-use crate::layers::{self, Linear};
+use crate::layers::{self, Linear, LinearConfig};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::candle_ops;
@@ -16,8 +16,22 @@ pub struct TimestepEmbedding {
 impl TimestepEmbedding {
     pub fn new(vb: VarBuilder, inputs: usize, dim: usize) -> Result<Self> {
         Ok(Self {
-            linear_1: layers::linear(vb.pp("linear_1"), inputs, dim, true)?,
-            linear_2: layers::linear(vb.pp("linear_2"), dim, dim, true)?,
+            linear_1: Linear::load(
+                vb.pp("linear_1"),
+                LinearConfig {
+                    in_features: inputs,
+                    out_features: dim,
+                    bias: true,
+                },
+            )?,
+            linear_2: Linear::load(
+                vb.pp("linear_2"),
+                LinearConfig {
+                    in_features: dim,
+                    out_features: dim,
+                    bias: true,
+                },
+            )?,
         })
     }
 
@@ -60,8 +74,22 @@ pub struct FinalLayer {
 impl FinalLayer {
     pub fn new(vb: VarBuilder, dim: usize, outputs: usize) -> Result<Self> {
         Ok(Self {
-            modulation: layers::linear(vb.pp("adaLN_modulation.1"), dim, 2 * dim, true)?,
-            linear: layers::linear(vb.pp("linear"), dim, outputs, true)?,
+            modulation: Linear::load(
+                vb.pp("adaLN_modulation.1"),
+                LinearConfig {
+                    in_features: dim,
+                    out_features: 2 * dim,
+                    bias: true,
+                },
+            )?,
+            linear: Linear::load(
+                vb.pp("linear"),
+                LinearConfig {
+                    in_features: dim,
+                    out_features: outputs,
+                    bias: true,
+                },
+            )?,
         })
     }
 

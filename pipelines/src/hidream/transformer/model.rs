@@ -14,7 +14,7 @@ use super::offload::{BlockWeights, host_tensors};
 use super::patches::{self, patchify, unpatchify};
 use super::rope::RotaryTables;
 use crate::hidream::HiDreamError;
-use crate::layers::{self, Kernels, Linear};
+use crate::layers::{Kernels, Linear, LinearConfig};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use std::path::{Path, PathBuf};
@@ -246,29 +246,35 @@ impl HiDreamTransformer {
         let [t5_width, llama_width] = [cfg.caption_channels[0], cfg.caption_channels[1]];
         let mut caption_projection = (0..cfg.llama_layers.len())
             .map(|i| {
-                layers::linear(
+                Linear::load(
                     vb.pp(format!("caption_projection.{i}.linear")),
-                    llama_width,
-                    dim,
-                    false,
+                    LinearConfig {
+                        in_features: llama_width,
+                        out_features: dim,
+                        bias: false,
+                    },
                 )
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
-        caption_projection.push(layers::linear(
+        caption_projection.push(Linear::load(
             vb.pp(format!(
                 "caption_projection.{}.linear",
                 cfg.llama_layers.len()
             )),
-            t5_width,
-            dim,
-            false,
+            LinearConfig {
+                in_features: t5_width,
+                out_features: dim,
+                bias: false,
+            },
         )?);
         Ok(Self {
-            x_embedder: layers::linear(
+            x_embedder: Linear::load(
                 vb.pp("x_embedder.proj"),
-                cfg.in_channels * patch * patch,
-                dim,
-                true,
+                LinearConfig {
+                    in_features: cfg.in_channels * patch * patch,
+                    out_features: dim,
+                    bias: true,
+                },
             )?,
             t_embedder: TimestepEmbedding::new(
                 vb.pp("t_embedder.timestep_embedder"),

@@ -2,7 +2,9 @@
 //! pipeline's job, as in diffusers.
 
 use super::config::VaeConfig;
-use crate::layers::{self, Conv2d, GroupNorm, Kernels, Linear};
+use crate::layers::{
+    self, Conv2d, Conv2dConfig, GroupNorm, GroupNormConfig, Kernels, Linear, LinearConfig,
+};
 use crate::models::resnet::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
 use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -23,12 +25,25 @@ struct SpatialAttention {
 
 impl SpatialAttention {
     fn new(vb: VarBuilder, channels: usize, groups: usize, kernels: Kernels) -> Result<Self> {
+        let square = LinearConfig {
+            in_features: channels,
+            out_features: channels,
+            bias: true,
+        };
         Ok(Self {
-            group_norm: layers::group_norm(vb.pp("group_norm"), groups, channels, EPS, kernels)?,
-            to_q: layers::linear(vb.pp("to_q"), channels, channels, true)?,
-            to_k: layers::linear(vb.pp("to_k"), channels, channels, true)?,
-            to_v: layers::linear(vb.pp("to_v"), channels, channels, true)?,
-            to_out: layers::linear(vb.pp("to_out").pp("0"), channels, channels, true)?,
+            group_norm: GroupNorm::load(
+                vb.pp("group_norm"),
+                GroupNormConfig {
+                    groups,
+                    channels,
+                    eps: EPS,
+                },
+                kernels,
+            )?,
+            to_q: Linear::load(vb.pp("to_q"), square)?,
+            to_k: Linear::load(vb.pp("to_k"), square)?,
+            to_v: Linear::load(vb.pp("to_v"), square)?,
+            to_out: Linear::load(vb.pp("to_out").pp("0"), square)?,
             kernels,
         })
     }
@@ -146,17 +161,39 @@ impl Encoder {
             blocks.push((resnets, down));
         }
         Ok(Self {
-            conv_in: layers::conv2d(vb.pp("conv_in"), c.in_channels, ch[0], 3, 1, 1, k)?,
-            blocks,
-            mid: MidBlock::new(vb.pp("mid_block"), output, c, k)?,
-            norm_out: layers::group_norm(
-                vb.pp("conv_norm_out"),
-                c.norm_num_groups,
-                output,
-                EPS,
+            conv_in: Conv2d::load(
+                vb.pp("conv_in"),
+                Conv2dConfig {
+                    in_channels: c.in_channels,
+                    out_channels: ch[0],
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
                 k,
             )?,
-            conv_out: layers::conv2d(vb.pp("conv_out"), output, 2 * c.latent_channels, 3, 1, 1, k)?,
+            blocks,
+            mid: MidBlock::new(vb.pp("mid_block"), output, c, k)?,
+            norm_out: GroupNorm::load(
+                vb.pp("conv_norm_out"),
+                GroupNormConfig {
+                    groups: c.norm_num_groups,
+                    channels: output,
+                    eps: EPS,
+                },
+                k,
+            )?,
+            conv_out: Conv2d::load(
+                vb.pp("conv_out"),
+                Conv2dConfig {
+                    in_channels: output,
+                    out_channels: 2 * c.latent_channels,
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
+                k,
+            )?,
         })
     }
 
@@ -210,17 +247,39 @@ impl Decoder {
             blocks.push((resnets, up));
         }
         Ok(Self {
-            conv_in: layers::conv2d(vb.pp("conv_in"), c.latent_channels, reversed[0], 3, 1, 1, k)?,
-            mid: MidBlock::new(vb.pp("mid_block"), reversed[0], c, k)?,
-            blocks,
-            norm_out: layers::group_norm(
-                vb.pp("conv_norm_out"),
-                c.norm_num_groups,
-                output,
-                EPS,
+            conv_in: Conv2d::load(
+                vb.pp("conv_in"),
+                Conv2dConfig {
+                    in_channels: c.latent_channels,
+                    out_channels: reversed[0],
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
                 k,
             )?,
-            conv_out: layers::conv2d(vb.pp("conv_out"), output, c.out_channels, 3, 1, 1, k)?,
+            mid: MidBlock::new(vb.pp("mid_block"), reversed[0], c, k)?,
+            blocks,
+            norm_out: GroupNorm::load(
+                vb.pp("conv_norm_out"),
+                GroupNormConfig {
+                    groups: c.norm_num_groups,
+                    channels: output,
+                    eps: EPS,
+                },
+                k,
+            )?,
+            conv_out: Conv2d::load(
+                vb.pp("conv_out"),
+                Conv2dConfig {
+                    in_channels: output,
+                    out_channels: c.out_channels,
+                    kernel_size: 3,
+                    padding: 1,
+                    ..Default::default()
+                },
+                k,
+            )?,
         })
     }
 
@@ -267,20 +326,30 @@ impl AutoencoderKL {
             encoder: Encoder::new(vb.pp("encoder"), c, k)?,
             decoder: Decoder::new(vb.pp("decoder"), c, k)?,
             quant_conv: if c.use_quant_conv {
-                Some(layers::conv2d(
+                Some(Conv2d::load(
                     vb.pp("quant_conv"),
-                    2 * l,
-                    2 * l,
-                    1,
-                    1,
-                    0,
+                    Conv2dConfig {
+                        in_channels: 2 * l,
+                        out_channels: 2 * l,
+                        kernel_size: 1,
+                        ..Default::default()
+                    },
                     k,
                 )?)
             } else {
                 None
             },
             post_quant_conv: if c.use_post_quant_conv {
-                Some(layers::conv2d(vb.pp("post_quant_conv"), l, l, 1, 1, 0, k)?)
+                Some(Conv2d::load(
+                    vb.pp("post_quant_conv"),
+                    Conv2dConfig {
+                        in_channels: l,
+                        out_channels: l,
+                        kernel_size: 1,
+                        ..Default::default()
+                    },
+                    k,
+                )?)
             } else {
                 None
             },

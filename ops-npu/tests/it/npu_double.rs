@@ -5,11 +5,8 @@
 //! test re-runs itself alone in a child process.
 //! This is not hardware validation: the double computes with the scalar references.
 
-mod common;
-mod doubles;
-
-use common::*;
-use doubles::{FakeAscend, counter};
+use crate::common::*;
+use crate::doubles::{FakeAscend, counter};
 use ops_npu::attention::{AttentionOptions, Layout, attention_with};
 use ops_npu::glu::{Gelu, geglu, swiglu};
 use ops_npu::norm::{ada_layer_norm, group_norm, layer_norm, rms_norm};
@@ -29,8 +26,10 @@ fn isolated(name: &str, body: fn()) {
         body();
         return;
     }
+    // The test binary names its tests by their path below the crate root.
+    let path = format!("npu_double::{name}");
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .args([path.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, name)
         .status()
         .unwrap();

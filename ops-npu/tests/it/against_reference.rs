@@ -2,9 +2,7 @@
 //! fixtures do not cover (several key blocks, ragged tiles, fully masked rows, GQA
 //! ratios), and the API's handling of bad input.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use half::{bf16, f16};
 use ops_npu::attention::{AttentionOptions, Layout, attention_with};
 use ops_npu::glu::{Gelu, geglu, swiglu};

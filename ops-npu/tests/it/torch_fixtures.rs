@@ -1,9 +1,7 @@
 //! Every CPU kernel, optimised and scalar reference, against outputs recorded from torch,
 //! diffusers and tomesd by scripts/fixtures/ops_reference.py.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use half::{bf16, f16};
 use ops_npu::attention::{AttentionOptions, Layout, attention_with};
 use ops_npu::glu::{Gelu, geglu, swiglu};

@@ -1,10 +1,8 @@
-//! Builds the test-double Ascend libraries (doubles/fake_ascend.cc plus ops-npu's scalar
+//! Builds the test-double Ascend libraries (tests/doubles/fake_ascend.cc plus ops-npu's scalar
 //! reference kernels) with the system C++ compiler, the way device/tests/doubles builds
 //! its fake ACL: one compilation per variant, configured by -D macros rather than the
 //! environment. Variants are cached under CARGO_TARGET_TMPDIR by their flags, and written
 //! to a temporary name then renamed, so concurrent test processes never see half a file.
-
-#![allow(dead_code)]
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};

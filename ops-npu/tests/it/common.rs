@@ -1,8 +1,6 @@
 //! Shared by the integration tests: fixture decoding, comparison with stated tolerances,
 //! and a small deterministic generator for random inputs.
 
-#![allow(dead_code)]
-
 use half::{bf16, f16};
 use serde_json::Value;
 
@@ -98,6 +96,16 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: Tol) {
         got[i],
         want[i]
     );
+}
+
+/// A candle tensor's values as f32, in row-major order.
+pub fn host(t: &candle_core::Tensor) -> Vec<f32> {
+    t.to_dtype(candle_core::DType::F32)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 pub fn widen<T: ops_npu::Element>(x: &[T]) -> Vec<f32> {

@@ -1,10 +1,8 @@
 //! The candle entry points: the CPU custom ops must equal the direct API bit for bit (same
 //! kernel), and the candle composites (the CUDA fallback) must agree within tolerance.
 
-mod common;
-
+use crate::common::*;
 use candle_core::{DType, Device, Tensor};
-use common::*;
 use ops_npu::attention::{AttentionOptions, Layout, attention};
 use ops_npu::candle_ops::{self, CandleAttention, composite};
 use ops_npu::glu::{Gelu, geglu, swiglu};
@@ -16,15 +14,6 @@ const OPT: Implementation = Implementation::Optimised;
 
 fn tensor(rng: &mut Rng, shape: &[usize]) -> Tensor {
     Tensor::from_vec(rng.vec(shape.iter().product()), shape, &Device::Cpu).unwrap()
-}
-
-fn host(t: &Tensor) -> Vec<f32> {
-    t.to_dtype(DType::F32)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
 }
 
 #[test]

@@ -8,9 +8,7 @@
 //! single term of k <= 4099 moves the result by ~1/k of it (> 2.4e-4), so a wrong index
 //! fails.
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 use ops_npu::gemm::{Batch, GemmOptions, MatMut, MatRef, gemm, gemm_batched_with, gemm_with};
 use ops_npu::{Implementation, OpsError};
 

@@ -1,0 +1,14 @@
+//! ops-npu's integration tests, one binary: the modules share the helpers below and are
+//! linked once. nextest still runs every test in a process of its own, which the NPU tests
+//! rely on (the runtime is opened once per process).
+
+mod common;
+mod doubles;
+
+mod against_reference;
+mod candle_ops;
+mod conv;
+mod gemm;
+mod npu_conformance;
+mod npu_double;
+mod torch_fixtures;
