@@ -18,12 +18,14 @@ use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout as CLayout, Shape, Tensor, WithDType,
 };
 
+mod candle_attention;
 pub mod composite;
 pub mod conv;
 pub mod matmul;
 mod storage;
 pub mod tome;
 
+pub use candle_attention::CandleAttention;
 pub use conv::{Conv2dParams, conv2d, conv2d_winograd, winograd_weight};
 use storage::contiguous_view;
 
@@ -210,16 +212,6 @@ fn apply(kernel: Kernel, x: &Tensor, rest: &[Option<&Tensor>]) -> candle_core::R
         [a, b] => x.apply_op3_no_bwd(a, b, &op),
         _ => candle_core::bail!("ops-npu: at most three tensor inputs"),
     }
-}
-
-/// Options for [`attention`]; bias (f32) and mask (u8, non-zero = attend) broadcast to
-/// [batch, heads_q, seq_q, seq_kv].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CandleAttention<'a> {
-    pub layout: Layout,
-    pub scale: Option<f32>,
-    pub bias: Option<&'a Tensor>,
-    pub mask: Option<&'a Tensor>,
 }
 
 /// Fused attention on CPU; the matmul-softmax-matmul composite elsewhere.

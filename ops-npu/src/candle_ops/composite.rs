@@ -2,7 +2,7 @@
 //! kernel (CUDA), and the naive baseline the benchmark compares against. Statistics are
 //! computed in f32 whatever the input dtype, like the fused kernels.
 
-use super::CandleAttention;
+use super::candle_attention::CandleAttention;
 use crate::attention::Layout;
 use crate::conv::Conv2dParams;
 use crate::glu::Gelu;

@@ -6,7 +6,7 @@
 //! `A^T M A` (with the bias added there). f32 only; the transforms' coefficients are 0,
 //! +-1 and +-1/2, so the rounding stays at the level of the plain convolution.
 
-use super::element_count;
+use super::params::element_count;
 use crate::error::{OpsError, Result};
 use crate::gemm::{Batch, GemmOptions, MatMut, MatRef, gemm_batched_with};
 use crate::tensor::{Implementation, Tensor, TensorView, write_new_vec};
@@ -66,7 +66,7 @@ pub fn conv3x3(
             ),
         ));
     }
-    super::check_bias(bias, c_out)?;
+    super::params::check_bias(bias, c_out)?;
     let (th, tw) = tiles(h, w);
     let n = b * th * tw;
     let v = input_transform(x.data(), [b, c, h, w])?;

@@ -41,7 +41,7 @@ impl Default for Conv2dConfig {
 const WINOGRAD_MAX_CHANNELS: usize = 640;
 
 /// A convolution layer. With [`Kernels::Fused`] on the CPU it runs ops-npu's convolution:
-/// f32 3x3 stride-1 convolutions of up to [`WINOGRAD_MAX_CHANNELS`] outputs by Winograd,
+/// f32 3x3 stride-1 convolutions of up to 640 outputs (`WINOGRAD_MAX_CHANNELS`) by Winograd,
 /// with the weights transformed here once at load; the others by im2col + GEMM. With
 /// [`Kernels::Naive`], and on other devices, candle's conv2d.
 #[derive(Debug, Clone)]

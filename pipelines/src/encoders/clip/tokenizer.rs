@@ -20,7 +20,7 @@ pub struct ClipTokenizer {
     max_length: usize,
     /// Special-token strings, longest first. transformers cuts these out of the raw text
     /// before normalising, so SD 2.x's pad token "!" typed in a prompt becomes id 0 rather
-    /// than the BPE token "!</w>".
+    /// than the BPE token `"!</w>"`.
     specials: Vec<(String, u32)>,
 }
 
