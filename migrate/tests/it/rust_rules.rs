@@ -135,7 +135,7 @@ fn migrated_sample_candle_app_builds_and_runs_on_the_cpu() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let main = std::fs::read_to_string(app.join("src/main.rs")).unwrap();
     assert!(main.contains("::device::candle::best_candle_device(0)?"));
-    // Same versions as the toolkit (and its compiled artefacts), no new downloads.
+    // Same versions as the toolkit, so nothing new is downloaded.
     std::fs::copy(repo_root().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
     let build = Command::new("cargo")
         .args(["run", "--quiet"])
