@@ -1,16 +1,39 @@
-//! Reading a component's JSON config file, with every failure reported against the file.
+//! Reading a component's JSON config file, with every failure reported against the file:
+//! the one reader every model's config goes through.
 
-use crate::error::ModelError;
 use serde::de::DeserializeOwned;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub fn read_config<T: DeserializeOwned>(path: &Path) -> Result<T, ModelError> {
-    let config_error = |message: String| ModelError::Config {
+/// A config file that cannot be read or parsed, or whose values a check refused. Each
+/// library error converts it into its own `Config { path, message }`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct ConfigFileError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+pub fn read_config<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigFileError> {
+    let config_error = |message: String| ConfigFileError {
         path: path.to_path_buf(),
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| config_error(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))
+}
+
+/// [`read_config`], then `check` rejects values the model cannot honour, reported against
+/// the same file.
+pub fn read_checked_config<T: DeserializeOwned>(
+    path: &Path,
+    check: impl FnOnce(&T) -> Result<(), ConfigError>,
+) -> Result<T, ConfigFileError> {
+    let config: T = read_config(path)?;
+    check(&config).map_err(|e| ConfigFileError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(config)
 }
 
 /// Why a parsed config cannot be used. The check that finds it does not know the file's

@@ -1,6 +1,7 @@
 //! The error of loading and running the shared model components (configs, weights,
 //! tokenizer, images) and the Stable Diffusion pipeline built from them.
 
+use crate::config::ConfigFileError;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,4 +22,10 @@ pub enum ModelError {
     InvalidInput(String),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+}
+
+impl From<ConfigFileError> for ModelError {
+    fn from(ConfigFileError { path, message }: ConfigFileError) -> Self {
+        ModelError::Config { path, message }
+    }
 }

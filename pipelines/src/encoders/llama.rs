@@ -4,8 +4,8 @@
 //! output with it). RMSNorm, rotary embeddings (plain, or Llama-3.1's `llama3` frequency
 //! rescaling), grouped-query attention under a causal and padding mask, SwiGLU MLP.
 
-use super::{EncoderError, attention, key_padding_mask, read_config, stacked_linear};
-use crate::config::ConfigError;
+use super::{EncoderError, attention, key_padding_mask, stacked_linear};
+use crate::config::{ConfigError, read_checked_config};
 use crate::layers::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -106,7 +106,7 @@ pub enum Rope {
 impl LlamaConfig {
     /// Reads and validates `path` (a Llama folder's config.json).
     pub fn from_file(path: &Path) -> std::result::Result<Self, EncoderError> {
-        read_config(path, Self::check)
+        Ok(read_checked_config(path, Self::check)?)
     }
 
     fn check(&self) -> std::result::Result<(), ConfigError> {

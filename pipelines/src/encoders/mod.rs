@@ -13,13 +13,12 @@ pub mod t5;
 pub use llama::{LlamaConfig, LlamaModel};
 pub use t5::{T5Config, T5EncoderModel};
 
-use crate::config::ConfigError;
+use crate::config::ConfigFileError;
 use crate::layers::{Linear, LinearConfig};
 use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
 use ops_npu::attention::Layout;
 use ops_npu::candle_ops::{self, CandleAttention};
-use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -37,20 +36,10 @@ pub enum EncoderError {
     Candle(#[from] candle_core::Error),
 }
 
-/// Parses a config.json, then lets `check` reject values the model cannot honour, so every
-/// config problem is reported against the file it came from.
-pub(crate) fn read_config<T: DeserializeOwned>(
-    path: &Path,
-    check: impl FnOnce(&T) -> std::result::Result<(), ConfigError>,
-) -> std::result::Result<T, EncoderError> {
-    let config_error = |message: String| EncoderError::Config {
-        path: path.to_path_buf(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| config_error(e.to_string()))?;
-    let config: T = serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))?;
-    check(&config).map_err(|e| config_error(e.to_string()))?;
-    Ok(config)
+impl From<ConfigFileError> for EncoderError {
+    fn from(ConfigFileError { path, message }: ConfigFileError) -> Self {
+        EncoderError::Config { path, message }
+    }
 }
 
 /// A VarBuilder over a component folder's safetensors (mmapped, converted to `dtype`).

@@ -3,8 +3,8 @@
 //! attention plus a learned relative-position bias that only the first block owns and every
 //! block reuses, and either the original ReLU feed-forward or v1.1's gated one.
 
-use super::{EncoderError, attention, key_padding_mask, read_config, stacked_linear};
-use crate::config::ConfigError;
+use super::{EncoderError, attention, key_padding_mask, stacked_linear};
+use crate::config::{ConfigError, read_checked_config};
 use crate::layers::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use candle_core::{D, DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -93,7 +93,7 @@ impl Activation {
 impl T5Config {
     /// Reads and validates `path` (a T5 component's config.json).
     pub fn from_file(path: &Path) -> std::result::Result<Self, EncoderError> {
-        read_config(path, Self::check)
+        Ok(read_checked_config(path, Self::check)?)
     }
 
     fn check(&self) -> std::result::Result<(), ConfigError> {

@@ -32,6 +32,7 @@ pub mod tokenize;
 pub mod transformer;
 pub mod vae;
 
+use crate::config::ConfigFileError;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,4 +49,10 @@ pub enum HiDreamError {
     InvalidInput(String),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+}
+
+impl From<ConfigFileError> for HiDreamError {
+    fn from(ConfigFileError { path, message }: ConfigFileError) -> Self {
+        HiDreamError::Config { path, message }
+    }
 }

@@ -4,6 +4,7 @@
 
 use super::HiDreamError;
 use super::transformer::check_model_dtype;
+use crate::config::read_config;
 use crate::models::autoencoders::AutoencoderKL;
 use crate::models::autoencoders::VaeConfig;
 use crate::tensor_math::div_scalar;
@@ -14,13 +15,7 @@ use std::path::Path;
 /// bf16; files in another dtype are converted as they load).
 pub fn load_vae(dir: &Path, device: &Device, dtype: DType) -> Result<AutoencoderKL, HiDreamError> {
     check_model_dtype(dtype)?;
-    let config_path = dir.join("config.json");
-    let config_error = |message: String| HiDreamError::Config {
-        path: config_path.clone(),
-        message,
-    };
-    let text = std::fs::read_to_string(&config_path).map_err(|e| config_error(e.to_string()))?;
-    let config: VaeConfig = serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))?;
+    let config: VaeConfig = read_config(&dir.join("config.json"))?;
     let vb =
         crate::weights::component_vars(dir, dtype, device).map_err(|e| HiDreamError::Config {
             path: dir.to_path_buf(),

@@ -15,6 +15,7 @@ pub mod weights;
 
 pub use weights::{ComponentWeights, component_weights};
 
+use crate::config::read_config;
 use crate::hidream::HiDreamError;
 use crate::hidream::transformer::TransformerConfig;
 use crate::models::autoencoders::VaeConfig;
@@ -205,7 +206,7 @@ pub fn estimate(request: &Request<'_>) -> Result<MemoryEstimate, HiDreamError> {
     let config = TransformerConfig::from_file(&config_path)?;
     let transformer = component_weights("transformer", &transformer_dir, request.dtype)?;
     let vae_dir = request.model_dir.join("vae");
-    let vae_config = read_json::<VaeConfig>(&vae_dir.join("config.json"))?;
+    let vae_config = read_config::<VaeConfig>(&vae_dir.join("config.json"))?;
     let vae = component_weights("vae", &vae_dir, request.dtype)?;
 
     let scale = 2u64.pow(vae_config.block_out_channels.len().saturating_sub(1) as u32);
@@ -291,21 +292,10 @@ fn human(bytes: u64) -> String {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, HiDreamError> {
-    let text = std::fs::read_to_string(path).map_err(|e| HiDreamError::Config {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| HiDreamError::Config {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
 /// (hidden width, layers) from a transformers config: CLIP, T5 and Llama spell them
 /// differently.
 fn encoder_shape(path: &Path) -> Result<(u64, u64), HiDreamError> {
-    let value: serde_json::Value = read_json(path)?;
+    let value: serde_json::Value = read_config(path)?;
     let root = value.get("text_config").unwrap_or(&value);
     let first = |keys: &[&str]| {
         keys.iter()

@@ -1,6 +1,6 @@
 //! The transformer's `config.json`, with diffusers' key names and constructor defaults.
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, read_checked_config};
 use crate::hidream::HiDreamError;
 use serde::Deserialize;
 use std::path::Path;
@@ -79,14 +79,7 @@ mod defaults {
 impl TransformerConfig {
     /// Reads and validates `path` (a `config.json`).
     pub fn from_file(path: &Path) -> Result<Self, HiDreamError> {
-        let fail = |message: String| HiDreamError::Config {
-            path: path.to_path_buf(),
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-        let config: Self = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
-        config.validate().map_err(|e| fail(e.to_string()))?;
-        Ok(config)
+        Ok(read_checked_config(path, Self::validate)?)
     }
 
     /// The combinations diffusers' forward can run; anything else would fail deep inside it.
