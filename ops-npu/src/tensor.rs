@@ -7,6 +7,13 @@ use crate::error::{OpsError, Result};
 use std::borrow::Cow;
 
 /// A borrowed, contiguous, row-major tensor.
+/// The product of `dims`, or an error naming `what` when it overflows.
+pub(crate) fn element_count(what: &'static str, dims: &[usize]) -> Result<usize> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| OpsError::shape(what, format!("{dims:?} elements overflow usize")))
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct TensorView<'a, T> {
     data: &'a [T],
@@ -16,7 +23,7 @@ pub struct TensorView<'a, T> {
 impl<'a, T> TensorView<'a, T> {
     /// Fails unless `data` holds exactly the product of `shape` elements.
     pub fn new(data: &'a [T], shape: &'a [usize]) -> Result<Self> {
-        let want: usize = shape.iter().product();
+        let want = element_count("data", shape)?;
         if data.len() != want {
             return Err(OpsError::shape(
                 "data",

@@ -2,8 +2,9 @@
 //! exactly as torch stores it (`[c_out, c_in * k * k]` is the contiguous
 //! `[c_out, c_in, k, k]`), with no per-call re-layout of the weight.
 
-use super::params::{Conv2dParams, element_count};
+use super::params::Conv2dParams;
 use crate::error::Result;
+use crate::tensor::element_count;
 use crate::tensor::{Tensor, TensorView};
 use rayon::prelude::*;
 

@@ -31,8 +31,9 @@ pub use params::Conv2dParams;
 
 use crate::error::{OpsError, Result};
 use crate::gemm::{Batch, GemmOptions, MatMut, MatRef, gemm_batched_with};
+use crate::tensor::element_count;
 use crate::tensor::{Implementation, Tensor, TensorView};
-use params::{check_bias, element_count};
+use params::check_bias;
 use rayon::prelude::*;
 
 /// A convolution's weight as the kernels take it.

@@ -53,10 +53,3 @@ pub(crate) fn check_bias(bias: Option<&[f32]>, c_out: usize) -> Result<()> {
         _ => Ok(()),
     }
 }
-
-/// The product of `dims`, or an error naming `what` when it overflows.
-pub(crate) fn element_count(what: &'static str, dims: &[usize]) -> Result<usize> {
-    dims.iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or_else(|| OpsError::shape(what, format!("{dims:?} elements overflow usize")))
-}

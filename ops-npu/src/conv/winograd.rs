@@ -6,10 +6,9 @@
 //! `A^T M A` (with the bias added there). f32 only; the transforms' coefficients are 0,
 //! +-1 and +-1/2, so the rounding stays at the level of the plain convolution.
 
-use super::params::element_count;
 use crate::error::{OpsError, Result};
 use crate::gemm::{Batch, GemmOptions, MatMut, MatRef, gemm_batched_with};
-use crate::tensor::{Implementation, Tensor, TensorView, write_new_vec};
+use crate::tensor::{Implementation, Tensor, TensorView, element_count, write_new_vec};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
