@@ -5,6 +5,7 @@ use pipelines::error::ModelError;
 use pipelines::hidream::HiDreamError;
 use pipelines::hidream::edit_job::EditJobError;
 use pipelines::hidream::prompt_encoding::PromptEncodingError;
+use pipelines::output_file::OutputFileError;
 use std::fmt;
 use std::process::ExitCode;
 
@@ -93,6 +94,16 @@ impl From<PromptEncodingError> for Failure {
 impl From<EditJobError> for Failure {
     fn from(e: EditJobError) -> Self {
         if e.is_bad_input() {
+            bad(e.to_string())
+        } else {
+            failed(e.to_string())
+        }
+    }
+}
+
+impl From<OutputFileError> for Failure {
+    fn from(e: OutputFileError) -> Self {
+        if e.is_bad_path() {
             bad(e.to_string())
         } else {
             failed(e.to_string())

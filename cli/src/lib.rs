@@ -5,9 +5,10 @@
 //!
 //! `exit`: the exit statuses and the error that carries one. `values`: clap parsers for
 //! the flag values the libraries already know how to read (device, dtype, kernels, edit
-//! variant). `progress`: the step bar and the reporter for HiDream's generate and edit
+//! variant). `output_paths`: the files asked for, checked before any work. `progress`: the step bar and the reporter for HiDream's generate and edit
 //! events.
 
 pub mod exit;
+pub mod output_paths;
 pub mod progress;
 pub mod values;

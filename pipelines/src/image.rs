@@ -1,7 +1,8 @@
-//! PNG output: diffusers' `numpy_to_pil` rounding, generation parameters in a tEXt chunk,
-//! written to a temporary file beside the target and renamed so no partial file is left.
+//! PNG output: diffusers' `numpy_to_pil` rounding, generation parameters in a text chunk,
+//! written through `output_file` so no partial file is left and nothing else is replaced.
 
 use crate::error::ModelError;
+use crate::output_file::{self, OutputFileError, StagedFile};
 use candle_core::Tensor;
 use std::io::Write;
 use std::path::Path;
@@ -22,46 +23,58 @@ pub fn to_rgb8(image: &Tensor) -> Result<(u32, u32, Vec<u8>), ModelError> {
     Ok((w as u32, h as u32, bytes))
 }
 
-/// Writes `rgb` as PNG with a `parameters` text chunk, atomically.
+/// Whether Latin-1 (the only encoding a tEXt chunk may hold) can carry `text`.
+fn is_latin1(text: &str) -> bool {
+    text.chars().all(|c| u32::from(c) <= 0xFF)
+}
+
+/// Encodes `rgb` as PNG with a `parameters` text chunk into `out`: tEXt when the text is
+/// Latin-1, else iTXt (UTF-8), as PIL's `PngInfo.add_text` does, so a Chinese prompt is
+/// stored rather than refused.
+pub fn encode_png(
+    out: &mut impl Write,
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    parameters: &str,
+) -> std::io::Result<()> {
+    let png_err = |e: png::EncodingError| std::io::Error::other(e.to_string());
+    let mut encoder = png::Encoder::new(out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    if is_latin1(parameters) {
+        encoder.add_text_chunk("parameters".into(), parameters.into())
+    } else {
+        encoder.add_itxt_chunk("parameters".into(), parameters.into())
+    }
+    .map_err(png_err)?;
+    let mut writer = encoder.write_header().map_err(png_err)?;
+    writer.write_image_data(rgb).map_err(png_err)?;
+    writer.finish().map_err(png_err)
+}
+
+/// Writes `rgb` as PNG under a temporary name beside `path`, to be committed with the rest
+/// of a batch ([`crate::output_file::commit`]).
+pub fn stage_png(
+    path: &Path,
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    parameters: &str,
+) -> Result<StagedFile, OutputFileError> {
+    output_file::stage(path, |w| encode_png(w, width, height, rgb, parameters))
+}
+
+/// Writes `rgb` as PNG with a `parameters` text chunk, atomically; refuses to replace
+/// anything but a regular file.
 pub fn write_png(
     path: &Path,
     width: u32,
     height: u32,
     rgb: &[u8],
     parameters: &str,
-) -> Result<(), ModelError> {
-    let io = |e: std::io::Error| ModelError::InvalidInput(format!("{}: {e}", path.display()));
-    let png_err =
-        |e: png::EncodingError| ModelError::InvalidInput(format!("{}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "out.png".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        {
-            let mut encoder = png::Encoder::new(&mut file, width, height);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
-            encoder
-                .add_text_chunk("parameters".into(), parameters.into())
-                .map_err(png_err)?;
-            let mut writer = encoder.write_header().map_err(png_err)?;
-            writer.write_image_data(rgb).map_err(png_err)?;
-            writer.finish().map_err(png_err)?;
-        }
-        file.flush().map_err(io)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+) -> Result<(), OutputFileError> {
+    output_file::commit(vec![stage_png(path, width, height, rgb, parameters)?])
 }
 
 /// Reads an 8-bit PNG (grey, grey+alpha, RGB, RGBA or palette; alpha dropped) as an NCHW

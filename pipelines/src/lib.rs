@@ -7,7 +7,9 @@
 //!   kernels are chosen.
 //! - `models`: components shared by the pipelines (AutoencoderKL, ResNet blocks, timestep
 //!   embeddings); `encoders`: text encoders (CLIP and its tokenizer, T5, Llama).
-//! - `weights`, `config`, `image`: reading weights and config files, writing images.
+//! - `weights`, `config`, `image`: reading weights and config files, writing images;
+//!   `output_file`: writing any file a user asked for without replacing what it must not.
+//! - `tensor_file`: latents and embeddings written as safetensors files.
 //! - `tensor_math`: tensor arithmetic that rounds as torch does where candle differs.
 //! - `schedulers`: the SD schedulers and HiDream's flow-match schedulers.
 //! - `sd`: Stable Diffusion 2.x (UNet, accelerations, the txt2img/img2img pipeline).
@@ -27,7 +29,9 @@ pub mod host_memory;
 pub mod image;
 pub mod layers;
 pub mod models;
+pub mod output_file;
 pub mod schedulers;
 pub mod sd;
+pub mod tensor_file;
 pub mod tensor_math;
 pub mod weights;

@@ -4,16 +4,18 @@
 use candle_core::{DType, Tensor};
 use clap::Parser;
 use cli::exit::{Failure, bad, failed, finish};
+use cli::output_paths::check_outputs;
 use cli::progress::step_bar;
 use cli::values;
 use device::Device;
 use pipelines::error::ModelError;
-use pipelines::image::{read_png, to_rgb8, write_png};
+use pipelines::image::{read_png, stage_png, to_rgb8};
 use pipelines::layers::Kernels;
+use pipelines::output_file::commit;
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
-use std::collections::HashMap;
+use pipelines::tensor_file::stage_safetensors;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -125,6 +127,13 @@ struct AccelArgs {
     compare_baseline: bool,
 }
 
+/// The largest --width/--height: a 1024x1024 latent, already far past what SD 2.x was
+/// trained for, and a bound on what the activations are sized from.
+const MAX_SIDE: usize = 8192;
+/// The most images per prompt: a bound on the batch the latents and activations are
+/// sized from.
+const MAX_BATCH: usize = 64;
+
 /// Where image `index` of a batch is written: `--output` itself for the first.
 fn image_path(output: &Path, index: usize) -> PathBuf {
     if index == 0 {
@@ -228,26 +237,69 @@ fn load_latents(path: &Path, device: &candle_core::Device) -> Result<Tensor, Fai
             path.display()
         ))
     })?;
+    if latents.rank() != 4 {
+        return Err(bad(format!(
+            "--latents {}: \"latents\" must be [batch, 4, height/8, width/8], got {:?}",
+            path.display(),
+            latents.dims()
+        )));
+    }
     latents
         .to_dtype(DType::F32)
         .map_err(|e| bad(format!("--latents {}: {e}", path.display())))
 }
 
-fn run(args: &Args) -> Result<(), Failure> {
-    let device = candle_device(args.device)?;
+/// Every file the run will write, checked before any work.
+fn check_output_paths(args: &Args) -> Result<(), Failure> {
+    let images: Vec<(String, PathBuf)> = (0..args.batch)
+        .map(|i| {
+            let flag = match i {
+                0 => "--output".to_string(),
+                i => format!("--output (image {i} of the batch)"),
+            };
+            (flag, image_path(&args.output, i))
+        })
+        .collect();
+    let mut outputs: Vec<(&str, &Path)> = images
+        .iter()
+        .map(|(flag, path)| (flag.as_str(), path.as_path()))
+        .collect();
+    if let Some(path) = &args.save_latents {
+        outputs.push(("--save-latents", path));
+    }
+    check_outputs(&outputs)
+}
+
+/// The numbers on the command line, before anything is sized from them.
+fn check_numbers(args: &Args) -> Result<(), Failure> {
     for (name, value) in [("--width", args.width), ("--height", args.height)] {
         if let Some(v) = value
-            && (v == 0 || !v.is_multiple_of(8))
+            && (v == 0 || !v.is_multiple_of(8) || v > MAX_SIDE)
         {
-            return Err(bad(format!("{name} {v} is not a positive multiple of 8")));
+            return Err(bad(format!(
+                "{name} {v} is not a positive multiple of 8 of at most {MAX_SIDE}"
+            )));
         }
     }
     if args.steps == 0 {
         return Err(bad("--steps must be at least 1"));
     }
-    if args.batch == 0 {
-        return Err(bad("--batch must be at least 1"));
+    if !(1..=MAX_BATCH).contains(&args.batch) {
+        return Err(bad(format!("--batch must be between 1 and {MAX_BATCH}")));
     }
+    if !args.guidance.is_finite() {
+        return Err(bad(format!(
+            "--guidance {} is not a finite number",
+            args.guidance
+        )));
+    }
+    Ok(())
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    check_numbers(args)?;
+    check_output_paths(args)?;
+    let device = candle_device(args.device)?;
     let (dtype, kernels) = (args.dtype, args.attention);
     if let Some(s) = &args.scheduler
         && !NAMES.contains(&s.as_str())
@@ -352,14 +404,16 @@ fn run(args: &Args) -> Result<(), Failure> {
             sd.tokenizer.max_length()
         );
     }
-    if let Some(path) = &args.save_latents {
-        let map = HashMap::from([(
-            "latents".to_string(),
-            latents.to_dtype(DType::F32).map_err(ModelError::from)?,
-        )]);
-        candle_core::safetensors::save(&map, path)
-            .map_err(|e| failed(format!("{}: {e}", path.display())))?;
-    }
+    let latents_file = match &args.save_latents {
+        Some(path) => {
+            let f32_latents = latents.to_dtype(DType::F32).map_err(ModelError::from)?;
+            Some(stage_safetensors(
+                path,
+                &[("latents".to_string(), f32_latents)],
+            )?)
+        }
+        None => None,
+    };
     let image = sd.decode(&latents)?;
     let parameters = format!(
         "prompt: {}\nnegative prompt: {}\nsteps: {}\nguidance: {}\nseed: {}\nsize: {}x{}\nscheduler: {}\ndtype: {}\nattention: {}\nmodel: {}{}",
@@ -384,26 +438,19 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
     ) + &format!("\naccelerations: {}", accel.name());
     let count = image.dim(0).map_err(ModelError::from)?;
-    let mut written = Vec::with_capacity(count);
+    let mut staged = Vec::with_capacity(count + 1);
     for i in 0..count {
         let path = image_path(&args.output, i);
-        let saved = image
-            .narrow(0, i, 1)
-            .map_err(ModelError::from)
-            .and_then(|one| to_rgb8(&one))
-            .and_then(|(w, h, rgb)| {
-                let text = format!("{parameters}\nimage: {i} of {count}");
-                write_png(&path, w, h, &rgb, &text)
-            });
-        if let Err(e) = saved {
-            // All images or none: a failed batch leaves no partial set behind.
-            for p in &written {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(e.into());
-        }
-        eprintln!("wrote {}", path.display());
-        written.push(path);
+        let (w, h, rgb) = to_rgb8(&image.narrow(0, i, 1).map_err(ModelError::from)?)?;
+        let text = format!("{parameters}\nimage: {i} of {count}");
+        staged.push(stage_png(&path, w, h, &rgb, &text)?);
+    }
+    staged.extend(latents_file);
+    let names: Vec<PathBuf> = staged.iter().map(|f| f.target().to_path_buf()).collect();
+    // All or none: a batch that fails part way puts back any file it had replaced.
+    commit(staged)?;
+    for name in names {
+        eprintln!("wrote {}", name.display());
     }
     Ok(())
 }

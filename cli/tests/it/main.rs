@@ -14,3 +14,4 @@ mod hidream;
 mod sd;
 mod sd_bench;
 mod sd_options;
+mod sd_outputs;

@@ -291,8 +291,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         image.height as u32,
         &image.pixels,
         &parameters,
-    )
-    .map_err(|e| failed(e.to_string()))?;
+    )?;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         println!(

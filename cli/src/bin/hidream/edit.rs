@@ -74,5 +74,5 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
             "warnings": edited.warnings,
         })
     });
-    output::write(&args.output, &image, started, summary)
+    output::write(&args.output, &image, Vec::new(), started, summary)
 }

@@ -3,7 +3,7 @@
 use crate::args::EncodeArgs;
 use crate::settings::{check_models, require_output_dir};
 use candle_core::Tensor;
-use cli::exit::{Failure, failed};
+use cli::exit::Failure;
 use cli::values::candle_device;
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::hidream::prompt_embeds::PromptEmbeds;
@@ -12,8 +12,6 @@ use pipelines::hidream::prompt_encoding::{
 };
 use pipelines::hidream::tokenize::DEFAULT_MAX_SEQUENCE_LENGTH;
 use serde_json::json;
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::Instant;
 
 fn named(encoded: &EncodedPrompts) -> Vec<(String, Tensor)> {
@@ -28,27 +26,6 @@ fn named(encoded: &EncodedPrompts) -> Vec<(String, Tensor)> {
         add("negative.", negative);
     }
     out
-}
-
-/// Writes `tensors` to a temporary file beside `path`, then renames it into place, so a
-/// failed write never leaves a partial file under the requested name.
-fn save_atomically(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), Failure> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "embeds".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let map: HashMap<String, Tensor> = tensors.iter().cloned().collect();
-    let written = candle_core::safetensors::save(&map, &tmp)
-        .map_err(|e| e.to_string())
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        failed(format!("{}: {e}", path.display()))
-    })
 }
 
 pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
@@ -89,7 +66,7 @@ pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
         eprintln!("warning: {warning}");
     }
     let tensors = named(&encoded);
-    save_atomically(&args.output, &tensors)?;
+    pipelines::tensor_file::save_safetensors(&args.output, &tensors)?;
     let seconds = started.elapsed().as_secs_f64();
     if args.models.json {
         let shapes: serde_json::Map<String, serde_json::Value> = tensors

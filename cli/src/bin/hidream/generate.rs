@@ -8,7 +8,7 @@ use cli::exit::{Failure, bad};
 use cli::progress::Progress;
 use cli::values::candle_device;
 use pipelines::hidream::generate::{
-    Conditioning, GenerateOptions, decode, denoise, load_latents, save_latents, to_rgb8,
+    Conditioning, GenerateOptions, decode, denoise, load_latents, stage_latents, to_rgb8,
 };
 use pipelines::hidream::prompt_encoding::{EncodeOptions, EncoderFolders, Prompts, encode_prompts};
 use pipelines::hidream::transformer::{HiDreamTransformer, Placement, TransformerLoadOptions};
@@ -89,9 +89,11 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
     drop(progress);
     let denoised = denoised?;
     drop(transformer);
-    if let Some(path) = &args.save_latents {
-        save_latents(path, &denoised.latents)?;
-    }
+    // Staged now, committed with the PNG: a decode that fails leaves no latents behind.
+    let staged = match &args.save_latents {
+        Some(path) => vec![stage_latents(path, &denoised.latents)?],
+        None => Vec::new(),
+    };
 
     let vae = pipelines::hidream::vae::load_vae(&model.join("vae"), &device, plan.dtype)?;
     let image = decode(&vae, &denoised.latents)?;
@@ -131,5 +133,5 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
             "warnings": encoded.warnings,
         })
     });
-    output::write(&args.output, &image, started, summary)
+    output::write(&args.output, &image, staged, started, summary)
 }

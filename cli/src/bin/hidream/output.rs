@@ -1,7 +1,8 @@
 //! The end of a generate or edit run: the PNG written with its parameters, then one line
 //! saying so, or with --json the run's summary on stdout, timed to the same moment.
 
-use cli::exit::{Failure, failed};
+use cli::exit::Failure;
+use pipelines::output_file::StagedFile;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Instant;
@@ -14,21 +15,24 @@ pub struct Image<'a> {
     pub parameters: String,
 }
 
-/// `summary` is printed (with the run's seconds) when --json asked for it.
+/// Writes the PNG and commits it with `staged` (the run's other outputs, such as
+/// --save-latents), all or none. `summary` is printed (with the run's seconds) when
+/// --json asked for it.
 pub fn write(
     output: &Path,
     image: &Image<'_>,
+    staged: Vec<StagedFile>,
     started: Instant,
     summary: Option<Value>,
 ) -> Result<(), Failure> {
-    pipelines::image::write_png(
+    let png = pipelines::image::stage_png(
         output,
         image.width,
         image.height,
         image.rgb,
         &image.parameters,
-    )
-    .map_err(|e| failed(e.to_string()))?;
+    )?;
+    pipelines::output_file::commit(std::iter::once(png).chain(staged).collect())?;
     let seconds = started.elapsed().as_secs_f64();
     match summary {
         Some(mut summary) => {

@@ -39,17 +39,10 @@ fn require_file(flag: &str, file: &Path) -> Result<(), Failure> {
     }
 }
 
-/// The output's folder exists, so the run does not fail at the very end.
+/// The output may be written (missing or a regular file in an existing folder), so the
+/// run does not fail at the very end.
 pub fn require_output_dir(flag: &str, path: &Path) -> Result<(), Failure> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    match dir {
-        Some(d) if !d.is_dir() => Err(bad(format!(
-            "{flag} {}: folder {} does not exist",
-            path.display(),
-            d.display()
-        ))),
-        _ => Ok(()),
-    }
+    cli::output_paths::check_outputs(&[(flag, path)])
 }
 
 /// The text-encoder folders and the Llama folder; the dtype and device flags.
@@ -149,10 +142,11 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     if let Some(latents) = &args.latents {
         require_file("--latents", latents)?;
     }
-    require_output_dir("--output", &args.output)?;
+    let mut outputs = vec![("--output", args.output.as_path())];
     if let Some(path) = &args.save_latents {
-        require_output_dir("--save-latents", path)?;
+        outputs.push(("--save-latents", path.as_path()));
     }
+    cli::output_paths::check_outputs(&outputs)?;
     let cfg = guidance > 1.0;
     let lines = vec![
         size_line((args.width, args.height), (width, height)),

@@ -4,6 +4,7 @@
 
 use crate::hidream::HiDreamError;
 use crate::hidream::size::SizeRule;
+use crate::output_file::StagedFile;
 use candle_core::{DType, Device, Tensor};
 use device::TorchRng;
 use std::path::Path;
@@ -36,29 +37,12 @@ pub fn initial_latents(
     Ok(Tensor::from_vec(values, &shape[..], device)?)
 }
 
-/// Writes `{"latents": latents}` (f32) to `path` through a temporary file, so a failed
-/// write leaves no partial file.
-pub fn save_latents(path: &Path, latents: &Tensor) -> Result<(), HiDreamError> {
-    let io = |message: String| HiDreamError::InvalidInput(format!("{}: {message}", path.display()));
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "latents".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+/// `{"latents": latents}` (f32) staged beside `path`, to be committed with the image, so
+/// a run that fails later leaves no latents behind.
+pub fn stage_latents(path: &Path, latents: &Tensor) -> Result<StagedFile, HiDreamError> {
     let latents = latents.to_dtype(DType::F32)?.to_device(&Device::Cpu)?;
-    let result = candle_core::safetensors::save(
-        &std::collections::HashMap::from([("latents".to_string(), latents)]),
-        &tmp,
-    )
-    .map_err(|e| io(e.to_string()))
-    .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io(e.to_string())));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::tensor_file::stage_safetensors(path, &[("latents".to_string(), latents)])
+        .map_err(|e| HiDreamError::InvalidInput(e.to_string()))
 }
 
 /// Reads the tensor `latents` from a safetensors file as f32 on `device`.
@@ -100,7 +84,7 @@ mod tests {
         let t = Tensor::arange(0f32, 24.0, &Device::Cpu)
             .and_then(|t| t.reshape((1, 2, 3, 4)))
             .expect("tensor");
-        save_latents(&path, &t).expect("save");
+        crate::output_file::commit(vec![stage_latents(&path, &t).expect("stage")]).expect("save");
         let back = load_latents(&path, &Device::Cpu).expect("load");
         assert_eq!(
             back.flatten_all()
@@ -117,6 +101,6 @@ mod tests {
             "{err}"
         );
         let missing = dir.path().join("nope").join("x.safetensors");
-        assert!(save_latents(&missing, &t).is_err());
+        assert!(stage_latents(&missing, &t).is_err());
     }
 }

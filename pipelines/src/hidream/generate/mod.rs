@@ -24,5 +24,5 @@ mod options;
 
 pub use decode::{decode, to_rgb8};
 pub use denoise::{Conditioning, Denoised, StepProgress, denoise, denoise_with_noise};
-pub use latents::{initial_latents, latent_shape, load_latents, save_latents};
+pub use latents::{initial_latents, latent_shape, load_latents, stage_latents};
 pub use options::{GenerateOptions, UnknownVariant, Variant};
