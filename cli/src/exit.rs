@@ -67,7 +67,7 @@ pub fn finish(result: Result<(), Failure>) -> ExitCode {
 impl From<ModelError> for Failure {
     fn from(e: ModelError) -> Self {
         match e {
-            ModelError::Candle(_) => failed(e.to_string()),
+            ModelError::Candle(_) | ModelError::NonFinite { .. } => failed(e.to_string()),
             _ => bad(e.to_string()),
         }
     }

@@ -18,7 +18,11 @@ pub fn read_config<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigFileErro
         path: path.to_path_buf(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| config_error(e.to_string()))?;
+    let text = crate::input_file::read_text(path).map_err(|e| config_error(e.to_string()))?;
+    // serde reads a struct from an array too, so `[]` would pass as a config of defaults.
+    if !text.trim_start().starts_with('{') {
+        return Err(config_error("not a JSON object".into()));
+    }
     serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))
 }
 

@@ -20,6 +20,15 @@ pub enum ModelError {
     Tokenizer(String),
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The latents stopped being numbers: NaN weights, a guidance or scheduler setting the
+    /// model cannot follow, or reduced precision overflowing. Reported at the step rather
+    /// than decoded into a black image.
+    #[error(
+        "step {step} of {steps} produced latents that are not finite (NaN or infinity); likely \
+         causes: NaN or infinite weights, an extreme guidance scale, a scheduler setting the \
+         model cannot follow, or f16 overflow (try --dtype f32 or bf16)"
+    )]
+    NonFinite { step: usize, steps: usize },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }

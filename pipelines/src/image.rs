@@ -77,13 +77,35 @@ pub fn write_png(
     output_file::commit(vec![stage_png(path, width, height, rgb, parameters)?])
 }
 
+/// The largest side of an input image: twice the largest output size, and the bound that
+/// keeps a header from sizing the decode buffer (a 74-byte file can claim 100000x100000).
+pub const MAX_IMAGE_SIDE: u32 = 16384;
+/// The most pixels an input image may have (8192x8192 worth: 768 MiB as f32 RGB).
+pub const MAX_IMAGE_PIXELS: u64 = 8192 * 8192;
+
+/// Refuses image dimensions nothing here could use, before anything is sized from them.
+pub fn check_image_size(width: u32, height: u32) -> Result<(), String> {
+    if width > MAX_IMAGE_SIDE
+        || height > MAX_IMAGE_SIDE
+        || u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS
+    {
+        return Err(format!(
+            "the image is {width}x{height}; at most {MAX_IMAGE_SIDE} pixels a side and \
+             {MAX_IMAGE_PIXELS} pixels in all are read (scale it down first)"
+        ));
+    }
+    Ok(())
+}
+
 /// Reads an 8-bit PNG (grey, grey+alpha, RGB, RGBA or palette; alpha dropped) as an NCHW
 /// f32 tensor in [0, 1], as diffusers' image processor sees a PIL image.
 pub fn read_png(path: &Path, device: &candle_core::Device) -> Result<Tensor, ModelError> {
     let bad = |e: String| ModelError::InvalidInput(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let file = crate::input_file::open_regular(path).map_err(|e| bad(e.to_string()))?;
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let header = decoder.read_header_info().map_err(|e| bad(e.to_string()))?;
+    check_image_size(header.width, header.height).map_err(bad)?;
     let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
     let size = reader
         .output_buffer_size()

@@ -8,7 +8,8 @@
 //! - `models`: components shared by the pipelines (AutoencoderKL, ResNet blocks, timestep
 //!   embeddings); `encoders`: text encoders (CLIP and its tokenizer, T5, Llama).
 //! - `weights`, `config`, `image`: reading weights and config files, writing images;
-//!   `output_file`: writing any file a user asked for without replacing what it must not.
+//!   `output_file`: writing any file a user asked for without replacing what it must not;
+//!   `input_file`: opening what a folder or flag names only if it is a regular file.
 //! - `tensor_file`: latents and embeddings written as safetensors files.
 //! - `tensor_math`: tensor arithmetic that rounds as torch does where candle differs.
 //! - `schedulers`: the SD schedulers and HiDream's flow-match schedulers.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod hidream;
 pub mod host_memory;
 pub mod image;
+pub mod input_file;
 pub mod layers;
 pub mod models;
 pub mod output_file;

@@ -50,8 +50,8 @@ impl OutputFileError {
     }
 }
 
-/// What a non-regular directory entry is, in words for the error.
-fn kind_of(meta: &std::fs::Metadata) -> Option<&'static str> {
+/// What a non-regular directory entry is, in words for an error; `None` for a regular file.
+pub(crate) fn non_regular_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
     let t = meta.file_type();
     if t.is_file() {
         return None;
@@ -91,7 +91,7 @@ fn folder_of(path: &Path) -> &Path {
 pub fn check_target(path: &Path) -> Result<(), OutputFileError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) => {
-            if let Some(kind) = kind_of(&meta) {
+            if let Some(kind) = non_regular_kind(&meta) {
                 return Err(OutputFileError::NotARegularFile {
                     path: path.to_path_buf(),
                     kind,

@@ -3,6 +3,7 @@
 //! VarBuilder whose names mirror diffusers'.
 
 use crate::error::ModelError;
+use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::var_builder::SimpleBackend;
@@ -23,6 +24,13 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
         .collect();
+    // Mapped later by candle, which opens the path itself: a FIFO would block there.
+    for file in &files {
+        crate::input_file::check_regular(file).map_err(|e| ModelError::MissingComponent {
+            component: component.clone(),
+            detail: format!("{}: {e}", file.display()),
+        })?;
+    }
     files.sort();
     if files.is_empty() {
         return Err(ModelError::MissingComponent {
@@ -41,10 +49,76 @@ pub fn component_vars(
 ) -> Result<VarBuilder<'static>, ModelError> {
     let files = weight_files(dir)?;
     let component = dir.display().to_string();
+    mapped_vars(&files, dtype, device).map_err(|source| ModelError::Weights { component, source })
+}
+
+/// A VarBuilder over memory-mapped safetensors that refuses what a plain one would
+/// convert silently: a weight stored as integers, or with another shape (checked from
+/// the header, before anything is read).
+pub fn mapped_vars(
+    files: &[PathBuf],
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<VarBuilder<'static>> {
     // SAFETY: the files are memory-mapped read-only; like every safetensors loader we rely
     // on them not being truncated while the model is loading.
-    unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
-        .map_err(|source| ModelError::Weights { component, source })
+    let mapped = unsafe { MmapedSafetensors::multi(files) }?;
+    Ok(VarBuilder::from_backend(
+        Box::new(FloatWeights(mapped)),
+        dtype,
+        device.clone(),
+    ))
+}
+
+struct FloatWeights(MmapedSafetensors);
+
+fn is_float(dtype: safetensors::Dtype) -> bool {
+    use safetensors::Dtype;
+    matches!(dtype, Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64)
+}
+
+impl FloatWeights {
+    /// The stored tensor's header, checked to be floating point.
+    fn float_view(&self, name: &str) -> candle_core::Result<safetensors::tensor::TensorView<'_>> {
+        let view = self.0.get(name)?;
+        if !is_float(view.dtype()) {
+            candle_core::bail!(
+                "{name} is stored as {:?}; model weights must be floating point (F16, BF16, F32 or F64)",
+                view.dtype()
+            )
+        }
+        Ok(view)
+    }
+}
+
+impl SimpleBackend for FloatWeights {
+    fn get(
+        &self,
+        s: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let view = self.float_view(name)?;
+        if view.shape() != s.dims() {
+            return Err(candle_core::Error::UnexpectedShape {
+                msg: format!("shape mismatch for {name}"),
+                expected: s,
+                got: view.shape().into(),
+            });
+        }
+        self.0.load(name, dev)?.to_dtype(dtype)
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        self.float_view(name)?;
+        self.0.load(name, dev)?.to_dtype(dtype)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.0.get(name).is_ok()
+    }
 }
 
 /// A VarBuilder that materialises nothing and records every (name, shape) a model asks

@@ -229,6 +229,8 @@ fn accelerations(
 }
 
 fn load_latents(path: &Path, device: &candle_core::Device) -> Result<Tensor, Failure> {
+    pipelines::input_file::check_regular(path)
+        .map_err(|e| bad(format!("--latents {}: {e}", path.display())))?;
     let tensors = candle_core::safetensors::load(path, device)
         .map_err(|e| bad(format!("--latents {}: {e}", path.display())))?;
     let latents = tensors.get("latents").ok_or_else(|| {

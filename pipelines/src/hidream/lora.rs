@@ -102,6 +102,8 @@ fn lora_error(path: &Path, message: impl Into<String>) -> HiDreamError {
 impl LoraCheckpoint {
     /// Reads a LoRA safetensors file (on the CPU, as f32).
     pub fn read(path: &Path) -> Result<Self, HiDreamError> {
+        crate::input_file::check_regular(path)
+            .map_err(|e| lora_error(path, format!("cannot read the LoRA file: {e}")))?;
         let tensors = candle_core::safetensors::load(path, &Device::Cpu)
             .map_err(|e| lora_error(path, format!("cannot read the LoRA file: {e}")))?;
         Self::from_tensors(path, tensors)

@@ -232,7 +232,7 @@ fn encode_clip(
     )?;
     let dir = folders.model.join(encoder_dir);
     let config_path = dir.join("config.json");
-    let config: ClipTextConfig = std::fs::read_to_string(&config_path)
+    let config: ClipTextConfig = crate::input_file::read_text(&config_path)
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
         .map_err(|e| component_problem(&config_path, e))?;

@@ -138,7 +138,7 @@ impl std::fmt::Debug for SentenceTokenizer {
 /// tokenizer_config.json, or an empty object when the folder has none.
 fn tokenizer_config(dir: &Path) -> Result<Value, TokenizerError> {
     let path = dir.join("tokenizer_config.json");
-    match std::fs::read_to_string(&path) {
+    match crate::input_file::read_text(&path) {
         Ok(text) => serde_json::from_str(&text).map_err(|e| TokenizerError::File {
             path,
             message: e.to_string(),
@@ -182,7 +182,7 @@ fn read_tokenizer_json(dir: &Path) -> Result<(PathBuf, Value), TokenizerError> {
         path: path.clone(),
         message,
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| file_error(e.to_string()))?;
+    let text = crate::input_file::read_text(&path).map_err(|e| file_error(e.to_string()))?;
     let json = serde_json::from_str(&text).map_err(|e| file_error(e.to_string()))?;
     Ok((path, json))
 }

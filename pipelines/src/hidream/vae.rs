@@ -4,7 +4,7 @@
 
 use super::HiDreamError;
 use super::transformer::check_model_dtype;
-use crate::config::read_config;
+use crate::config::read_checked_config;
 use crate::models::autoencoders::AutoencoderKL;
 use crate::models::autoencoders::VaeConfig;
 use crate::tensor_math::div_scalar;
@@ -15,7 +15,8 @@ use std::path::Path;
 /// bf16; files in another dtype are converted as they load).
 pub fn load_vae(dir: &Path, device: &Device, dtype: DType) -> Result<AutoencoderKL, HiDreamError> {
     check_model_dtype(dtype)?;
-    let config: VaeConfig = read_config(&dir.join("config.json"))?;
+    let config: VaeConfig =
+        read_checked_config(&dir.join("config.json"), VaeConfig::check_supported)?;
     let vb =
         crate::weights::component_vars(dir, dtype, device).map_err(|e| HiDreamError::Config {
             path: dir.to_path_buf(),

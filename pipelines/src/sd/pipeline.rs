@@ -4,12 +4,13 @@
 use super::accel::{Accelerations, CfgParallel, StepHooks};
 use super::config::{ModelIndex, UNetConfig};
 use super::unet::UNet2DConditionModel;
-use crate::config::read_config;
+use crate::config::{read_checked_config, read_config};
 use crate::encoders::clip::{ClipTextConfig, ClipTextModel, ClipTokenizer};
 use crate::error::ModelError;
 use crate::layers::Kernels;
 use crate::models::autoencoders::{AutoencoderKL, VaeConfig};
 use crate::schedulers::{Scheduler, SchedulerConfig};
+use crate::tensor_math::all_finite;
 use crate::weights::component_vars;
 use candle_core::{DType, Device, Tensor};
 use device::TorchRng;
@@ -141,7 +142,8 @@ impl StableDiffusion {
         let unet = load_unet(root, dtype, device, kernels)?;
 
         let dir = component_dir(root, "vae")?;
-        let cfg: VaeConfig = read_config(&dir.join("config.json"))?;
+        let cfg: VaeConfig =
+            read_checked_config(&dir.join("config.json"), VaeConfig::check_supported)?;
         let vae = AutoencoderKL::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
             .map_err(weights_err("vae"))?;
 
@@ -300,6 +302,12 @@ impl StableDiffusion {
             lanes.begin_step(step);
             let noise = self.predict(&latents, t, (context, guidance), scheduler, &mut lanes)?;
             latents = scheduler.step(&noise, t, &latents, rng)?;
+            if !all_finite(&latents)? {
+                return Err(ModelError::NonFinite {
+                    step: i + 1,
+                    steps: timesteps.len(),
+                });
+            }
             progress(i + 1, timesteps.len());
         }
         Ok(latents)

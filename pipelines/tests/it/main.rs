@@ -14,6 +14,7 @@ mod hidream_prompt;
 mod hidream_tiny_random;
 mod hidream_transformer;
 mod hidream_vae;
+mod hostile_inputs;
 mod sd_accel;
 mod sd_architecture;
 mod sd_parity;

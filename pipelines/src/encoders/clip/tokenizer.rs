@@ -70,7 +70,7 @@ fn bytes_to_unicode() -> Vec<char> {
 impl ClipTokenizer {
     pub fn from_dir(dir: &Path) -> Result<Self, ModelError> {
         let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name))
+            crate::input_file::read_text(&dir.join(name))
                 .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", dir.join(name).display())))
         };
         let vocab: HashMap<String, u32> = serde_json::from_str(&read("vocab.json")?)

@@ -132,14 +132,12 @@ impl HiDreamTransformer {
             component: dir.display().to_string(),
             source,
         };
-        // SAFETY: read-only memory maps; like every safetensors loader we rely on the files
-        // not being truncated while the model loads.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, device) }
-            .map_err(weights_error)?;
+        let vb = crate::weights::mapped_vars(&files, dtype, device).map_err(weights_error)?;
         let built = match placement {
             Placement::Resident => Self::new(config, vb, kernels),
             Placement::OffloadBlocks => {
-                // SAFETY: as above.
+                // SAFETY: read-only memory maps; like every safetensors loader we rely on the
+                // files not being truncated while the model loads.
                 let mapped = unsafe { candle_core::safetensors::MmapedSafetensors::multi(&files) }
                     .map_err(weights_error)?;
                 Self::new_offloaded(config, vb, &mapped, device, kernels)

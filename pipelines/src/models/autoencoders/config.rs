@@ -4,6 +4,9 @@
 use crate::config::ConfigError;
 use serde::Deserialize;
 
+/// The most down/up blocks a VAE config may declare (diffusers' have 4).
+const MAX_BLOCKS: usize = 8;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct VaeConfig {
     #[serde(default = "d_three")]
@@ -48,6 +51,24 @@ impl VaeConfig {
             return Err(ConfigError::invalid(
                 "VAE config needs block_out_channels, layers_per_block and norm_num_groups",
             ));
+        }
+        // Latents are divided by the scaling factor before decoding: zero or a non-number
+        // turns every image black (or NaN) without an error.
+        if !(self.scaling_factor.is_finite() && self.scaling_factor != 0.0) {
+            return Err(ConfigError::invalid(format!(
+                "VAE scaling_factor {} must be a finite, non-zero number",
+                self.scaling_factor
+            )));
+        }
+        if self.shift_factor.is_some_and(|s| !s.is_finite()) {
+            return Err(ConfigError::invalid("VAE shift_factor must be finite"));
+        }
+        // The pixel-per-latent factor is 2^(blocks - 1); no VAE has more than a handful.
+        if self.block_out_channels.len() > MAX_BLOCKS {
+            return Err(ConfigError::invalid(format!(
+                "VAE has {} blocks; at most {MAX_BLOCKS} are supported",
+                self.block_out_channels.len()
+            )));
         }
         if let Some(t) = self
             .down_block_types

@@ -116,7 +116,7 @@ impl FlowSchedulerConfig {
     }
 
     pub fn from_file(path: &Path) -> Result<Self, FlowConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FlowConfigError::Read {
+        let text = crate::input_file::read_text(path).map_err(|source| FlowConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
