@@ -150,6 +150,16 @@ pub enum SchedulerError {
         value: String,
         supported: &'static str,
     },
+    #[error(
+        "{class} with {steps} steps repeats timestep {timestep} (the spacing leaves no room \
+         between steps), so the solver would divide by zero; use fewer steps or \
+         timestep_spacing \"trailing\""
+    )]
+    RepeatedTimestep {
+        class: SchedulerClass,
+        steps: usize,
+        timestep: f64,
+    },
     #[error("num_train_timesteps {0} is too small")]
     TooFewTrainTimesteps(usize),
     #[error("{class} needs between {min} and {max} steps, got {steps}")]

@@ -84,6 +84,15 @@ impl DpmSolver {
                 .map(|t| t - 1.0)
                 .collect(),
         };
+        // diffusers builds the same schedule and then divides by the zero step between two
+        // equal timesteps: refuse it here rather than return NaN latents at step 2.
+        if let Some(pair) = timesteps.windows(2).find(|w| w[0] == w[1]) {
+            return Err(SchedulerError::RepeatedTimestep {
+                class,
+                steps,
+                timestep: pair[0],
+            });
+        }
         let table = train_sigmas(&alphas);
         let mut sigmas: Vec<f32> = timesteps
             .iter()

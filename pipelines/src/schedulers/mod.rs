@@ -76,6 +76,26 @@ mod tests {
     }
 
     #[test]
+    fn a_dpm_schedule_that_repeats_a_timestep_is_refused_not_run_into_nan() {
+        // "leading": step ratio 1000 // (1000 + 1) = 0, every timestep is steps_offset.
+        let leading = serde_json::json!({"timestep_spacing": "leading", "steps_offset": 1});
+        let err = built("dpm++2m", leading.clone(), 1000).unwrap_err();
+        assert!(
+            matches!(err, SchedulerError::RepeatedTimestep { steps: 1000, .. }),
+            "{err}"
+        );
+        assert!(built("dpm++2m", leading, 499).is_ok());
+        assert!(
+            built(
+                "dpm++2m",
+                serde_json::json!({"timestep_spacing": "trailing"}),
+                1000
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
     fn unported_settings_name_class_key_and_value() {
         let c =
             SchedulerConfig::from_value(serde_json::json!({"algorithm_type": "sde-dpmsolver++"}))
