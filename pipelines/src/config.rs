@@ -23,7 +23,7 @@ pub fn read_config<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigFileErro
     if !text.trim_start().starts_with('{') {
         return Err(config_error("not a JSON object".into()));
     }
-    serde_json::from_str(&text).map_err(|e| config_error(e.to_string()))
+    crate::python_json::from_str(&text).map_err(|e| config_error(e.to_string()))
 }
 
 /// [`read_config`], then `check` rejects values the model cannot honour, reported against

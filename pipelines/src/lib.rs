@@ -9,7 +9,8 @@
 //!   embeddings); `encoders`: text encoders (CLIP and its tokenizer, T5, Llama).
 //! - `weights`, `config`, `image`: reading weights and config files, writing images;
 //!   `output_file`: writing any file a user asked for without replacing what it must not;
-//!   `input_file`: opening what a folder or flag names only if it is a regular file.
+//!   `input_file`: opening what a folder or flag names only if it is a regular file;
+//!   `python_json`: config JSON as Python writes it (NaN, Infinity, -Infinity).
 //! - `tensor_file`: latents and embeddings written as safetensors files.
 //! - `tensor_math`: tensor arithmetic that rounds as torch does where candle differs.
 //! - `schedulers`: the SD schedulers and HiDream's flow-match schedulers.
@@ -32,6 +33,7 @@ pub mod input_file;
 pub mod layers;
 pub mod models;
 pub mod output_file;
+pub mod python_json;
 pub mod schedulers;
 pub mod sd;
 pub mod tensor_file;

@@ -234,7 +234,7 @@ fn encode_clip(
     let config_path = dir.join("config.json");
     let config: ClipTextConfig = crate::input_file::read_text(&config_path)
         .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .and_then(|t| crate::python_json::from_str(&t).map_err(|e| e.to_string()))
         .map_err(|e| component_problem(&config_path, e))?;
     if config.max_position_embeddings < tokenizer.max_length() {
         return Err(component_problem(

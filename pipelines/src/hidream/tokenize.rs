@@ -139,7 +139,7 @@ impl std::fmt::Debug for SentenceTokenizer {
 fn tokenizer_config(dir: &Path) -> Result<Value, TokenizerError> {
     let path = dir.join("tokenizer_config.json");
     match crate::input_file::read_text(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| TokenizerError::File {
+        Ok(text) => crate::python_json::from_str(&text).map_err(|e| TokenizerError::File {
             path,
             message: e.to_string(),
         }),

@@ -160,8 +160,8 @@ pub enum SchedulerError {
         steps: usize,
         timestep: f64,
     },
-    #[error("num_train_timesteps {0} is too small")]
-    TooFewTrainTimesteps(usize),
+    #[error("num_train_timesteps {0} is outside 2..={MAX_TRAIN_TIMESTEPS}")]
+    TrainTimesteps(usize),
     #[error("{class} needs between {min} and {max} steps, got {steps}")]
     Steps {
         class: SchedulerClass,
@@ -308,6 +308,10 @@ fn null_as_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
+/// The most training timesteps a config may declare (the SD models use 1000): the tables
+/// built from it are sized by it.
+pub const MAX_TRAIN_TIMESTEPS: usize = 100_000;
+
 /// The keys the SD schedulers read; a key a config leaves out takes diffusers' default
 /// (see `Default`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -354,6 +358,8 @@ pub struct SchedulerConfig {
     pub use_lu_lambdas: bool,
     pub use_flow_sigmas: bool,
     pub euler_at_final: bool,
+    /// DPM-Solver; diffusers saves its default as `-Infinity` (Python's json).
+    pub lambda_min_clipped: f64,
 }
 
 /// diffusers' constructor defaults (`scheduling_ddim.py`, `scheduling_pndm.py`,
@@ -391,6 +397,7 @@ impl Default for SchedulerConfig {
             use_lu_lambdas: false,
             use_flow_sigmas: false,
             euler_at_final: false,
+            lambda_min_clipped: f64::NEG_INFINITY,
         }
     }
 }
@@ -434,8 +441,8 @@ impl SchedulerConfig {
             ));
         }
         let n = self.num_train_timesteps;
-        if n < 2 {
-            return Err(SchedulerError::TooFewTrainTimesteps(n));
+        if !(2..=MAX_TRAIN_TIMESTEPS).contains(&n) {
+            return Err(SchedulerError::TrainTimesteps(n));
         }
         let min = class.min_steps();
         if !(min..=n).contains(&steps) {

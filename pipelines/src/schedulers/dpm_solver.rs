@@ -45,6 +45,15 @@ impl DpmSolver {
         if let Some(variance) = config.variance_type {
             return Err(class.unsupported("variance_type", variance.name(), "null"));
         }
+        // Clipping lambda changes where the schedule ends; only the default (no clip) is
+        // ported.
+        if config.lambda_min_clipped != f64::NEG_INFINITY {
+            return Err(class.unsupported(
+                "lambda_min_clipped",
+                config.lambda_min_clipped,
+                "-Infinity",
+            ));
+        }
         if config.solver_order != 2 {
             return Err(class.unsupported("solver_order", config.solver_order, "2"));
         }

@@ -109,7 +109,7 @@ pub struct FlowSchedulerConfig {
 
 impl FlowSchedulerConfig {
     pub fn from_json(text: &str, origin: &str) -> Result<Self, FlowConfigError> {
-        serde_json::from_str(text).map_err(|source| FlowConfigError::Parse {
+        crate::python_json::from_str(text).map_err(|source| FlowConfigError::Parse {
             path: origin.to_string(),
             source,
         })
