@@ -48,6 +48,32 @@ fn tokenizer_matches_transformers() {
 }
 
 #[test]
+fn a_tokenizer_folder_with_only_tokenizer_json_gives_the_same_ids() {
+    // transformers 5 saves tokenizer.json alone; the fixture folder has both layouts.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = fixtures().join("tiny-sd2/tokenizer");
+    for name in ["tokenizer.json", "tokenizer_config.json"] {
+        std::fs::copy(source.join(name), dir.path().join(name)).expect("copy");
+    }
+    let fast_only = pipelines::encoders::clip::ClipTokenizer::from_dir(dir.path()).expect("loads");
+    let both = pipelines::encoders::clip::ClipTokenizer::from_dir(&source).expect("loads");
+    let tok = &json()["tokenizer"];
+    let mut prompts: Vec<&str> = tok["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .map(|p| p.as_str().expect("prompt"))
+        .collect();
+    prompts.extend(["一只猫在草地上", "café déjà vu 🐈", ""]);
+    for prompt in prompts {
+        assert_eq!(fast_only.encode(prompt), both.encode(prompt), "{prompt:?}");
+    }
+    std::fs::remove_file(dir.path().join("tokenizer.json")).expect("rm");
+    let err = pipelines::encoders::clip::ClipTokenizer::from_dir(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("tokenizer.json"), "{err}");
+}
+
+#[test]
 fn text_embeddings_match_the_pipeline() {
     let sd = model();
     let refs = json()["tokenizer"]["prompts"].as_array().expect("prompts");

@@ -67,23 +67,74 @@ fn bytes_to_unicode() -> Vec<char> {
     table
 }
 
+type Ranks = HashMap<(String, String), usize>;
+
+/// The vocabulary and merge ranks of a fast tokenizer's `tokenizer.json` (merges written
+/// as `"a b"` strings by older tokenizers, as `["a", "b"]` pairs by newer ones).
+fn from_tokenizer_json(text: &str) -> Result<(HashMap<String, u32>, Ranks), ModelError> {
+    let err = |m: String| ModelError::Tokenizer(format!("tokenizer.json: {m}"));
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    let model = &json["model"];
+    if model["type"] != "BPE" {
+        return Err(err(format!(
+            "model type {} is not the BPE a CLIP tokenizer uses",
+            model["type"]
+        )));
+    }
+    let vocab: HashMap<String, u32> =
+        serde_json::from_value(model["vocab"].clone()).map_err(|e| err(format!("vocab: {e}")))?;
+    let merges = model["merges"]
+        .as_array()
+        .ok_or_else(|| err("no merges list".into()))?;
+    let mut ranks = HashMap::with_capacity(merges.len());
+    for (rank, merge) in merges.iter().enumerate() {
+        let pair = match merge {
+            serde_json::Value::String(s) => s
+                .split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string())),
+            serde_json::Value::Array(p) => match (p.first(), p.get(1), p.len()) {
+                (Some(serde_json::Value::String(a)), Some(serde_json::Value::String(b)), 2) => {
+                    Some((a.clone(), b.clone()))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let pair = pair.ok_or_else(|| err(format!("merge {rank} is not a pair: {merge}")))?;
+        ranks.entry(pair).or_insert(rank);
+    }
+    Ok((vocab, ranks))
+}
+
 impl ClipTokenizer {
     pub fn from_dir(dir: &Path) -> Result<Self, ModelError> {
         let read = |name: &str| {
             crate::input_file::read_text(&dir.join(name))
                 .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", dir.join(name).display())))
         };
-        let vocab: HashMap<String, u32> = serde_json::from_str(&read("vocab.json")?)
-            .map_err(|e| ModelError::Tokenizer(format!("vocab.json: {e}")))?;
-        let ranks = read("merges.txt")?
-            .lines()
-            .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
-            .enumerate()
-            .filter_map(|(i, l)| {
-                let (a, b) = l.split_once(' ')?;
-                Some(((a.to_string(), b.to_string()), i))
-            })
-            .collect();
+        let (vocab, ranks) = if dir.join("vocab.json").exists() {
+            let vocab: HashMap<String, u32> = serde_json::from_str(&read("vocab.json")?)
+                .map_err(|e| ModelError::Tokenizer(format!("vocab.json: {e}")))?;
+            let ranks = read("merges.txt")?
+                .lines()
+                .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    let (a, b) = l.split_once(' ')?;
+                    Some(((a.to_string(), b.to_string()), i))
+                })
+                .collect();
+            (vocab, ranks)
+        } else if dir.join("tokenizer.json").exists() {
+            // Folders saved by transformers 5 have only the fast tokenizer's file; its BPE
+            // model holds the same vocabulary and merge list.
+            from_tokenizer_json(&read("tokenizer.json")?)?
+        } else {
+            return Err(ModelError::Tokenizer(format!(
+                "{}: neither vocab.json with merges.txt nor tokenizer.json",
+                dir.display()
+            )));
+        };
         let config: serde_json::Value = match read("tokenizer_config.json") {
             Ok(text) => serde_json::from_str(&text)
                 .map_err(|e| ModelError::Tokenizer(format!("tokenizer_config.json: {e}")))?,
