@@ -54,6 +54,9 @@ pub fn run(args: &GenerateArgs, plan: &Plan, prepared: Prepared) -> Result<(), F
         latents,
     } = prepared;
     let model = &args.models.model;
+    let mut outputs = vec![args.output.as_path()];
+    outputs.extend(args.save_latents.as_deref());
+    let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
 
     let prompts = Prompts {
         negative_prompt: args.negative_prompt.clone(),

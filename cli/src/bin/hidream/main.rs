@@ -49,6 +49,8 @@ fn run(command_line: &Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread exists (see cli::interrupt).
+    cli::interrupt::install();
     // Before anything large is allocated: reuse freed activation buffers (host_memory).
     pipelines::host_memory::keep_freed_memory();
     finish(run(&Cli::parse()))
