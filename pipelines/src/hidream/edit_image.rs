@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     /// A PNG signature, an IHDR claiming `width x height` RGB and one short IDAT: what a
-    /// hostile or truncated file looks like to the decoder (74 bytes).
+    /// hostile or truncated file looks like to the decoder.
     fn header_only_png(path: &Path, width: u32, height: u32) {
         let mut ihdr = width.to_be_bytes().to_vec();
         ihdr.extend_from_slice(&height.to_be_bytes());

@@ -158,7 +158,9 @@ pub fn run_edit_job(
         // The refine transformer loads only when refining starts: check its folder now.
         read_folder(&dir.join("transformer"))?;
     }
-    // Every weight file's header, so a truncated one fails now rather than after encoding.
+    // The encoder folders first (their message says where Llama comes from), then every
+    // weight file's header, so a truncated one fails now rather than after encoding.
+    encoder_folders(job).check()?;
     let mut components = run_components(&job.model, &job.llama);
     components.extend(job.refine_model.iter().map(|d| d.join("transformer")));
     check_weight_files(
@@ -282,6 +284,13 @@ pub fn run_edit_job(
     })
 }
 
+fn encoder_folders(job: &EditJob) -> EncoderFolders {
+    EncoderFolders {
+        model: job.model.clone(),
+        llama: job.llama.clone(),
+    }
+}
+
 struct EncodedEditPrompts {
     embeds: EditPrompts,
     warnings: Vec<String>,
@@ -302,11 +311,7 @@ fn encode_prompts(
         device: job.device.clone(),
         ..EncodeOptions::default()
     };
-    let folders = EncoderFolders {
-        model: job.model.clone(),
-        llama: job.llama.clone(),
-    };
-    let (embeds, warnings) = encode_text_sets(&folders, &sets, &options, |stage| {
+    let (embeds, warnings) = encode_text_sets(&encoder_folders(job), &sets, &options, |stage| {
         on_event(EditEvent::Stage(stage))
     })?;
     // Kept in the job's dtype, the transformer's own, so its per-step input cast is free.
