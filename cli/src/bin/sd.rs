@@ -36,7 +36,8 @@ DeepCacheSDHelper; --cfg-parallel changes nothing in the result.
 
 Exit status: 0 image written; 2 bad input (missing component, config/weight mismatch,
 corrupt weights, size not a multiple of 8, unknown scheduler, unavailable device); 1 a
-failure while generating. No output file is left behind on failure.
+failure while generating; 130 or 143 interrupted by SIGINT or SIGTERM. No output file is
+left behind on failure or interrupt.
 
 Example:
   sd --model ./stable-diffusion-2-1-base --prompt \"a photo of an astronaut\" \\

@@ -44,9 +44,11 @@ HiDream needs Llama-3.1-8B-Instruct, downloaded separately (meta-llama/Llama-3.1
 on Hugging Face, a gated model) and passed with --llama. HiDream's transformer has ~17 B
 parameters: 34 GB in bf16 (--dtype, the default), 68 GB in f32. The demo needs none of it.
 
-Exit status: 0 written; 2 bad input (missing folder or file, image that is not an RGB PNG
-or too small, LoRA keys that match no weight); 1 a failure while editing. Nothing is
-written on failure.
+Exit status: 0 written; 2 bad input (a flag, missing folder or file, image that is not an
+RGB PNG or too small or large, weights that are not valid safetensors, LoRA keys that
+match no weight); 1 a failure while editing (a step whose latents became NaN or infinite
+included); 130 or 143 interrupted by SIGINT or SIGTERM. Nothing is written on failure or
+interrupt, and --demo's scratch folder is removed.
 
 Examples:
   hidream-edit --demo

@@ -107,6 +107,7 @@ fn help_teaches_the_edit_kinds_and_the_llama_download() {
         "Llama-3.1-8B-Instruct",
         "--demo",
         "Exit status",
+        "130 or 143 interrupted",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}");
     }
