@@ -76,7 +76,7 @@ impl From<ModelError> for Failure {
 impl From<HiDreamError> for Failure {
     fn from(e: HiDreamError) -> Self {
         match e {
-            HiDreamError::Candle(_) => failed(e.to_string()),
+            HiDreamError::Candle(_) | HiDreamError::NonFinite { .. } => failed(e.to_string()),
             _ => bad(e.to_string()),
         }
     }
@@ -131,5 +131,7 @@ mod tests {
             Failure::from(HiDreamError::Candle(candle_core::Error::Msg("x".into()))).code,
             RUN_FAILED
         );
+        let nan = HiDreamError::NonFinite { step: 2, total: 4 };
+        assert_eq!(Failure::from(nan).code, RUN_FAILED);
     }
 }

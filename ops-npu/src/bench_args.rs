@@ -1,5 +1,38 @@
 //! The command line `ops-bench` and `gemm-bench` share:
-//! `[--json] [--quick] [--torch-python PYTHON] [--rounds N]`.
+//! `[--json] [--quick] [--torch-python PYTHON] [--rounds N]`, and `--help`.
+
+/// `--help`'s text for `program`.
+pub fn usage(program: &str) -> String {
+    format!(
+        "usage: {program} [--json] [--quick] [--torch-python PYTHON] [--rounds N]
+
+  --json                 one JSON object on stdout instead of the table
+  --quick                only the smaller cases
+  --torch-python PYTHON  a Python with torch, for a side-by-side reference run
+  --rounds N             alternating rounds of ours and the reference (default 1)
+  -h, --help             print this and exit
+
+Nothing fails on speed: the figures are reported, not checked.
+Exit status: 0 done; 2 a bad argument.
+"
+    )
+}
+
+/// Whether the arguments ask for the usage text (`--help` or `-h` anywhere but as a
+/// flag's value), which is printed instead of running, as clap-based programs do.
+pub fn wants_help(args: &[String]) -> bool {
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--help" | "-h" => return true,
+            "--torch-python" | "--rounds" => {
+                it.next();
+            }
+            _ => {}
+        }
+    }
+    false
+}
 
 /// The argument that is wrong, in the words the usage line uses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,7 +92,7 @@ impl BenchArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::{BenchArgs, BenchArgsError};
+    use super::{BenchArgs, BenchArgsError, usage, wants_help};
 
     fn parse(args: &[&str]) -> Result<BenchArgs, BenchArgsError> {
         BenchArgs::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
@@ -72,6 +105,16 @@ mod tests {
         assert_eq!(a.rounds, 3);
         assert_eq!(a.torch_python.as_deref(), Some("py"));
         assert_eq!(parse(&[]).expect("valid").rounds, 1);
+    }
+
+    #[test]
+    fn help_is_asked_for_anywhere_but_as_a_value() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(wants_help(&args(&["--help"])));
+        assert!(wants_help(&args(&["--json", "-h"])));
+        assert!(!wants_help(&args(&["--torch-python", "--help"])));
+        assert!(!wants_help(&args(&["--json"])));
+        assert!(usage("ops-bench").starts_with("usage: ops-bench [--json]"));
     }
 
     #[test]

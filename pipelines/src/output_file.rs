@@ -137,17 +137,41 @@ impl Drop for StagedFile {
     }
 }
 
+/// The prefix of every temporary name this process creates beside `target`.
+fn temporary_prefix(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    format!(".{name}.{}.", std::process::id())
+}
+
+/// The files this process has staged beside `target` and not yet committed. A program
+/// stopped by a signal, whose `StagedFile`s are never dropped, removes these on its way
+/// out.
+pub fn staged_temporaries(target: &Path) -> Vec<PathBuf> {
+    let prefix = temporary_prefix(target);
+    let Ok(entries) = std::fs::read_dir(folder_of(target)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && name.ends_with(".tmp")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
 /// A fresh name beside `target`, created exclusively (never an existing file), with the
 /// permissions a plain create gives (0666 less the umask), not a temp file's 0600.
 fn create_beside(target: &Path, purpose: &str) -> Result<(PathBuf, File), OutputFileError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = target
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let prefix = temporary_prefix(target);
     let folder = folder_of(target);
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let candidate = folder.join(format!(".{name}.{}.{n}.{purpose}", std::process::id()));
+        let candidate = folder.join(format!("{prefix}{n}.{purpose}"));
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -396,6 +420,20 @@ mod tests {
         assert_eq!(std::fs::read(&first).unwrap(), b"new 0");
         assert_eq!(std::fs::read(&second).unwrap(), b"new 1");
         assert_eq!(entries(dir.path()), ["o-1.png", "o.png"]);
+    }
+
+    #[test]
+    fn staged_temporaries_lists_this_process_uncommitted_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("图.png");
+        let other = std::process::id().wrapping_add(1);
+        std::fs::write(dir.path().join(format!(".图.png.{other}.0.tmp")), b"other").unwrap();
+        assert!(staged_temporaries(&target).is_empty());
+        let staged = stage(&target, |w| w.write_all(b"x")).unwrap();
+        let listed = staged_temporaries(&target);
+        assert_eq!(listed, vec![staged.temporary.clone()]);
+        commit(vec![staged]).unwrap();
+        assert!(staged_temporaries(&target).is_empty());
     }
 
     #[test]

@@ -11,7 +11,6 @@ use device::Device;
 use pipelines::error::ModelError;
 use pipelines::image::{read_png, stage_png, to_rgb8};
 use pipelines::layers::Kernels;
-use pipelines::output_file::commit;
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
@@ -37,7 +36,8 @@ DeepCacheSDHelper; --cfg-parallel changes nothing in the result.
 
 Exit status: 0 image written; 2 bad input (missing component, config/weight mismatch,
 corrupt weights, size not a multiple of 8, unknown scheduler, unavailable device); 1 a
-failure while generating. No output file is left behind on failure.
+failure while generating; 130 or 143 interrupted by SIGINT or SIGTERM. No output file is
+left behind on failure or interrupt.
 
 Example:
   sd --model ./stable-diffusion-2-1-base --prompt \"a photo of an astronaut\" \\
@@ -253,15 +253,7 @@ fn load_latents(path: &Path, device: &candle_core::Device) -> Result<Tensor, Fai
 
 /// Every file the run will write, checked before any work.
 fn check_output_paths(args: &Args) -> Result<(), Failure> {
-    let images: Vec<(String, PathBuf)> = (0..args.batch)
-        .map(|i| {
-            let flag = match i {
-                0 => "--output".to_string(),
-                i => format!("--output (image {i} of the batch)"),
-            };
-            (flag, image_path(&args.output, i))
-        })
-        .collect();
+    let images = image_paths(args);
     let mut outputs: Vec<(&str, &Path)> = images
         .iter()
         .map(|(flag, path)| (flag.as_str(), path.as_path()))
@@ -270,6 +262,19 @@ fn check_output_paths(args: &Args) -> Result<(), Failure> {
         outputs.push(("--save-latents", path));
     }
     check_outputs(&outputs)
+}
+
+/// Each image the run writes, with the flag that names it.
+fn image_paths(args: &Args) -> Vec<(String, PathBuf)> {
+    (0..args.batch)
+        .map(|i| {
+            let flag = match i {
+                0 => "--output".to_string(),
+                i => format!("--output (image {i} of the batch)"),
+            };
+            (flag, image_path(&args.output, i))
+        })
+        .collect()
 }
 
 /// The numbers on the command line, before anything is sized from them.
@@ -301,6 +306,10 @@ fn check_numbers(args: &Args) -> Result<(), Failure> {
 fn run(args: &Args) -> Result<(), Failure> {
     check_numbers(args)?;
     check_output_paths(args)?;
+    let images = image_paths(args);
+    let mut outputs: Vec<&Path> = images.iter().map(|(_, p)| p.as_path()).collect();
+    outputs.extend(args.save_latents.as_deref());
+    let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
     let device = candle_device(args.device)?;
     let (dtype, kernels) = (args.dtype, args.attention);
     if let Some(s) = &args.scheduler
@@ -450,7 +459,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     staged.extend(latents_file);
     let names: Vec<PathBuf> = staged.iter().map(|f| f.target().to_path_buf()).collect();
     // All or none: a batch that fails part way puts back any file it had replaced.
-    commit(staged)?;
+    cli::interrupt::commit(staged)?;
     for name in names {
         eprintln!("wrote {}", name.display());
     }
@@ -458,6 +467,8 @@ fn run(args: &Args) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread exists (see cli::interrupt).
+    cli::interrupt::install();
     // Before anything large is allocated: reuse freed activation buffers (host_memory).
     pipelines::host_memory::keep_freed_memory();
     finish(run(&Args::parse()))

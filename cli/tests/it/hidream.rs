@@ -81,6 +81,7 @@ fn help_teaches_llama_the_size_rule_and_the_variants() {
         "edit",
         "encode",
         "Exit status",
+        "130 or 143 interrupted",
     ] {
         assert!(top.contains(needle), "--help lacks {needle:?}:\n{top}");
     }

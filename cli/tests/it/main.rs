@@ -11,6 +11,7 @@ mod folders;
 mod doctor;
 mod help;
 mod hidream;
+mod hidream_failures;
 mod sd;
 mod sd_bench;
 mod sd_options;

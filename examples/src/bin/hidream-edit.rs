@@ -7,6 +7,7 @@
 use candle_core::DType;
 use clap::Parser;
 use cli::exit::{Failure, bad, failed, finish};
+use cli::output_paths::check_outputs;
 use cli::progress::Progress;
 use cli::values;
 use device::Device;
@@ -43,9 +44,11 @@ HiDream needs Llama-3.1-8B-Instruct, downloaded separately (meta-llama/Llama-3.1
 on Hugging Face, a gated model) and passed with --llama. HiDream's transformer has ~17 B
 parameters: 34 GB in bf16 (--dtype, the default), 68 GB in f32. The demo needs none of it.
 
-Exit status: 0 written; 2 bad input (missing folder or file, image that is not an RGB PNG
-or too small, LoRA keys that match no weight); 1 a failure while editing. Nothing is
-written on failure.
+Exit status: 0 written; 2 bad input (a flag, missing folder or file, image that is not an
+RGB PNG or too small or large, weights that are not valid safetensors, LoRA keys that
+match no weight); 1 a failure while editing (a step whose latents became NaN or infinite
+included); 130 or 143 interrupted by SIGINT or SIGTERM. Nothing is written on failure or
+interrupt, and --demo's scratch folder is removed.
 
 Examples:
   hidream-edit --demo
@@ -63,8 +66,12 @@ Examples:
 )]
 struct Args {
     /// Run the whole edit path on a tiny random-weight model built on the fly: no download,
-    /// a few seconds; the picture it writes is noise.
-    #[arg(long)]
+    /// a few seconds; the picture it writes is noise. It builds its own model, LoRA and
+    /// picture, so the flags that name them are refused with it.
+    #[arg(
+        long,
+        conflicts_with_all = ["model", "llama", "image", "lora", "refine_model", "variant"]
+    )]
     demo: bool,
     /// The editing model: a HiDream-E1.1 folder, or HiDream-I1-Full with --lora.
     #[arg(long, value_name = "DIR", required_unless_present = "demo")]
@@ -77,6 +84,16 @@ struct Args {
     image: Option<PathBuf>,
     #[command(flatten)]
     what: WhatToEdit,
+    /// The new colour (with --color). Outside the one-of group: clap lets a missing arg
+    /// that conflicts with a present one go unrequired, so inside it `--color` alone was
+    /// accepted and `--color` with `--to` refused.
+    #[arg(
+        long,
+        value_name = "COLOR",
+        requires = "color",
+        conflicts_with_all = ["style", "add", "remove", "background", "instruction"]
+    )]
+    to: Option<String>,
     /// What the finished picture shows.
     #[arg(long)]
     description: Option<String>,
@@ -130,9 +147,6 @@ struct WhatToEdit {
     /// The thing to recolour (with --to).
     #[arg(long, value_name = "THING", requires = "to")]
     color: Option<String>,
-    /// The new colour (with --color).
-    #[arg(long, value_name = "COLOR", requires = "color")]
-    to: Option<String>,
     #[arg(long, value_name = "SCENE")]
     background: Option<String>,
     #[arg(long, value_name = "TEXT")]
@@ -140,7 +154,7 @@ struct WhatToEdit {
 }
 
 impl WhatToEdit {
-    fn recipe(&self) -> Option<EditRecipe> {
+    fn recipe(&self, to: Option<&str>) -> Option<EditRecipe> {
         let owned = |s: &Option<String>| s.clone();
         if let Some(style) = owned(&self.style) {
             return Some(EditRecipe::Style(style));
@@ -151,8 +165,11 @@ impl WhatToEdit {
         if let Some(thing) = owned(&self.remove) {
             return Some(EditRecipe::Remove(thing));
         }
-        if let (Some(target), Some(color)) = (owned(&self.color), owned(&self.to)) {
-            return Some(EditRecipe::Color { target, color });
+        if let (Some(target), Some(color)) = (owned(&self.color), to) {
+            return Some(EditRecipe::Color {
+                target,
+                color: color.to_string(),
+            });
         }
         if let Some(scene) = owned(&self.background) {
             return Some(EditRecipe::Background(scene));
@@ -220,9 +237,40 @@ fn run_with_progress(job: &EditJob, quiet: bool) -> Result<EditedImage, Failure>
     Ok(result?)
 }
 
+/// The numbers on the command line, named by this program's flags, before anything is
+/// sized or computed from them.
+fn check_numbers(args: &Args) -> Result<(), Failure> {
+    if let Some(steps) = args.steps {
+        pipelines::schedulers::flow::check_steps(steps)
+            .map_err(|e| bad(format!("--steps {steps}: {e}")))?;
+    }
+    for (flag, value) in [
+        ("--guidance", args.guidance),
+        ("--image-guidance", args.image_guidance),
+    ] {
+        if let Some(v) = value
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(bad(format!(
+                "{flag} {v} must be a finite number, 0 or more"
+            )));
+        }
+    }
+    if let Some(v) = args.refine_strength
+        && !(0.0..=1.0).contains(&v)
+    {
+        return Err(bad(format!(
+            "--refine-strength {v} must be between 0 and 1"
+        )));
+    }
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<(), Failure> {
     let started = Instant::now();
-    let recipe = match (args.what.recipe(), args.demo) {
+    check_numbers(args)?;
+    check_outputs(&[("--output", &args.output)])?;
+    let recipe = match (args.what.recipe(args.to.as_deref()), args.demo) {
         (Some(recipe), _) => recipe,
         (None, true) => EditRecipe::Style("watercolor".into()),
         (None, false) => {
@@ -233,20 +281,24 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
     };
     recipe.check().map_err(|e| bad(e.to_string()))?;
-    // The demo's scratch folder lives until the edit is written.
-    let scratch;
+    let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&[&args.output]);
+    // The demo's scratch folder lives until the edit is written; an interrupt removes it
+    // too (its Drop never runs then).
+    let (scratch, _scratch_on_interrupt);
     let job = if args.demo {
         scratch = tempfile::tempdir().map_err(|e| bad(format!("scratch folder: {e}")))?;
+        _scratch_on_interrupt = cli::interrupt::remove_on_interrupt(scratch.path());
         let instruction = recipe.instruction();
         // The tiny tokenizers spend one token per character: a short description keeps the
         // demo's prompt inside the 128 tokens.
         let description = args.description.as_deref().unwrap_or("a landscape");
         let mut job = edit_demo::prepare(scratch.path(), &instruction, description)
             .map_err(|e| failed(format!("building the demo model: {e}")))?;
-        // The demo is E1-Full (LoRA and refine stage) whatever --variant says.
+        // The demo is E1-Full (LoRA and refine stage); --variant is refused with it.
         apply_choices(&mut job.settings, args, &recipe, true);
         job.seed = args.seed;
         job.dtype = args.dtype;
+        job.device = values::candle_device(args.device)?;
         eprintln!(
             "demo: a tiny HiDream with RANDOM weights ({0}x{0}, {1} steps, E1-Full LoRA and \
              refine stage); the picture it writes is noise, it only shows the path works",
@@ -285,13 +337,14 @@ fn run(args: &Args) -> Result<(), Failure> {
             ""
         },
     );
-    pipelines::image::write_png(
+    let png = pipelines::image::stage_png(
         &args.output,
         image.width as u32,
         image.height as u32,
         &image.pixels,
         &parameters,
     )?;
+    cli::interrupt::commit(vec![png])?;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         println!(
@@ -326,5 +379,7 @@ fn run(args: &Args) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread exists (see cli::interrupt).
+    cli::interrupt::install();
     finish(run(&Args::parse()))
 }

@@ -6,22 +6,22 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn hidream_edit(args: &[&str]) -> Output {
+pub(crate) fn hidream_edit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hidream-edit"))
         .args(args)
         .output()
         .expect("run hidream-edit")
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn path(p: &Path) -> &str {
+pub(crate) fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn assert_bad_input(o: &Output, needle: &str) {
+pub(crate) fn assert_bad_input(o: &Output, needle: &str) {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
     assert!(
         stderr(o).contains(needle),
@@ -30,7 +30,7 @@ fn assert_bad_input(o: &Output, needle: &str) {
     );
 }
 
-fn png_size(p: &Path) -> (u32, u32) {
+pub(crate) fn png_size(p: &Path) -> (u32, u32) {
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(p).expect("open png"),
     ));
@@ -107,6 +107,7 @@ fn help_teaches_the_edit_kinds_and_the_llama_download() {
         "Llama-3.1-8B-Instruct",
         "--demo",
         "Exit status",
+        "130 or 143 interrupted",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}");
     }

@@ -179,13 +179,18 @@ fn torch_times(python: &str, shapes: &[&Shape], runs: &[usize]) -> Option<Vec<f6
 
 fn usage_exit(why: &str) -> ! {
     eprintln!(
-        "gemm-bench: {why}\nusage: gemm-bench [--json] [--quick] [--torch-python PYTHON] [--rounds N]"
+        "gemm-bench: {why}\n{}",
+        ops_npu::bench_args::usage("gemm-bench")
     );
     std::process::exit(2);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if ops_npu::bench_args::wants_help(&args) {
+        print!("{}", ops_npu::bench_args::usage("gemm-bench"));
+        return;
+    }
     let parsed = ops_npu::bench_args::BenchArgs::parse(&args)
         .unwrap_or_else(|why| usage_exit(&why.to_string()));
     let (json_out, quick, rounds) = (parsed.json, parsed.quick, parsed.rounds);

@@ -447,13 +447,18 @@ fn torch_sdpa(python: &str, cases: &[Value]) -> Option<Value> {
 
 fn usage_exit(why: &str) -> ! {
     eprintln!(
-        "ops-bench: {why}\nusage: ops-bench [--json] [--quick] [--torch-python PYTHON] [--rounds N]"
+        "ops-bench: {why}\n{}",
+        ops_npu::bench_args::usage("ops-bench")
     );
     std::process::exit(2);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if ops_npu::bench_args::wants_help(&args) {
+        print!("{}", ops_npu::bench_args::usage("ops-bench"));
+        return;
+    }
     let parsed = ops_npu::bench_args::BenchArgs::parse(&args)
         .unwrap_or_else(|why| usage_exit(&why.to_string()));
     let (json_out, quick, rounds) = (parsed.json, parsed.quick, parsed.rounds);

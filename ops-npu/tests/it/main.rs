@@ -6,6 +6,7 @@ mod common;
 mod doubles;
 
 mod against_reference;
+mod bench_help;
 mod candle_ops;
 mod conv;
 mod gemm;

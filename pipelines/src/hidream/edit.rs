@@ -272,6 +272,7 @@ pub fn edit_with(
             }
         };
         latents = scheduler.step(&velocity, t, &latents, noise)?;
+        super::finite::check_step(&latents, step + 1, total)?;
         on_step(StepProgress {
             step,
             total,

@@ -20,6 +20,7 @@ use super::prompt_encoding::{
 use super::resample::RgbImage;
 use super::transformer::{HiDreamTransformer, TransformerLoadOptions, read_folder};
 use super::vae::load_vae;
+use super::weight_check::{check_weight_files, run_components};
 use crate::layers::Kernels;
 use crate::schedulers::flow::{self, FlowSchedulerConfig};
 use candle_core::{DType, Device, Tensor};
@@ -61,8 +62,9 @@ impl EditJob {
 /// What the job reports while it runs.
 #[derive(Debug, Clone, Copy)]
 pub enum EditEvent<'a> {
-    /// The source image is read and sized: the size the edit runs at, in pixels. Sent
-    /// before any model loads, so a caller can estimate memory first.
+    /// The source image is read and sized and every weight file's header checked: the
+    /// size the edit runs at, in pixels. Sent before any model loads, so a caller can
+    /// estimate memory first.
     Sized {
         width: usize,
         height: usize,
@@ -112,6 +114,7 @@ impl From<HiDreamError> for EditJobError {
     fn from(e: HiDreamError) -> Self {
         match e {
             HiDreamError::Candle(source) => Self::Run(source.to_string()),
+            e @ HiDreamError::NonFinite { .. } => Self::Run(e.to_string()),
             other => Self::Input(other),
         }
     }
@@ -141,10 +144,6 @@ pub fn run_edit_job(
     let source = read_rgb_png(&job.image)?;
     let sized = size_source(&source, settings.sizing, &job.image)?;
     let image = to_tensor(&sized, device)?;
-    on_event(EditEvent::Sized {
-        width: sized.width,
-        height: sized.height,
-    });
     let scheduler_path = job.model.join("scheduler/scheduler_config.json");
     let scheduler_error = |message: String| HiDreamError::Config {
         path: scheduler_path.clone(),
@@ -159,6 +158,19 @@ pub fn run_edit_job(
         // The refine transformer loads only when refining starts: check its folder now.
         read_folder(&dir.join("transformer"))?;
     }
+    // The encoder folders first (their message says where Llama comes from), then every
+    // weight file's header, so a truncated one fails now rather than after encoding.
+    encoder_folders(job).check()?;
+    let mut components = run_components(&job.model, &job.llama);
+    components.extend(job.refine_model.iter().map(|d| d.join("transformer")));
+    check_weight_files(
+        &components,
+        &job.lora.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    )?;
+    on_event(EditEvent::Sized {
+        width: sized.width,
+        height: sized.height,
+    });
 
     let prompts = encode_prompts(job, on_event)?;
 
@@ -215,7 +227,19 @@ pub fn run_edit_job(
     // torch generator passed to the reference pipeline is used.
     let mut rng = TorchRng::new(job.seed);
     let (_, _, h, w) = image.dims4()?;
-    let factor = 1usize << (vae.config().block_out_channels.len().max(1) - 1);
+    // A config with absurdly many levels must be an error, not a shift overflow.
+    let levels = vae.config().block_out_channels.len().max(1);
+    let factor = u32::try_from(levels - 1)
+        .ok()
+        .and_then(|shift| 1usize.checked_shl(shift))
+        .filter(|&f| f <= h.min(w))
+        .ok_or_else(|| HiDreamError::Config {
+            path: job.model.join("vae/config.json"),
+            message: format!(
+                "{levels} resolution levels (block_out_channels) shrink the {w}x{h} edit \
+                 to nothing"
+            ),
+        })?;
     let shape = [1, vae.config().latent_channels, h / factor, w / factor];
     let initial = Tensor::from_vec(rng.randn_shape(&shape), &shape[..], device)?;
 
@@ -260,6 +284,13 @@ pub fn run_edit_job(
     })
 }
 
+fn encoder_folders(job: &EditJob) -> EncoderFolders {
+    EncoderFolders {
+        model: job.model.clone(),
+        llama: job.llama.clone(),
+    }
+}
+
 struct EncodedEditPrompts {
     embeds: EditPrompts,
     warnings: Vec<String>,
@@ -280,11 +311,7 @@ fn encode_prompts(
         device: job.device.clone(),
         ..EncodeOptions::default()
     };
-    let folders = EncoderFolders {
-        model: job.model.clone(),
-        llama: job.llama.clone(),
-    };
-    let (embeds, warnings) = encode_text_sets(&folders, &sets, &options, |stage| {
+    let (embeds, warnings) = encode_text_sets(&encoder_folders(job), &sets, &options, |stage| {
         on_event(EditEvent::Stage(stage))
     })?;
     // Kept in the job's dtype, the transformer's own, so its per-step input cast is free.

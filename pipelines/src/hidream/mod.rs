@@ -14,12 +14,15 @@
 //! `edit`, `edit_image`, `resample`, `lora`: HiDream-E1 instruction editing, its source image
 //! (PNG, sized with Pillow's resampling), and LoRA merging at load; `edit_job`: one whole
 //! edit from files, as the `hidream edit` command and the `hidream-edit` example run it,
-//! holding one transformer at a time (`edit_transformers`).
+//! holding one transformer at a time (`edit_transformers`). `finite`: the per-step check
+//! that stops a loop whose latents became NaN or infinite. `weight_check`: every weight
+//! file a run needs, validated from its header before any model work.
 
 pub mod edit;
 pub mod edit_image;
 pub mod edit_job;
 pub mod edit_transformers;
+pub mod finite;
 pub mod generate;
 pub mod lora;
 pub mod memory;
@@ -31,6 +34,7 @@ pub mod tiny_random;
 pub mod tokenize;
 pub mod transformer;
 pub mod vae;
+pub mod weight_check;
 
 use crate::config::ConfigFileError;
 use std::path::PathBuf;
@@ -49,6 +53,14 @@ pub enum HiDreamError {
     InvalidInput(String),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// A denoising step left NaN or infinite latents (see [`finite`]); a failure while
+    /// running, not of the input files.
+    #[error(
+        "step {step} of {total} produced NaN/inf latents; likely causes: a guidance or \
+         shift too large for the arithmetic, f16 overflowing (try --dtype bf16 or f32), or \
+         corrupt weights"
+    )]
+    NonFinite { step: usize, total: usize },
 }
 
 impl From<ConfigFileError> for HiDreamError {

@@ -22,7 +22,24 @@ pub enum SizeError {
         side: f64,
         min: usize,
     },
+    #[error(
+        "--width {width} --height {height}: this model's size rule gives {out_width}x\
+         {out_height}, more than the {max} pixels a run is sized for (is the VAE config's \
+         block_out_channels right?)"
+    )]
+    TooLarge {
+        width: usize,
+        height: usize,
+        out_width: usize,
+        out_height: usize,
+        max: u64,
+    },
 }
+
+/// The most pixels a generated image may have: 16 times HiDream-I1's 1024 x 1024. The
+/// rule keeps every request at the model's area, so only a model whose VAE config claims
+/// a huge scale factor reaches it; latents and activations are sized from the result.
+pub const MAX_OUTPUT_PIXELS: u64 = 4096 * 4096;
 
 /// The model-side constants the rule depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +58,7 @@ impl SizeRule {
 
     /// Sides are multiples of this.
     pub fn multiple(&self) -> usize {
-        self.vae_scale_factor * 2
+        self.vae_scale_factor.saturating_mul(2)
     }
 
     /// (width, height) the pipeline generates for a request, or why it cannot.
@@ -50,7 +67,7 @@ impl SizeRule {
             return Err(SizeError::Empty { width, height });
         }
         let division = self.multiple() as f64;
-        let side = (self.default_sample_size * self.vae_scale_factor) as f64;
+        let side = self.default_sample_size as f64 * self.vae_scale_factor as f64;
         let scale = (side * side / (width as f64 * height as f64)).sqrt();
         let snap = |v: usize| python_floordiv(v as f64 * scale, division) * division;
         let (w, h) = (snap(width), snap(height));
@@ -60,6 +77,15 @@ impl SizeRule {
                 height,
                 side: w.min(h),
                 min: self.multiple(),
+            });
+        }
+        if w * h > MAX_OUTPUT_PIXELS as f64 {
+            return Err(SizeError::TooLarge {
+                width,
+                height,
+                out_width: w as usize,
+                out_height: h as usize,
+                max: MAX_OUTPUT_PIXELS,
             });
         }
         Ok((w as usize, h as usize))
@@ -123,6 +149,28 @@ mod tests {
         // 20000 x 3: the short side would be 8 pixels after rescaling.
         let err = rule.output_size(20000, 3).unwrap_err().to_string();
         assert!(err.contains("aspect ratio"), "{err}");
+    }
+
+    #[test]
+    fn extreme_requests_stay_within_the_model_area_or_are_refused() {
+        let rule = SizeRule::HIDREAM_I1;
+        for (w, h) in [(usize::MAX, usize::MAX), (1, 1), (65536, 16), (16, 65536)] {
+            let (ow, oh) = rule.output_size(w, h).expect("kept at the model's area");
+            assert!(
+                (ow * oh) as u64 <= MAX_OUTPUT_PIXELS,
+                "{w}x{h} -> {ow}x{oh}"
+            );
+        }
+        assert!(rule.output_size(usize::MAX, 1).is_err());
+        // A VAE config claiming 16 resolution levels (scale factor 2^15) would size
+        // 4194304 x 4194304 images.
+        let huge = SizeRule {
+            vae_scale_factor: 1 << 15,
+            default_sample_size: 128,
+        };
+        let err = huge.output_size(1024, 1024).unwrap_err();
+        assert!(matches!(err, SizeError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("--width 1024"), "{err}");
     }
 
     #[test]

@@ -210,6 +210,45 @@ fn unported_settings_are_errors_that_name_them() {
     assert!(flow::build(&ok, 0).is_err(), "zero steps");
 }
 
+/// Every class, as the released HiDream configs set them up.
+fn every_class() -> [FlowSchedulerConfig; 3] {
+    [
+        config(r#"{"_class_name": "FlowMatchEulerDiscreteScheduler"}"#),
+        config(r#"{"_class_name": "FlashFlowMatchEulerDiscreteScheduler"}"#),
+        config(
+            r#"{"_class_name": "UniPCMultistepScheduler", "use_flow_sigmas": true, "prediction_type": "flow_prediction"}"#,
+        ),
+    ]
+}
+
+#[test]
+fn step_counts_past_the_bound_are_refused_before_anything_is_sized() {
+    for config in every_class() {
+        let class = config.class_name.clone();
+        for steps in [usize::MAX, u32::MAX as usize, flow::MAX_STEPS + 1] {
+            let err = flow::build(&config, steps).expect_err(&class);
+            assert!(
+                matches!(err, FlowConfigError::Invalid(_))
+                    && err.to_string().contains(&steps.to_string()),
+                "{class} {steps}: {err}"
+            );
+        }
+        let longest = flow::build(&config, flow::MAX_STEPS).expect(&class);
+        assert_eq!(longest.timesteps().len(), flow::MAX_STEPS, "{class}");
+    }
+}
+
+#[test]
+fn num_train_timesteps_past_the_bound_is_refused() {
+    for mut config in every_class() {
+        for train in [0, flow::MAX_TRAIN_TIMESTEPS + 1, usize::MAX] {
+            config.num_train_timesteps = train;
+            let err = flow::build(&config, 4).expect_err("out of bounds");
+            assert!(err.to_string().contains("num_train_timesteps"), "{err}");
+        }
+    }
+}
+
 #[test]
 fn config_file_errors_name_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");

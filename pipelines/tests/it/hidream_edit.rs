@@ -403,3 +403,49 @@ fn lora_keys_that_match_nothing_or_misfit_are_listed() {
         "{err}"
     );
 }
+
+/// A step that leaves NaN latents stops the edit there, naming the step, instead of
+/// decoding them into a picture.
+#[test]
+fn nan_latents_stop_the_edit_at_the_step_that_made_them() {
+    let label = "e1_1";
+    let c = case(label);
+    let mut editor = base_transformer();
+    editor.set_max_seq(c["max_seq"].as_u64().expect("max_seq") as usize);
+    let mut settings = EditVariant::E1_1.defaults();
+    settings.steps = c["steps"].as_u64().expect("steps") as usize;
+    let prompts = EditPrompts {
+        prompt: prompt("full"),
+        negative: prompt("negative"),
+        target: Some(prompt("target")),
+    };
+    let image = edit_image::read_rgb_png(&dir().join(format!("{label}.png"))).expect("png");
+    let image = edit_image::to_tensor(&image, &Device::Cpu).expect("tensor");
+    let initial = tensor(&format!("{label}.initial_latents"));
+    let poisoned = (initial * f64::NAN).expect("nan");
+    let config =
+        FlowSchedulerConfig::from_file(&dir().join("scheduler_config.json")).expect("sched");
+    let mut scheduler = flow::build(&config, settings.steps).expect("scheduler");
+    let vae = vae_in(DType::F32);
+    let mut seen = 0;
+    let err = edit::edit(
+        EditModels {
+            editor: &editor,
+            refiner: None,
+            vae: &vae,
+        },
+        &prompts,
+        &image,
+        &poisoned,
+        &settings,
+        scheduler.as_mut(),
+        &mut QueuedNoise::new([]),
+        &mut |_| seen += 1,
+    )
+    .expect_err("NaN latents must not decode");
+    assert!(
+        matches!(err, pipelines::hidream::HiDreamError::NonFinite { step: 1, total } if total == settings.steps),
+        "{err}"
+    );
+    assert_eq!(seen, 0, "no step was reported done");
+}

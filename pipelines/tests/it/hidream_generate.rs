@@ -251,6 +251,37 @@ fn bad_inputs_are_errors_naming_what_is_wrong() {
     assert!(err.contains("steps"), "{err}");
 }
 
+/// A step that leaves NaN latents stops the run there, naming the step, instead of
+/// handing them to the VAE.
+#[test]
+fn nan_latents_stop_the_loop_at_the_step_that_made_them() {
+    let transformer = load_transformer(Placement::Resident);
+    let label = "euler_square";
+    let case = &reference().1["cases"][label];
+    let scheduler =
+        FlowSchedulerConfig::from_file(&dir().join("scheduler_euler/scheduler_config.json"))
+            .expect("scheduler");
+    let positive = embeds(label, "positive");
+    let negative = embeds(label, "negative");
+    let latents = (tensor(&format!("{label}.latents")) * f64::NAN).expect("nan");
+    let opts = options(case, latents);
+    let mut seen = 0;
+    let err = denoise(
+        &transformer,
+        &scheduler,
+        &Conditioning::new(&positive, Some(&negative)),
+        &opts,
+        &mut |_| seen += 1,
+    )
+    .expect_err("NaN latents must not come back as a result");
+    assert!(
+        matches!(err, pipelines::hidream::HiDreamError::NonFinite { step: 1, total } if total == opts.steps),
+        "{err}"
+    );
+    assert!(err.to_string().contains("likely causes"), "{err}");
+    assert_eq!(seen, 0, "no step was reported done");
+}
+
 #[test]
 fn offloaded_blocks_give_the_resident_result_on_cpu() {
     // On the CPU offload streams host copies through the same blocks: the result must be

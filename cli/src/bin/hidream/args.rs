@@ -24,9 +24,11 @@ The text encoders (CLIP-L, CLIP-G, T5-XXL, Llama-3.1-8B; about 14 GB in bf16 wit
 Llama's 16 GB) are loaded one at a time and dropped after encoding, before the transformer.
 
 Exit status: 0 done; 2 bad input (a flag, a missing or incomplete folder, a missing file,
-weights that do not fit the config); 1 a failure while running.
-No output file is left behind on failure: outputs are written to a temporary file and
-renamed into place.
+a weight file that is not valid safetensors or does not fit the config; all checked before
+any model loads); 1 a failure while running (a step whose latents became NaN or infinite
+included); 130 or 143 interrupted by SIGINT or SIGTERM.
+No output file is left behind on failure or interrupt: outputs are written to a temporary
+file and renamed into place.
 
 Examples:
   hidream generate --model ./HiDream-I1-Dev --variant dev --llama ./Llama-3.1-8B-Instruct \\

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
     let started = Instant::now();
+    let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&[&args.output]);
     let device = candle_device(plan.device)?;
     let model = &args.models.model;
     let settings = edit_settings(args);

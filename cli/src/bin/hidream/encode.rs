@@ -66,7 +66,9 @@ pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
         eprintln!("warning: {warning}");
     }
     let tensors = named(&encoded);
-    pipelines::tensor_file::save_safetensors(&args.output, &tensors)?;
+    let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&[&args.output]);
+    let staged = pipelines::tensor_file::stage_safetensors(&args.output, &tensors)?;
+    cli::interrupt::commit(vec![staged])?;
     let seconds = started.elapsed().as_secs_f64();
     if args.models.json {
         let shapes: serde_json::Map<String, serde_json::Value> = tensors

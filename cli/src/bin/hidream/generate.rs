@@ -12,17 +12,25 @@ use pipelines::hidream::generate::{
 };
 use pipelines::hidream::prompt_encoding::{EncodeOptions, EncoderFolders, Prompts, encode_prompts};
 use pipelines::hidream::transformer::{HiDreamTransformer, Placement, TransformerLoadOptions};
+use pipelines::hidream::weight_check::{check_weight_files, run_components};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::flow::FlowSchedulerConfig;
 use serde_json::json;
 use std::time::Instant;
 
-pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
-    let started = Instant::now();
+/// What a run reads before any model: the scheduler config, the starting latents, and the
+/// header of every weight file it will load.
+pub struct Prepared {
+    device: candle_core::Device,
+    scheduler: FlowSchedulerConfig,
+    latents: Option<candle_core::Tensor>,
+}
+
+/// Cheap checks first: a bad scheduler config, latents file or truncated weight file
+/// should not cost an encoder load, nor a whole denoise before the VAE is found broken.
+pub fn prepare(args: &GenerateArgs, plan: &Plan) -> Result<Prepared, Failure> {
     let device = candle_device(plan.device)?;
     let model = &args.models.model;
-    // Cheap checks first: a bad scheduler config or latents file should not cost an
-    // encoder load.
     let scheduler_path = model.join("scheduler/scheduler_config.json");
     let scheduler = FlowSchedulerConfig::from_file(&scheduler_path)
         .map_err(|e| bad(format!("{}: {e}", scheduler_path.display())))?;
@@ -30,6 +38,25 @@ pub fn run(args: &GenerateArgs, plan: &Plan) -> Result<(), Failure> {
         Some(path) => Some(load_latents(path, &device)?),
         None => None,
     };
+    check_weight_files(&run_components(model, &args.models.llama), &[])?;
+    Ok(Prepared {
+        device,
+        scheduler,
+        latents,
+    })
+}
+
+pub fn run(args: &GenerateArgs, plan: &Plan, prepared: Prepared) -> Result<(), Failure> {
+    let started = Instant::now();
+    let Prepared {
+        device,
+        scheduler,
+        latents,
+    } = prepared;
+    let model = &args.models.model;
+    let mut outputs = vec![args.output.as_path()];
+    outputs.extend(args.save_latents.as_deref());
+    let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
 
     let prompts = Prompts {
         negative_prompt: args.negative_prompt.clone(),

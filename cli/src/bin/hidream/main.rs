@@ -25,11 +25,16 @@ fn run(command_line: &Cli) -> Result<(), Failure> {
         Command::Generate(args) => {
             let plan = settings::generate(args)?;
             plan.report(args.models.json, args.dry_run);
+            // A dry run loads nothing and reads no weight file beyond the estimate's.
+            let prepared = match args.dry_run {
+                true => None,
+                false => Some(generate::prepare(args, &plan)?),
+            };
             memory_report::print(args, &plan);
-            if args.dry_run {
-                return Ok(());
+            match prepared {
+                Some(prepared) => generate::run(args, &plan, prepared),
+                None => Ok(()),
             }
-            generate::run(args, &plan)
         }
         Command::Edit(args) => {
             let plan = settings::edit(args)?;
@@ -44,6 +49,8 @@ fn run(command_line: &Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread exists (see cli::interrupt).
+    cli::interrupt::install();
     // Before anything large is allocated: reuse freed activation buffers (host_memory).
     pipelines::host_memory::keep_freed_memory();
     finish(run(&Cli::parse()))

@@ -32,7 +32,7 @@ pub fn write(
         image.rgb,
         &image.parameters,
     )?;
-    pipelines::output_file::commit(std::iter::once(png).chain(staged).collect())?;
+    cli::interrupt::commit(std::iter::once(png).chain(staged).collect())?;
     let seconds = started.elapsed().as_secs_f64();
     match summary {
         Some(mut summary) => {

@@ -79,11 +79,10 @@ fn check_scale(flag: &str, value: f64) -> Result<(), Failure> {
     }
 }
 
+/// Bounded before a schedule is sized from it (see `flow::MAX_STEPS`).
 fn check_steps(steps: usize) -> Result<(), Failure> {
-    if steps == 0 {
-        return Err(bad("--steps must be at least 1"));
-    }
-    Ok(())
+    pipelines::schedulers::flow::check_steps(steps)
+        .map_err(|e| bad(format!("--steps {steps}: {e}")))
 }
 
 /// What a run will do, for the report printed before it starts.

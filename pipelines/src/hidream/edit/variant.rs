@@ -96,11 +96,14 @@ impl EditSettings {
         self
     }
 
+    /// Checks every number before anything is sized or computed from it. Messages name
+    /// the flags both `hidream edit` and `hidream-edit` take.
     pub fn validate(&self) -> Result<(), HiDreamError> {
         let bad = |m: String| Err(HiDreamError::InvalidInput(m));
-        if self.steps == 0 {
-            return bad("--steps must be at least 1".into());
+        if let Err(e) = crate::schedulers::flow::check_steps(self.steps) {
+            return bad(format!("--steps {}: {e}", self.steps));
         }
+        // NaN fails `contains` too.
         if !(0.0..=1.0).contains(&self.refine_strength) {
             return bad(format!(
                 "--refine-strength {}: must be between 0 and 1",
@@ -108,8 +111,8 @@ impl EditSettings {
             ));
         }
         for (flag, value) in [
-            ("--guidance-scale", self.guidance_scale),
-            ("--image-guidance-scale", self.image_guidance_scale),
+            ("--guidance", self.guidance_scale),
+            ("--image-guidance", self.image_guidance_scale),
         ] {
             if !value.is_finite() {
                 return bad(format!("{flag} {value}: must be a finite number"));
@@ -138,5 +141,28 @@ mod tests {
         s.refine_strength = 1.5;
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("--refine-strength 1.5"), "{err}");
+        s.refine_strength = f64::NAN;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("--refine-strength NaN"), "{err}");
+    }
+
+    #[test]
+    fn step_counts_are_bounded_and_messages_name_the_flags_users_type() {
+        for steps in [0, usize::MAX, u32::MAX as usize] {
+            let s = EditVariant::E1Full.defaults().overridden(SettingOverrides {
+                steps: Some(steps),
+                ..SettingOverrides::default()
+            });
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("--steps {steps}")), "{err}");
+        }
+        let mut s = EditVariant::E1_1.defaults();
+        s.guidance_scale = f64::INFINITY;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("--guidance inf"), "{err}");
+        s.guidance_scale = 3.0;
+        s.image_guidance_scale = f64::NAN;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("--image-guidance NaN"), "{err}");
     }
 }

@@ -131,6 +131,7 @@ pub fn denoise_with_noise(
             velocity
         };
         latents = sched.step(&velocity, t, &latents, noise)?;
+        crate::hidream::finite::check_step(&latents, i + 1, timesteps.len())?;
         on_step(StepProgress {
             step: i + 1,
             steps: timesteps.len(),

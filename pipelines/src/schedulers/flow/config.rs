@@ -5,6 +5,27 @@
 use serde::Deserialize;
 use std::path::Path;
 
+/// The most steps a schedule is built with. The released HiDream models take 16 to 50;
+/// the bound keeps a typo or a hostile number from sizing the schedule's vectors (a
+/// `usize::MAX` request would overflow their capacity, 2^32 would exhaust memory).
+pub const MAX_STEPS: usize = 10_000;
+
+/// The largest `num_train_timesteps` a config may give. Every released config says 1000;
+/// the value scales the timesteps fed to the transformer, so far larger ones only come
+/// from a corrupt file.
+pub const MAX_TRAIN_TIMESTEPS: usize = 1_000_000;
+
+/// Fails unless `steps` is between 1 and [`MAX_STEPS`].
+pub fn check_steps(steps: usize) -> Result<(), FlowConfigError> {
+    if (1..=MAX_STEPS).contains(&steps) {
+        Ok(())
+    } else {
+        Err(FlowConfigError::Invalid(format!(
+            "the number of steps must be between 1 and {MAX_STEPS}, not {steps}"
+        )))
+    }
+}
+
 /// The classes `build` accepts.
 pub const FLOW_CLASSES: [&str; 3] = [
     "FlowMatchEulerDiscreteScheduler",
@@ -156,11 +177,18 @@ impl FlowSchedulerConfig {
         if self.shift_terminal.is_some_and(|v| v != 0.0) {
             return Err(self.unsupported("shift_terminal"));
         }
-        if self.num_train_timesteps == 0 {
-            return Err(FlowConfigError::Invalid(
-                "num_train_timesteps must be at least 1".into(),
-            ));
-        }
         Ok(())
+    }
+
+    /// The schedule's sizes: `steps` and `num_train_timesteps` within their bounds, checked
+    /// before anything is sized from them.
+    pub(crate) fn check_counts(&self, steps: usize) -> Result<(), FlowConfigError> {
+        if !(1..=MAX_TRAIN_TIMESTEPS).contains(&self.num_train_timesteps) {
+            return Err(FlowConfigError::Invalid(format!(
+                "num_train_timesteps must be between 1 and {MAX_TRAIN_TIMESTEPS}, not {}",
+                self.num_train_timesteps
+            )));
+        }
+        check_steps(steps)
     }
 }

@@ -13,7 +13,9 @@ mod scheduler;
 mod step_math;
 pub mod unipc;
 
-pub use config::{FLOW_CLASSES, FlowConfigError, FlowSchedulerConfig};
+pub use config::{
+    FLOW_CLASSES, FlowConfigError, FlowSchedulerConfig, MAX_STEPS, MAX_TRAIN_TIMESTEPS, check_steps,
+};
 pub use noise::{NoiseSource, QueuedNoise};
 pub use scheduler::FlowScheduler;
 

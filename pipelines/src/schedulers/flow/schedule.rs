@@ -26,11 +26,7 @@ impl FlowSchedule {
     /// which `reject_unported_sigmas` refuses).
     pub fn new(config: &FlowSchedulerConfig, steps: usize) -> Result<Self, FlowConfigError> {
         config.reject_unported_sigmas()?;
-        if steps == 0 {
-            return Err(FlowConfigError::Invalid(
-                "the number of steps must be at least 1".into(),
-            ));
-        }
+        config.check_counts(steps)?;
         if !(config.shift.is_finite() && config.shift > 0.0) {
             return Err(FlowConfigError::Invalid(format!(
                 "shift must be a positive number, not {}",

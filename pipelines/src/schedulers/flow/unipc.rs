@@ -70,11 +70,7 @@ impl FlowUniPc {
             )));
         }
         config.reject_unported_sigmas()?;
-        if steps == 0 {
-            return Err(FlowConfigError::Invalid(
-                "the number of steps must be at least 1".into(),
-            ));
-        }
+        config.check_counts(steps)?;
         let shift = config.flow_shift;
         if !(shift.is_finite() && shift > 0.0) {
             return Err(FlowConfigError::Invalid(format!(
