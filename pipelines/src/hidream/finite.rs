@@ -7,18 +7,12 @@
 //! and changes nothing, so results are the same bit for bit.
 
 use super::HiDreamError;
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 
 /// Fails with [`HiDreamError::NonFinite`] unless every value of `latents` is finite.
 /// `step` is 1-based, as the message shows it.
 pub fn check_step(latents: &Tensor, step: usize, total: usize) -> Result<(), HiDreamError> {
-    // Summed in f32 whatever the latents' dtype: an f16 sum of a large latent could
-    // overflow on finite values.
-    let sum = latents
-        .to_dtype(DType::F32)?
-        .sum_all()?
-        .to_scalar::<f32>()?;
-    if sum.is_finite() {
+    if crate::tensor_math::all_finite(latents)? {
         Ok(())
     } else {
         Err(HiDreamError::NonFinite { step, total })
@@ -28,7 +22,7 @@ pub fn check_step(latents: &Tensor, step: usize, total: usize) -> Result<(), HiD
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
+    use candle_core::{DType, Device};
 
     #[test]
     fn any_nan_or_infinity_names_the_step() {

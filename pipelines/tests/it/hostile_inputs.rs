@@ -99,6 +99,37 @@ fn png_headers_claiming_huge_sizes_are_refused_before_allocating() {
 }
 
 #[test]
+fn an_edit_source_whose_header_claims_a_huge_picture_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (w, h) in [
+        (100_000, 100_000),
+        (40_000, 16),
+        (16, 40_000),
+        (20_000, 10_000),
+    ] {
+        let path = dir.path().join("巨大.png");
+        std::fs::write(&path, forged_png(w, h)).expect("write");
+        let err = pipelines::hidream::edit_image::read_rgb_png(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("巨大.png") && err.contains(&format!("{w}x{h}")),
+            "{err}"
+        );
+    }
+    // Within the bounds, the same header-only file fails as unreadable, not as too big.
+    let path = dir.path().join("small.png");
+    std::fs::write(&path, forged_png(64, 64)).expect("write");
+    let err = pipelines::hidream::edit_image::read_rgb_png(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not a readable PNG") && !err.contains("at most"),
+        "{err}"
+    );
+}
+
+#[test]
 fn mutated_pngs_are_read_or_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut valid = Vec::new();
