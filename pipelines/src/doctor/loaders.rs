@@ -102,39 +102,54 @@ impl SimpleBackend for HeaderShapes {
     }
 }
 
-fn vars(dir: &Path) -> Result<VarBuilder<'static>, String> {
-    HeaderShapes::of(dir).map(HeaderShapes::var_builder)
-}
-
 fn text<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// Builds a model over `vars` when there are any (see [`check`]).
+fn build<E: std::fmt::Display>(
+    vars: Option<VarBuilder<'static>>,
+    model: impl FnOnce(VarBuilder<'static>) -> Result<(), E>,
+) -> Result<(), String> {
+    vars.map_or(Ok(()), |vb| model(vb).map_err(text))
+}
+
 /// Runs the loader's checks for component `name` of a `pipeline` folder at `root`.
 /// `None` when that loader does not read this component (doctor's file checks stand).
-pub fn check(pipeline: Pipeline, root: &Path, name: &str) -> Option<Result<(), String>> {
+/// Without `build_models` configs, tokenizers and schedulers are checked but no model is
+/// built, so weight names and shapes go unchecked (a shape-only build still copies the
+/// weights some layers transpose or fuse; the caller decides whether that fits).
+pub fn check(
+    pipeline: Pipeline,
+    root: &Path,
+    name: &str,
+    build_models: bool,
+) -> Option<Result<(), String>> {
     let dir = root.join(name);
+    let vars = |dir: &Path| -> Result<Option<VarBuilder<'static>>, String> {
+        if build_models {
+            HeaderShapes::of(dir).map(|h| Some(h.var_builder()))
+        } else {
+            Ok(None)
+        }
+    };
     let result = match (pipeline, name) {
         (Pipeline::StableDiffusion, "tokenizer") => {
             ClipTokenizer::from_dir(&dir).map(drop).map_err(text)
         }
         (Pipeline::StableDiffusion, "text_encoder") => (|| {
             let config: ClipTextConfig = read_config(&dir.join("config.json")).map_err(text)?;
-            ClipTextModel::new(vars(&dir)?, &config)
-                .map(drop)
-                .map_err(text)
+            build(vars(&dir)?, |vb| ClipTextModel::new(vb, &config).map(drop))
         })(),
         (Pipeline::StableDiffusion, "unet") => (|| {
             let config: UNetConfig = read_config(&dir.join("config.json")).map_err(text)?;
-            UNet2DConditionModel::new(vars(&dir)?, &config)
-                .map(drop)
-                .map_err(text)
+            build(vars(&dir)?, |vb| {
+                UNet2DConditionModel::new(vb, &config).map(drop)
+            })
         })(),
         (Pipeline::StableDiffusion | Pipeline::HiDream, "vae") => (|| {
             let config: VaeConfig = read_config(&dir.join("config.json")).map_err(text)?;
-            AutoencoderKL::new(vars(&dir)?, &config)
-                .map(drop)
-                .map_err(text)
+            build(vars(&dir)?, |vb| AutoencoderKL::new(vb, &config).map(drop))
         })(),
         (Pipeline::StableDiffusion, "scheduler") => (|| {
             let config: SchedulerConfig =
@@ -146,9 +161,9 @@ pub fn check(pipeline: Pipeline, root: &Path, name: &str) -> Option<Result<(), S
         })(),
         (Pipeline::HiDream, "transformer") => (|| {
             let config = TransformerConfig::from_file(&dir.join("config.json")).map_err(text)?;
-            HiDreamTransformer::new(config, vars(&dir)?, Kernels::default())
-                .map(drop)
-                .map_err(text)
+            build(vars(&dir)?, |vb| {
+                HiDreamTransformer::new(config, vb, Kernels::default()).map(drop)
+            })
         })(),
         _ => return None,
     };

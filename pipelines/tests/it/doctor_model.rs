@@ -299,3 +299,29 @@ fn a_fifo_in_the_folder_fails_instead_of_hanging() {
     let checks = run(root.path(), 1 << 30);
     assert_eq!(find(&checks, "model.layout").status, Status::Fail);
 }
+
+#[test]
+fn a_model_too_large_to_build_shape_only_says_its_shapes_were_not_checked() {
+    let root = fresh_sd2();
+    let host = DeviceInfo {
+        kind: DeviceKind::Cpu,
+        ..device(Device::Cpu, 1024)
+    };
+    let selected = Selected {
+        device: Device::Cpu,
+        dtype: DType::F32,
+    };
+    let checks = model::checks(
+        root.path(),
+        Some(selected),
+        std::slice::from_ref(&host),
+        &host,
+    );
+    let unet = find(&checks, "model.unet");
+    assert!(
+        unet.detail.contains("not checked against the model"),
+        "{unet:?}"
+    );
+    // Configs are still the loader's to judge.
+    assert_eq!(find(&checks, "model.scheduler").status, Status::Pass);
+}
