@@ -43,10 +43,22 @@ pub const REQUIRED: [&str; 7] = [
     "cuDeviceTotalMem_v2",
 ];
 
+/// Optional symbols: without them free memory and error texts are unknown.
+pub const OPTIONAL: [&str; 5] = [
+    "cuDevicePrimaryCtxRetain",
+    "cuDevicePrimaryCtxRelease_v2",
+    "cuCtxSetCurrent",
+    "cuMemGetInfo_v2",
+    "cuGetErrorString",
+];
+
+/// The driver library's soname.
+pub const LIBRARY: &str = "libcuda.so.1";
+
 /// The loader-search candidates, in the order the driver's own docs recommend.
 pub fn default_candidates() -> Vec<LibraryCandidate> {
     vec![
-        LibraryCandidate::LoaderSearch("libcuda.so.1".to_string()),
+        LibraryCandidate::LoaderSearch(LIBRARY.to_string()),
         LibraryCandidate::LoaderSearch("libcuda.so".to_string()),
     ]
 }
@@ -127,17 +139,19 @@ impl CudaApi {
     }
 
     fn missing_optional(&self) -> Vec<&'static str> {
-        [
-            ("cuDevicePrimaryCtxRetain", self.ctx_retain.is_some()),
-            ("cuDevicePrimaryCtxRelease_v2", self.ctx_release.is_some()),
-            ("cuCtxSetCurrent", self.ctx_set_current.is_some()),
-            ("cuMemGetInfo_v2", self.mem_get_info.is_some()),
-            ("cuGetErrorString", self.error_string.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(n, _)| n)
-        .collect()
+        let present = [
+            self.ctx_retain.is_some(),
+            self.ctx_release.is_some(),
+            self.ctx_set_current.is_some(),
+            self.mem_get_info.is_some(),
+            self.error_string.is_some(),
+        ];
+        OPTIONAL
+            .into_iter()
+            .zip(present)
+            .filter(|(_, ok)| !ok)
+            .map(|(n, _)| n)
+            .collect()
     }
 
     fn check(&self, call: &'static str, code: CuResult) -> Result<(), CuFailure> {
@@ -246,10 +260,7 @@ pub fn probe(candidates: &[LibraryCandidate]) -> (BackendReport, Option<CudaRunt
     let (attempts, opened) = crate::loader::open_first(candidates);
     report.attempts = attempts;
     let Some((lib, label)) = opened else {
-        report.absence = Some(Absence::LibraryNotFound {
-            library: "libcuda.so.1",
-            tried: report.attempts.clone(),
-        });
+        report.absence = Some(BackendReport::not_loaded(LIBRARY, report.attempts.clone()));
         return (report, None);
     };
     report.library = Some(label.clone());
@@ -263,6 +274,14 @@ pub fn probe(candidates: &[LibraryCandidate]) -> (BackendReport, Option<CudaRunt
         return (report, None);
     }
     match enumerate(&api, &mut report) {
+        Err(Enumeration::Implausible(count)) => {
+            report.absence = Some(Absence::ImplausibleCount {
+                library: label,
+                call: "cuDeviceGetCount",
+                count,
+            });
+            (report, None)
+        }
         Ok(()) if report.devices.is_empty() => {
             report.absence = Some(Absence::NoDevices {
                 library: label,
@@ -276,15 +295,28 @@ pub fn probe(candidates: &[LibraryCandidate]) -> (BackendReport, Option<CudaRunt
             (report, None)
         }
         Ok(()) => (report, Some(CudaRuntime { api: Arc::new(api) })),
-        Err(f) => {
+        Err(Enumeration::Call(f)) => {
             report.absence = Some(failure(&label, f));
             (report, None)
         }
     }
 }
 
-fn enumerate(api: &CudaApi, report: &mut BackendReport) -> Result<(), CuFailure> {
+enum Enumeration {
+    Call(CuFailure),
+    /// cuDeviceGetCount's answer, refused before anything is sized from it.
+    Implausible(i64),
+}
+
+impl From<CuFailure> for Enumeration {
+    fn from(f: CuFailure) -> Self {
+        Enumeration::Call(f)
+    }
+}
+
+fn enumerate(api: &CudaApi, report: &mut BackendReport) -> Result<(), Enumeration> {
     let init = CudaApi::required(api.init, "cuInit")?;
+    crate::probe::stage(|| "cuInit".to_string());
     // SAFETY: flags must be 0.
     api.check("cuInit", unsafe { init(0) })?;
     let version = CudaApi::required(api.driver_version, "cuDriverGetVersion")?;
@@ -292,9 +324,13 @@ fn enumerate(api: &CudaApi, report: &mut BackendReport) -> Result<(), CuFailure>
     let v = api.int_out("cuDriverGetVersion", |p| unsafe { version(p) })?;
     report.driver_version = Some(format_driver_version(v));
     let count = CudaApi::required(api.device_count, "cuDeviceGetCount")?;
+    crate::probe::stage(|| "cuDeviceGetCount and the device queries".to_string());
     // SAFETY: out-pointer valid for the call.
     let n = api.int_out("cuDeviceGetCount", |p| unsafe { count(p) })?;
-    let n = usize::try_from(n).unwrap_or(0);
+    let n = match usize::try_from(n) {
+        Ok(n) if n <= crate::info::MAX_DEVICES => n,
+        _ => return Err(Enumeration::Implausible(i64::from(n))),
+    };
     report.device_count = Some(n);
     for index in 0..n {
         match describe(api, index, report) {

@@ -123,6 +123,18 @@ impl Discovery {
         }
     }
 
+    /// Discovery from reports made elsewhere (a probe process, see [`crate::probe`]):
+    /// devices and verdicts only, so [`Discovery::memory`] knows nothing but the CPU.
+    pub fn from_reports(npu: BackendReport, cuda: BackendReport) -> Self {
+        Self {
+            npu,
+            cuda,
+            cpu: crate::cpu::describe(),
+            npu_runtime: None,
+            cuda_runtime: None,
+        }
+    }
+
     /// Discovery with the real environment's search paths.
     pub fn from_env(env: &impl EnvSource) -> Self {
         Self::run(&DiscoveryConfig::from_env(env))

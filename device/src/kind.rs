@@ -1,11 +1,11 @@
 //! The `Device` value type and device kinds: what "npu:1" means.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// The family of a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     Npu,
@@ -69,6 +69,17 @@ impl fmt::Display for Device {
 impl Serialize for Device {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// Reads back exactly what `Serialize` writes ("npu:1", "cuda:0", "cpu"), nothing looser.
+impl<'de> Deserialize<'de> for Device {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<Device>()
+            .ok()
+            .filter(|device| device.to_string() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a device id")))
     }
 }
 

@@ -90,6 +90,14 @@ impl TensorsFile {
             path: path.clone(),
             source,
         };
+        // Opening a FIFO blocks until a writer appears; only regular files are opened.
+        let meta = std::fs::metadata(&path).map_err(io)?;
+        if !meta.is_file() {
+            return Err(WeightsError::Invalid {
+                path,
+                detail: "not a regular file".to_string(),
+            });
+        }
         let file = File::open(&path).map_err(io)?;
         // SAFETY: the map is read-only; a concurrent writer truncating the file could
         // fault on access, the caveat every mmap-based loader (candle, safetensors) has.

@@ -3,11 +3,16 @@
 
 use clap::Parser;
 use device::doctor::{Check, DoctorInput, device_checks};
-use device::{Discovery, ProcessEnv};
+use device::{DeviceKind, ProcessEnv, probe};
 use pipelines::doctor::{kernels, model, python};
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
+
+/// The hidden flag a probe child is started with (`Args::probe_devices`); see
+/// `device::probe`.
+const PROBE_FLAG: &str = "--probe-devices";
 
 const AFTER_HELP: &str = "\
 Checks: host; NPU (device nodes, libascendcl.so, symbols, aclInit, CANN and driver
@@ -15,6 +20,10 @@ versions, devices, SoC, memory, bf16); CUDA (driver, devices, capability, memory
 environment (ASCEND_HOME_PATH, ASCEND_OPP_PATH, ASCEND_RT_VISIBLE_DEVICES /
 CUDA_VISIBLE_DEVICES, PREFERRED_DEVICE / PREFERRED_DTYPE); the Python stack; with
 --model, a diffusers folder and whether it fits the selected device.
+
+Vendor libraries are loaded and initialised in child processes (one per backend, at
+most --probe-timeout seconds each): a library that crashes or hangs is a failing check
+with the signal or the timeout, never a crash or hang of doctor.
 
 Exit status: 0 all checks pass (or are skipped), 1 warnings only, 2 a check fails.
 
@@ -48,22 +57,33 @@ struct Args {
     /// A diffusers model folder (SD 2.x or HiDream) to validate and size.
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
-    /// Python interpreter whose torch / diffusers stack to check.
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    python: PathBuf,
+    /// Python interpreter whose torch / diffusers stack to check [default: python3 on
+    /// PATH, skipped when absent; an interpreter named here must exist].
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
     /// Seconds to wait for the Python interpreter.
     #[arg(long, value_name = "SECS", default_value_t = 20.0)]
     python_timeout: f64,
     /// Skip the Python stack checks.
     #[arg(long)]
     no_python: bool,
+    /// Seconds each vendor-library probe (dlopen, init, device queries) may take before
+    /// it is killed and reported as failing.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    probe_timeout: f64,
     /// Where device nodes live (for containers with a relocated /dev, and for tests).
     #[arg(long, value_name = "DIR", default_value = "/dev", hide = true)]
     dev_dir: PathBuf,
+    /// Probe one backend in this process and print its report (doctor runs itself so).
+    #[arg(long, value_name = "KIND", value_parser = ["npu", "cuda"], hide = true)]
+    probe_devices: Option<String>,
 }
 
 fn main() {
     let args = Args::parse();
+    if let Some(kind) = &args.probe_devices {
+        std::process::exit(probe_child(kind));
+    }
     match run(&args) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
@@ -73,11 +93,39 @@ fn main() {
     }
 }
 
+/// The probe child: one backend's report on stdout. Whatever the vendor library does to
+/// this process, the parent is left standing.
+fn probe_child(kind: &str) -> i32 {
+    let kind = if kind == "npu" {
+        DeviceKind::Npu
+    } else {
+        DeviceKind::Cuda
+    };
+    probe::trace_stages();
+    let report = probe::probe_in_this_process(kind, &ProcessEnv);
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{}", probe::report_line(&report)).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// A command that runs this program as a probe child for `kind`.
+fn probe_command(kind: DeviceKind) -> Command {
+    // Without its own path doctor cannot isolate the probe; the child then fails to
+    // start and the backend is reported as failing, which is the truth.
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("doctor"));
+    let mut command = Command::new(exe);
+    command.arg(PROBE_FLAG).arg(kind.as_str());
+    command
+}
+
 /// Runs every check, prints the report and returns the exit status (the report's own:
 /// see the help's "Exit status"); an error is one writing the report.
 fn run(args: &Args) -> std::io::Result<i32> {
     let env = ProcessEnv;
-    let discovery = Discovery::from_env(&env);
+    let limit = Duration::from_secs_f64(args.probe_timeout.clamp(0.1, 3600.0));
+    let discovery = probe::isolated_discovery(probe_command, limit);
     let mut input = DoctorInput::new(&discovery, &env);
     input.dev_dir = args.dev_dir.clone();
     input.device_flag = args.device.clone();
@@ -90,8 +138,15 @@ fn run(args: &Args) -> std::io::Result<i32> {
             .push(Check::skip("python.interpreter", "skipped (--no-python)"));
     } else {
         let timeout = Duration::from_secs_f64(args.python_timeout.clamp(0.1, 600.0));
-        let result = python::PythonProbe::new(&args.python, timeout).run();
-        report.checks.extend(python::checks(&result, npu_host));
+        let interpreter = args
+            .python
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(python::DEFAULT_INTERPRETER));
+        let result = python::PythonProbe::new(interpreter, timeout).run();
+        let given = args.python.is_some();
+        report
+            .checks
+            .extend(python::checks(&result, npu_host, given));
     }
 
     report.checks.extend(kernels::checks(report.selected));

@@ -1,7 +1,7 @@
 //! The `doctor` binary end to end: JSON schema, verdicts and exit codes, with test-double
 //! vendor libraries reached the way real ones are (ASCEND_HOME_PATH, LD_LIBRARY_PATH).
 
-use crate::doubles::{FakeAcl, FakeCuda, write_cann_version};
+use crate::doubles::{FakeAcl, FakeCuda, Fault, write_cann_version};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -390,4 +390,195 @@ fn the_binary_reports_model_checks() {
         .unwrap();
     // A few KiB of weights fit in any host's RAM.
     assert_eq!(memory["status"], "pass", "{memory}");
+}
+
+/// Something standing where a vendor library should be that is not a loadable library.
+#[derive(Debug, Clone, Copy)]
+enum Broken {
+    /// The first page of a real library: its segments extend past the end of the file,
+    /// so mapping them faults (SIGBUS) inside dlopen.
+    Truncated,
+    RandomBytes,
+    Empty,
+    Directory,
+    LinkerScript,
+}
+
+const BROKEN: [Broken; 5] = [
+    Broken::Truncated,
+    Broken::RandomBytes,
+    Broken::Empty,
+    Broken::Directory,
+    Broken::LinkerScript,
+];
+
+impl Broken {
+    /// Creates it at `path`; `real` builds a working library at a given path.
+    fn plant(self, path: &Path, real: impl Fn(&Path) -> PathBuf) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        match self {
+            Broken::Truncated => {
+                let whole = real(&path.parent().unwrap().join("whole"));
+                let bytes = std::fs::read(whole).unwrap();
+                std::fs::write(path, &bytes[..4096]).unwrap();
+            }
+            Broken::RandomBytes => {
+                // Fixed noise: a failing test must fail the same way again.
+                let noise: Vec<u8> = (0u32..4096)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                    .collect();
+                std::fs::write(path, noise).unwrap();
+            }
+            Broken::Empty => std::fs::write(path, b"").unwrap(),
+            Broken::Directory => std::fs::create_dir(path).unwrap(),
+            Broken::LinkerScript => std::fs::write(
+                path,
+                "/* GNU ld script */\nGROUP ( /usr/lib64/libcuda.so.1 )\n",
+            )
+            .unwrap(),
+        }
+    }
+}
+
+/// The check that reports a broken library, and the library's file name.
+const LIBRARIES: [(&str, &str); 2] = [
+    ("cuda.driver", "libcuda.so.1"),
+    ("npu.library", "libascendcl.so"),
+];
+
+fn real_library(name: &str, dir: &Path) -> PathBuf {
+    if name == "libcuda.so.1" {
+        FakeCuda::new().install(dir)
+    } else {
+        FakeAcl::new().install(dir)
+    }
+}
+
+#[test]
+fn a_broken_vendor_library_on_the_loader_path_fails_with_the_loaders_message() {
+    for (id, name) in LIBRARIES {
+        for broken in BROKEN {
+            let host = Host::new();
+            let path = host.path("libs").join(name);
+            broken.plant(&path, |dir| real_library(name, dir));
+            let libs = host.path("libs");
+            let host = host.env("LD_LIBRARY_PATH", libs);
+            let run = host.run(&["--json", "--no-python"]);
+            let doc = assert_schema(&run);
+            assert_eq!(run.code, 2, "{name} {broken:?}: {doc:#}");
+            let c = check(&doc, id);
+            assert_eq!(c["status"], "fail", "{name} {broken:?}: {c:#}");
+            let detail = c["detail"].as_str().unwrap();
+            let says_why =
+                detail.contains(path.to_str().unwrap()) || detail.contains("crashed with SIGBUS");
+            assert!(says_why, "{name} {broken:?}: {detail}");
+            assert!(detail.contains(name), "{name} {broken:?}: {detail}");
+        }
+    }
+}
+
+#[test]
+fn a_broken_libascendcl_under_ascend_home_path_fails() {
+    for broken in [Broken::Truncated, Broken::RandomBytes, Broken::Directory] {
+        let host = Host::new();
+        let toolkit = host.path("toolkit");
+        broken.plant(&toolkit.join("lib64/libascendcl.so"), |dir| {
+            FakeAcl::new().install(dir)
+        });
+        let run = host
+            .env("ASCEND_HOME_PATH", &toolkit)
+            .run(&["--json", "--no-python"]);
+        let doc = assert_schema(&run);
+        let c = check(&doc, "npu.library");
+        assert_eq!(c["status"], "fail", "{broken:?}: {c:#}");
+        assert_eq!(run.code, 2);
+    }
+}
+
+#[test]
+fn a_hanging_driver_is_cut_off_by_the_probe_timeout() {
+    let host = Host::new().cuda(FakeCuda::new().init_fault(Fault::Hang));
+    let run = host.run(&["--json", "--no-python", "--probe-timeout", "1"]);
+    assert!(run.elapsed < Duration::from_secs(20), "{:?}", run.elapsed);
+    let doc = assert_schema(&run);
+    let c = check(&doc, "cuda.driver");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    let detail = c["detail"].as_str().unwrap();
+    assert!(detail.contains("timed out after 1 s"), "{detail}");
+    assert!(detail.contains("during cuInit"), "{detail}");
+    // The other backend and the rest of the report are still there.
+    assert_eq!(doc["selected"]["device"], "cpu");
+}
+
+#[test]
+fn a_driver_that_crashes_in_init_fails_naming_the_signal() {
+    let run = Host::new()
+        .cuda(FakeCuda::new().init_fault(Fault::Segfault))
+        .run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    let c = check(&doc, "cuda.driver");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(c["detail"].as_str().unwrap().contains("SIGSEGV"), "{c:#}");
+
+    let run = Host::new()
+        .ascend(FakeAcl::new().init_fault(Fault::Abort), 1)
+        .run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    let c = check(&doc, "npu.library");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    let detail = c["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("SIGABRT") && detail.contains("aclInit"),
+        "{detail}"
+    );
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn an_absurd_device_count_fails_instead_of_aborting() {
+    let run = Host::new()
+        .cuda(FakeCuda::new().reported_count(2_000_000_000))
+        .run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    let c = check(&doc, "cuda.driver");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(
+        c["detail"].as_str().unwrap().contains("2000000000"),
+        "{c:#}"
+    );
+
+    let run = Host::new()
+        .ascend(FakeAcl::new().devices(2_000_000_000), 1)
+        .run(&["--json", "--no-python"]);
+    let doc = assert_schema(&run);
+    let c = check(&doc, "npu.devices");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(
+        c["detail"].as_str().unwrap().contains("2000000000"),
+        "{c:#}"
+    );
+}
+
+#[test]
+fn a_named_python_that_does_not_exist_fails_and_a_missing_default_skips() {
+    let host = Host::new();
+    let missing = host.path("no/such/python3");
+    let run = host.run(&["--json", "--python", missing.to_str().unwrap()]);
+    let doc = assert_schema(&run);
+    let c = check(&doc, "python.interpreter");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains(missing.to_str().unwrap())
+    );
+    assert_eq!(run.code, 2);
+
+    // No python3 on PATH and none named: nothing to check, not a failure.
+    let empty = host.path("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = Host::new().env("PATH", &empty).run(&["--json"]);
+    let doc = assert_schema(&run);
+    assert_eq!(check(&doc, "python.interpreter")["status"], "skip");
 }

@@ -144,6 +144,17 @@ fn npu(r: &BackendReport, nodes: &[String], input: &DoctorInput<'_>) -> Vec<Chec
     });
 
     let Some(library) = &r.library else {
+        if let Some(broken) = broken_library(r, "libascendcl.so") {
+            checks.push(Check::fail(
+                "npu.library",
+                broken,
+                format!(
+                    "reinstall the CANN toolkit matching the driver (or remove the broken file \
+                     from ASCEND_HOME_PATH / LD_LIBRARY_PATH), then {SET_ENV}"
+                ),
+            ));
+            return checks;
+        }
         let tried = r
             .attempts
             .iter()
@@ -370,8 +381,29 @@ fn npu_bf16(r: &BackendReport) -> Check {
     }
 }
 
+/// The detail of a library that is there but broken: dlopen refused a file by its name,
+/// or the probe process loading it crashed or hung. `None` when it is simply absent.
+fn broken_library(r: &BackendReport, name: &str) -> Option<String> {
+    match r.absence.as_ref()? {
+        why @ Absence::LibraryUnloadable { .. } => Some(why.to_string()),
+        Absence::ProbeFailed { reason, .. } => Some(format!(
+            "loading and initialising {name} (in a separate probe process) failed: {reason}"
+        )),
+        _ => None,
+    }
+}
+
 fn cuda(r: &BackendReport) -> Vec<Check> {
     let Some(library) = &r.library else {
+        if let Some(broken) = broken_library(r, "libcuda.so.1") {
+            return vec![Check::fail(
+                "cuda.driver",
+                broken,
+                "reinstall the NVIDIA driver (nvidia-smi must work), or remove the broken \
+                 libcuda from LD_LIBRARY_PATH; on hosts without NVIDIA GPUs delete the stray \
+                 library",
+            )];
+        }
         return vec![Check::skip(
             "cuda.driver",
             "libcuda.so.1 not found: no NVIDIA driver on this host",
@@ -386,6 +418,10 @@ fn cuda(r: &BackendReport) -> Vec<Check> {
             Absence::NoDevices { .. } => {
                 "run `nvidia-smi`; check CUDA_VISIBLE_DEVICES and, in containers, --gpus"
             }
+            Absence::ImplausibleCount { .. } => {
+                "this libcuda is not a working NVIDIA driver: reinstall the driver (nvidia-smi \
+                 must work) or remove the stray library from LD_LIBRARY_PATH"
+            }
             _ => {
                 "run `nvidia-smi`: the kernel module and libcuda versions must match; in \
                  containers use the NVIDIA container toolkit (--gpus all)"
@@ -397,7 +433,8 @@ fn cuda(r: &BackendReport) -> Vec<Check> {
             return vec![Check::warn(
                 "cuda.driver",
                 why.to_string(),
-                "no GPU is visible to the installed NVIDIA driver: in containers pass --gpus;                  otherwise ignore this on hosts without NVIDIA GPUs",
+                "no GPU is visible to the installed NVIDIA driver: in containers pass --gpus; \
+                 otherwise ignore this on hosts without NVIDIA GPUs",
             )];
         }
         return vec![Check::fail("cuda.driver", why.to_string(), fix)];

@@ -34,6 +34,14 @@ pub const REQUIRED: [&str; 5] = [
     "aclrtGetMemInfo",
 ];
 
+/// Symbols whose absence only degrades discovery (no device release, no runtime error
+/// text, bf16 from the SoC table).
+pub const OPTIONAL: [&str; 3] = [
+    "aclrtResetDevice",
+    "aclGetRecentErrMsg",
+    "aclGetCannAttribute",
+];
+
 /// Resolved ACL functions. Every pointer stays valid while `_lib` lives, and the struct
 /// never hands them out. The library is never unloaded: once aclInit has run, the runtime
 /// has threads and exit handlers inside it, and dlclose would pull the code from under
@@ -100,15 +108,17 @@ impl AclApi {
     }
 
     pub fn missing_optional(&self) -> Vec<&'static str> {
-        [
-            ("aclrtResetDevice", self.reset_device.is_some()),
-            ("aclGetRecentErrMsg", self.get_recent_err_msg.is_some()),
-            ("aclGetCannAttribute", self.get_cann_attribute.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(name, _)| name)
-        .collect()
+        let present = [
+            self.reset_device.is_some(),
+            self.get_recent_err_msg.is_some(),
+            self.get_cann_attribute.is_some(),
+        ];
+        OPTIONAL
+            .into_iter()
+            .zip(present)
+            .filter(|(_, ok)| !ok)
+            .map(|(name, _)| name)
+            .collect()
     }
 
     pub fn has_cann_attribute(&self) -> bool {

@@ -81,10 +81,7 @@ pub fn probe(config: &NpuConfig) -> (BackendReport, Option<NpuRuntime>) {
     let (attempts, opened) = crate::loader::open_first(&config.candidates);
     report.attempts = attempts;
     let Some((lib, label)) = opened else {
-        report.absence = Some(Absence::LibraryNotFound {
-            library: LIBRARY,
-            tried: report.attempts.clone(),
-        });
+        report.absence = Some(BackendReport::not_loaded(LIBRARY, report.attempts.clone()));
         return (report, None);
     };
     report.library = Some(label.clone());
@@ -103,6 +100,7 @@ pub fn probe(config: &NpuConfig) -> (BackendReport, Option<NpuRuntime>) {
         });
         return (report, None);
     }
+    crate::probe::stage(|| "aclInit".to_string());
     match api.init() {
         Ok(already) => report.already_initialised = already,
         Err(f) => {
@@ -110,7 +108,17 @@ pub fn probe(config: &NpuConfig) -> (BackendReport, Option<NpuRuntime>) {
             return (report, None);
         }
     }
+    crate::probe::stage(|| "aclrtGetDeviceCount and the device queries".to_string());
     let count = match api.device_count() {
+        // Refused before the loop below runs (and allocates) once per device.
+        Ok(n) if n as usize > crate::info::MAX_DEVICES => {
+            report.absence = Some(Absence::ImplausibleCount {
+                library: label,
+                call: "aclrtGetDeviceCount",
+                count: i64::from(n),
+            });
+            return (report, None);
+        }
         Ok(n) => n as usize,
         Err(f) => {
             report.absence = Some(failure(&label, f));

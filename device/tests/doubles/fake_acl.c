@@ -8,9 +8,14 @@
  *   FAKE_BF16_ATTR     value aclGetCannAttribute(ACL_CANN_ATTR_BF16) reports (default 1)
  *   FAKE_MEMINFO_FAILS error code aclrtGetMemInfo returns (default: it succeeds)
  *   OMIT_<symbol>      leave that symbol out of the library
+ * Faults no real runtime should have, for testing that callers survive broken ones:
+ *   FAKE_INIT_FAULT    1: aclInit never returns; 2: it dereferences NULL (SIGSEGV);
+ *                      3: it calls abort() (SIGABRT)
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #ifndef FAKE_DEVICE_COUNT
 #define FAKE_DEVICE_COUNT 1
@@ -44,9 +49,18 @@ static aclError fail(aclError code) {
     return code;
 }
 
+__attribute__((unused)) static void fault(int kind) {
+    if (kind == 1) for (;;) pause();
+    if (kind == 2) *(volatile int *)0 = 0;
+    if (kind == 3) abort();
+}
+
 #ifndef OMIT_aclInit
 aclError aclInit(const char *configPath) {
     (void)configPath;
+#ifdef FAKE_INIT_FAULT
+    fault(FAKE_INIT_FAULT);
+#endif
     if (FAKE_INIT_RESULT != 0 && FAKE_INIT_RESULT != 100002) return fail(FAKE_INIT_RESULT);
     initialised = 1;
     return FAKE_INIT_RESULT;
@@ -56,7 +70,7 @@ aclError aclInit(const char *configPath) {
 #ifndef OMIT_aclrtGetDeviceCount
 aclError aclrtGetDeviceCount(uint32_t *count) {
     if (!initialised) return fail(100000);
-    *count = FAKE_DEVICE_COUNT;
+    *count = (uint32_t)FAKE_DEVICE_COUNT;
     return 0;
 }
 #endif
@@ -64,7 +78,7 @@ aclError aclrtGetDeviceCount(uint32_t *count) {
 #ifndef OMIT_aclrtSetDevice
 aclError aclrtSetDevice(int32_t deviceId) {
     if (!initialised) return fail(100000);
-    if (deviceId < 0 || deviceId >= FAKE_DEVICE_COUNT) return fail(107001);
+    if (deviceId < 0 || (long long)deviceId >= (long long)FAKE_DEVICE_COUNT) return fail(107001);
     current = deviceId;
     return 0;
 }

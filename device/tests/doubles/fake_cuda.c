@@ -6,9 +6,14 @@
  *   FAKE_INIT_RESULT  cuInit's return code (default 0)
  *   FAKE_TOTAL / FAKE_FREE  bytes
  *   OMIT_<symbol>     leave that symbol out
+ * Faults no real driver should have, for testing that callers survive broken ones:
+ *   FAKE_INIT_FAULT   1: cuInit never returns; 2: it dereferences NULL (SIGSEGV);
+ *                     3: it calls abort() (SIGABRT)
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef FAKE_CC_MAJOR
 #define FAKE_CC_MAJOR 8
@@ -40,7 +45,16 @@ static int initialised = 0;
 static struct CUctx_st { int device; } contexts[8];
 static CUcontext current = NULL;
 
+__attribute__((unused)) static void fault(int kind) {
+    if (kind == 1) for (;;) pause();
+    if (kind == 2) *(volatile int *)0 = 0;
+    if (kind == 3) abort();
+}
+
 CUresult cuInit(unsigned int flags) {
+#ifdef FAKE_INIT_FAULT
+    fault(FAKE_INIT_FAULT);
+#endif
     if (flags != 0) return 1;
     if (FAKE_INIT_RESULT != 0) return FAKE_INIT_RESULT;
     initialised = 1;
@@ -100,8 +114,11 @@ CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev) {
 }
 #endif
 
+/* 101 = CUDA_ERROR_INVALID_DEVICE for an ordinal cuDeviceGet would not have given. */
 CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev) {
     if (!initialised) return 3;
+    if (dev < 0 || dev >= FAKE_COUNT) return 101;
+    if (dev >= (int)(sizeof contexts / sizeof contexts[0])) return 2; /* out of memory */
     contexts[dev].device = dev;
     *pctx = &contexts[dev];
     return 0;

@@ -11,6 +11,18 @@ use std::process::Command;
 
 const DOUBLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../device/tests/doubles");
 
+/// A fault injected into a double's init call (cuInit, aclInit): behaviour no real
+/// runtime documents, which a caller must survive all the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Never returns.
+    Hang = 1,
+    /// Dereferences NULL: SIGSEGV.
+    Segfault = 2,
+    /// Calls abort(): SIGABRT.
+    Abort = 3,
+}
+
 fn compile(source: &str, output: &Path, defines: &[String]) {
     std::fs::create_dir_all(output.parent().unwrap()).unwrap();
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
@@ -44,7 +56,7 @@ impl FakeAcl {
     }
 
     pub fn devices(self, count: u32) -> Self {
-        self.define("FAKE_DEVICE_COUNT", count)
+        self.define("FAKE_DEVICE_COUNT", format!("{count}U"))
     }
 
     pub fn memory(self, total: u64, free: u64) -> Self {
@@ -71,6 +83,10 @@ impl FakeAcl {
 
     pub fn mem_info_fails(self, code: i32) -> Self {
         self.define("FAKE_MEMINFO_FAILS", code)
+    }
+
+    pub fn init_fault(self, fault: Fault) -> Self {
+        self.define("FAKE_INIT_FAULT", fault as i32)
     }
 
     /// Installs as `<root>/lib64/libascendcl.so`, the layout of a CANN toolkit, and
@@ -118,8 +134,17 @@ impl FakeCuda {
         self.define("FAKE_COUNT", count)
     }
 
+    /// What cuDeviceGetCount reports, whatever it is (negative, absurd).
+    pub fn reported_count(self, count: i32) -> Self {
+        self.define("FAKE_COUNT", format!("({count})"))
+    }
+
     pub fn init_result(self, code: i32) -> Self {
         self.define("FAKE_INIT_RESULT", code)
+    }
+
+    pub fn init_fault(self, fault: Fault) -> Self {
+        self.define("FAKE_INIT_FAULT", fault as i32)
     }
 
     pub fn without(mut self, symbol: &str) -> Self {

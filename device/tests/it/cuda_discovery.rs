@@ -80,3 +80,96 @@ fn no_library_is_absent_not_a_panic() {
         Some(Absence::LibraryNotFound { .. })
     ));
 }
+
+/// Files standing where the driver library should be that dlopen refuses (or must not be
+/// handed): each is a broken install, reported with its path, not "not found".
+fn broken_files(dir: &std::path::Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    let make = |name: &str| {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d.join("libcuda.so.1")
+    };
+    let random = make("random");
+    // Fixed bytes rather than a random generator: a test must fail the same way twice.
+    let bytes: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&random, bytes).unwrap();
+    let empty = make("empty");
+    std::fs::write(&empty, b"").unwrap();
+    let directory = make("directory");
+    std::fs::create_dir(&directory).unwrap();
+    let script = make("script");
+    std::fs::write(
+        &script,
+        "/* GNU ld script */\nGROUP ( /usr/lib/libcuda.so.1 )\n",
+    )
+    .unwrap();
+    let fifo = make("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    vec![
+        ("random bytes", random),
+        ("empty file", empty),
+        ("directory", directory),
+        ("linker script", script),
+        ("FIFO", fifo),
+    ]
+}
+
+#[test]
+fn a_file_that_will_not_load_is_unloadable_with_its_path_not_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    for (what, path) in broken_files(dir.path()) {
+        let (report, runtime) = probe(&[LibraryCandidate::Path(path.clone())]);
+        assert!(runtime.is_none(), "{what}");
+        let absence = report.absence.clone().expect(what);
+        assert!(
+            matches!(
+                absence,
+                Absence::LibraryUnloadable {
+                    library: "libcuda.so.1",
+                    ..
+                }
+            ),
+            "{what}: {absence:?}"
+        );
+        let text = absence.to_string();
+        assert!(text.contains(path.to_str().unwrap()), "{what}: {text}");
+        assert!(report.attempts[0].found, "{what}");
+    }
+    // Nothing there at all is still an absence.
+    let (report, _) = probe(&[LibraryCandidate::Path(dir.path().join("none/libcuda.so.1"))]);
+    assert!(matches!(
+        report.absence,
+        Some(Absence::LibraryNotFound { .. })
+    ));
+}
+
+#[test]
+fn an_absurd_device_count_is_refused_before_anything_is_sized_from_it() {
+    for count in [2_000_000_000, -1] {
+        let start = std::time::Instant::now();
+        let (_dir, report) = probe_fake(FakeCuda::new().reported_count(count));
+        assert!(
+            matches!(
+                report.absence,
+                Some(Absence::ImplausibleCount {
+                    call: "cuDeviceGetCount",
+                    count: c,
+                    ..
+                }) if c == i64::from(count)
+            ),
+            "{count}: {:?}",
+            report.absence
+        );
+        assert!(report.devices.is_empty());
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    }
+    // The bound is not a limit on real hosts.
+    let (_dir, report) = probe_fake(FakeCuda::new().devices(8));
+    assert_eq!(report.devices.len(), 8, "{:?}", report.absence);
+}

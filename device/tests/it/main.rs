@@ -25,6 +25,7 @@ fn machine_config(dir: &Path, npu: Option<FakeAcl>, cuda: Option<FakeCuda>) -> D
 mod cuda_discovery;
 mod doctor_checks;
 mod framework;
+mod isolated_probe;
 mod npu_discovery;
 mod selection;
 mod torch_rng;

@@ -256,3 +256,48 @@ fn memory_is_queried_again_through_the_kept_runtime() {
     assert_eq!(discovery.memory(Device::Npu(5)), None);
     assert_eq!(discovery.memory(Device::Cuda(0)), None);
 }
+
+#[test]
+fn a_broken_library_at_the_toolkit_path_is_unloadable_not_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib64/libascendcl.so");
+    std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+    std::fs::write(&lib, b"\x7fELF but nothing after the magic").unwrap();
+    let (report, runtime) = probe(&NpuConfig::with_library(&lib));
+    assert!(runtime.is_none());
+    let absence = report.absence.expect("absent");
+    assert!(
+        matches!(
+            absence,
+            Absence::LibraryUnloadable {
+                library: "libascendcl.so",
+                ..
+            }
+        ),
+        "{absence:?}"
+    );
+    assert!(
+        absence.to_string().contains(lib.to_str().unwrap()),
+        "{absence}"
+    );
+}
+
+#[test]
+fn an_absurd_device_count_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = FakeAcl::new().devices(2_000_000_000).install(dir.path());
+    let (report, runtime) = probe(&NpuConfig::with_library(lib));
+    assert!(runtime.is_none());
+    assert!(
+        matches!(
+            report.absence,
+            Some(Absence::ImplausibleCount {
+                call: "aclrtGetDeviceCount",
+                count: 2_000_000_000,
+                ..
+            })
+        ),
+        "{:?}",
+        report.absence
+    );
+}

@@ -111,3 +111,18 @@ fn wrong_dtype_shape_and_missing_tensors_name_the_tensor() {
     let missing = TensorsFile::open(dir.path().join("nope.safetensors")).unwrap_err();
     assert!(matches!(missing, WeightsError::Io { .. }));
 }
+
+#[test]
+fn a_fifo_is_refused_without_being_opened() {
+    // Opening a FIFO for reading blocks until a writer comes; none ever does here.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let error = device::TensorsFile::open(&path).unwrap_err().to_string();
+    assert!(error.contains("not a regular file"), "{error}");
+    assert!(error.contains("model.safetensors"), "{error}");
+}

@@ -31,6 +31,9 @@ print(json.dumps({"python": sys.version.split()[0], "executable": sys.executable
                   "packages": found}))
 "#;
 
+/// The interpreter checked when none is named: missing, it only means no Python stack.
+pub const DEFAULT_INTERPRETER: &str = "python3";
+
 /// What the interpreter reported.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PythonStack {
@@ -118,10 +121,19 @@ fn major_minor(version: &str) -> Option<(u32, u32)> {
 }
 
 /// Turns a probe result into checks. `npu_host` makes torch_npu required and flash-attn
-/// suspicious.
-pub fn checks(result: &Result<PythonStack, ProbeError>, npu_host: bool) -> Vec<Check> {
+/// suspicious. `given`: the user named the interpreter, so one that cannot be started is
+/// a failure, not a host without Python.
+pub fn checks(result: &Result<PythonStack, ProbeError>, npu_host: bool, given: bool) -> Vec<Check> {
     let stack = match result {
         Ok(stack) => stack,
+        Err(ProbeError::NotFound(why)) if given => {
+            return vec![Check::fail(
+                "python.interpreter",
+                format!("the interpreter given with --python cannot be run: {why}"),
+                "pass the path of an existing, executable Python (e.g. `which python3` in \
+                 the environment you run diffusers in), or leave --python out",
+            )];
+        }
         Err(ProbeError::NotFound(why)) => {
             return vec![Check::skip(
                 "python.interpreter",
@@ -251,6 +263,7 @@ mod tests {
         let c = checks(
             &stack(&[("torch", "2.5.1+cpu"), ("flash_attn", "2.6.3")]),
             true,
+            false,
         );
         assert_eq!(status(&c, "python.torch_npu"), Warn);
         assert_eq!(status(&c, "python.flash_attn"), Warn);
@@ -258,11 +271,20 @@ mod tests {
         let c = checks(
             &stack(&[("torch", "2.5.1"), ("torch_npu", "2.5.1.post1")]),
             true,
+            false,
         );
         assert_eq!(status(&c, "python.torch_npu"), Pass);
-        let c = checks(&stack(&[("torch", "2.6.0"), ("torch_npu", "2.5.1")]), true);
+        let c = checks(
+            &stack(&[("torch", "2.6.0"), ("torch_npu", "2.5.1")]),
+            true,
+            false,
+        );
         assert_eq!(status(&c, "python.torch_npu"), Warn);
-        let c = checks(&stack(&[("torch", "2.6.0"), ("flash_attn", "2.7")]), false);
+        let c = checks(
+            &stack(&[("torch", "2.6.0"), ("flash_attn", "2.7")]),
+            false,
+            false,
+        );
         assert_eq!(status(&c, "python.flash_attn"), Pass);
         assert_eq!(status(&c, "python.torch_npu"), Skip);
     }
@@ -270,10 +292,27 @@ mod tests {
     #[test]
     fn interpreter_problems_are_not_failures() {
         use device::doctor::Status::*;
-        let c = checks(&Err(ProbeError::NotFound("python3".into())), true);
+        let c = checks(&Err(ProbeError::NotFound("python3".into())), true, false);
         assert_eq!(c[0].status, Skip);
-        let c = checks(&Err(ProbeError::TimedOut(Duration::from_secs(1))), true);
+        let c = checks(
+            &Err(ProbeError::TimedOut(Duration::from_secs(1))),
+            true,
+            false,
+        );
         assert_eq!(c[0].status, Warn);
-        assert_eq!(checks(&stack(&[]), true)[1].status, Skip);
+        assert_eq!(checks(&stack(&[]), true, false)[1].status, Skip);
+    }
+
+    #[test]
+    fn a_named_interpreter_that_cannot_run_fails() {
+        let missing = Err(ProbeError::NotFound("/nonexistent/python".into()));
+        let c = checks(&missing, false, true);
+        assert_eq!(c[0].status, device::doctor::Status::Fail);
+        assert!(
+            c[0].detail.contains("/nonexistent/python"),
+            "{}",
+            c[0].detail
+        );
+        assert!(c[0].fix.is_some());
     }
 }

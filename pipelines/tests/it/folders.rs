@@ -24,31 +24,59 @@ pub fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// An SD 2.x folder: unet 1000 floats (plus an fp16 variant that must not be counted
-/// twice), vae 100, text encoder 200: 5200 bytes as f32.
+/// The tiny SD 2.x pipeline the parity tests run (every component real, so `sd` loads
+/// it), read from the pipelines crate's fixtures whichever crate compiles this file.
+const TINY_SD2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../pipelines/tests/fixtures/sd2/tiny-sd2"
+);
+
+/// A tiny HiDream transformer folder (config.json and weights).
+const TINY_HIDREAM_TRANSFORMER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../pipelines/tests/fixtures/hidream/generate/transformer"
+);
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// An SD 2.x folder `sd` loads: the tiny pipeline, with a plain copy of the UNet beside
+/// its fp16 variant (the variant must not be counted twice).
 pub fn sd2(root: &Path) {
+    copy_tree(Path::new(TINY_SD2), root);
+    std::fs::copy(
+        root.join("unet/diffusion_pytorch_model.fp16.safetensors"),
+        root.join("unet/diffusion_pytorch_model.safetensors"),
+    )
+    .unwrap();
+}
+
+/// The weight files of `sd2` that load, per component: (component, file).
+pub const SD2_WEIGHTS: [(&str, &str); 3] = [
+    ("unet", "diffusion_pytorch_model.safetensors"),
+    ("vae", "diffusion_pytorch_model.fp16.safetensors"),
+    ("text_encoder", "model.fp16.safetensors"),
+];
+
+/// A HiDream-I1 folder holding only its (tiny, real) transformer.
+pub fn hidream_transformer_only(root: &Path) {
     write(
         &root.join("model_index.json"),
-        r#"{"_class_name":"StableDiffusionPipeline","_diffusers_version":"0.32.0",
-            "unet":["diffusers","UNet2DConditionModel"],"vae":["diffusers","AutoencoderKL"],
-            "text_encoder":["transformers","CLIPTextModel"],
-            "tokenizer":["transformers","CLIPTokenizer"],
-            "scheduler":["diffusers","DDIMScheduler"],
-            "safety_checker":[null,null],"feature_extractor":[null,null]}"#,
+        r#"{"_class_name":"HiDreamImagePipeline",
+            "transformer":["diffusers","HiDreamImageTransformer2DModel"]}"#,
     );
-    write(
-        &root.join("unet/config.json"),
-        r#"{"cross_attention_dim":1024}"#,
+    copy_tree(
+        Path::new(TINY_HIDREAM_TRANSFORMER),
+        &root.join("transformer"),
     );
-    tensors_file(&root.join("unet/diffusion_pytorch_model.safetensors"), 1000);
-    tensors_file(
-        &root.join("unet/diffusion_pytorch_model.fp16.safetensors"),
-        1000,
-    );
-    write(&root.join("vae/config.json"), "{}");
-    tensors_file(&root.join("vae/diffusion_pytorch_model.safetensors"), 100);
-    write(&root.join("text_encoder/config.json"), "{}");
-    tensors_file(&root.join("text_encoder/model.safetensors"), 200);
-    write(&root.join("tokenizer/tokenizer_config.json"), "{}");
-    write(&root.join("scheduler/scheduler_config.json"), "{}");
 }
