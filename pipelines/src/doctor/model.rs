@@ -19,17 +19,7 @@ fn gib(bytes: u64) -> String {
 /// Reading a FIFO or device blocks or never ends; a model folder holds regular files
 /// (or links to them, as the Hub cache makes), and anything else is refused unread.
 fn regular_file(path: &Path) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.is_file() {
-        Ok(())
-    } else if meta.is_dir() {
-        Err(format!("{}: is a directory, not a file", path.display()))
-    } else {
-        Err(format!(
-            "{}: not a regular file (a FIFO, socket or device)",
-            path.display()
-        ))
-    }
+    crate::input_file::check_regular(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The first entry of `dir` that is neither a regular file nor a directory.
@@ -43,9 +33,10 @@ fn special_entry(dir: &Path) -> Option<String> {
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
-    regular_file(path)?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
+    let text =
+        crate::input_file::read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::python_json::from_str(&text)
+        .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
 
 /// Which pipeline a folder holds.

@@ -194,3 +194,37 @@ fn reduced_precision_runs_stay_within_their_rounding_bounds() {
         }
     }
 }
+
+/// Scheduler configs as diffusers' own `save_config` writes them (Python's json:
+/// DPMSolverMultistepScheduler's `lambda_min_clipped` is the bare word `-Infinity`), made
+/// by scripts/fixtures/saved_configs_reference.py: each reads and builds its scheduler.
+#[test]
+fn scheduler_configs_saved_by_diffusers_load_and_build() {
+    let saved = fixtures()
+        .parent()
+        .expect("fixtures")
+        .join("saved-by-diffusers");
+    let mut classes = Vec::new();
+    for entry in std::fs::read_dir(&saved).expect("saved configs") {
+        let path = entry.expect("entry").path().join("scheduler_config.json");
+        let config: SchedulerConfig =
+            pipelines::config::read_config(&path).unwrap_or_else(|e| panic!("{e}"));
+        let class = config.class_name().expect("_class_name").to_string();
+        schedulers::build(&class, &config, 25).unwrap_or_else(|e| panic!("{class}: {e}"));
+        if class == "DPMSolverMultistepScheduler" {
+            assert_eq!(config.lambda_min_clipped, f64::NEG_INFINITY);
+        }
+        classes.push(class);
+    }
+    classes.sort();
+    assert_eq!(
+        classes,
+        [
+            "DDIMScheduler",
+            "DPMSolverMultistepScheduler",
+            "EulerAncestralDiscreteScheduler",
+            "EulerDiscreteScheduler",
+            "PNDMScheduler"
+        ]
+    );
+}
