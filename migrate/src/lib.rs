@@ -12,6 +12,7 @@ mod cuda_source;
 pub mod diagnostic;
 mod docs;
 pub mod edit;
+mod edit_index;
 pub mod file_result;
 pub mod findings;
 pub mod helper;

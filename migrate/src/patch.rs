@@ -3,6 +3,19 @@
 
 use similar::TextDiff;
 use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+/// How long one file's line diff may search for the smallest diff. Myers' algorithm costs
+/// lines x differences, so a file where every line changed (50,000 rewritten calls) takes
+/// minutes; past this, the rest of the file is diffed as whole removed and added blocks.
+/// The patch is correct either way; only its hunks may be larger than the minimum.
+const DIFF_DEADLINE: Duration = Duration::from_secs(1);
+
+fn line_diff<'a>(old: &'a str, new: &'a str) -> TextDiff<'a, 'a, 'a, str> {
+    TextDiff::configure()
+        .deadline(Instant::now() + DIFF_DEADLINE)
+        .diff_lines(old, new)
+}
 
 /// A file's change: `old` is None for a file the patch adds.
 pub struct FileChange<'a> {
@@ -13,7 +26,7 @@ pub struct FileChange<'a> {
 
 /// Lines added and removed by a change, as `git diff --stat` counts them.
 pub fn changed_lines(old: &str, new: &str) -> usize {
-    let diff = TextDiff::from_lines(old, new);
+    let diff = line_diff(old, new);
     diff.iter_all_changes()
         .filter(|c| c.tag() != similar::ChangeTag::Equal)
         .count()
@@ -35,7 +48,7 @@ pub fn render(changes: &[FileChange<'_>]) -> String {
                 ("/dev/null".to_string(), format!("b/{path}"))
             }
         };
-        let diff = TextDiff::from_lines(old, change.new);
+        let diff = line_diff(old, change.new);
         let unified = diff
             .unified_diff()
             .context_radius(3)
