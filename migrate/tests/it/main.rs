@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod fuzz_regressions;
 mod migration_guide;
+mod output_files;
 mod properties;
 mod python_rules;
 mod rust_rules;
