@@ -16,6 +16,7 @@ mod edit_index;
 pub mod file_result;
 pub mod findings;
 pub mod helper;
+pub mod nesting;
 pub mod options;
 pub mod output_file;
 pub mod patch;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod deep_nesting;
 mod fuzz_regressions;
 mod migration_guide;
 mod output_files;
