@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod deep_nesting;
 mod fuzz_regressions;
+mod line_endings;
 mod migration_guide;
 mod output_files;
 mod properties;
