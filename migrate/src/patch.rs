@@ -39,13 +39,13 @@ pub fn render(changes: &[FileChange<'_>]) -> String {
         if change.old == Some(change.new) {
             continue;
         }
-        let path = change.path;
-        let _ = writeln!(out, "diff --git a/{path} b/{path}");
+        let (a, b) = (git_path("a/", change.path), git_path("b/", change.path));
+        let _ = writeln!(out, "diff --git {a} {b}");
         let (from, to) = match change.old {
-            Some(_) => (format!("a/{path}"), format!("b/{path}")),
+            Some(_) => (a, b),
             None => {
                 out.push_str("new file mode 100644\n");
-                ("/dev/null".to_string(), format!("b/{path}"))
+                ("/dev/null".to_string(), b)
             }
         };
         let diff = line_diff(old, change.new);
@@ -56,6 +56,39 @@ pub fn render(changes: &[FileChange<'_>]) -> String {
             .to_string();
         out.push_str(&unified);
     }
+    out
+}
+
+/// A path as git writes it in a patch header: as is, or C-quoted ("a/x\ny.py") when it
+/// holds a control character, a quote or a backslash, which would otherwise end the header
+/// line or be misread. Other non-ASCII text (a Chinese name) stays literal; `git apply`
+/// and `patch` read both forms.
+fn git_path(prefix: &str, path: &str) -> String {
+    let needs_quotes = path
+        .chars()
+        .any(|c| c.is_control() || c == '"' || c == '\\');
+    if !needs_quotes {
+        return format!("{prefix}{path}");
+    }
+    let mut out = String::from("\"");
+    out.push_str(prefix);
+    for c in path.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for byte in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "\\{byte:03o}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
     out
 }
 

@@ -19,11 +19,13 @@ pub enum FileKind {
 
 impl FileKind {
     pub fn of(path: &Path) -> Option<FileKind> {
-        let original = path.file_name()?.to_str()?;
+        // Lossy: a name that is not UTF-8 still has a kind, so the walk can report it.
+        let original = path.file_name()?.to_string_lossy();
         if original == "Cargo.toml" {
             return Some(FileKind::CargoManifest);
         }
         let name = original.to_ascii_lowercase();
+        let original = original.as_ref();
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
         match ext {
             "py" => Some(FileKind::Python),
@@ -139,7 +141,15 @@ pub fn walk(root: &Path, start: &Path, excludes: &GlobSet) -> WalkResult {
         if !file_type.is_file() {
             continue;
         }
-        if let Some(kind) = FileKind::of(path) {
+        let kind = FileKind::of(path);
+        if kind.is_some() && path.strip_prefix(root).unwrap_or(path).to_str().is_none() {
+            result.skipped.push((
+                rel,
+                "file name is not UTF-8, so a patch or report cannot name it".to_string(),
+            ));
+            continue;
+        }
+        if let Some(kind) = kind {
             result.files.push(Found {
                 absolute: path.to_path_buf(),
                 relative: rel,

@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod deep_nesting;
+mod file_names;
 mod fuzz_regressions;
 mod line_endings;
 mod migration_guide;
