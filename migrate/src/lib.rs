@@ -17,6 +17,7 @@ pub mod file_result;
 pub mod findings;
 pub mod helper;
 pub mod nesting;
+mod notebook;
 pub mod options;
 pub mod output_file;
 pub mod patch;

@@ -10,7 +10,9 @@ use crate::requirements::Flavor;
 use crate::rust::{self, DeviceCrate};
 use crate::text::SourceText;
 use crate::walk::{self, FileKind};
-use crate::{cuda_source, docs, helper, nesting, python, requirements, rust_crates, shell};
+use crate::{
+    cuda_source, docs, helper, nesting, notebook, python, requirements, rust_crates, shell,
+};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -302,6 +304,13 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             line_fixes(&source, requirements::collect(&source, flavor))
         }
         FileKind::Markdown => (None, Vec::new(), docs::collect(&source)),
+        FileKind::Notebook => {
+            let is_trigger = |t: &str| worth_parsing(FileKind::Python, t);
+            match notebook::collect(&source.body, options, is_trigger) {
+                Ok(diagnostics) => (None, Vec::new(), diagnostics),
+                Err(reason) => return failed_with(found, reason, None, text),
+            }
+        }
         FileKind::Rust => match rust::migrate(&source) {
             Ok(outcome) => {
                 result.rust_needs = outcome.needs;

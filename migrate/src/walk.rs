@@ -12,6 +12,7 @@ pub enum FileKind {
     CondaEnvironment,
     Shell,
     Markdown,
+    Notebook,
     CudaSource,
     Rust,
     CargoManifest,
@@ -31,6 +32,7 @@ impl FileKind {
             "py" => Some(FileKind::Python),
             "sh" | "bash" => Some(FileKind::Shell),
             "md" | "markdown" => Some(FileKind::Markdown),
+            "ipynb" => Some(FileKind::Notebook),
             "cu" | "cuh" => Some(FileKind::CudaSource),
             "rs" => Some(FileKind::Rust),
             "txt" | "in" if name.contains("requirements") || name.starts_with("constraints") => {

@@ -8,6 +8,7 @@ mod file_names;
 mod fuzz_regressions;
 mod line_endings;
 mod migration_guide;
+mod notebooks;
 mod output_files;
 mod properties;
 mod python_rules;
