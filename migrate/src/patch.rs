@@ -17,6 +17,38 @@ fn line_diff<'a>(old: &'a str, new: &'a str) -> TextDiff<'a, 'a, 'a, str> {
         .diff_lines(old, new)
 }
 
+/// Stands in for a lone `\r` while diffing: similar ends a line there, git and `patch` do
+/// not, and hunks split at one are rejected as corrupt. A private-use character, used only
+/// when neither text contains it.
+const LONE_CR: char = '\u{e000}';
+
+fn hide_lone_cr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push(LONE_CR);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Both texts with lone `\r` hidden, or None when there is none (or no safe stand-in).
+fn git_line_texts(old: &str, new: &str) -> Option<(String, String)> {
+    let has_lone_cr = |t: &str| {
+        t.as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'\r' && w[1] != b'\n')
+            || t.ends_with('\r')
+    };
+    if !(has_lone_cr(old) || has_lone_cr(new)) || old.contains(LONE_CR) || new.contains(LONE_CR) {
+        return None;
+    }
+    Some((hide_lone_cr(old), hide_lone_cr(new)))
+}
+
 /// A file's change: `old` is None for a file the patch adds.
 pub struct FileChange<'a> {
     pub path: &'a str,
@@ -26,6 +58,10 @@ pub struct FileChange<'a> {
 
 /// Lines added and removed by a change, as `git diff --stat` counts them.
 pub fn changed_lines(old: &str, new: &str) -> usize {
+    let hidden = git_line_texts(old, new);
+    let (old, new) = hidden
+        .as_ref()
+        .map_or((old, new), |(o, n)| (o.as_str(), n.as_str()));
     let diff = line_diff(old, new);
     diff.iter_all_changes()
         .filter(|c| c.tag() != similar::ChangeTag::Equal)
@@ -48,13 +84,21 @@ pub fn render(changes: &[FileChange<'_>]) -> String {
                 ("/dev/null".to_string(), b)
             }
         };
-        let diff = line_diff(old, change.new);
+        let hidden = git_line_texts(old, change.new);
+        let (old, new) = hidden
+            .as_ref()
+            .map_or((old, change.new), |(o, n)| (o.as_str(), n.as_str()));
+        let diff = line_diff(old, new);
         let unified = diff
             .unified_diff()
             .context_radius(3)
             .header(&from, &to)
             .to_string();
-        out.push_str(&unified);
+        if hidden.is_some() {
+            out.push_str(&unified.replace(LONE_CR, "\r"));
+        } else {
+            out.push_str(&unified);
+        }
     }
     out
 }

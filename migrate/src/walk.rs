@@ -26,7 +26,6 @@ impl FileKind {
             return Some(FileKind::CargoManifest);
         }
         let name = original.to_ascii_lowercase();
-        let original = original.as_ref();
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
         match ext {
             "py" => Some(FileKind::Python),
