@@ -43,14 +43,18 @@ enum Slot {
 
 fn slot(root: &Path, name: &str) -> Slot {
     let file = root.join(format!("{name}.py"));
-    if root.join(name).exists() {
+    // Without following links: a symbolic link (even a dangling one) or a FIFO under the
+    // name is the user's, and writing the helper there would replace it.
+    if std::fs::symlink_metadata(root.join(name)).is_ok() {
         return Slot::Taken; // a package or directory of that name
     }
-    match std::fs::read_to_string(&file) {
-        Ok(text) if text.starts_with(MARKER) => Slot::Ours,
-        Ok(_) => Slot::Taken,
-        Err(_) if file.exists() => Slot::Taken,
-        Err(_) => Slot::Free,
+    match std::fs::symlink_metadata(&file) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Slot::Free,
+        Ok(meta) if meta.file_type().is_file() => match std::fs::read(&file) {
+            Ok(bytes) if bytes.starts_with(MARKER.as_bytes()) => Slot::Ours,
+            _ => Slot::Taken,
+        },
+        _ => Slot::Taken,
     }
 }
 

@@ -4,12 +4,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use migrate::apply;
 use migrate::catalog;
 use migrate::file_result::FileStatus;
+use migrate::output_file;
 use migrate::report;
 use migrate::run::{self, Migration, RunConfig};
 use migrate::{Kind, Severity};
 use migrate::{RuleOptions, Style};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -181,6 +182,13 @@ fn explain(code: &str) -> ExitCode {
 }
 
 fn run_migration(args: RunArgs) -> ExitCode {
+    // Before any work: a report path that is a link, FIFO or device is refused, not replaced.
+    if let Some(path) = &args.report
+        && let Err(err) = output_file::check(path)
+    {
+        eprintln!("error: --report {err}");
+        return ExitCode::from(2);
+    }
     let style = match args.style {
         StyleArg::Portable => Style::Portable,
         StyleArg::Npu => Style::Npu,
@@ -208,7 +216,7 @@ fn run_migration(args: RunArgs) -> ExitCode {
             None => migrate::rust::DeviceCrate::beside_this_checkout(),
         },
     };
-    let migration = match run::migrate_paths(&args.paths, &config) {
+    let mut migration = match run::migrate_paths(&args.paths, &config) {
         Ok(m) => m,
         Err(err) => {
             eprintln!("error: {err}");
@@ -224,27 +232,12 @@ fn run_migration(args: RunArgs) -> ExitCode {
         .iter()
         .any(|f| matches!(f.status, FileStatus::Changed | FileStatus::Added));
 
-    if !args.quiet {
-        print_diagnostics(&migration);
-    }
-    let report = report::build(&migration);
-    if let Some(path) = &args.report {
-        let text = match args.report_format {
-            ReportFormat::Json => report::to_json(&report),
-            ReportFormat::Md => report::to_markdown(&report),
-        };
-        if let Err(err) = apply::write_atomically(path, &text, None, &path.display().to_string()) {
-            eprintln!("error: report: {err}");
-            failed = true;
-        }
-    }
     let mut applied = None;
     if args.apply {
         let (written, errors) = apply::apply(&migration);
-        for err in &errors {
-            eprintln!("error: {err}");
-        }
+        // Each is reported at its file below (skipped or failed, with the reason).
         failed |= !errors.is_empty();
+        apply::record(&mut migration, &errors);
         applied = Some(written);
     } else if args.check {
         for f in migration
@@ -265,6 +258,21 @@ fn run_migration(args: RunArgs) -> ExitCode {
     } else {
         print!("{}", migrate::patch::for_migration(&migration));
     }
+    if !args.quiet {
+        print_diagnostics(&migration);
+    }
+    // Built after --apply, so files it could not write are reported as they are on disk.
+    let report = report::build(&migration);
+    if let Some(path) = &args.report {
+        let text = match args.report_format {
+            ReportFormat::Json => report::to_json(&report),
+            ReportFormat::Md => report::to_markdown(&report),
+        };
+        if let Err(err) = write_report(path, &text) {
+            eprintln!("error: report: {err}");
+            failed = true;
+        }
+    }
     print_summary(&report, applied);
     if failed {
         ExitCode::from(2)
@@ -273,6 +281,25 @@ fn run_migration(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Writes the report atomically; the path is checked again right before the rename, so a
+/// link or FIFO created there since the first check is not replaced either.
+fn write_report(path: &Path, text: &str) -> Result<(), apply::ApplyError> {
+    let label = path.display().to_string();
+    let not_ours = |err: output_file::OutputFileError| apply::ApplyError::Io {
+        path: label.clone(),
+        source: std::io::Error::other(err.to_string()),
+    };
+    let permissions = output_file::check(path).map_err(not_ours)?;
+    let recheck = || output_file::check(path).map(|_| ()).map_err(not_ours);
+    apply::write_atomically(
+        path,
+        text,
+        permissions,
+        &label,
+        apply::Persist::ReplaceIf(&recheck),
+    )
 }
 
 fn print_diagnostics(migration: &Migration) {

@@ -3,6 +3,51 @@
 
 use similar::TextDiff;
 use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+/// How long one file's line diff may search for the smallest diff. Myers' algorithm costs
+/// lines x differences, so a file where every line changed (50,000 rewritten calls) takes
+/// minutes; past this, the rest of the file is diffed as whole removed and added blocks.
+/// The patch is correct either way; only its hunks may be larger than the minimum.
+const DIFF_DEADLINE: Duration = Duration::from_secs(1);
+
+fn line_diff<'a>(old: &'a str, new: &'a str) -> TextDiff<'a, 'a, 'a, str> {
+    TextDiff::configure()
+        .deadline(Instant::now() + DIFF_DEADLINE)
+        .diff_lines(old, new)
+}
+
+/// Stands in for a lone `\r` while diffing: similar ends a line there, git and `patch` do
+/// not, and hunks split at one are rejected as corrupt. A private-use character, used only
+/// when neither text contains it.
+const LONE_CR: char = '\u{e000}';
+
+fn hide_lone_cr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push(LONE_CR);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Both texts with lone `\r` hidden, or None when there is none (or no safe stand-in).
+fn git_line_texts(old: &str, new: &str) -> Option<(String, String)> {
+    let has_lone_cr = |t: &str| {
+        t.as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'\r' && w[1] != b'\n')
+            || t.ends_with('\r')
+    };
+    if !(has_lone_cr(old) || has_lone_cr(new)) || old.contains(LONE_CR) || new.contains(LONE_CR) {
+        return None;
+    }
+    Some((hide_lone_cr(old), hide_lone_cr(new)))
+}
 
 /// A file's change: `old` is None for a file the patch adds.
 pub struct FileChange<'a> {
@@ -13,7 +58,11 @@ pub struct FileChange<'a> {
 
 /// Lines added and removed by a change, as `git diff --stat` counts them.
 pub fn changed_lines(old: &str, new: &str) -> usize {
-    let diff = TextDiff::from_lines(old, new);
+    let hidden = git_line_texts(old, new);
+    let (old, new) = hidden
+        .as_ref()
+        .map_or((old, new), |(o, n)| (o.as_str(), n.as_str()));
+    let diff = line_diff(old, new);
     diff.iter_all_changes()
         .filter(|c| c.tag() != similar::ChangeTag::Equal)
         .count()
@@ -26,23 +75,64 @@ pub fn render(changes: &[FileChange<'_>]) -> String {
         if change.old == Some(change.new) {
             continue;
         }
-        let path = change.path;
-        let _ = writeln!(out, "diff --git a/{path} b/{path}");
+        let (a, b) = (git_path("a/", change.path), git_path("b/", change.path));
+        let _ = writeln!(out, "diff --git {a} {b}");
         let (from, to) = match change.old {
-            Some(_) => (format!("a/{path}"), format!("b/{path}")),
+            Some(_) => (a, b),
             None => {
                 out.push_str("new file mode 100644\n");
-                ("/dev/null".to_string(), format!("b/{path}"))
+                ("/dev/null".to_string(), b)
             }
         };
-        let diff = TextDiff::from_lines(old, change.new);
+        let hidden = git_line_texts(old, change.new);
+        let (old, new) = hidden
+            .as_ref()
+            .map_or((old, change.new), |(o, n)| (o.as_str(), n.as_str()));
+        let diff = line_diff(old, new);
         let unified = diff
             .unified_diff()
             .context_radius(3)
             .header(&from, &to)
             .to_string();
-        out.push_str(&unified);
+        if hidden.is_some() {
+            out.push_str(&unified.replace(LONE_CR, "\r"));
+        } else {
+            out.push_str(&unified);
+        }
     }
+    out
+}
+
+/// A path as git writes it in a patch header: as is, or C-quoted ("a/x\ny.py") when it
+/// holds a control character, a quote or a backslash, which would otherwise end the header
+/// line or be misread. Other non-ASCII text (a Chinese name) stays literal; `git apply`
+/// and `patch` read both forms.
+fn git_path(prefix: &str, path: &str) -> String {
+    let needs_quotes = path
+        .chars()
+        .any(|c| c.is_control() || c == '"' || c == '\\');
+    if !needs_quotes {
+        return format!("{prefix}{path}");
+    }
+    let mut out = String::from("\"");
+    out.push_str(prefix);
+    for c in path.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for byte in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "\\{byte:03o}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
     out
 }
 

@@ -208,7 +208,7 @@ pub fn to_markdown(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} {} | {} | {} |",
-                f.path,
+                md_cell(&f.path),
                 d.line,
                 d.severity.as_str(),
                 d.code,
@@ -234,7 +234,7 @@ pub fn to_markdown(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {status} | {} |",
-                f.path,
+                md_cell(&f.path),
                 md_cell(f.reason.as_deref().unwrap_or(""))
             );
         }
@@ -253,7 +253,10 @@ pub fn to_markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "| {} | {status} | {} | {} | {} |",
-            f.path, f.stats.converted, f.stats.unconverted, f.stats.lines_changed
+            md_cell(&f.path),
+            f.stats.converted,
+            f.stats.unconverted,
+            f.stats.lines_changed
         );
     }
     out

@@ -10,7 +10,9 @@ use crate::requirements::Flavor;
 use crate::rust::{self, DeviceCrate};
 use crate::text::SourceText;
 use crate::walk::{self, FileKind};
-use crate::{cuda_source, docs, helper, python, requirements, rust_crates, shell};
+use crate::{
+    cuda_source, docs, helper, nesting, notebook, python, requirements, rust_crates, shell,
+};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,6 +62,10 @@ pub enum RunError {
     Walk(#[from] walk::WalkError),
     #[error("--helper-module {0:?} is not a valid Python module name")]
     BadHelperName(String),
+    #[error("no path to migrate was given")]
+    NoPaths,
+    #[error("cannot start worker threads: {0}")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
 }
 
 /// The directory patches are relative to: the path itself, a file's parent, or the common
@@ -85,8 +91,11 @@ fn tree_root(paths: &[PathBuf]) -> Result<(PathBuf, Vec<PathBuf>), RunError> {
             p.parent().map(Path::to_path_buf).unwrap_or_default()
         }
     };
-    let mut root = base(&resolved[0]);
-    for p in &resolved[1..] {
+    let Some((first, rest)) = resolved.split_first() else {
+        return Err(RunError::NoPaths);
+    };
+    let mut root = base(first);
+    for p in rest {
         while !p.starts_with(&root) {
             if !root.pop() {
                 break;
@@ -130,11 +139,18 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
         options.helper = choice.name.clone();
     }
 
-    let mut files: Vec<FileResult> = found
-        .files
-        .par_iter()
-        .map(|f| process(f, &options, config.max_file_bytes))
-        .collect();
+    // Parsers and visitors recurse; the nesting pre-scan bounds how deep, and these threads
+    // have the stack that bound needs (the default 2 MiB does not hold it).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(nesting::STACK_BYTES)
+        .build()?;
+    let mut files: Vec<FileResult> = pool.install(|| {
+        found
+            .files
+            .par_iter()
+            .map(|f| process(f, &options, config.max_file_bytes))
+            .collect()
+    });
     for (relative, reason) in found.skipped {
         files.push(FileResult::refused(relative, FileStatus::Skipped, reason));
     }
@@ -192,15 +208,19 @@ const TRIGGERS: &[&str] = &[
     "/whl/cu",
 ];
 
-fn triggers(with_torch: bool) -> &'static aho_corasick::AhoCorasick {
+/// The trigger matcher; None only if the automaton could not be built, in which case every
+/// file is parsed (slower, never wrong).
+fn triggers(with_torch: bool) -> Option<&'static aho_corasick::AhoCorasick> {
     use std::sync::OnceLock;
-    static CODE: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
-    static REQUIREMENTS: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    type Cell = OnceLock<Option<aho_corasick::AhoCorasick>>;
+    static CODE: Cell = OnceLock::new();
+    static REQUIREMENTS: Cell = OnceLock::new();
     let cell = if with_torch { &REQUIREMENTS } else { &CODE };
     cell.get_or_init(|| {
         let extra: &[&str] = if with_torch { &["torch"] } else { &[] };
-        aho_corasick::AhoCorasick::new(TRIGGERS.iter().chain(extra)).expect("fixed patterns build")
+        aho_corasick::AhoCorasick::new(TRIGGERS.iter().chain(extra)).ok()
     })
+    .as_ref()
 }
 
 /// One pass over the text, however many triggers there are.
@@ -209,7 +229,7 @@ fn worth_parsing(kind: FileKind, text: &str) -> bool {
         return true; // small, and its diagnostics do not depend on a trigger word
     }
     let with_torch = matches!(kind, FileKind::Requirements | FileKind::CondaEnvironment);
-    triggers(with_torch).is_match(text)
+    triggers(with_torch).is_none_or(|t| t.is_match(text))
 }
 
 fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileResult {
@@ -267,9 +287,11 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
                 outcome.diagnostics,
             ),
             Err(err) => {
-                let mut failed = FileResult::failed(found, err.to_string());
-                failed.original = Some(text);
-                return failed;
+                let deep = match &err {
+                    python::PythonError::TooDeep(deep) => Some(deep.clone()),
+                    _ => None,
+                };
+                return failed_with(found, err.to_string(), deep, text);
             }
         },
         FileKind::Shell => line_fixes(&source, shell::collect(&source, options)),
@@ -282,6 +304,13 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
             line_fixes(&source, requirements::collect(&source, flavor))
         }
         FileKind::Markdown => (None, Vec::new(), docs::collect(&source)),
+        FileKind::Notebook => {
+            let is_trigger = |t: &str| worth_parsing(FileKind::Python, t);
+            match notebook::collect(&source.body, options, is_trigger) {
+                Ok(diagnostics) => (None, Vec::new(), diagnostics),
+                Err(reason) => return failed_with(found, reason, None, text),
+            }
+        }
         FileKind::Rust => match rust::migrate(&source) {
             Ok(outcome) => {
                 result.rust_needs = outcome.needs;
@@ -290,9 +319,11 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
                 (output, outcome.edits, outcome.diagnostics)
             }
             Err(err) => {
-                let mut failed = FileResult::failed(found, err.to_string());
-                failed.original = Some(text);
-                return failed;
+                let deep = match &err {
+                    rust::RustError::TooDeep(deep) => Some(deep.clone()),
+                    _ => None,
+                };
+                return failed_with(found, err.to_string(), deep, text);
             }
         },
         FileKind::CargoManifest => match rust::manifest_findings(&source) {
@@ -303,7 +334,8 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
                 return failed;
             }
         },
-        FileKind::CudaSource => unreachable!("handled above"),
+        // Reported whole before its content is read; kept here so the match stays exhaustive.
+        FileKind::CudaSource => (None, Vec::new(), vec![cuda_source::report(&found.relative)]),
     };
     if let Some(output) = output.filter(|o| *o != text) {
         result.status = FileStatus::Changed;
@@ -313,6 +345,27 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
     result.edits = edits;
     result.diagnostics = diagnostics;
     result
+}
+
+/// A file left unchanged because it could not be processed; a refusal for depth also
+/// becomes a diagnostic (MG003), so reports list it with the other things for a human.
+fn failed_with(
+    found: &walk::Found,
+    reason: String,
+    deep: Option<nesting::TooDeep>,
+    text: String,
+) -> FileResult {
+    let mut failed = FileResult::failed(found, reason);
+    if let Some(deep) = deep {
+        failed.diagnostics.push(crate::diagnostic::Diagnostic::new(
+            &nesting::TOO_DEEP,
+            deep.line,
+            1,
+            deep.message,
+        ));
+    }
+    failed.original = Some(text);
+    failed
 }
 
 /// Applies line-based fixes (shell, requirements) in one pass; these rules never nest.

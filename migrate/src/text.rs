@@ -23,24 +23,33 @@ impl SourceText {
     }
 
     fn from_parts(bom: bool, body: String) -> Self {
-        // One pass finds line starts and counts CRLF: Python ends a line at \n, \r\n or a
-        // lone \r, and line numbers must agree with it.
+        // One pass finds line starts and counts each kind of break: Python ends a line at
+        // \n, \r\n or a lone \r, and line numbers must agree with it.
         let bytes = body.as_bytes();
         let mut line_starts = vec![0];
-        let (mut lf, mut crlf) = (0usize, 0usize);
+        let (mut lf, mut crlf, mut cr) = (0usize, 0usize, 0usize);
         for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
             if bytes[i] == b'\n' {
-                lf += 1;
                 if i > 0 && bytes[i - 1] == b'\r' {
                     crlf += 1;
+                } else {
+                    lf += 1;
                 }
                 line_starts.push(i + 1);
             } else if bytes.get(i + 1) != Some(&b'\n') {
+                cr += 1;
                 line_starts.push(i + 1);
             }
         }
-        // CRLF when most line breaks are CRLF; LF otherwise (also for files with no break).
-        let newline = if crlf * 2 > lf { "\r\n" } else { "\n" };
+        // The most common break; LF on a tie with it, and for files with no break. Lines
+        // migrate adds use it, so an old-Mac (\r) file stays all \r.
+        let newline = if cr > crlf && cr > lf {
+            "\r"
+        } else if crlf > lf {
+            "\r\n"
+        } else {
+            "\n"
+        };
         SourceText {
             bom,
             body,
@@ -195,5 +204,7 @@ mod tests {
         assert_eq!(SourceText::new("a\r\nb\r\nc\n").newline, "\r\n");
         assert_eq!(SourceText::new("a\nb\r\n").newline, "\n");
         assert_eq!(SourceText::new("a").newline, "\n");
+        assert_eq!(SourceText::new("a\rb\rc\n").newline, "\r");
+        assert_eq!(SourceText::new("a\rb\r\nc\r\n").newline, "\r\n");
     }
 }

@@ -12,6 +12,7 @@ pub enum FileKind {
     CondaEnvironment,
     Shell,
     Markdown,
+    Notebook,
     CudaSource,
     Rust,
     CargoManifest,
@@ -19,7 +20,8 @@ pub enum FileKind {
 
 impl FileKind {
     pub fn of(path: &Path) -> Option<FileKind> {
-        let original = path.file_name()?.to_str()?;
+        // Lossy: a name that is not UTF-8 still has a kind, so the walk can report it.
+        let original = path.file_name()?.to_string_lossy();
         if original == "Cargo.toml" {
             return Some(FileKind::CargoManifest);
         }
@@ -29,6 +31,7 @@ impl FileKind {
             "py" => Some(FileKind::Python),
             "sh" | "bash" => Some(FileKind::Shell),
             "md" | "markdown" => Some(FileKind::Markdown),
+            "ipynb" => Some(FileKind::Notebook),
             "cu" | "cuh" => Some(FileKind::CudaSource),
             "rs" => Some(FileKind::Rust),
             "txt" | "in" if name.contains("requirements") || name.starts_with("constraints") => {
@@ -139,7 +142,15 @@ pub fn walk(root: &Path, start: &Path, excludes: &GlobSet) -> WalkResult {
         if !file_type.is_file() {
             continue;
         }
-        if let Some(kind) = FileKind::of(path) {
+        let kind = FileKind::of(path);
+        if kind.is_some() && path.strip_prefix(root).unwrap_or(path).to_str().is_none() {
+            result.skipped.push((
+                rel,
+                "file name is not UTF-8, so a patch or report cannot name it".to_string(),
+            ));
+            continue;
+        }
+        if let Some(kind) = kind {
             result.files.push(Found {
                 absolute: path.to_path_buf(),
                 relative: rel,

@@ -15,7 +15,9 @@ use crate::requirements::{cuda_packages, torch_npu};
 use crate::rust::rules::{cuda_decisions, cudarc, device_strings, framework_device, macro_body};
 use crate::rust::{device_dependency, manifest};
 use crate::shell::{nccl_env, nvidia_smi, visible_devices};
-use crate::{cuda_source, docs, helper, python, rust_crates, visible_devices_order};
+use crate::{
+    cuda_source, docs, helper, nesting, notebook, python, rust_crates, visible_devices_order,
+};
 
 /// The catalog entry of a code.
 pub fn entry(code: Code) -> &'static Entry {
@@ -56,6 +58,7 @@ pub fn entry(code: Code) -> &'static Entry {
         Code::RQ101 => &torch_npu::TORCH_NPU_PIN,
         Code::RQ102 => &cuda_packages::CUDA_PACKAGE_REVIEW,
         Code::MD101 => &docs::DOC_CUDA_INSTRUCTION,
+        Code::NB101 => &notebook::NOTEBOOK_CUDA,
         Code::CU101 => &cuda_source::CUDA_SOURCE,
         Code::RS001 => &framework_device::CANDLE_DEVICE,
         Code::RS002 => &framework_device::TCH_DEVICE,
@@ -72,6 +75,7 @@ pub fn entry(code: Code) -> &'static Entry {
         Code::CG103 => &rust_crates::DEVICE_CRATE_LOCATION,
         Code::MG001 => &helper::HELPER_MODULE_NAME,
         Code::MG002 => &python::FIXPOINT_CAP,
+        Code::MG003 => &nesting::TOO_DEEP,
     }
 }
 

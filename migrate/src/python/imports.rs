@@ -89,17 +89,26 @@ fn insertion_point(body: &[Stmt], source: &str) -> (usize, bool) {
         }
     }
     match anchor {
-        None => (source.len(), !source.is_empty() && !source.ends_with('\n')),
+        None => (
+            source.len(),
+            !source.is_empty() && !source.ends_with(['\n', '\r']),
+        ),
         Some(stmt) => {
             let end = stmt.end().to_usize();
-            match source[end..].find('\n') {
-                Some(i) => (end + i + 1, false),
+            match source[end..].find(['\n', '\r']) {
+                Some(i) => (end + i + line_break_len(&source[end + i..]), false),
                 None => (source.len(), true),
             }
         }
     }
 }
 
+/// The length of the line break `rest` starts with: \r\n, \n or a lone \r (which ends a
+/// line in Python as the others do).
+fn line_break_len(rest: &str) -> usize {
+    if rest.starts_with("\r\n") { 2 } else { 1 }
+}
+
 fn line_start(source: &str, offset: usize) -> usize {
-    source[..offset].rfind('\n').map_or(0, |i| i + 1)
+    source[..offset].rfind(['\n', '\r']).map_or(0, |i| i + 1)
 }

@@ -9,6 +9,7 @@ pub(crate) mod rules;
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit};
+use crate::nesting::{self, Syntax, TooDeep};
 use crate::options::RuleOptions;
 use crate::text::SourceText;
 use ruff_python_ast::ModModule;
@@ -57,6 +58,8 @@ pub enum PythonError {
     },
     /// A rewrite produced source that does not parse (a bug); the file is left unchanged.
     InvalidRewrite { rule: String, message: String },
+    /// Nested too deeply to parse without risking the stack; the file is left unchanged.
+    TooDeep(TooDeep),
 }
 
 impl std::fmt::Display for PythonError {
@@ -73,6 +76,7 @@ impl std::fmt::Display for PythonError {
                     "rewrite by {rule} produced invalid Python ({message}); file left unchanged"
                 )
             }
+            PythonError::TooDeep(deep) => write!(f, "{deep} ({})", nesting::TOO_DEEP.code),
         }
     }
 }
@@ -84,6 +88,7 @@ fn parse(source: &SourceText) -> Result<Parsed<ModModule>, (usize, String)> {
 
 /// Rewrites one Python file.
 pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcome, PythonError> {
+    nesting::check(&input.body, Syntax::Python).map_err(PythonError::TooDeep)?;
     let parsed = parse(input).map_err(|(offset, message)| PythonError::Syntax {
         line: input.line_of(offset),
         column: input.column_of(offset),

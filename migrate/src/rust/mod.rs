@@ -11,6 +11,7 @@ pub use rules::{Framework, Needs};
 
 use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit};
+use crate::nesting::{self, Syntax, TooDeep};
 use crate::text::SourceText;
 
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub enum RustError {
     InvalidRewrite {
         message: String,
     },
+    /// Nested too deeply to parse without risking the stack; the file is left unchanged.
+    TooDeep(TooDeep),
 }
 
 impl std::fmt::Display for RustError {
@@ -47,6 +50,7 @@ impl std::fmt::Display for RustError {
                     "rewrite produced invalid Rust ({message}); file left unchanged"
                 )
             }
+            RustError::TooDeep(deep) => write!(f, "{deep} ({})", nesting::TOO_DEEP.code),
         }
     }
 }
@@ -63,6 +67,7 @@ fn parse(source: &SourceText) -> Result<syn::File, RustError> {
 }
 
 pub fn migrate(input: &SourceText) -> Result<RustOutcome, RustError> {
+    nesting::check(&input.body, Syntax::Rust).map_err(RustError::TooDeep)?;
     let file = parse(input)?;
     let findings = rules::collect(&file, input);
     let (fixes, _) = edit::resolve_overlaps(findings.fixes);

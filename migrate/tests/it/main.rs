@@ -3,8 +3,14 @@
 
 mod cli;
 mod common;
+mod deep_nesting;
+mod file_names;
 mod fuzz_regressions;
+mod hostile;
+mod line_endings;
 mod migration_guide;
+mod notebooks;
+mod output_files;
 mod properties;
 mod python_rules;
 mod rust_rules;

@@ -31,7 +31,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("readable fixture dir") {
         let path = entry.expect("entry").path();
         if path.is_dir() {
-            if !path.ends_with("python-invalid") {
+            if !path.ends_with("python-invalid") && !path.ends_with("hostile") {
                 collect(&path, out);
             }
         } else if path.extension().is_some_and(|e| e == "py") {
