@@ -316,7 +316,7 @@ impl From<CuFailure> for Enumeration {
 
 fn enumerate(api: &CudaApi, report: &mut BackendReport) -> Result<(), Enumeration> {
     let init = CudaApi::required(api.init, "cuInit")?;
-    crate::probe::stage(|| "cuInit".to_string());
+    crate::probe::stage::announce(|| "cuInit".to_string());
     // SAFETY: flags must be 0.
     api.check("cuInit", unsafe { init(0) })?;
     let version = CudaApi::required(api.driver_version, "cuDriverGetVersion")?;
@@ -324,7 +324,7 @@ fn enumerate(api: &CudaApi, report: &mut BackendReport) -> Result<(), Enumeratio
     let v = api.int_out("cuDriverGetVersion", |p| unsafe { version(p) })?;
     report.driver_version = Some(format_driver_version(v));
     let count = CudaApi::required(api.device_count, "cuDeviceGetCount")?;
-    crate::probe::stage(|| "cuDeviceGetCount and the device queries".to_string());
+    crate::probe::stage::announce(|| "cuDeviceGetCount and the device queries".to_string());
     // SAFETY: out-pointer valid for the call.
     let n = api.int_out("cuDeviceGetCount", |p| unsafe { count(p) })?;
     let n = match usize::try_from(n) {

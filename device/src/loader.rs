@@ -22,7 +22,7 @@ pub(crate) fn open_first(
             }
             LibraryCandidate::LoaderSearch(name) => (name.into(), name.clone()),
         };
-        crate::probe::stage(|| format!("dlopen {label}"));
+        crate::probe::stage::announce(|| format!("dlopen {label}"));
         // SAFETY: loading a library runs its initialisers. The candidates are the vendor
         // runtimes (or test doubles standing in for them), which are meant to be loaded
         // into any process that uses the device; nothing else is ever passed here.

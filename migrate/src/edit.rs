@@ -2,7 +2,7 @@
 //! span replacements, and fixes that would overlap are resolved before anything is written.
 
 use crate::code::Code;
-use crate::edit_index::KeptEdits;
+use crate::edit_index::{KeptEdits, Span};
 use crate::text::SourceText;
 use serde::Serialize;
 
@@ -88,14 +88,18 @@ pub fn resolve_overlaps(mut fixes: Vec<Fix>) -> (Vec<Fix>, usize) {
             .then(a.start().cmp(&b.start()))
     });
     fixes.dedup();
-    let mut kept_edits = KeptEdits::new(fixes.iter().flat_map(|f| &f.edits));
+    let span = |e: &Edit| Span {
+        start: e.start,
+        end: e.end,
+    };
+    let mut kept_edits = KeptEdits::new(fixes.iter().flat_map(|f| &f.edits).map(span));
     let mut kept: Vec<Fix> = Vec::with_capacity(fixes.len());
     let mut dropped = 0;
     for fix in fixes {
-        if fix.edits.iter().any(|e| kept_edits.conflicts_with(e)) {
+        if fix.edits.iter().any(|e| kept_edits.conflicts_with(span(e))) {
             dropped += 1;
         } else {
-            fix.edits.iter().for_each(|e| kept_edits.insert(e));
+            fix.edits.iter().for_each(|e| kept_edits.insert(span(e)));
             kept.push(fix);
         }
     }

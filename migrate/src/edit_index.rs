@@ -6,8 +6,14 @@
 //! test over a whole set is "is the largest `end` among kept edits starting before `e.end`
 //! greater than `e.start`", a prefix maximum; the second is a count per start offset.
 
-use crate::edit::Edit;
 use std::collections::HashMap;
+
+/// An edit's span in the source: bytes `start..end` (equal for an insertion).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub end: usize,
+}
 
 pub(crate) struct KeptEdits {
     /// Every start offset any candidate edit has, sorted: the positions of `max_end`.
@@ -21,7 +27,7 @@ pub(crate) struct KeptEdits {
 
 impl KeptEdits {
     /// An empty set that can hold any of `candidates`.
-    pub(crate) fn new<'a>(candidates: impl Iterator<Item = &'a Edit>) -> Self {
+    pub(crate) fn new(candidates: impl Iterator<Item = Span>) -> Self {
         let mut starts: Vec<usize> = candidates.map(|e| e.start).collect();
         starts.sort_unstable();
         starts.dedup();
@@ -34,7 +40,7 @@ impl KeptEdits {
     }
 
     /// Whether `edit` conflicts with any kept edit.
-    pub(crate) fn conflicts_with(&self, edit: &Edit) -> bool {
+    pub(crate) fn conflicts_with(&self, edit: Span) -> bool {
         let before_end = self.starts.partition_point(|&s| s < edit.end);
         let overlaps = self
             .prefix_max_end(before_end)
@@ -49,7 +55,7 @@ impl KeptEdits {
     }
 
     /// Keeps `edit`, which must be one of the candidates the set was built for.
-    pub(crate) fn insert(&mut self, edit: &Edit) {
+    pub(crate) fn insert(&mut self, edit: Span) {
         let entry = self.at_start.entry(edit.start).or_default();
         entry.0 += 1;
         entry.1 += usize::from(edit.start == edit.end);

@@ -77,17 +77,27 @@ fn is_float(dtype: safetensors::Dtype) -> bool {
     matches!(dtype, Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64)
 }
 
-impl FloatWeights {
-    /// The stored tensor's header, checked to be floating point.
-    fn float_view(&self, name: &str) -> candle_core::Result<safetensors::tensor::TensorView<'_>> {
-        let view = self.0.get(name)?;
-        if !is_float(view.dtype()) {
-            candle_core::bail!(
-                "{name} is stored as {:?}; model weights must be floating point (F16, BF16, F32 or F64)",
-                view.dtype()
-            )
-        }
-        Ok(view)
+/// What a weight's header must say before its data is read: a floating-point dtype (an
+/// integer tensor would be converted silently) and, when the model asks for one, the
+/// shape it asks for. The doctor's header-only check applies the same rule.
+pub(crate) fn check_stored(
+    name: &str,
+    dtype: safetensors::Dtype,
+    stored: &[usize],
+    wanted: Option<&Shape>,
+) -> candle_core::Result<()> {
+    if !is_float(dtype) {
+        candle_core::bail!(
+            "{name} is stored as {dtype:?}; model weights must be floating point (F16, BF16, F32 or F64)"
+        )
+    }
+    match wanted {
+        Some(s) if stored != s.dims() => Err(candle_core::Error::UnexpectedShape {
+            msg: format!("shape mismatch for {name}"),
+            expected: s.clone(),
+            got: stored.into(),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -100,19 +110,14 @@ impl SimpleBackend for FloatWeights {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
-        let view = self.float_view(name)?;
-        if view.shape() != s.dims() {
-            return Err(candle_core::Error::UnexpectedShape {
-                msg: format!("shape mismatch for {name}"),
-                expected: s,
-                got: view.shape().into(),
-            });
-        }
+        let view = self.0.get(name)?;
+        check_stored(name, view.dtype(), view.shape(), Some(&s))?;
         self.0.load(name, dev)?.to_dtype(dtype)
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        self.float_view(name)?;
+        let view = self.0.get(name)?;
+        check_stored(name, view.dtype(), view.shape(), None)?;
         self.0.load(name, dev)?.to_dtype(dtype)
     }
 

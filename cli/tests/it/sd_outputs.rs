@@ -153,3 +153,79 @@ fn a_chinese_prompt_is_stored_in_an_international_text_chunk() {
         .expect("iTXt parameters");
     assert!(chunk.get_text().expect("utf8").contains(text));
 }
+
+/// A seeded sweep of the numeric flags with hostile values: every run must end by itself
+/// with 0 (and its image written), 1 or 2 and a message, never a panic (101), a signal
+/// or an abort from an allocation sized by a flag.
+#[test]
+fn hostile_numbers_on_every_numeric_flag_end_in_0_1_or_2() {
+    const VALUES: [&str; 12] = [
+        "0",
+        "1",
+        "2",
+        "-1",
+        "8",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e308",
+        "4294967295",
+        "18446744073709551615",
+        "99999999999999999999999",
+    ];
+    const FLAGS: [&str; 7] = [
+        "--steps",
+        "--width",
+        "--height",
+        "--guidance",
+        "--batch",
+        "--tome",
+        "--deepcache",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut state: u64 = 0x5EED_0004;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut outcomes = [0usize; 3];
+    for case in 0..40 {
+        let out = dir.path().join(format!("{case}.png"));
+        let mut args: Vec<String> =
+            vec!["--prompt".into(), "猫".into(), "--steps".into(), "1".into()];
+        for _ in 0..2 {
+            let flag = FLAGS[next(FLAGS.len())];
+            if let Some(i) = args.iter().position(|a| a == flag) {
+                args.drain(i..i + 2);
+            }
+            args.push(flag.into());
+            args.push(VALUES[next(VALUES.len())].into());
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = sd(&refs, &out);
+        let code = o.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{args:?} ended with {:?}: {}",
+            o.status,
+            stderr(&o)
+        );
+        if code == Some(1) {
+            eprintln!("{args:?}: {}", stderr(&o).trim_end());
+        }
+        if code == Some(0) {
+            assert!(out.is_file(), "{args:?} exited 0 without its image");
+        } else {
+            assert!(stderr(&o).contains("error"), "{args:?}: {}", stderr(&o));
+            assert!(!out.exists(), "{args:?} failed but wrote {}", out.display());
+        }
+        outcomes[code.unwrap_or(0) as usize] += 1;
+    }
+    eprintln!(
+        "40 runs: {} written, {} run failures, {} refused",
+        outcomes[0], outcomes[1], outcomes[2]
+    );
+    assert!(outcomes[2] > 0);
+}

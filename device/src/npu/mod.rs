@@ -100,7 +100,7 @@ pub fn probe(config: &NpuConfig) -> (BackendReport, Option<NpuRuntime>) {
         });
         return (report, None);
     }
-    crate::probe::stage(|| "aclInit".to_string());
+    crate::probe::stage::announce(|| "aclInit".to_string());
     match api.init() {
         Ok(already) => report.already_initialised = already,
         Err(f) => {
@@ -108,7 +108,7 @@ pub fn probe(config: &NpuConfig) -> (BackendReport, Option<NpuRuntime>) {
             return (report, None);
         }
     }
-    crate::probe::stage(|| "aclrtGetDeviceCount and the device queries".to_string());
+    crate::probe::stage::announce(|| "aclrtGetDeviceCount and the device queries".to_string());
     let count = match api.device_count() {
         // Refused before the loop below runs (and allocates) once per device.
         Ok(n) if n as usize > crate::info::MAX_DEVICES => {

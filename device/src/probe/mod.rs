@@ -11,38 +11,20 @@
 //! [`isolated_discovery`].
 
 pub mod child;
+pub mod stage;
+
+pub use stage::{STAGE, trace_stages};
 
 use crate::discovery::{Discovery, DiscoveryConfig};
 use crate::env::EnvSource;
 use crate::info::{Absence, BackendReport};
 use crate::kind::DeviceKind;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Prefix of the one line a probe child prints its report on; vendor libraries may
 /// write their own lines to stdout around it.
 pub const MARKER: &str = "device-probe-report: ";
-
-/// Prefix of the lines a probe child writes on stderr before each step that runs vendor
-/// code, so a crash or hang can be blamed on the step (and file) it happened in.
-pub const STAGE: &str = "device-probe-stage: ";
-
-static TRACING: AtomicBool = AtomicBool::new(false);
-
-/// Child side: announce each vendor step on stderr from now on. Off by default, since
-/// programs that discover devices in-process have no one reading such lines.
-pub fn trace_stages() {
-    TRACING.store(true, Ordering::Relaxed);
-}
-
-/// Announces a step about to run vendor code (when tracing). stderr is unbuffered, so
-/// the line is out before the step can kill the process.
-pub(crate) fn stage(what: impl FnOnce() -> String) {
-    if TRACING.load(Ordering::Relaxed) {
-        eprintln!("{STAGE}{}", what());
-    }
-}
 
 /// The backends discovery loads a library for.
 pub const BACKENDS: [DeviceKind; 2] = [DeviceKind::Npu, DeviceKind::Cuda];

@@ -6,6 +6,7 @@
 pub mod markdown;
 
 use crate::code::{Code, Entry};
+use crate::notebook::rule as notebook;
 use crate::python::rules::{
     amp, attention, backend_flags, bf16, cuda_method, device_argument, device_index,
     device_type_check, distributed, environment, float64, generator, safetensors, torch_cuda,
@@ -15,9 +16,7 @@ use crate::requirements::{cuda_packages, torch_npu};
 use crate::rust::rules::{cuda_decisions, cudarc, device_strings, framework_device, macro_body};
 use crate::rust::{device_dependency, manifest};
 use crate::shell::{nccl_env, nvidia_smi, visible_devices};
-use crate::{
-    cuda_source, docs, helper, nesting, notebook, python, rust_crates, visible_devices_order,
-};
+use crate::{cuda_source, docs, helper, nesting, python, rust_crates, visible_devices_order};
 
 /// The catalog entry of a code.
 pub fn entry(code: Code) -> &'static Entry {

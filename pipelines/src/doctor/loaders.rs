@@ -13,7 +13,7 @@ use crate::models::autoencoders::{AutoencoderKL, VaeConfig};
 use crate::schedulers::{self, SchedulerConfig};
 use crate::sd::config::UNetConfig;
 use crate::sd::unet::UNet2DConditionModel;
-use crate::weights::weight_files;
+use crate::weights::{check_stored, weight_files};
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::var_builder::SimpleBackend;
@@ -34,9 +34,9 @@ pub const SD_REQUIRED: [&str; 5] = ["tokenizer", "text_encoder", "unet", "vae", 
 /// `sd --steps`' default: schedulers check their settings against a step count.
 const SD_DEFAULT_STEPS: usize = 50;
 
-/// Tensor shapes from safetensors headers; see the module comment.
+/// Tensor dtypes and shapes from safetensors headers; see the module comment.
 struct HeaderShapes {
-    shapes: HashMap<String, Vec<usize>>,
+    shapes: HashMap<String, (safetensors::Dtype, Vec<usize>)>,
 }
 
 impl HeaderShapes {
@@ -48,7 +48,7 @@ impl HeaderShapes {
             let file = TensorsFile::open(&path).map_err(|e| e.to_string())?;
             for name in file.names() {
                 if let Some(info) = file.info(&name) {
-                    shapes.insert(name, info.shape.clone());
+                    shapes.insert(name, (info.dtype, info.shape.clone()));
                 }
             }
         }
@@ -59,7 +59,7 @@ impl HeaderShapes {
         VarBuilder::from_backend(Box::new(self), DType::F32, Device::Cpu)
     }
 
-    fn shape(&self, name: &str) -> candle_core::Result<&Vec<usize>> {
+    fn stored(&self, name: &str) -> candle_core::Result<&(safetensors::Dtype, Vec<usize>)> {
         self.shapes.get(name).ok_or_else(|| {
             candle_core::Error::CannotFindTensor {
                 path: name.to_string(),
@@ -78,23 +78,17 @@ impl SimpleBackend for HeaderShapes {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
-        let stored = self.shape(name)?;
-        if stored.as_slice() != s.dims() {
-            // The error candle's safetensors backend gives for the same mismatch.
-            return Err(candle_core::Error::UnexpectedShape {
-                msg: format!("shape mismatch for {name}"),
-                expected: s,
-                got: stored.clone().into(),
-            }
-            .bt());
-        }
+        let (stored_dtype, stored) = self.stored(name)?;
+        // The same rule the loaders' VarBuilder applies before reading a tensor.
+        check_stored(name, *stored_dtype, stored, Some(&s))?;
         // A broadcast scalar has the right shape and allocates nothing.
         Tensor::zeros((), dtype, dev)?.broadcast_as(s)
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let stored = self.shape(name)?.clone();
-        Tensor::zeros((), dtype, dev)?.broadcast_as(stored)
+        let (stored_dtype, stored) = self.stored(name)?;
+        check_stored(name, *stored_dtype, stored, None)?;
+        Tensor::zeros((), dtype, dev)?.broadcast_as(stored.clone())
     }
 
     fn contains_tensor(&self, name: &str) -> bool {

@@ -188,11 +188,15 @@ fn no_two_files_import_each_other_round_a_circle() {
 fn each_pipeline_is_a_room_nothing_else_imports() {
     // Shared components live in models/, encoders/ and at the top of the crate; a pipeline
     // composes them, and neither another pipeline nor a shared component reaches into it.
+    // doctor/ is the one consumer inside the crate: it checks a model folder with each
+    // pipeline's own loaders, so it imports them the way the binaries do.
     let graph = module_graph("pipelines");
+    let consumer = Path::new("src/doctor");
     for room in ["src/sd", "src/hidream"] {
         let intruders: Vec<String> = graph
             .imports_into(Path::new(room))
             .iter()
+            .filter(|i| !i.from.starts_with(consumer))
             .map(|i| i.to_string())
             .collect();
         assert!(

@@ -4,24 +4,13 @@
 //! of "0 of 0 converted (100%)". Rewriting would mean re-serialising the notebook's JSON,
 //! which migrate does not do.
 
-use crate::code::{Code, Entry, Kind, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::options::RuleOptions;
 use crate::python;
 use crate::text::SourceText;
 
-pub(crate) static NOTEBOOK_CUDA: Entry = Entry {
-    code: Code::NB101,
-    name: "notebook-cuda",
-    kind: Kind::Diagnostic,
-    severity: Severity::Warning,
-    summary: "CUDA-specific code in a Jupyter notebook cell",
-    explanation: "Notebooks are JSON; migrate reports their code cells but does not rewrite them.",
-    fix: "Apply the rewrite the message names by hand, or move the code into a .py module that \
-migrate rewrites and import it from the notebook.",
-    guide: "make the change the message names by hand (notebooks are reported, not rewritten)",
-    severities: None,
-};
+pub(crate) mod rule;
+use rule::NOTEBOOK_CUDA;
 
 /// The notebook's findings, or why it could not be read as a notebook.
 pub fn collect(
