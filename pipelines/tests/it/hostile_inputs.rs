@@ -260,7 +260,7 @@ fn every_number_in_every_config_set_to_a_hostile_value_is_loaded_or_refused() {
         numbers(&original, String::new(), &mut pointers);
         for pointer in pointers {
             // Zero and a huge count for every number (the values that size allocations),
-            // plus one more picked at random: about 300 loads of a 4 MB model.
+            // plus one more picked at random: 150 loads of a 4 MB model.
             let picks = [0, 2, 1 + rng.below(hostile.len() - 1)];
             for pick in picks {
                 let mut v = original.clone();
