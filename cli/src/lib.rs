@@ -3,12 +3,17 @@
 //! spelled and on what progress looks like, and so that the libraries below them need no
 //! argument parser, terminal code or catch-all error type.
 //!
-//! `exit`: the exit statuses and the error that carries one. `interrupt`: SIGINT and
-//! SIGTERM end a run with 130 or 143, leaving no scratch or temporary file behind. `values`: clap parsers for
-//! the flag values the libraries already know how to read (device, dtype, kernels, edit
-//! variant). `output_paths`: the files asked for, checked before any work. `progress`: the step bar and the reporter for HiDream's generate and edit
-//! events.
+//! - `device_choice`: `--device auto` and PREFERRED_DEVICE / PREFERRED_DTYPE, with one line
+//!   saying what was chosen and why.
+//! - `exit`: the exit statuses and the error that carries one.
+//! - `interrupt`: SIGINT and SIGTERM end a run with 130 or 143, leaving no scratch or
+//!   temporary file behind.
+//! - `values`: clap parsers for the flag values the libraries already know how to read
+//!   (device, dtype, kernels, edit variant).
+//! - `output_paths`: the files asked for, checked before any work.
+//! - `progress`: the step bar and the reporter for HiDream's generate and edit events.
 
+pub mod device_choice;
 pub mod exit;
 pub mod interrupt;
 pub mod output_paths;

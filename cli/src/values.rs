@@ -32,7 +32,12 @@ where
 /// `--dtype`: f32, f16 or bf16, as candle's dtype. The device crate's parser also takes
 /// torch spellings (`float16`, `half`); the programs keep to the three names they document.
 pub fn dtype() -> impl TypedValueParser<Value = candle_core::DType> {
-    one_of(DTYPES.map(device::DType::as_str), device::DType::from_str).map(candle_dtype)
+    device_dtype().map(candle_dtype)
+}
+
+/// `--dtype` as the device crate's dtype, for flags whose default the device chooses.
+pub fn device_dtype() -> impl TypedValueParser<Value = device::DType> {
+    one_of(DTYPES.map(device::DType::as_str), device::DType::from_str)
 }
 
 /// `--attention`: which kernels the layers run (`fused` or `naive`).

@@ -3,11 +3,12 @@
 
 use candle_core::{DType, Tensor};
 use clap::Parser;
+use cli::device_choice::{DeviceFlag, choose};
 use cli::exit::{Failure, bad, failed, finish};
 use cli::output_paths::check_outputs;
 use cli::progress::step_bar;
 use cli::values;
-use device::Device;
+use device::{Device, Discovery, ProcessEnv};
 use pipelines::error::ModelError;
 use pipelines::image::{read_png, stage_png, to_rgb8};
 use pipelines::layers::Kernels;
@@ -69,9 +70,10 @@ struct Args {
     /// pndm, ddim, euler, euler-a or dpm++2m; defaults to the folder's own scheduler.
     #[arg(long)]
     scheduler: Option<String>,
-    /// cpu, cuda:N or npu:N.
-    #[arg(long, default_value = "cpu")]
-    device: Device,
+    /// auto (NPU, then CUDA, then CPU, or what PREFERRED_DEVICE names), cpu, cuda[:N] or
+    /// npu[:N].
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    device: DeviceFlag,
     /// Initial latents (safetensors, tensor "latents") instead of noise from the seed.
     #[arg(long, value_name = "FILE")]
     latents: Option<PathBuf>,
@@ -87,9 +89,10 @@ struct Args {
     /// Images per prompt (diffusers' num_images_per_prompt).
     #[arg(long, default_value_t = 1, value_name = "N")]
     batch: usize,
-    /// Weights and compute dtype.
-    #[arg(long, default_value = "f32", value_parser = values::dtype())]
-    dtype: DType,
+    /// Weights and compute dtype [default: the device's best, f32 on the CPU, or
+    /// PREFERRED_DTYPE].
+    #[arg(long, value_parser = values::device_dtype())]
+    dtype: Option<device::DType>,
     /// fused (ops-npu kernels) or naive (plain candle layers).
     #[arg(long, default_value = "fused", value_parser = values::kernels())]
     attention: Kernels,
@@ -310,8 +313,15 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut outputs: Vec<&Path> = images.iter().map(|(_, p)| p.as_path()).collect();
     outputs.extend(args.save_latents.as_deref());
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
-    let device = candle_device(args.device)?;
-    let (dtype, kernels) = (args.dtype, args.attention);
+    if let Some(i) = args.device.names_npu() {
+        candle_device(Device::Npu(i))?;
+    }
+    let choice = choose(&args.device, args.dtype, None, &ProcessEnv, || {
+        Discovery::from_env(&ProcessEnv)
+    })?;
+    eprintln!("{}", choice.line);
+    let device = candle_device(choice.device)?;
+    let (dtype, kernels) = (values::candle_dtype(choice.dtype), args.attention);
     if let Some(s) = &args.scheduler
         && !NAMES.contains(&s.as_str())
     {

@@ -8,6 +8,7 @@ mod doubles;
 #[path = "../../../pipelines/tests/it/folders.rs"]
 mod folders;
 
+mod device_choice;
 mod doctor;
 mod help;
 mod hidream;

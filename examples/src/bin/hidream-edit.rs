@@ -6,11 +6,12 @@
 
 use candle_core::DType;
 use clap::Parser;
+use cli::device_choice::{DeviceFlag, choose};
 use cli::exit::{Failure, bad, failed, finish};
 use cli::output_paths::check_outputs;
 use cli::progress::Progress;
 use cli::values;
-use device::Device;
+use device::{Device, Discovery, ProcessEnv};
 use examples::edit_demo;
 use examples::edit_recipes::{self, EditRecipe};
 use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
@@ -123,13 +124,14 @@ struct Args {
     keep_edit_size: bool,
     #[arg(long, default_value = "edited.png")]
     output: PathBuf,
-    /// cpu, cuda:N or npu:N.
-    #[arg(long, default_value = "cpu")]
-    device: Device,
+    /// auto (NPU, then CUDA, then CPU, or what PREFERRED_DEVICE names), cpu, cuda[:N] or
+    /// npu[:N].
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    device: DeviceFlag,
     /// Weights and compute dtype of every model. HiDream is published in bf16; f32 doubles
-    /// the memory.
-    #[arg(long, default_value = "bf16", value_parser = values::dtype())]
-    dtype: DType,
+    /// the memory. [default: bf16, or PREFERRED_DTYPE]
+    #[arg(long, value_parser = values::device_dtype())]
+    dtype: Option<device::DType>,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
@@ -199,7 +201,11 @@ fn apply_choices(s: &mut EditSettings, args: &Args, recipe: &EditRecipe, e1_full
     });
 }
 
-fn user_job(args: &Args, recipe: &EditRecipe) -> Result<EditJob, Failure> {
+fn user_job(
+    args: &Args,
+    recipe: &EditRecipe,
+    (dtype, device): (DType, candle_core::Device),
+) -> Result<EditJob, Failure> {
     let (Some(model), Some(llama), Some(image)) = (&args.model, &args.llama, &args.image) else {
         return Err(bad("--model, --llama and --image are needed (or --demo)"));
     };
@@ -209,7 +215,6 @@ fn user_job(args: &Args, recipe: &EditRecipe) -> Result<EditJob, Failure> {
              HiDream-I1-Full, which --model points to)",
         ));
     }
-    let device = values::candle_device(args.device)?;
     let instruction = recipe.instruction();
     let description = args.description.as_deref().unwrap_or(&instruction);
     Ok(EditJob {
@@ -221,9 +226,29 @@ fn user_job(args: &Args, recipe: &EditRecipe) -> Result<EditJob, Failure> {
         lora: args.lora.clone(),
         refine_model: args.refine_model.clone(),
         seed: args.seed,
-        dtype: args.dtype,
+        dtype,
         device,
     })
+}
+
+/// The device and dtype `--device` / `--dtype` and the environment choose; bf16 by default
+/// (HiDream is published in it).
+fn device_and_dtype(args: &Args) -> Result<(DType, candle_core::Device), Failure> {
+    if let Some(i) = args.device.names_npu() {
+        values::candle_device(Device::Npu(i))?;
+    }
+    let choice = choose(
+        &args.device,
+        args.dtype,
+        Some(device::DType::BF16),
+        &ProcessEnv,
+        || Discovery::from_env(&ProcessEnv),
+    )?;
+    eprintln!("{}", choice.line);
+    Ok((
+        values::candle_dtype(choice.dtype),
+        values::candle_device(choice.device)?,
+    ))
 }
 
 fn run_with_progress(job: &EditJob, quiet: bool) -> Result<EditedImage, Failure> {
@@ -285,6 +310,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     // The demo's scratch folder lives until the edit is written; an interrupt removes it
     // too (its Drop never runs then).
     let (scratch, _scratch_on_interrupt);
+    let (dtype, device) = device_and_dtype(args)?;
     let job = if args.demo {
         scratch = tempfile::tempdir().map_err(|e| bad(format!("scratch folder: {e}")))?;
         _scratch_on_interrupt = cli::interrupt::remove_on_interrupt(scratch.path());
@@ -297,8 +323,8 @@ fn run(args: &Args) -> Result<(), Failure> {
         // The demo is E1-Full (LoRA and refine stage); --variant is refused with it.
         apply_choices(&mut job.settings, args, &recipe, true);
         job.seed = args.seed;
-        job.dtype = args.dtype;
-        job.device = values::candle_device(args.device)?;
+        job.dtype = dtype;
+        job.device = device;
         eprintln!(
             "demo: a tiny HiDream with RANDOM weights ({0}x{0}, {1} steps, E1-Full LoRA and \
              refine stage); the picture it writes is noise, it only shows the path works",
@@ -307,7 +333,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         );
         job
     } else {
-        user_job(args, &recipe)?
+        user_job(args, &recipe, (dtype, device))?
     };
     eprintln!("prompt: {}", job.prompt);
     let edited = run_with_progress(&job, args.json)?;

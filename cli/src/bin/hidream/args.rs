@@ -1,9 +1,8 @@
 //! The `hidream` command line: subcommands, flags and the help that explains them.
 
-use candle_core::DType;
 use clap::{Args, Parser, Subcommand};
+use cli::device_choice::DeviceFlag;
 use cli::values;
-use device::Device;
 use pipelines::hidream::edit::EditVariant;
 use pipelines::hidream::generate::Variant as GenerateVariant;
 use std::path::PathBuf;
@@ -100,11 +99,13 @@ pub struct ModelArgs {
     /// Weights and compute dtype of every model (text encoders, transformer, VAE).
     /// Latents and scheduler arithmetic stay f32. HiDream is published in bf16; f32
     /// doubles the memory (the transformer alone is 68 GB at f32).
-    #[arg(long, default_value = "bf16", value_parser = values::dtype())]
-    pub dtype: DType,
-    /// cpu, cuda:N or npu:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: Device,
+    /// [default: bf16, or PREFERRED_DTYPE]
+    #[arg(long, value_parser = values::device_dtype())]
+    pub dtype: Option<device::DType>,
+    /// auto (NPU, then CUDA, then CPU, or what PREFERRED_DEVICE names), cpu, cuda[:N] or
+    /// npu[:N].
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: DeviceFlag,
     /// Print a JSON summary on stdout instead of the plain report.
     #[arg(long)]
     pub json: bool,

@@ -3,8 +3,10 @@
 
 use crate::args::{EditArgs, GenerateArgs, ModelArgs};
 use candle_core::DType;
+use cli::device_choice::choose;
 use cli::exit::{Failure, bad};
-use device::Device;
+use cli::values;
+use device::{Device, Discovery, ProcessEnv};
 use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
 use pipelines::hidream::prompt_encoding::EncoderFolders;
 use pipelines::hidream::size::SizeRule;
@@ -47,14 +49,26 @@ pub fn require_output_dir(flag: &str, path: &Path) -> Result<(), Failure> {
 
 /// The text-encoder folders and the Llama folder; the dtype and device flags.
 pub fn check_models(models: &ModelArgs) -> Result<(DType, Device), Failure> {
-    refuse_npu(models.device)?;
+    if let Some(i) = models.device.names_npu() {
+        refuse_npu(Device::Npu(i))?;
+    }
     require_dir("--model", &models.model)?;
     EncoderFolders {
         model: models.model.clone(),
         llama: models.llama.clone(),
     }
     .check()?;
-    Ok((models.dtype, models.device))
+    // HiDream is published in bf16, and f32 doubles its memory: bf16 unless told otherwise.
+    let choice = choose(
+        &models.device,
+        models.dtype,
+        Some(device::DType::BF16),
+        &ProcessEnv,
+        || Discovery::from_env(&ProcessEnv),
+    )?;
+    refuse_npu(choice.device)?;
+    eprintln!("{}", choice.line);
+    Ok((values::candle_dtype(choice.dtype), choice.device))
 }
 
 fn check_denoiser_folders(model: &Path) -> Result<(), Failure> {
