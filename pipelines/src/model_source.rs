@@ -118,6 +118,24 @@ impl ModelSourceError {
     }
 }
 
+impl ModelSourceError {
+    /// What to do about it, in one line (doctor's "fix").
+    pub fn fix(&self) -> String {
+        match self {
+            Self::NotCached { id, revision, .. } => format!(
+                "download it into the cache ({}) or give the model folder",
+                Self::download_command(id, revision.as_deref())
+            ),
+            Self::AmbiguousRevision { .. } => "give more of the commit hash".to_string(),
+            Self::RevisionForPath { .. } => "drop --revision".to_string(),
+            Self::NoCacheRoot { .. } => "set HF_HUB_CACHE or give the model folder".to_string(),
+            Self::InvalidId { .. } | Self::InvalidRevision { .. } => {
+                "give a model folder or an id of the form ORG/NAME".to_string()
+            }
+        }
+    }
+}
+
 impl fmt::Display for ModelSourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -628,6 +646,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("huggingface-cli"), "{text}");
+        assert!(err.fix().contains("hf download HiDream-ai/HiDream-I1-Dev"));
     }
 
     #[test]
