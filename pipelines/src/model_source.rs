@@ -95,7 +95,8 @@ pub enum ModelSourceError {
         flag: String,
         id: String,
         revision: Option<String>,
-        cache: CacheRoot,
+        // Boxed: the error travels in every Result of this module.
+        cache: Box<CacheRoot>,
         /// Each place looked at, with what was found there.
         looked: Vec<(PathBuf, String)>,
     },
@@ -472,7 +473,7 @@ pub fn resolve(
         flag: flag.to_string(),
         id: text.to_string(),
         revision: revision.map(str::to_string),
-        cache,
+        cache: Box::new(cache),
         looked,
     })
 }
