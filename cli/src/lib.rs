@@ -8,6 +8,7 @@
 //! - `exit`: the exit statuses and the error that carries one.
 //! - `interrupt`: SIGINT and SIGTERM end a run with 130 or 143, leaving no scratch or
 //!   temporary file behind.
+//! - `model_arg`: a model flag's folder, or its id looked up in the Hugging Face cache.
 //! - `values`: clap parsers for the flag values the libraries already know how to read
 //!   (device, dtype, kernels, edit variant).
 //! - `output_paths`: the files asked for, checked before any work.
@@ -16,6 +17,7 @@
 pub mod device_choice;
 pub mod exit;
 pub mod interrupt;
+pub mod model_arg;
 pub mod output_paths;
 pub mod progress;
 pub mod values;

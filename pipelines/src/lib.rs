@@ -19,6 +19,8 @@
 //!   encoding, the two denoising loops, LoRA, memory estimate).
 //! - `doctor`: the checks of the `doctor` binary that need pipeline knowledge (model
 //!   folders, the Python stack, the kernels).
+//! - `model_source`: what `--model` names, a folder or a model id in the Hugging Face
+//!   cache (read offline).
 //! - `host_memory`: the allocator setting the binaries choose at start-up.
 
 pub mod bench;
@@ -31,6 +33,7 @@ pub mod host_memory;
 pub mod image;
 pub mod input_file;
 pub mod layers;
+pub mod model_source;
 pub mod models;
 pub mod output_file;
 pub mod python_json;

@@ -5,6 +5,7 @@ use clap::Parser;
 use device::doctor::{Check, DoctorInput, device_checks};
 use device::{DeviceKind, ProcessEnv, probe};
 use pipelines::doctor::{kernels, model, python};
+use pipelines::model_source;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
@@ -54,9 +55,13 @@ struct Args {
     // (device.selection), in the JSON too, rather than a usage error with no report.
     #[arg(long, value_name = "D")]
     device: Option<String>,
-    /// A diffusers model folder (SD 2.x or HiDream) to validate and size.
-    #[arg(long, value_name = "DIR")]
+    /// A diffusers model folder (SD 2.x or HiDream) to validate and size, or a Hugging Face
+    /// id (ORG/NAME) already in the local hub cache (never downloaded).
+    #[arg(long, value_name = "DIR|ORG/NAME")]
     model: Option<PathBuf>,
+    /// With an id as --model: the branch, tag or commit hash in the cache (default main).
+    #[arg(long, value_name = "REV", requires = "model")]
+    revision: Option<String>,
     /// Python interpreter whose torch / diffusers stack to check [default: python3 on
     /// PATH, skipped when absent; an interpreter named here must exist].
     #[arg(long, value_name = "PATH")]
@@ -151,13 +156,25 @@ fn run(args: &Args) -> std::io::Result<i32> {
 
     report.checks.extend(kernels::checks(report.selected));
 
-    if let Some(dir) = &args.model {
-        report.checks.extend(model::checks(
-            dir,
-            report.selected,
-            &report.devices,
-            &discovery.cpu,
-        ));
+    if let Some(value) = &args.model {
+        // An id that does not resolve is a failing check, so the report stays complete.
+        match model_source::resolve("--model", value, args.revision.as_deref(), &env) {
+            Ok(resolved) => {
+                if let Some(line) = resolved.describe("--model") {
+                    eprintln!("{line}");
+                    report.checks.push(Check::pass("model.source", line));
+                }
+                report.checks.extend(model::checks(
+                    &resolved.folder,
+                    report.selected,
+                    &report.devices,
+                    &discovery.cpu,
+                ));
+            }
+            Err(e) => report
+                .checks
+                .push(Check::fail("model.source", e.to_string(), e.fix())),
+        }
     }
 
     let text = if args.json {

@@ -40,6 +40,9 @@ corrupt weights, size not a multiple of 8, unknown scheduler, unavailable device
 failure while generating; 130 or 143 interrupted by SIGINT or SIGTERM. No output file is
 left behind on failure or interrupt.
 
+--model takes a folder or a Hugging Face id already in the local cache (HF_HUB_CACHE,
+else HF_HOME/hub, else ~/.cache/huggingface/hub): `hf download ORG/NAME` puts it there.
+
 Example:
   sd --model ./stable-diffusion-2-1-base --prompt \"a photo of an astronaut\" \\
      --steps 25 --scheduler dpm++2m --seed 42 --output astronaut.png";
@@ -47,9 +50,13 @@ Example:
 #[derive(Parser, Debug)]
 #[command(name = "sd", version, about = "Stable Diffusion 2.x text-to-image on candle", after_help = AFTER_HELP)]
 struct Args {
-    /// A diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler).
-    #[arg(long, value_name = "DIR")]
+    /// A diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler),
+    /// or a Hugging Face id (ORG/NAME) already downloaded to the hub cache (never fetched).
+    #[arg(long, value_name = "DIR|ORG/NAME")]
     model: PathBuf,
+    /// With an id as --model: the branch, tag or commit hash in the cache (default main).
+    #[arg(long, value_name = "REV")]
+    revision: Option<String>,
     #[arg(long)]
     prompt: String,
     /// Defaults to the empty prompt, as diffusers does.
@@ -313,6 +320,8 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut outputs: Vec<&Path> = images.iter().map(|(_, p)| p.as_path()).collect();
     outputs.extend(args.save_latents.as_deref());
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
+    let model = cli::model_arg::model_folder("--model", &args.model, args.revision.as_deref())?;
+    let model = model.folder.as_path();
     if let Some(i) = args.device.names_npu() {
         candle_device(Device::Npu(i))?;
     }
@@ -364,8 +373,8 @@ fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
 
-    let sd = StableDiffusion::load_with(&args.model, &device, LoadOptions { dtype, kernels })?;
-    let accel = accelerations(&args.accel, &sd, &args.model, &(args.seed, args.guidance))?;
+    let sd = StableDiffusion::load_with(model, &device, LoadOptions { dtype, kernels })?;
+    let accel = accelerations(&args.accel, &sd, model, &(args.seed, args.guidance))?;
     let kind = match &args.scheduler {
         Some(s) => s.clone(),
         None => sd.scheduler_config.class_name().unwrap_or("").to_string(),

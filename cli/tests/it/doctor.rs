@@ -582,3 +582,74 @@ fn a_named_python_that_does_not_exist_fails_and_a_missing_default_skips() {
     let doc = assert_schema(&run);
     assert_eq!(check(&doc, "python.interpreter")["status"], "skip");
 }
+
+/// `--model ORG/NAME` from a hub-shaped cache (set on the child only): the snapshot is
+/// checked and named in a `model.source` check; an id not in the cache fails that check
+/// with the download command, and the report is still complete JSON.
+#[test]
+fn the_binary_resolves_a_model_id_from_the_hub_cache() {
+    let hub = tempfile::tempdir().unwrap();
+    let repo = hub.path().join("models--org--sd");
+    let commit = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+    crate::folders::sd2(&repo.join("snapshots").join(commit));
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), commit).unwrap();
+    let doctor = |id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_doctor"))
+            .args(["--json", "--no-python", "--device", "cpu", "--model", id])
+            .env("HF_HUB_CACHE", hub.path())
+            .env_remove("PREFERRED_DTYPE")
+            .output()
+            .unwrap()
+    };
+    let check = |doc: &Value, id: &str| -> Value {
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id} in {doc}"))
+    };
+    let out = doctor("org/sd");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let source = check(&doc, "model.source");
+    assert_eq!(source["status"], "pass", "{source}");
+    assert!(
+        source["detail"].as_str().unwrap().contains(commit),
+        "{source}"
+    );
+    // The snapshot gets the checks its folder would.
+    let folder = repo.join("snapshots").join(commit);
+    let by_folder = doctor(folder.to_str().unwrap());
+    let by_folder: Value = serde_json::from_slice(&by_folder.stdout).unwrap();
+    assert_eq!(
+        check(&doc, "model.layout"),
+        check(&by_folder, "model.layout")
+    );
+    assert_eq!(check(&doc, "model.unet"), check(&by_folder, "model.unet"));
+
+    let out = doctor("org/缺失的模型");
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(check(&doc, "model.source")["status"], "fail");
+    let out = doctor("org/missing");
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let source = check(&doc, "model.source");
+    assert_eq!(source["status"], "fail", "{source}");
+    assert!(
+        source["fix"]
+            .as_str()
+            .unwrap()
+            .contains("hf download org/missing"),
+        "{source}"
+    );
+    assert!(
+        source["detail"]
+            .as_str()
+            .unwrap()
+            .contains("models--org--missing"),
+        "{source}"
+    );
+}

@@ -438,3 +438,111 @@ fn encode_with_a_broken_tokenizer_exits_2_and_writes_nothing() {
     assert!(stderr(&o).contains("tokenizer.json"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+/// `hub/models--ORG--NAME` whose `main` snapshot is `folder` (a folder symlink: only the
+/// refs/snapshots lookup matters here; tests/it/sd_hub.rs covers blob links).
+fn cache_entry(hub: &Path, id: &str, commit: &str, folder: &Path) {
+    let repo = hub.join(format!("models--{}", id.replace('/', "--")));
+    std::fs::create_dir_all(repo.join("snapshots")).expect("snapshots");
+    std::fs::create_dir_all(repo.join("refs")).expect("refs");
+    std::os::unix::fs::symlink(folder, repo.join("snapshots").join(commit)).expect("link");
+    std::fs::write(repo.join("refs/main"), commit).expect("ref");
+}
+
+#[test]
+fn model_and_llama_ids_resolve_from_the_hub_cache_and_show_in_json() {
+    let tree = model_tree();
+    let home = tempfile::tempdir().expect("tempdir");
+    let hub = home.path().join("hub");
+    let (model_commit, llama_commit) = (
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+    );
+    cache_entry(
+        &hub,
+        "HiDream-ai/HiDream-I1-Dev",
+        model_commit,
+        &tree.path().join("model"),
+    );
+    cache_entry(
+        &hub,
+        "meta-llama/Llama-3.1-8B-Instruct",
+        llama_commit,
+        &tree.path().join("llama"),
+    );
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hidream"))
+            .args([
+                "generate",
+                "--model",
+                "HiDream-ai/HiDream-I1-Dev",
+                "--variant",
+                "dev",
+            ])
+            .args([
+                "--llama",
+                "meta-llama/Llama-3.1-8B-Instruct",
+                "--prompt",
+                "一只猫",
+            ])
+            .args(["--dry-run", "--json"])
+            .args(extra)
+            .env_remove("HF_HUB_CACHE")
+            .env_remove("HUGGINGFACE_HUB_CACHE")
+            .env("HF_HOME", home.path())
+            .output()
+            .expect("run hidream")
+    };
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let models = &doc["models"];
+    assert_eq!(
+        models["--model"]["id"], "HiDream-ai/HiDream-I1-Dev",
+        "{doc}"
+    );
+    assert_eq!(models["--model"]["revision"], "main");
+    assert_eq!(models["--model"]["commit"], model_commit);
+    assert_eq!(models["--llama"]["commit"], llama_commit, "{doc}");
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "--llama meta-llama/Llama-3.1-8B-Instruct: revision main (commit {llama_commit})"
+        )),
+        "{err}"
+    );
+
+    // --revision applies to --model alone: a branch --model lacks is an error naming it.
+    let o = run(&["--revision", "fp16"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--model HiDream-ai/HiDream-I1-Dev") && err.contains("refs/fp16"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_refine_model_id_not_in_the_cache_is_bad_input_with_the_download_command() {
+    let tree = model_tree();
+    let hub = tempfile::tempdir().expect("tempdir");
+    let model = tree.path().join("model");
+    let llama = tree.path().join("llama");
+    let o = Command::new(env!("CARGO_BIN_EXE_hidream"))
+        .args(["edit", "--model", path(&model), "--llama", path(&llama)])
+        .args(["--image", "in.png", "--instruction", "把天空变成紫色"])
+        .args(["--refine-model", "HiDream-ai/HiDream-I1-Full", "--dry-run"])
+        .env("HF_HUB_CACHE", hub.path())
+        .output()
+        .expect("run hidream");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--refine-model HiDream-ai/HiDream-I1-Full"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hf download HiDream-ai/HiDream-I1-Full"),
+        "{err}"
+    );
+}

@@ -15,5 +15,6 @@ mod hidream;
 mod hidream_failures;
 mod sd;
 mod sd_bench;
+mod sd_hub;
 mod sd_options;
 mod sd_outputs;

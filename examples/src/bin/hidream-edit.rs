@@ -8,6 +8,7 @@ use candle_core::DType;
 use clap::Parser;
 use cli::device_choice::{DeviceFlag, choose};
 use cli::exit::{Failure, bad, failed, finish};
+use cli::model_arg::resolve_in_place;
 use cli::output_paths::check_outputs;
 use cli::progress::Progress;
 use cli::values;
@@ -17,6 +18,7 @@ use examples::edit_recipes::{self, EditRecipe};
 use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
 use pipelines::hidream::edit_job::{EditJob, EditedImage, run_edit_job};
 use pipelines::hidream::resample::Filter;
+use pipelines::model_source::ResolvedModel;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,7 +44,9 @@ The source is resized as the variant expects (E1-Full 768x768, E1.1 about 1 mega
 the result scaled back to the source's size (--keep-edit-size writes it as edited).
 
 HiDream needs Llama-3.1-8B-Instruct, downloaded separately (meta-llama/Llama-3.1-8B-Instruct
-on Hugging Face, a gated model) and passed with --llama. HiDream's transformer has ~17 B
+on Hugging Face, a gated model) and passed with --llama. --model, --llama and
+--refine-model also take a Hugging Face id already in the local cache (`hf download
+ORG/NAME` puts it there; nothing is downloaded here). HiDream's transformer has ~17 B
 parameters: 34 GB in bf16 (--dtype, the default), 68 GB in f32. The demo needs none of it.
 
 Exit status: 0 written; 2 bad input (a flag, missing folder or file, image that is not an
@@ -71,14 +75,19 @@ struct Args {
     /// picture, so the flags that name them are refused with it.
     #[arg(
         long,
-        conflicts_with_all = ["model", "llama", "image", "lora", "refine_model", "variant"]
+        conflicts_with_all = ["model", "revision", "llama", "image", "lora", "refine_model", "variant"]
     )]
     demo: bool,
-    /// The editing model: a HiDream-E1.1 folder, or HiDream-I1-Full with --lora.
-    #[arg(long, value_name = "DIR", required_unless_present = "demo")]
+    /// The editing model: a HiDream-E1.1 folder, or HiDream-I1-Full with --lora; or its
+    /// Hugging Face id (HiDream-ai/HiDream-E1-1) already in the local hub cache.
+    #[arg(long, value_name = "DIR|ORG/NAME", required_unless_present = "demo")]
     model: Option<PathBuf>,
-    /// The Llama-3.1-8B-Instruct folder (not shipped with HiDream).
-    #[arg(long, value_name = "DIR", required_unless_present = "demo")]
+    /// With an id as --model: the branch, tag or commit hash in the cache (default main).
+    /// --llama and --refine-model ids always use main.
+    #[arg(long, value_name = "REV")]
+    revision: Option<String>,
+    /// The Llama-3.1-8B-Instruct folder or id (not shipped with HiDream).
+    #[arg(long, value_name = "DIR|ORG/NAME", required_unless_present = "demo")]
     llama: Option<PathBuf>,
     /// The picture to edit (RGB PNG).
     #[arg(long, value_name = "PNG", required_unless_present = "demo")]
@@ -103,8 +112,8 @@ struct Args {
     /// HiDream-E1-Full's LoRA checkpoint (with --variant e1-full).
     #[arg(long, value_name = "FILE")]
     lora: Option<PathBuf>,
-    /// A HiDream-I1-Full folder for the refine stage.
-    #[arg(long, value_name = "DIR")]
+    /// A HiDream-I1-Full folder (or id in the hub cache) for the refine stage.
+    #[arg(long, value_name = "DIR|ORG/NAME")]
     refine_model: Option<PathBuf>,
     #[arg(long)]
     steps: Option<usize>,
@@ -201,10 +210,12 @@ fn apply_choices(s: &mut EditSettings, args: &Args, recipe: &EditRecipe, e1_full
     });
 }
 
+/// The job on the user's files; `sources` gets what each model flag resolved to.
 fn user_job(
     args: &Args,
     recipe: &EditRecipe,
     (dtype, device): (DType, candle_core::Device),
+    sources: &mut Vec<(String, ResolvedModel)>,
 ) -> Result<EditJob, Failure> {
     let (Some(model), Some(llama), Some(image)) = (&args.model, &args.llama, &args.image) else {
         return Err(bad("--model, --llama and --image are needed (or --demo)"));
@@ -215,16 +226,23 @@ fn user_job(
              HiDream-I1-Full, which --model points to)",
         ));
     }
+    let (mut model, mut llama) = (model.clone(), llama.clone());
+    let mut refine_model = args.refine_model.clone();
+    resolve_in_place("--model", &mut model, args.revision.as_deref(), sources)?;
+    resolve_in_place("--llama", &mut llama, None, sources)?;
+    if let Some(refine) = refine_model.as_mut() {
+        resolve_in_place("--refine-model", refine, None, sources)?;
+    }
     let instruction = recipe.instruction();
     let description = args.description.as_deref().unwrap_or(&instruction);
     Ok(EditJob {
-        model: model.clone(),
-        llama: llama.clone(),
+        model,
+        llama,
         image: image.clone(),
         prompt: editing_prompt(&instruction, description),
         settings: settings(args, recipe),
         lora: args.lora.clone(),
-        refine_model: args.refine_model.clone(),
+        refine_model,
         seed: args.seed,
         dtype,
         device,
@@ -311,6 +329,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     // too (its Drop never runs then).
     let (scratch, _scratch_on_interrupt);
     let (dtype, device) = device_and_dtype(args)?;
+    let mut sources = Vec::new();
     let job = if args.demo {
         scratch = tempfile::tempdir().map_err(|e| bad(format!("scratch folder: {e}")))?;
         _scratch_on_interrupt = cli::interrupt::remove_on_interrupt(scratch.path());
@@ -333,7 +352,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         );
         job
     } else {
-        user_job(args, &recipe, (dtype, device))?
+        user_job(args, &recipe, (dtype, device), &mut sources)?
     };
     eprintln!("prompt: {}", job.prompt);
     let edited = run_with_progress(&job, args.json)?;
@@ -377,6 +396,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             "{}",
             json!({
                 "output": args.output,
+                "models": cli::model_arg::to_json(&sources),
                 "demo": args.demo,
                 "random_weights": args.demo,
                 "edit": recipe.kind(),

@@ -2,4 +2,5 @@
 
 mod hidream_edit;
 mod hidream_edit_flags;
+mod hidream_edit_hub;
 mod hidream_edit_interrupt;

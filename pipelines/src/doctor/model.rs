@@ -148,13 +148,13 @@ fn component(
     if !dir.is_dir() {
         return fail(
             format!("{class}: folder {} is missing", dir.display()),
-            "download the complete model folder (huggingface-cli download <repo> --local-dir DIR)",
+            "download the complete model folder (hf download ORG/NAME, or with --local-dir DIR)",
         );
     }
     if let Some(special) = special_entry(&dir) {
         return fail(
             special,
-            "replace it with the file from the model repository (huggingface-cli download)",
+            "replace it with the file from the model repository (hf download ORG/NAME FILE)",
         );
     }
     let configs = [

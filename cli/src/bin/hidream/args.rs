@@ -14,6 +14,10 @@ HiDream needs Llama-3.1-8B-Instruct, which is not part of the HiDream model fold
 download it separately (Hugging Face meta-llama/Llama-3.1-8B-Instruct, a gated model:
 accept its licence first) and pass its folder with --llama DIR.
 
+--model, --llama and --refine-model take a folder or a Hugging Face id already in the local
+cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub; `hf download ORG/NAME`
+puts it there); nothing is downloaded. The snapshot used is named on stderr.
+
 Sizes follow diffusers' HiDreamImagePipeline: the requested --width x --height is rescaled
 to the model's area (1024 x 1024 for HiDream-I1) keeping the aspect ratio, and each side is
 floored to a multiple of 16. 1024x1024, 768x1360 and 1360x768 are kept as asked; 512x512
@@ -89,13 +93,22 @@ Llama-3.1-8B-Instruct, downloaded separately, passed with --llama.";
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// A HiDream model folder in diffusers layout (tokenizer*, text_encoder*, transformer,
-    /// vae, scheduler).
-    #[arg(long, value_name = "DIR")]
+    /// vae, scheduler), or its Hugging Face id (e.g. HiDream-ai/HiDream-I1-Dev) already in
+    /// the local hub cache (never downloaded).
+    #[arg(long, value_name = "DIR|ORG/NAME")]
     pub model: PathBuf,
+    /// With an id as --model: the branch, tag or commit hash in the cache (default main).
+    /// --llama and --refine-model ids always use main.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
     /// The Llama-3.1-8B-Instruct folder (config.json, tokenizer.json, tokenizer_config.json,
-    /// *.safetensors). Not shipped with HiDream: download it separately.
-    #[arg(long, value_name = "DIR")]
+    /// *.safetensors), or meta-llama/Llama-3.1-8B-Instruct from the hub cache. Not shipped
+    /// with HiDream: download it separately.
+    #[arg(long, value_name = "DIR|ORG/NAME")]
     pub llama: PathBuf,
+    /// What each model flag resolved to (for --json); filled in before the run.
+    #[arg(skip)]
+    pub sources: Vec<(String, pipelines::model_source::ResolvedModel)>,
     /// Weights and compute dtype of every model (text encoders, transformer, VAE).
     /// Latents and scheduler arithmetic stay f32. HiDream is published in bf16; f32
     /// doubles the memory (the transformer alone is 68 GB at f32).
@@ -173,9 +186,9 @@ pub struct EditArgs {
     /// E1-Full's LoRA weights (safetensors), merged into the --model transformer.
     #[arg(long, value_name = "FILE")]
     pub lora: Option<PathBuf>,
-    /// A HiDream-I1-Full folder whose transformer runs the refine stage (default: E1-Full's
-    /// own refine weights, or the E1.1 model itself).
-    #[arg(long, value_name = "DIR")]
+    /// A HiDream-I1-Full folder (or its id in the hub cache) whose transformer runs the refine
+    /// stage (default: E1-Full's own refine weights, or the E1.1 model itself).
+    #[arg(long, value_name = "DIR|ORG/NAME")]
     pub refine_model: Option<PathBuf>,
     /// Fraction of the steps, at the end, run as the refine stage, in [0, 1]; 0 turns it
     /// off (default 0.3).

@@ -67,6 +67,7 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
     let summary = args.models.json.then(|| {
         json!({
             "subcommand": "edit",
+            "models": cli::model_arg::to_json(&args.models.sources),
             "output": args.output,
             "size": [w, h],
             "prompt": text,

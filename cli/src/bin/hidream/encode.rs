@@ -79,6 +79,7 @@ pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
             "{}",
             json!({
                 "subcommand": "encode",
+                "models": cli::model_arg::to_json(&args.models.sources),
                 "output": args.output,
                 "tensors": shapes,
                 "dtype": dtype.as_str(),

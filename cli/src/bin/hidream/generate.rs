@@ -150,6 +150,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan, prepared: Prepared) -> Result<(), F
     let summary = args.models.json.then(|| {
         json!({
             "subcommand": "generate",
+            "models": cli::model_arg::to_json(&args.models.sources),
             "output": args.output,
             "size": [w, h],
             "steps": plan.steps,

@@ -18,9 +18,29 @@ mod settings;
 use args::{Cli, Command};
 use clap::Parser;
 use cli::exit::{Failure, finish};
+use cli::model_arg::resolve_in_place;
 use std::process::ExitCode;
 
-fn run(command_line: &Cli) -> Result<(), Failure> {
+/// --model, --llama and --refine-model as folders: an id is looked up in the Hugging Face
+/// cache once, here, so everything after sees only folders.
+fn resolve_models(command: &mut Command) -> Result<(), Failure> {
+    let (models, refine) = match command {
+        Command::Generate(a) => (&mut a.models, None),
+        Command::Edit(a) => (&mut a.models, a.refine_model.as_mut()),
+        Command::Encode(a) => (&mut a.models, None),
+    };
+    let revision = models.revision.clone();
+    let log = &mut models.sources;
+    resolve_in_place("--model", &mut models.model, revision.as_deref(), log)?;
+    resolve_in_place("--llama", &mut models.llama, None, log)?;
+    if let Some(refine) = refine {
+        resolve_in_place("--refine-model", refine, None, log)?;
+    }
+    Ok(())
+}
+
+fn run(mut command_line: Cli) -> Result<(), Failure> {
+    resolve_models(&mut command_line.command)?;
     match &command_line.command {
         Command::Generate(args) => {
             let plan = settings::generate(args)?;
@@ -53,5 +73,5 @@ fn main() -> ExitCode {
     cli::interrupt::install();
     // Before anything large is allocated: reuse freed activation buffers (host_memory).
     pipelines::host_memory::keep_freed_memory();
-    finish(run(&Cli::parse()))
+    finish(run(Cli::parse()))
 }

@@ -177,6 +177,7 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     ];
     let summary = json!({
         "subcommand": "generate",
+        "models": cli::model_arg::to_json(&args.models.sources),
         "variant": args.variant.name(),
         "requested_size": [args.width, args.height],
         "size": [width, height],
@@ -309,6 +310,7 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
     ];
     let summary = json!({
         "subcommand": "edit",
+        "models": cli::model_arg::to_json(&args.models.sources),
         "variant": args.variant.name(),
         "prompt": prompt,
         "steps": steps,
