@@ -224,7 +224,7 @@ mod tests {
         assert_eq!("AUTO".parse::<DeviceFlag>().unwrap(), DeviceFlag::Auto);
         assert!("npu:0".parse::<DeviceFlag>().is_ok());
         assert!("cuda".parse::<DeviceFlag>().is_ok());
-        let err = "gpu".parse::<DeviceFlag>().unwrap_err();
+        let err = "tpu:0".parse::<DeviceFlag>().unwrap_err();
         assert!(err.contains("auto"), "{err}");
     }
 }

@@ -45,12 +45,30 @@ const DTYPES: &str = "f32, f16, bf16";
 const KERNELS: &str = "fused, naive";
 const DEVICES: &str = "cpu, cuda:N or npu:N";
 
+/// What an image program's `--device` help must name: the default and its order, the
+/// environment variable under it, and the explicit forms.
+fn assert_device_choice(text: &str) {
+    let option = option_help(text, "--device");
+    for needle in [
+        "auto",
+        "NPU, then CUDA, then CPU",
+        "PREFERRED_DEVICE",
+        "cuda[:N]",
+        "npu[:N]",
+    ] {
+        assert!(
+            option.contains(needle),
+            "--device lacks {needle:?}: {option}"
+        );
+    }
+}
+
 #[test]
 fn sd_lists_dtypes_and_kernels() {
     let text = help(env!("CARGO_BIN_EXE_sd"), &[]);
     assert_lists(&text, "--dtype", DTYPES);
     assert_lists(&text, "--attention", KERNELS);
-    assert!(option_help(&text, "--device").contains(DEVICES), "{text}");
+    assert_device_choice(&text);
 }
 
 #[test]
@@ -67,10 +85,7 @@ fn hidream_lists_dtypes_and_variants_in_every_subcommand() {
     for subcommand in ["generate", "edit", "encode"] {
         let text = help(exe, &[subcommand]);
         assert_lists(&text, "--dtype", DTYPES);
-        assert!(
-            option_help(&text, "--device").contains(DEVICES),
-            "{subcommand}: {text}"
-        );
+        assert_device_choice(&text);
     }
     assert_lists(&help(exe, &["generate"]), "--variant", "full, dev, fast");
     assert_lists(&help(exe, &["edit"]), "--variant", "e1-full, e1.1");
