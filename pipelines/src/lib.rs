@@ -34,6 +34,7 @@ pub mod layers;
 pub mod models;
 pub mod output_file;
 pub mod python_json;
+pub mod resample;
 pub mod schedulers;
 pub mod sd;
 pub mod tensor_file;
