@@ -29,6 +29,7 @@ pub mod error;
 pub mod hidream;
 pub mod host_memory;
 pub mod image;
+pub mod image_input;
 pub mod input_file;
 pub mod layers;
 pub mod models;

@@ -9,7 +9,7 @@ use cli::progress::step_bar;
 use cli::values;
 use device::Device;
 use pipelines::error::ModelError;
-use pipelines::image::{read_png, stage_png, to_rgb8};
+use pipelines::image::{read_init_image, stage_png, to_rgb8};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
@@ -78,8 +78,10 @@ struct Args {
     /// Also write the final latents before VAE decode (tensor "latents", f32).
     #[arg(long, value_name = "FILE")]
     save_latents: Option<PathBuf>,
-    /// img2img: start from this PNG (its size must be a multiple of 8; it sets the output size).
-    #[arg(long, value_name = "PNG")]
+    /// img2img: start from this PNG, JPEG or WebP, read as diffusers' load_image does (RGB,
+    /// EXIF-upright); sides not a multiple of 8 are rounded down by a LANCZOS resize, as its
+    /// image processor does. It sets the output size.
+    #[arg(long, value_name = "IMAGE")]
     init_image: Option<PathBuf>,
     /// img2img: how much of the schedule to run, in (0, 1].
     #[arg(long, default_value_t = 0.8, requires = "init_image")]
@@ -332,14 +334,11 @@ fn run(args: &Args) -> Result<(), Failure> {
     };
     let init = match &args.init_image {
         Some(p) => {
-            let image = read_png(p, &device)?;
-            let (_, _, h, w) = image.dims4().map_err(ModelError::from)?;
-            if !w.is_multiple_of(8) || !h.is_multiple_of(8) {
-                return Err(bad(format!(
-                    "--init-image {}: {w}x{h} is not a multiple of 8 (resize it first)",
-                    p.display()
-                )));
+            let (image, notes) = read_init_image(p, &device)?;
+            for note in notes {
+                eprintln!("--init-image {}: {note}", p.display());
             }
+            let (_, _, h, w) = image.dims4().map_err(ModelError::from)?;
             if args.width.is_some_and(|v| v != w) || args.height.is_some_and(|v| v != h) {
                 return Err(bad(format!(
                     "--init-image {} is {w}x{h}; --width/--height must match it",
