@@ -50,9 +50,7 @@ pub fn load_rgb(path: &Path) -> Result<LoadedImage, String> {
     let mut decoder = image_reader.into_decoder().map_err(unreadable)?;
     let (width, height) = decoder.dimensions();
     check_image_size(width, height)?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut decoded = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     let mut notes = Vec::new();
     if orientation != Orientation::NoTransforms {
@@ -141,10 +139,7 @@ fn to_pil_rgb(image: &DynamicImage) -> Result<(Vec<u8>, Option<String>), String>
             Some("16-bit greyscale with alpha (high bytes kept, as PIL reads it)"),
         ),
         other => {
-            return Err(format!(
-                "unsupported pixel format {:?}",
-                other.color()
-            ));
+            return Err(format!("unsupported pixel format {:?}", other.color()));
         }
     };
     Ok((pixels, from.map(|m| format!("converted {m} {CONVERTED}"))))

@@ -30,6 +30,7 @@ pub mod hidream;
 pub mod host_memory;
 pub mod image;
 pub mod image_input;
+pub mod init_image;
 pub mod input_file;
 pub mod layers;
 pub mod models;

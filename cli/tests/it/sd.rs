@@ -183,12 +183,11 @@ fn input_image(name: &str) -> std::path::PathBuf {
 
 fn png_size(path: &Path) -> (u32, u32) {
     let file = std::fs::File::open(path).expect("output");
-    let info = png::Decoder::new(std::io::BufReader::new(file))
+    png::Decoder::new(std::io::BufReader::new(file))
         .read_info()
         .expect("png")
         .info()
-        .size();
-    info
+        .size()
 }
 
 #[test]
@@ -197,7 +196,12 @@ fn img2img_takes_a_jpeg_of_any_size_and_an_rgba_png_saying_what_it_did() {
     let photo = dir.path().join("照片.jpg");
     std::fs::copy(input_image("photo.jpg"), &photo).expect("copy");
     let out = dir.path().join("输出.png");
-    let init = ["--init-image", photo.to_str().expect("utf-8"), "--strength", "0.5"];
+    let init = [
+        "--init-image",
+        photo.to_str().expect("utf-8"),
+        "--strength",
+        "0.5",
+    ];
     let o = sd(&init, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(

@@ -37,8 +37,7 @@ fn file_error(path: &Path, message: impl Into<String>) -> HiDreamError {
 
 /// Reads a PNG, JPEG or WebP source as `load_image` would; the notes say what was converted.
 pub fn read_source_image(path: &Path) -> Result<LoadedImage, HiDreamError> {
-    let loaded =
-        load_rgb(path).map_err(|e| file_error(path, format!("the source image: {e}")))?;
+    let loaded = load_rgb(path).map_err(|e| file_error(path, format!("the source image: {e}")))?;
     let (width, height) = (loaded.image.width, loaded.image.height);
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(file_error(

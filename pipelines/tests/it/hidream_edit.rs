@@ -130,7 +130,9 @@ fn edit_case(
         target: (text == "full").then(|| prompt("target")),
     };
     let png = dir().join(format!("{label}.png"));
-    let image = edit_image::read_source_image(&png).expect("source png").image;
+    let image = edit_image::read_source_image(&png)
+        .expect("source png")
+        .image;
     let image = edit_image::to_tensor(&image, &Device::Cpu).expect("tensor");
 
     let config =
@@ -329,19 +331,25 @@ fn small_and_unreadable_images_are_refused_naming_the_file() {
     let tmp = tempfile::tempdir().expect("tmp");
     let tiny = tmp.path().join("tiny.png");
     write_png(&tiny, 8, 40, png::ColorType::Rgb, &[7; 8 * 40 * 3]);
-    let err = edit_image::read_source_image(&tiny).unwrap_err().to_string();
+    let err = edit_image::read_source_image(&tiny)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("tiny.png") && err.contains("8x40"), "{err}");
 
     let junk = tmp.path().join("junk.png");
     std::fs::write(&junk, b"not a png").expect("write");
-    let err = edit_image::read_source_image(&junk).unwrap_err().to_string();
+    let err = edit_image::read_source_image(&junk)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("junk.png") && err.contains("not a readable image"),
         "{err}"
     );
 
     let missing = tmp.path().join("missing.png");
-    let err = edit_image::read_source_image(&missing).unwrap_err().to_string();
+    let err = edit_image::read_source_image(&missing)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("missing.png"), "{err}");
 }
 

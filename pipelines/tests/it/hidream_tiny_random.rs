@@ -259,8 +259,10 @@ fn an_edit_job_edits_a_rotated_jpeg_upright_and_says_so() {
     .expect("edit");
     assert_eq!(
         notes,
-        ["turned upright by its EXIF orientation 6 as diffusers' load_image does \
-          (PIL's exif_transpose)"]
+        [
+            "turned upright by its EXIF orientation 6 as diffusers' load_image does \
+          (PIL's exif_transpose)"
+        ]
     );
     // Stored 40x24: the source the scripts scale back to is the upright 24x40.
     assert_eq!((edited.source_width, edited.source_height), (24, 40));

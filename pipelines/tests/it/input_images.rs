@@ -83,8 +83,14 @@ fn jpeg_decodes_within_the_measured_decoder_difference() {
     for name in ["photo.jpg", "exif6.jpg"] {
         let (max, mean, _) = difference(name, &dir().join(name));
         eprintln!("{name}: max {max}, mean {mean:.3}");
-        assert!(max <= JPEG_MAX_DIFFERENCE, "{name} differs from PIL by {max}");
-        assert!(mean <= JPEG_MEAN_DIFFERENCE, "{name}: mean difference {mean}");
+        assert!(
+            max <= JPEG_MAX_DIFFERENCE,
+            "{name} differs from PIL by {max}"
+        );
+        assert!(
+            mean <= JPEG_MEAN_DIFFERENCE,
+            "{name}: mean difference {mean}"
+        );
     }
 }
 
@@ -104,15 +110,17 @@ fn exif_orientation_6_is_turned_upright_and_said() {
     assert!(max <= JPEG_MAX_DIFFERENCE);
     assert_eq!(
         notes,
-        ["turned upright by its EXIF orientation 6 as diffusers' load_image does \
-          (PIL's exif_transpose)"]
+        [
+            "turned upright by its EXIF orientation 6 as diffusers' load_image does \
+          (PIL's exif_transpose)"
+        ]
     );
 }
 
 #[test]
 fn init_images_are_resized_as_the_vae_image_processor_does() {
     let (tensor, notes) =
-        pipelines::image::read_init_image(&dir().join("odd.png"), &candle_core::Device::Cpu)
+        pipelines::init_image::read_init_image(&dir().join("odd.png"), &candle_core::Device::Cpu)
             .expect("odd.png");
     let shape: Vec<usize> = reference_json()["odd.png.preprocess"]
         .as_array()
@@ -138,8 +146,10 @@ fn init_images_are_resized_as_the_vae_image_processor_does() {
     assert_eq!(differing, 0, "of {}", expected.len());
     assert_eq!(
         notes,
-        ["resized 45x35 to 40x32 (down to multiples of 8, LANCZOS) as diffusers' \
-          VaeImageProcessor does"]
+        [
+            "resized 45x35 to 40x32 (down to multiples of 8, LANCZOS) as diffusers' \
+          VaeImageProcessor does"
+        ]
     );
 }
 
@@ -154,7 +164,7 @@ fn init_images_under_8_pixels_a_side_are_refused() {
         .write_header()
         .and_then(|mut w| w.write_image_data(&[9; 7 * 40 * 3]))
         .expect("png");
-    let err = pipelines::image::read_init_image(&path, &candle_core::Device::Cpu)
+    let err = pipelines::init_image::read_init_image(&path, &candle_core::Device::Cpu)
         .unwrap_err()
         .to_string();
     assert!(err.contains("细长.png") && err.contains("7x40"), "{err}");
