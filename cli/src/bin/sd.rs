@@ -10,7 +10,7 @@ use cli::values;
 use device::Device;
 use pipelines::error::ModelError;
 use pipelines::image::{stage_png, to_rgb8};
-use pipelines::init_image::read_init_image;
+use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
@@ -333,10 +333,24 @@ fn run(args: &Args) -> Result<(), Failure> {
         Some(p) => Some(load_latents(p, &device)?),
         None => None,
     };
-    let init = match &args.init_image {
+    let init_source = match &args.init_image {
         Some(p) => {
-            let (image, notes) = read_init_image(p, &device)?;
-            for note in notes {
+            let loaded = read_init_image(p)?;
+            for note in &loaded.notes {
+                eprintln!("--init-image {}: {note}", p.display());
+            }
+            Some((p, loaded.image))
+        }
+        None => None,
+    };
+
+    let sd = StableDiffusion::load_with(&args.model, &device, LoadOptions { dtype, kernels })?;
+    let accel = accelerations(&args.accel, &sd, &args.model, &(args.seed, args.guidance))?;
+    // The VAE's scale sets the rounding, as diffusers builds its image processor from it.
+    let init = match init_source {
+        Some((p, image)) => {
+            let (image, resized) = preprocess(p, image, sd.vae_scale_factor(), &device)?;
+            if let Some(note) = resized {
                 eprintln!("--init-image {}: {note}", p.display());
             }
             let (_, _, h, w) = image.dims4().map_err(ModelError::from)?;
@@ -353,9 +367,6 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         None => None,
     };
-
-    let sd = StableDiffusion::load_with(&args.model, &device, LoadOptions { dtype, kernels })?;
-    let accel = accelerations(&args.accel, &sd, &args.model, &(args.seed, args.guidance))?;
     let kind = match &args.scheduler {
         Some(s) => s.clone(),
         None => sd.scheduler_config.class_name().unwrap_or("").to_string(),

@@ -77,7 +77,7 @@ fn forged_png(width: u32, height: u32) -> Vec<u8> {
 fn read_png_bytes(dir: &Path, bytes: &[u8]) -> Result<(), String> {
     let path = dir.join("图像.png");
     std::fs::write(&path, bytes).expect("write");
-    pipelines::init_image::read_init_image(&path, &Device::Cpu)
+    pipelines::init_image::read_init_image(&path)
         .map(drop)
         .map_err(|e| e.to_string())
 }

@@ -119,9 +119,13 @@ fn exif_orientation_6_is_turned_upright_and_said() {
 
 #[test]
 fn init_images_are_resized_as_the_vae_image_processor_does() {
-    let (tensor, notes) =
-        pipelines::init_image::read_init_image(&dir().join("odd.png"), &candle_core::Device::Cpu)
-            .expect("odd.png");
+    let path = dir().join("odd.png");
+    let loaded = pipelines::init_image::read_init_image(&path).expect("odd.png");
+    assert!(loaded.notes.is_empty(), "{:?}", loaded.notes);
+    // The processor the script ran is SD's: vae_scale_factor 8.
+    let (tensor, note) =
+        pipelines::init_image::preprocess(&path, loaded.image, 8, &candle_core::Device::Cpu)
+            .expect("preprocess");
     let shape: Vec<usize> = reference_json()["odd.png.preprocess"]
         .as_array()
         .expect("shape")
@@ -145,16 +149,18 @@ fn init_images_are_resized_as_the_vae_image_processor_does() {
     let differing = ours.iter().zip(&expected).filter(|(a, b)| a != b).count();
     assert_eq!(differing, 0, "of {}", expected.len());
     assert_eq!(
-        notes,
-        [
+        note.as_deref(),
+        Some(
             "resized 45x35 to 40x32 (down to multiples of 8, LANCZOS) as diffusers' \
-          VaeImageProcessor does"
-        ]
+             VaeImageProcessor does"
+        )
     );
 }
 
 #[test]
-fn init_images_under_8_pixels_a_side_are_refused() {
+fn init_images_under_the_vae_scale_a_side_are_refused() {
+    assert_eq!(pipelines::init_image::vae_size(45, 35, 0), None);
+    assert_eq!(pipelines::init_image::vae_size(45, 35, 2), Some((44, 34)));
     let tmp = tempfile::tempdir().expect("tmp");
     let path = tmp.path().join("细长.png");
     let file = std::fs::File::create(&path).expect("create");
@@ -164,7 +170,10 @@ fn init_images_under_8_pixels_a_side_are_refused() {
         .write_header()
         .and_then(|mut w| w.write_image_data(&[9; 7 * 40 * 3]))
         .expect("png");
-    let err = pipelines::init_image::read_init_image(&path, &candle_core::Device::Cpu)
+    let image = pipelines::init_image::read_init_image(&path)
+        .expect("7x40 reads")
+        .image;
+    let err = pipelines::init_image::preprocess(&path, image, 8, &candle_core::Device::Cpu)
         .unwrap_err()
         .to_string();
     assert!(err.contains("细长.png") && err.contains("7x40"), "{err}");
