@@ -46,7 +46,15 @@ pub fn load_rgb(path: &Path) -> Result<LoadedImage, String> {
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     image_reader.limits(limits);
-    let unreadable = |e: image::ImageError| format!("not a readable image: {e}");
+    // The decoder checks the limits from the header, before it sizes a buffer; its error
+    // does not carry the size, so the bounds are named instead.
+    let unreadable = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => format!(
+            "the image's header claims more than {MAX_IMAGE_SIDE} pixels a side or \
+             {MAX_IMAGE_PIXELS} pixels in all, which are read at most (scale it down first)"
+        ),
+        e => format!("not a readable image: {e}"),
+    };
     let mut decoder = image_reader.into_decoder().map_err(unreadable)?;
     let (width, height) = decoder.dimensions();
     check_image_size(width, height)?;

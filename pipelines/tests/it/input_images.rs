@@ -203,3 +203,21 @@ fn chinese_file_names_and_disguised_or_unsupported_files() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).expect("write");
     assert!(load_rgb(&truncated).is_err());
 }
+
+/// A JPEG whose frame header claims 60000x60000 (a 10 GB picture) is refused from its header,
+/// as the PNG one is in hostile_inputs.rs.
+#[test]
+fn a_jpeg_header_claiming_a_huge_picture_is_refused_before_decoding() {
+    let mut bytes = std::fs::read(dir().join("photo.jpg")).expect("read");
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    // FF C0, length (2), precision (1), then height and width, big-endian.
+    bytes[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("巨大.jpg");
+    std::fs::write(&path, &bytes).expect("write");
+    let err = load_rgb(&path).unwrap_err();
+    assert!(err.contains("more than 16384 pixels a side"), "{err}");
+}
