@@ -56,6 +56,14 @@ impl Progress {
         }
     }
 
+    /// A line on stderr even when quiet: what was done to the user's input is never hidden.
+    pub fn notice(&self, line: impl Display) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Shows the bar before the first step finishes (a HiDream step can take minutes).
     pub fn start_steps(&mut self, total: usize) {
         self.bar.get_or_insert_with(|| step_bar(total));
@@ -77,6 +85,7 @@ impl Progress {
                 self.stage(format!("editing at {width}x{height}"))
             }
             EditEvent::Stage(stage) => self.stage(stage),
+            EditEvent::Note(note) => self.notice(format!("source image: {note}")),
             EditEvent::Step(p) => self.step(p.total, p.refining),
         }
     }

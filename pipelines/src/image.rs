@@ -1,5 +1,6 @@
 //! PNG output: diffusers' `numpy_to_pil` rounding, generation parameters in a text chunk,
-//! written through `output_file` so no partial file is left and nothing else is replaced.
+//! written through `output_file` so no partial file is left and nothing else is replaced;
+//! and the size bound every input image is checked against before it is decoded.
 
 use crate::error::ModelError;
 use crate::output_file::{self, OutputFileError, StagedFile};
@@ -95,40 +96,4 @@ pub fn check_image_size(width: u32, height: u32) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Reads an 8-bit PNG (grey, grey+alpha, RGB, RGBA or palette; alpha dropped) as an NCHW
-/// f32 tensor in [0, 1], as diffusers' image processor sees a PIL image.
-pub fn read_png(path: &Path, device: &candle_core::Device) -> Result<Tensor, ModelError> {
-    let bad = |e: String| ModelError::InvalidInput(format!("{}: {e}", path.display()));
-    let file = crate::input_file::open_regular(path).map_err(|e| bad(e.to_string()))?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let header = decoder.read_header_info().map_err(|e| bad(e.to_string()))?;
-    check_image_size(header.width, header.height).map_err(bad)?;
-    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| bad("image too large".into()))?;
-    let mut buf = vec![0; size];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| bad(e.to_string()))?;
-    let (w, h) = (info.width as usize, info.height as usize);
-    let channels = match info.color_type {
-        png::ColorType::Grayscale => 1,
-        png::ColorType::GrayscaleAlpha => 2,
-        png::ColorType::Rgb => 3,
-        png::ColorType::Rgba => 4,
-        other => return Err(bad(format!("unsupported PNG colour type {other:?}"))),
-    };
-    let pixels = &buf[..info.buffer_size()];
-    let mut planar = vec![0f32; 3 * h * w];
-    for (i, px) in pixels.chunks_exact(channels).enumerate() {
-        for c in 0..3 {
-            let v = if channels < 3 { px[0] } else { px[c] };
-            planar[c * h * w + i] = f32::from(v) / 255.0;
-        }
-    }
-    Ok(Tensor::from_vec(planar, (1, 3, h, w), device)?)
 }

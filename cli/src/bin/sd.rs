@@ -10,7 +10,8 @@ use cli::progress::step_bar;
 use cli::values;
 use device::{Device, Discovery, ProcessEnv};
 use pipelines::error::ModelError;
-use pipelines::image::{read_png, stage_png, to_rgb8};
+use pipelines::image::{stage_png, to_rgb8};
+use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, NAMES};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
@@ -87,8 +88,10 @@ struct Args {
     /// Also write the final latents before VAE decode (tensor "latents", f32).
     #[arg(long, value_name = "FILE")]
     save_latents: Option<PathBuf>,
-    /// img2img: start from this PNG (its size must be a multiple of 8; it sets the output size).
-    #[arg(long, value_name = "PNG")]
+    /// img2img: start from this PNG, JPEG or WebP, read as diffusers' load_image does (RGB,
+    /// EXIF-upright); sides not a multiple of 8 are rounded down by a LANCZOS resize, as its
+    /// image processor does. It sets the output size.
+    #[arg(long, value_name = "IMAGE")]
     init_image: Option<PathBuf>,
     /// img2img: how much of the schedule to run, in (0, 1].
     #[arg(long, default_value_t = 0.8, requires = "init_image")]
@@ -349,16 +352,27 @@ fn run(args: &Args) -> Result<(), Failure> {
         Some(p) => Some(load_latents(p, &device)?),
         None => None,
     };
-    let init = match &args.init_image {
+    let init_source = match &args.init_image {
         Some(p) => {
-            let image = read_png(p, &device)?;
-            let (_, _, h, w) = image.dims4().map_err(ModelError::from)?;
-            if !w.is_multiple_of(8) || !h.is_multiple_of(8) {
-                return Err(bad(format!(
-                    "--init-image {}: {w}x{h} is not a multiple of 8 (resize it first)",
-                    p.display()
-                )));
+            let loaded = read_init_image(p)?;
+            for note in &loaded.notes {
+                eprintln!("--init-image {}: {note}", p.display());
             }
+            Some((p, loaded.image))
+        }
+        None => None,
+    };
+
+    let sd = StableDiffusion::load_with(model, &device, LoadOptions { dtype, kernels })?;
+    let accel = accelerations(&args.accel, &sd, model, &(args.seed, args.guidance))?;
+    // The VAE's scale sets the rounding, as diffusers builds its image processor from it.
+    let init = match init_source {
+        Some((p, image)) => {
+            let (image, resized) = preprocess(p, image, sd.vae_scale_factor(), &device)?;
+            if let Some(note) = resized {
+                eprintln!("--init-image {}: {note}", p.display());
+            }
+            let (_, _, h, w) = image.dims4().map_err(ModelError::from)?;
             if args.width.is_some_and(|v| v != w) || args.height.is_some_and(|v| v != h) {
                 return Err(bad(format!(
                     "--init-image {} is {w}x{h}; --width/--height must match it",
@@ -372,9 +386,6 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         None => None,
     };
-
-    let sd = StableDiffusion::load_with(model, &device, LoadOptions { dtype, kernels })?;
-    let accel = accelerations(&args.accel, &sd, model, &(args.seed, args.guidance))?;
     let kind = match &args.scheduler {
         Some(s) => s.clone(),
         None => sd.scheduler_config.class_name().unwrap_or("").to_string(),

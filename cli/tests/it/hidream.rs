@@ -333,7 +333,14 @@ fn edit_checks_its_inputs_and_reports_its_prompt() {
     assert_eq!(summary["negative_prompt"], "low quality, blurry, distorted");
     assert_eq!(summary["refine_strength"], 0.3);
 
-    assert_bad_input(&edit(t, &["--image", path(&text)]), "not a PNG");
+    assert_bad_input(
+        &edit(t, &["--image", path(&text)]),
+        "not a PNG, JPEG or WebP",
+    );
+    let jpeg = t.join("照片.jpg");
+    std::fs::copy(fixtures_folder("input-images").join("photo.jpg"), &jpeg).expect("copy");
+    let o = edit(t, &["--image", path(&jpeg), "--dry-run", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     assert_bad_input(&edit(t, &["--image", "/nonexistent.png"]), "--image");
     assert_bad_input(
         &edit(t, &["--image", path(&png), "--variant", "e1-full"]),

@@ -176,6 +176,56 @@ fn img2img_from_a_png_matches_diffusers() {
     assert!(out.exists());
 }
 
+/// The input-image fixtures of scripts/fixtures/input_images_reference.py.
+fn input_image(name: &str) -> std::path::PathBuf {
+    crate::common::fixture("input-images").join(name)
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).expect("output");
+    png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("png")
+        .info()
+        .size()
+}
+
+#[test]
+fn img2img_takes_a_jpeg_of_any_size_and_an_rgba_png_saying_what_it_did() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photo = dir.path().join("照片.jpg");
+    std::fs::copy(input_image("photo.jpg"), &photo).expect("copy");
+    let out = dir.path().join("输出.png");
+    let init = [
+        "--init-image",
+        photo.to_str().expect("utf-8"),
+        "--strength",
+        "0.5",
+    ];
+    let o = sd(&init, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "照片.jpg: resized 37x29 to 36x28 (down to multiples of 2, LANCZOS) as diffusers' \
+             VaeImageProcessor does"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // The tiny VAE has two blocks: diffusers' vae_scale_factor, and so the rounding, is 2.
+    assert_eq!(png_size(&out), (36, 28));
+
+    let rgba = input_image("rgba.png");
+    let o = sd(&["--init-image", rgba.to_str().expect("utf-8")], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("converted RGBA to RGB as PIL's convert(\"RGB\") does"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(png_size(&out), (32, 24));
+}
+
 #[test]
 fn strength_must_be_in_range() {
     assert_bad_input(

@@ -49,8 +49,8 @@ on Hugging Face, a gated model) and passed with --llama. --model, --llama and
 ORG/NAME` puts it there; nothing is downloaded here). HiDream's transformer has ~17 B
 parameters: 34 GB in bf16 (--dtype, the default), 68 GB in f32. The demo needs none of it.
 
-Exit status: 0 written; 2 bad input (a flag, missing folder or file, image that is not an
-RGB PNG or too small or large, weights that are not valid safetensors, LoRA keys that
+Exit status: 0 written; 2 bad input (a flag, missing folder or file, image that is not a
+PNG, JPEG or WebP or too small or large, weights that are not valid safetensors, LoRA keys that
 match no weight); 1 a failure while editing (a step whose latents became NaN or infinite
 included); 130 or 143 interrupted by SIGINT or SIGTERM. Nothing is written on failure or
 interrupt, and --demo's scratch folder is removed.
@@ -89,8 +89,8 @@ struct Args {
     /// The Llama-3.1-8B-Instruct folder or id (not shipped with HiDream).
     #[arg(long, value_name = "DIR|ORG/NAME", required_unless_present = "demo")]
     llama: Option<PathBuf>,
-    /// The picture to edit (RGB PNG).
-    #[arg(long, value_name = "PNG", required_unless_present = "demo")]
+    /// The picture to edit (PNG, JPEG or WebP; converted to RGB as diffusers' load_image does).
+    #[arg(long, value_name = "IMAGE", required_unless_present = "demo")]
     image: Option<PathBuf>,
     #[command(flatten)]
     what: WhatToEdit,

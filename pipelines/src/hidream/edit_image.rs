@@ -1,13 +1,16 @@
-//! The source image of an edit: read from PNG, sized the way the HiDream-E1 scripts size it,
-//! and turned into the [-1, 1] tensor the VAE encodes.
+//! The source image of an edit: read as diffusers' `load_image` would, sized the way the
+//! HiDream-E1 scripts size it, and turned into the [-1, 1] tensor the VAE encodes.
 //!
-//! Only 8-bit (or 16-bit, high byte kept, as PIL reads it) RGB is accepted. The reference
-//! scripts hand `Image.open(path)` to the pipeline without `.convert("RGB")`; there a
-//! greyscale image fails in the VAE and an RGBA one is silently taken for 4-channel
-//! latents, so rather than guess a conversion we refuse, saying what the file is.
+//! The reference scripts hand `Image.open(path)` to the pipeline without `.convert("RGB")`:
+//! there a greyscale image fails in the VAE and an RGBA one is silently taken for 4-channel
+//! latents, so the scripts only define the RGB case. Every other file is read the way
+//! diffusers' own pipelines take images (`load_image`: EXIF orientation applied, then
+//! `.convert("RGB")`), which leaves RGB files exactly as the scripts see them, and each
+//! conversion is reported so nobody mistakes it for the scripts' behaviour.
 
 use super::HiDreamError;
 use super::resample::{Filter, RgbImage};
+use crate::image_input::{LoadedImage, load_rgb};
 use candle_core::{Device, Tensor};
 use std::path::Path;
 
@@ -32,58 +35,10 @@ fn file_error(path: &Path, message: impl Into<String>) -> HiDreamError {
     }
 }
 
-/// PIL's mode name for a PNG colour type, so the message matches what a Python user sees.
-fn pil_mode(color: png::ColorType, depth: png::BitDepth) -> &'static str {
-    use png::{BitDepth, ColorType};
-    match (color, depth) {
-        (ColorType::Grayscale, BitDepth::One) => "1 (1-bit black and white)",
-        (ColorType::Grayscale, BitDepth::Sixteen) => "I;16 (16-bit greyscale)",
-        (ColorType::Grayscale, _) => "L (greyscale)",
-        (ColorType::GrayscaleAlpha, _) => "LA (greyscale with alpha)",
-        (ColorType::Indexed, _) => "P (palette)",
-        (ColorType::Rgba, _) => "RGBA (RGB with alpha)",
-        (ColorType::Rgb, _) => "RGB",
-    }
-}
-
-/// Reads an RGB PNG; any other colour type is refused with its PIL mode named.
-pub fn read_rgb_png(path: &Path) -> Result<RgbImage, HiDreamError> {
-    let file = crate::input_file::open_regular(path)
-        .map_err(|e| file_error(path, format!("cannot read the source image: {e}")))?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::STRIP_16);
-    // The header alone can claim any size; it is checked before a buffer is sized from it.
-    let header = decoder
-        .read_header_info()
-        .map_err(|e| file_error(path, format!("not a readable PNG: {e}")))?;
-    crate::image::check_image_size(header.width, header.height).map_err(|e| file_error(path, e))?;
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| file_error(path, format!("not a readable PNG: {e}")))?;
-    let (color, depth) = {
-        let info = reader.info();
-        (info.color_type, info.bit_depth)
-    };
-    if color != png::ColorType::Rgb {
-        return Err(file_error(
-            path,
-            format!(
-                "the source image is mode {}, not RGB; the HiDream-E1 pipeline only takes RGB \
-                 (its scripts do not convert), so convert it first, e.g. with PIL's \
-                 .convert(\"RGB\")",
-                pil_mode(color, depth)
-            ),
-        ));
-    }
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| file_error(path, "the image is too large to decode"))?;
-    let mut pixels = vec![0; size];
-    let frame = reader
-        .next_frame(&mut pixels)
-        .map_err(|e| file_error(path, format!("not a readable PNG: {e}")))?;
-    pixels.truncate(frame.buffer_size());
-    let (width, height) = (frame.width as usize, frame.height as usize);
+/// Reads a PNG, JPEG or WebP source as `load_image` would; the notes say what was converted.
+pub fn read_source_image(path: &Path) -> Result<LoadedImage, HiDreamError> {
+    let loaded = load_rgb(path).map_err(|e| file_error(path, format!("the source image: {e}")))?;
+    let (width, height) = (loaded.image.width, loaded.image.height);
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(file_error(
             path,
@@ -93,11 +48,7 @@ pub fn read_rgb_png(path: &Path) -> Result<RgbImage, HiDreamError> {
             ),
         ));
     }
-    Ok(RgbImage {
-        width,
-        height,
-        pixels,
-    })
+    Ok(loaded)
 }
 
 /// Python's `round` (ties to even) of a float, as an integer.

@@ -1,4 +1,4 @@
-//! One whole HiDream-E1 edit from files: source PNG, prompts, encoders, transformer(s) with
+//! One whole HiDream-E1 edit from files: source image, prompts, encoders, transformer(s) with
 //! an optional LoRA, seeded noise, the editing loop, decode. The `hidream edit` command and
 //! the `hidream-edit` example both run this; they differ only in how they ask and report.
 //!
@@ -11,7 +11,7 @@ use super::edit::{
     EditInputs, EditPrompts, EditSettings, StepProgress, edit_with, refine_start,
     target_description,
 };
-use super::edit_image::{read_rgb_png, size_source, to_tensor};
+use super::edit_image::{read_source_image, size_source, to_tensor};
 use super::edit_transformers::SwapAtRefine;
 use super::lora::{E1_FULL_LORA_ALPHA, LoraParts, load_transformer_with_lora};
 use super::prompt_encoding::{
@@ -34,7 +34,7 @@ pub struct EditJob {
     pub model: PathBuf,
     /// Llama-3.1-8B-Instruct, supplied separately.
     pub llama: PathBuf,
-    /// The source image (an RGB PNG).
+    /// The source image (PNG, JPEG or WebP).
     pub image: PathBuf,
     /// The full prompt, as [`super::edit::editing_prompt`] writes it.
     pub prompt: String,
@@ -69,6 +69,9 @@ pub enum EditEvent<'a> {
         width: usize,
         height: usize,
     },
+    /// Something was done to the source image to read it as diffusers' `load_image` does
+    /// (converted to RGB, turned upright): one line for the user.
+    Note(&'a str),
     /// A new stage starts ("loading the transformer", an encoder's name...).
     Stage(&'a str),
     Step(StepProgress),
@@ -141,7 +144,11 @@ pub fn run_edit_job(
     settings.validate()?;
     let device = &job.device;
     // Cheap inputs first: a bad image or scheduler config should not cost an encoder load.
-    let source = read_rgb_png(&job.image)?;
+    let loaded = read_source_image(&job.image)?;
+    for note in &loaded.notes {
+        on_event(EditEvent::Note(note));
+    }
+    let source = loaded.image;
     let sized = size_source(&source, settings.sizing, &job.image)?;
     let image = to_tensor(&sized, device)?;
     let scheduler_path = job.model.join("scheduler/scheduler_config.json");

@@ -28,7 +28,8 @@ pub mod lora;
 pub mod memory;
 pub mod prompt_embeds;
 pub mod prompt_encoding;
-pub mod resample;
+// The resampler moved to the crate root (img2img resizes too); the old path still works.
+pub use crate::resample;
 pub mod size;
 pub mod tiny_random;
 pub mod tokenize;

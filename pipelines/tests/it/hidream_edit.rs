@@ -130,7 +130,9 @@ fn edit_case(
         target: (text == "full").then(|| prompt("target")),
     };
     let png = dir().join(format!("{label}.png"));
-    let image = edit_image::read_rgb_png(&png).expect("source png");
+    let image = edit_image::read_source_image(&png)
+        .expect("source png")
+        .image;
     let image = edit_image::to_tensor(&image, &Device::Cpu).expect("tensor");
 
     let config =
@@ -265,7 +267,7 @@ fn source_sizing_matches_pillow_to_the_byte() {
     assert_eq!(jobs.len(), 5);
     for (label, job) in jobs {
         let source = dir().join(job["source"].as_str().expect("source"));
-        let image = edit_image::read_rgb_png(&source).expect("png");
+        let image = edit_image::read_source_image(&source).expect("png").image;
         let sizing = match label.as_str() {
             "small_area32" | "large_area32" => SourceSizing::Area(32),
             "large_area48" => SourceSizing::Area(48),
@@ -303,34 +305,51 @@ fn write_png(path: &Path, width: u32, height: u32, color: png::ColorType, data: 
         .expect("data");
 }
 
+/// The E1 scripts define only RGB sources; anything else is read as diffusers' `load_image`
+/// reads it (checked to the byte against PIL in input_images.rs) and the conversion said.
 #[test]
-fn non_rgb_small_and_unreadable_images_are_refused_naming_the_file() {
+fn non_rgb_sources_are_converted_as_load_image_does_and_said() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/input-images");
+    for (name, expected) in [
+        ("rgba.png", "converted RGBA to RGB"),
+        ("grey.png", "converted L (greyscale) to RGB"),
+        ("exif6.jpg", "EXIF orientation 6"),
+    ] {
+        let loaded = edit_image::read_source_image(&fixtures.join(name)).expect(name);
+        assert!(
+            loaded.notes.iter().any(|n| n.contains(expected)),
+            "{name}: {:?}",
+            loaded.notes
+        );
+    }
+    let photo = edit_image::read_source_image(&fixtures.join("photo.jpg")).expect("jpeg");
+    assert!(photo.notes.is_empty(), "{:?}", photo.notes);
+}
+
+#[test]
+fn small_and_unreadable_images_are_refused_naming_the_file() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let rgba = tmp.path().join("alpha.png");
-    write_png(&rgba, 32, 32, png::ColorType::Rgba, &[7; 32 * 32 * 4]);
-    let err = edit_image::read_rgb_png(&rgba).unwrap_err().to_string();
-    assert!(err.contains("alpha.png") && err.contains("RGBA"), "{err}");
-
-    let grey = tmp.path().join("grey.png");
-    write_png(&grey, 32, 32, png::ColorType::Grayscale, &[7; 32 * 32]);
-    let err = edit_image::read_rgb_png(&grey).unwrap_err().to_string();
-    assert!(err.contains("grey.png") && err.contains("mode L"), "{err}");
-
     let tiny = tmp.path().join("tiny.png");
     write_png(&tiny, 8, 40, png::ColorType::Rgb, &[7; 8 * 40 * 3]);
-    let err = edit_image::read_rgb_png(&tiny).unwrap_err().to_string();
+    let err = edit_image::read_source_image(&tiny)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("tiny.png") && err.contains("8x40"), "{err}");
 
     let junk = tmp.path().join("junk.png");
     std::fs::write(&junk, b"not a png").expect("write");
-    let err = edit_image::read_rgb_png(&junk).unwrap_err().to_string();
+    let err = edit_image::read_source_image(&junk)
+        .unwrap_err()
+        .to_string();
     assert!(
-        err.contains("junk.png") && err.contains("not a readable PNG"),
+        err.contains("junk.png") && err.contains("not a readable image"),
         "{err}"
     );
 
     let missing = tmp.path().join("missing.png");
-    let err = edit_image::read_rgb_png(&missing).unwrap_err().to_string();
+    let err = edit_image::read_source_image(&missing)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("missing.png"), "{err}");
 }
 
@@ -419,7 +438,9 @@ fn nan_latents_stop_the_edit_at_the_step_that_made_them() {
         negative: prompt("negative"),
         target: Some(prompt("target")),
     };
-    let image = edit_image::read_rgb_png(&dir().join(format!("{label}.png"))).expect("png");
+    let image = edit_image::read_source_image(&dir().join(format!("{label}.png")))
+        .expect("png")
+        .image;
     let image = edit_image::to_tensor(&image, &Device::Cpu).expect("tensor");
     let initial = tensor(&format!("{label}.initial_latents"));
     let poisoned = (initial * f64::NAN).expect("nan");

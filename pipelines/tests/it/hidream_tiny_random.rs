@@ -220,3 +220,51 @@ fn an_edit_job_checks_the_refine_folder_before_loading_anything() {
     );
     assert!(stages.is_empty(), "loaded before failing: {stages:?}");
 }
+
+/// A phone photo as the edit source: a JPEG stored sideways with EXIF orientation 6 is
+/// edited upright (as diffusers' load_image hands it on), and the job says so.
+#[test]
+fn an_edit_job_edits_a_rotated_jpeg_upright_and_says_so() {
+    use pipelines::hidream::edit::{EditVariant, editing_prompt};
+    use pipelines::hidream::edit_image::SourceSizing;
+    use pipelines::hidream::edit_job::{EditEvent, EditJob, run_edit_job};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = write_tiny_random_model(tmp.path(), 5).expect("write tiny model");
+    let image = tmp.path().join("手机照片.jpg");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/input-images/exif6.jpg");
+    std::fs::copy(fixture, &image).expect("copy");
+    let mut settings = EditVariant::E1_1.defaults();
+    settings.steps = 2;
+    settings.sizing = SourceSizing::Square(32);
+    settings.max_seq = 2 * (32 / 16) * (32 / 16);
+    let job = EditJob {
+        model: model.model_dir.clone(),
+        llama: model.llama_dir.clone(),
+        image,
+        prompt: editing_prompt("make it snow", "a snowy field"),
+        settings,
+        lora: None,
+        refine_model: None,
+        seed: 0,
+        dtype: DType::F32,
+        device: Device::Cpu,
+    };
+    let mut notes = Vec::new();
+    let edited = run_edit_job(&job, &mut |event| {
+        if let EditEvent::Note(note) = event {
+            notes.push(note.to_string());
+        }
+    })
+    .expect("edit");
+    assert_eq!(
+        notes,
+        [
+            "turned upright by its EXIF orientation 6 as diffusers' load_image does \
+          (PIL's exif_transpose)"
+        ]
+    );
+    // Stored 40x24: the source the scripts scale back to is the upright 24x40.
+    assert_eq!((edited.source_width, edited.source_height), (24, 40));
+    assert_eq!((edited.image.width, edited.image.height), (32, 32));
+}

@@ -77,7 +77,7 @@ fn forged_png(width: u32, height: u32) -> Vec<u8> {
 fn read_png_bytes(dir: &Path, bytes: &[u8]) -> Result<(), String> {
     let path = dir.join("图像.png");
     std::fs::write(&path, bytes).expect("write");
-    pipelines::image::read_png(&path, &Device::Cpu)
+    pipelines::init_image::read_init_image(&path)
         .map(drop)
         .map_err(|e| e.to_string())
 }
@@ -109,7 +109,7 @@ fn an_edit_source_whose_header_claims_a_huge_picture_is_refused_before_allocatin
     ] {
         let path = dir.path().join("巨大.png");
         std::fs::write(&path, forged_png(w, h)).expect("write");
-        let err = pipelines::hidream::edit_image::read_rgb_png(&path)
+        let err = pipelines::hidream::edit_image::read_source_image(&path)
             .unwrap_err()
             .to_string();
         assert!(
@@ -120,11 +120,11 @@ fn an_edit_source_whose_header_claims_a_huge_picture_is_refused_before_allocatin
     // Within the bounds, the same header-only file fails as unreadable, not as too big.
     let path = dir.path().join("small.png");
     std::fs::write(&path, forged_png(64, 64)).expect("write");
-    let err = pipelines::hidream::edit_image::read_rgb_png(&path)
+    let err = pipelines::hidream::edit_image::read_source_image(&path)
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("not a readable PNG") && !err.contains("at most"),
+        err.contains("not a readable image") && !err.contains("at most"),
         "{err}"
     );
 }

@@ -15,6 +15,7 @@ mod hidream_tiny_random;
 mod hidream_transformer;
 mod hidream_vae;
 mod hostile_inputs;
+mod input_images;
 mod sd_accel;
 mod sd_architecture;
 mod sd_parity;

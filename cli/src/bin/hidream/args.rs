@@ -86,7 +86,8 @@ Variant defaults (HiDream-E1's own scripts; --steps, --guidance, --image-guidanc
 The prompt given to the model is \"Editing Instruction: <instruction>. Target Image
 Description: <description>\" (the description defaults to the instruction); the last
 --refine-strength of the steps are a refine stage guided by the description alone, on
---refine-model's transformer when given. The source must be an RGB PNG. HiDream needs
+--refine-model's transformer when given. The source is a PNG, JPEG or WebP, read as
+diffusers' load_image reads it (EXIF-upright, converted to RGB, said on stderr). HiDream needs
 Llama-3.1-8B-Instruct, downloaded separately, passed with --llama.";
 
 /// Where the models are and where they run.
@@ -172,8 +173,8 @@ pub struct GenerateArgs {
 pub struct EditArgs {
     #[command(flatten)]
     pub models: ModelArgs,
-    /// The image to edit (PNG, RGB).
-    #[arg(long, value_name = "PNG")]
+    /// The image to edit (PNG, JPEG or WebP).
+    #[arg(long, value_name = "IMAGE")]
     pub image: PathBuf,
     /// What to change, e.g. "make the sky purple".
     #[arg(long)]

@@ -253,14 +253,9 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         return Err(bad("--instruction is empty"));
     }
     require_file("--image", &args.image)?;
-    let mut signature = [0u8; 8];
-    let is_png = std::fs::File::open(&args.image)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut signature))
-        .is_ok()
-        && signature == *b"\x89PNG\r\n\x1a\n";
-    if !is_png {
+    if !pipelines::image_input::is_supported_image(&args.image) {
         return Err(bad(format!(
-            "--image {}: not a PNG file",
+            "--image {}: not a PNG, JPEG or WebP file",
             args.image.display()
         )));
     }

@@ -1,6 +1,7 @@
 //! Pillow's `Image.resize` for 8-bit RGB, reproduced to the byte: the HiDream-E1 scripts
-//! resize the source image with PIL before the pipeline sees it, and a different resampler
-//! (even a "better" one) would hand the VAE different pixels than the reference did.
+//! resize the source image with PIL before the pipeline sees it, and diffusers' img2img
+//! image processor resizes with PIL too; a different resampler (even a "better" one) would
+//! hand the VAE different pixels than the reference did.
 //!
 //! Pillow resamples in two separable passes, horizontal first, each rounding back to 8 bits;
 //! the filter taps are normalised in f64 and then turned into 22-bit fixed point. Each of
@@ -14,13 +15,25 @@ pub struct RgbImage {
     pub pixels: Vec<u8>,
 }
 
-/// The PIL filters the E1 scripts use.
+/// The PIL filters the E1 scripts and diffusers' image processor use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
     /// `Image.BOX`: E1.1 halves very large images with it.
     Box,
     /// `Image.BICUBIC` (a = -0.5), PIL's default for `resize` on RGB images.
     Bicubic,
+    /// `Image.LANCZOS` (a = 3): diffusers' `VaeImageProcessor` default (`resample="lanczos"`).
+    Lanczos,
+}
+
+/// `sin(pi x) / (pi x)`, 1 at 0.
+fn sinc(x: f64) -> f64 {
+    if x == 0.0 {
+        1.0
+    } else {
+        let x = x * std::f64::consts::PI;
+        x.sin() / x
+    }
 }
 
 impl Filter {
@@ -28,6 +41,7 @@ impl Filter {
         match self {
             Filter::Box => 0.5,
             Filter::Bicubic => 2.0,
+            Filter::Lanczos => 3.0,
         }
     }
 
@@ -47,6 +61,14 @@ impl Filter {
                     ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
                 } else if x < 2.0 {
                     (((x - 5.0) * x + 8.0) * x - 4.0) * A
+                } else {
+                    0.0
+                }
+            }
+            // Pillow's window is half-open, [-3, 3), like its box filter's (-0.5, 0.5].
+            Filter::Lanczos => {
+                if (-3.0..3.0).contains(&x) {
+                    sinc(x) * sinc(x / 3.0)
                 } else {
                     0.0
                 }
@@ -191,7 +213,7 @@ mod tests {
             height: 4,
             pixels: [10u8, 200, 77].repeat(20),
         };
-        for filter in [Filter::Box, Filter::Bicubic] {
+        for filter in [Filter::Box, Filter::Bicubic, Filter::Lanczos] {
             let out = image.resize(9, 2, filter);
             assert_eq!(out.pixels, [10u8, 200, 77].repeat(18));
         }
