@@ -43,7 +43,6 @@ fn assert_lists(text: &str, flag: &str, values: &str) {
 
 const DTYPES: &str = "f32, f16, bf16";
 const KERNELS: &str = "fused, naive";
-const DEVICES: &str = "cpu, cuda:N or npu:N";
 
 /// What an image program's `--device` help must name: the default and its order, the
 /// environment variable under it, and the explicit forms.
