@@ -119,6 +119,18 @@ fn help_teaches_the_edit_kinds_and_the_llama_download() {
     ] {
         assert!(folded.contains(values), "--help lacks {values}: {help}");
     }
+    // The short flags and aliases sd and hidream have too.
+    for needle in [
+        "-m, --model <DIR>",
+        "-o, --output <OUTPUT>",
+        "-s, --seed <SEED>",
+        "-g, --guidance <GUIDANCE>",
+        "--cfg-scale",
+        "--guidance-scale",
+        "--device <cpu|cuda:N|npu:N>",
+    ] {
+        assert!(folded.contains(needle), "--help lacks {needle}: {help}");
+    }
 }
 
 #[test]
@@ -126,7 +138,14 @@ fn user_mistakes_exit_2_naming_what_is_wrong() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = write_tiny_random_model(tmp.path(), 1).expect("tiny model");
     let image = tmp.path().join("in.png");
-    pipelines::image::write_png(&image, 32, 32, &[90; 32 * 32 * 3], "test").expect("png");
+    pipelines::image::write_png(
+        &image,
+        32,
+        32,
+        &[90; 32 * 32 * 3],
+        &[("parameters", "test")],
+    )
+    .expect("png");
     let out = tmp.path().join("out.png");
     let base = |extra: &[&str]| {
         let mut args = vec![

@@ -91,6 +91,7 @@ Llama-3.1-8B-Instruct, downloaded separately, passed with --llama.";
 pub struct ModelArgs {
     /// A HiDream model folder in diffusers layout (tokenizer*, text_encoder*, transformer,
     /// vae, scheduler).
+    #[arg(short = 'm')]
     #[arg(long, value_name = "DIR")]
     pub model: PathBuf,
     /// The Llama-3.1-8B-Instruct folder (config.json, tokenizer.json, tokenizer_config.json,
@@ -102,8 +103,7 @@ pub struct ModelArgs {
     /// doubles the memory (the transformer alone is 68 GB at f32).
     #[arg(long, default_value = "bf16", value_parser = values::dtype())]
     pub dtype: DType,
-    /// cpu, cuda:N or npu:N.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_name = values::DEVICE_FORMS)]
     pub device: Device,
     /// Print a JSON summary on stdout instead of the plain report.
     #[arg(long)]
@@ -114,10 +114,10 @@ pub struct ModelArgs {
 pub struct GenerateArgs {
     #[command(flatten)]
     pub models: ModelArgs,
-    #[arg(long)]
+    #[arg(short = 'p', long)]
     pub prompt: String,
     /// Used when guidance is above 1; defaults to the empty prompt, as diffusers does.
-    #[arg(long)]
+    #[arg(short = 'n', long, visible_alias = "negative")]
     pub negative_prompt: Option<String>,
     #[arg(long, default_value = "full", value_parser = values::generate_variant())]
     pub variant: GenerateVariant,
@@ -125,18 +125,18 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub steps: Option<usize>,
     /// Classifier-free guidance scale; 1 or less disables it (variant default).
-    #[arg(long)]
+    #[arg(short = 'g', long, visible_aliases = ["cfg-scale", "guidance-scale"])]
     pub guidance: Option<f64>,
     /// The flow scheduler's timestep shift (variant default).
     #[arg(long)]
     pub shift: Option<f64>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(short = 's', long, default_value_t = 0)]
     pub seed: u64,
     /// Requested width; rescaled to the model's area and floored to a multiple of 16.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(short = 'W', long, default_value_t = 1024)]
     pub width: usize,
     /// Requested height; rescaled like --width.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(short = 'H', long, default_value_t = 1024)]
     pub height: usize,
     /// Stream transformer blocks to the device one at a time (less device memory, slower).
     #[arg(long)]
@@ -147,7 +147,7 @@ pub struct GenerateArgs {
     /// Also write the final latents (tensor "latents").
     #[arg(long, value_name = "FILE")]
     pub save_latents: Option<PathBuf>,
-    #[arg(long, default_value = "hidream.png")]
+    #[arg(short = 'o', long, default_value = "hidream.png")]
     pub output: PathBuf,
     /// Check the flags and folders, print the settings the run would use, load nothing.
     #[arg(long)]
@@ -181,7 +181,7 @@ pub struct EditArgs {
     #[arg(long)]
     pub refine_strength: Option<f64>,
     /// Text guidance (variant default).
-    #[arg(long)]
+    #[arg(short = 'g', long, visible_aliases = ["cfg-scale", "guidance-scale"])]
     pub guidance: Option<f64>,
     /// Image guidance (variant default).
     #[arg(long)]
@@ -189,9 +189,9 @@ pub struct EditArgs {
     /// Denoising steps (variant default).
     #[arg(long)]
     pub steps: Option<usize>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(short = 's', long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value = "hidream-edit.png")]
+    #[arg(short = 'o', long, default_value = "hidream-edit.png")]
     pub output: PathBuf,
     /// Check the flags and folders, print the settings the run would use, load nothing.
     #[arg(long)]
@@ -202,16 +202,16 @@ pub struct EditArgs {
 pub struct EncodeArgs {
     #[command(flatten)]
     pub models: ModelArgs,
-    #[arg(long)]
+    #[arg(short = 'p', long)]
     pub prompt: String,
     /// Defaults to the empty prompt, as diffusers does.
-    #[arg(long)]
+    #[arg(short = 'n', long, visible_alias = "negative")]
     pub negative_prompt: Option<String>,
     /// Skip the negative prompt (a run without classifier-free guidance needs none).
     #[arg(long)]
     pub no_negative: bool,
     /// safetensors with t5 [b, tokens, c], llama [layers, b, tokens, c], pooled [b, c] and,
     /// unless --no-negative, negative.t5 / negative.llama / negative.pooled.
-    #[arg(long, value_name = "FILE")]
+    #[arg(short = 'o', long, value_name = "FILE")]
     pub output: PathBuf,
 }
