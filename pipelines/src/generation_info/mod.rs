@@ -50,7 +50,22 @@ impl GenerationInfo {
     /// A1111's infotext: the prompt, a `Negative prompt:` line, then one line of
     /// `Key: value` pairs.
     pub fn to_a1111(&self) -> String {
-        a1111::infotext(self)
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("Steps", self.steps.to_string()),
+            ("Sampler", self.sampler.clone()),
+            ("CFG scale", self.cfg_scale.to_string()),
+        ];
+        if let Some(seed) = self.seed {
+            pairs.push(("Seed", seed.to_string()));
+        }
+        pairs.push(("Size", format!("{}x{}", self.width, self.height)));
+        pairs.push(("Model", self.model.clone()));
+        for (key, value) in &self.extra {
+            if let Some(value) = plain(value) {
+                pairs.push((key, value));
+            }
+        }
+        a1111::infotext(&self.prompt, &self.negative_prompt, &pairs)
     }
 
     /// Every setting under a stable key, for programs.
@@ -82,5 +97,78 @@ impl GenerationInfo {
             (PARAMETERS_KEYWORD, self.to_a1111()),
             (JSON_KEYWORD, self.to_json().to_string()),
         ]
+    }
+}
+
+/// A JSON value as infotext shows it: strings bare, `null` left out.
+fn plain(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> GenerationInfo {
+        GenerationInfo {
+            prompt: "a cat".into(),
+            negative_prompt: String::new(),
+            steps: 25,
+            sampler: "DPM++ 2M".into(),
+            cfg_scale: 7.5,
+            seed: Some(42),
+            width: 512,
+            height: 768,
+            model: "sd21".into(),
+            extra: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn infotext_has_a1111_fields_first_then_the_extras_in_order() {
+        let mut i = info();
+        i.negative_prompt = "blurry".into();
+        let i = i
+            .with("Strength", 0.5)
+            .with("Flag", true)
+            .with("Dtype", "f16");
+        assert_eq!(
+            i.to_a1111(),
+            "a cat\nNegative prompt: blurry\nSteps: 25, Sampler: DPM++ 2M, CFG scale: 7.5, \
+             Seed: 42, Size: 512x768, Model: sd21, Strength: 0.5, Flag: true, Dtype: f16"
+        );
+    }
+
+    #[test]
+    fn no_seed_without_one_and_null_extras_left_out() {
+        let mut i = info();
+        i.seed = None;
+        let i = i.with("Latents", "given").with("Unset", Value::Null);
+        assert_eq!(
+            i.to_a1111(),
+            "a cat\nSteps: 25, Sampler: DPM++ 2M, CFG scale: 7.5, Size: 512x768, Model: sd21, \
+             Latents: given"
+        );
+        assert_eq!(i.to_json()["seed"], Value::Null);
+        assert_eq!(i.to_json()["extra"], json!({"Latents": "given"}));
+    }
+
+    #[test]
+    fn json_holds_every_field_and_the_extras() {
+        let v = info().with("Shift", 3.0).to_json();
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["prompt"], "a cat");
+        assert_eq!(v["negative_prompt"], "");
+        assert_eq!(v["steps"], 25);
+        assert_eq!(v["sampler"], "DPM++ 2M");
+        assert_eq!(v["cfg_scale"], 7.5);
+        assert_eq!(v["seed"], 42);
+        assert_eq!((&v["width"], &v["height"]), (&json!(512), &json!(768)));
+        assert_eq!(v["model"], "sd21");
+        assert_eq!(v["extra"], json!({"Shift": 3.0}));
     }
 }
