@@ -53,7 +53,8 @@ impl GenerationInfo {
         let mut pairs: Vec<(&str, String)> = vec![
             ("Steps", self.steps.to_string()),
             ("Sampler", self.sampler.clone()),
-            ("CFG scale", self.cfg_scale.to_string()),
+            // As Python prints a float (7.0, not 7), which is what A1111 writes.
+            ("CFG scale", Value::from(self.cfg_scale).to_string()),
         ];
         if let Some(seed) = self.seed {
             pairs.push(("Seed", seed.to_string()));
@@ -154,6 +155,9 @@ mod tests {
              Latents: given"
         );
         assert_eq!(i.to_json()["seed"], Value::Null);
+        let mut whole = info();
+        whole.cfg_scale = 7.0;
+        assert!(whole.to_a1111().contains(", CFG scale: 7.0, "));
         assert_eq!(i.to_json()["extra"], json!({"Latents": "given"}));
     }
 
