@@ -347,3 +347,46 @@ fn json_summarises_the_run_on_stdout_and_short_flags_and_aliases_set_it() {
     );
     assert!(params.contains("Batch size: 2, Batch pos: 1"), "{params}");
 }
+
+#[test]
+fn with_json_the_deviation_is_in_the_summary_and_stdout_is_one_object() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let o = sd(
+        &[
+            "-W",
+            "32",
+            "-H",
+            "32",
+            "--deepcache",
+            "2:1",
+            "--compare-baseline",
+            "--json",
+        ],
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8(o.stdout.clone()).expect("utf8");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(summary["accelerations"], "deepcache_2_1");
+    let max_abs = summary["deviation"]["max_abs_latents"].as_f64();
+    assert!(max_abs.is_some_and(|d| d > 0.0), "{summary}");
+    assert!(
+        summary["deviation"]["psnr_db"].as_f64().is_some(),
+        "{summary}"
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&out).expect("png"),
+    ));
+    let reader = decoder.read_info().expect("png header");
+    let chunks = &reader.info().uncompressed_latin1_text;
+    let params = chunks
+        .iter()
+        .find(|t| t.keyword == "parameters")
+        .expect("parameters");
+    assert!(
+        params.text.contains(", Accelerations: deepcache_2_1"),
+        "{}",
+        params.text
+    );
+}
