@@ -7,6 +7,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use pipelines::hidream::edit::EditVariant;
 use pipelines::hidream::generate::Variant;
 use pipelines::layers::Kernels;
+use pipelines::schedulers::config::{NAMES, SchedulerClass, SchedulerError};
 use std::error::Error;
 use std::str::FromStr;
 
@@ -44,6 +45,18 @@ pub fn device_dtype() -> impl TypedValueParser<Value = device::DType> {
 pub fn kernels() -> impl TypedValueParser<Value = Kernels> {
     one_of(Kernels::ALL.map(Kernels::as_str), Kernels::from_str)
 }
+
+/// `sd --scheduler`: the short names, read by the library's own name lookup.
+pub fn scheduler() -> impl TypedValueParser<Value = SchedulerClass> {
+    one_of(NAMES, scheduler_class)
+}
+
+fn scheduler_class(name: &str) -> Result<SchedulerClass, SchedulerError> {
+    SchedulerClass::from_name(name).ok_or_else(|| SchedulerError::UnknownScheduler(name.into()))
+}
+
+/// `--device`'s value name, so the usage line shows the forms the device crate reads.
+pub const DEVICE_FORMS: &str = "cpu|cuda:N|npu:N";
 
 /// HiDream-E1's `--variant`: `e1-full` or `e1.1`.
 pub fn edit_variant() -> impl TypedValueParser<Value = EditVariant> {
@@ -89,6 +102,8 @@ mod tests {
         generate: Variant,
         #[arg(long, default_value = "cpu")]
         device: device::Device,
+        #[arg(long, value_parser = scheduler())]
+        scheduler: Option<SchedulerClass>,
     }
 
     fn parse(args: &[&str]) -> Result<Flags, clap::Error> {
@@ -124,6 +139,18 @@ mod tests {
         assert_eq!(flags.variant, EditVariant::E1Full);
         assert_eq!(flags.generate, Variant::Fast);
         assert_eq!(flags.device, device::Device::Cuda(0));
+        for (name, class) in [
+            ("pndm", SchedulerClass::Pndm),
+            ("ddim", SchedulerClass::Ddim),
+            ("euler", SchedulerClass::Euler),
+            ("euler-a", SchedulerClass::EulerAncestral),
+            ("dpm++2m", SchedulerClass::DpmSolver),
+        ] {
+            assert_eq!(
+                parse(&["--scheduler", name]).unwrap().scheduler,
+                Some(class)
+            );
+        }
     }
 
     #[test]
@@ -133,6 +160,13 @@ mod tests {
         assert!(e.to_string().contains("f32, f16, bf16"), "{e}");
         let e = parse(&["--attention", "flash"]).unwrap_err();
         assert!(e.to_string().contains("fused, naive"), "{e}");
+        let e = parse(&["--scheduler", "DDIMScheduler"]).unwrap_err();
+        assert_eq!(e.exit_code(), i32::from(crate::exit::BAD_INPUT));
+        assert!(
+            e.to_string()
+                .contains("pndm, ddim, euler, euler-a, dpm++2m"),
+            "{e}"
+        );
         let e = parse(&["--device", "tpu"]).unwrap_err();
         assert_eq!(e.exit_code(), i32::from(crate::exit::BAD_INPUT));
         assert!(e.to_string().contains("tpu"), "{e}");

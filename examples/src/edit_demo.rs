@@ -70,10 +70,15 @@ fn write_source_picture(path: &Path) -> Result<(), HiDreamError> {
             rgb.extend_from_slice(&pixel);
         }
     }
-    pipelines::image::write_png(path, w as u32, h as u32, &rgb, "synthetic demo source").map_err(
-        |e| HiDreamError::Config {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        },
+    pipelines::image::write_png(
+        path,
+        w as u32,
+        h as u32,
+        &rgb,
+        &[("parameters", "synthetic demo source")],
     )
+    .map_err(|e| HiDreamError::Config {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }

@@ -1,4 +1,4 @@
-//! PNG output: diffusers' `numpy_to_pil` rounding, generation parameters in a text chunk,
+//! PNG output: diffusers' `numpy_to_pil` rounding, generation parameters in text chunks,
 //! written through `output_file` so no partial file is left and nothing else is replaced;
 //! and the size bound every input image is checked against before it is decoded.
 
@@ -29,53 +29,57 @@ fn is_latin1(text: &str) -> bool {
     text.chars().all(|c| u32::from(c) <= 0xFF)
 }
 
-/// Encodes `rgb` as PNG with a `parameters` text chunk into `out`: tEXt when the text is
-/// Latin-1, else iTXt (UTF-8), as PIL's `PngInfo.add_text` does, so a Chinese prompt is
-/// stored rather than refused.
+/// Encodes `rgb` as PNG with one text chunk per (keyword, text) of `text` into `out`:
+/// tEXt when the text is Latin-1, else iTXt (UTF-8), as PIL's `PngInfo.add_text` does, so
+/// a Chinese prompt is stored rather than refused.
 pub fn encode_png(
     out: &mut impl Write,
     width: u32,
     height: u32,
     rgb: &[u8],
-    parameters: &str,
+    text: &[(&str, impl AsRef<str>)],
 ) -> std::io::Result<()> {
     let png_err = |e: png::EncodingError| std::io::Error::other(e.to_string());
     let mut encoder = png::Encoder::new(out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    if is_latin1(parameters) {
-        encoder.add_text_chunk("parameters".into(), parameters.into())
-    } else {
-        encoder.add_itxt_chunk("parameters".into(), parameters.into())
+    for (keyword, value) in text {
+        let value = value.as_ref();
+        if is_latin1(value) {
+            encoder.add_text_chunk((*keyword).into(), value.into())
+        } else {
+            encoder.add_itxt_chunk((*keyword).into(), value.into())
+        }
+        .map_err(png_err)?;
     }
-    .map_err(png_err)?;
     let mut writer = encoder.write_header().map_err(png_err)?;
     writer.write_image_data(rgb).map_err(png_err)?;
     writer.finish().map_err(png_err)
 }
 
-/// Writes `rgb` as PNG under a temporary name beside `path`, to be committed with the rest
-/// of a batch ([`crate::output_file::commit`]).
+/// Writes `rgb` as PNG with the `text` chunks (a generated image's are
+/// [`crate::generation_info::GenerationInfo::png_text`]) under a temporary name beside
+/// `path`, to be committed with the rest of a batch ([`crate::output_file::commit`]).
 pub fn stage_png(
     path: &Path,
     width: u32,
     height: u32,
     rgb: &[u8],
-    parameters: &str,
+    text: &[(&str, impl AsRef<str>)],
 ) -> Result<StagedFile, OutputFileError> {
-    output_file::stage(path, |w| encode_png(w, width, height, rgb, parameters))
+    output_file::stage(path, |w| encode_png(w, width, height, rgb, text))
 }
 
-/// Writes `rgb` as PNG with a `parameters` text chunk, atomically; refuses to replace
-/// anything but a regular file.
+/// Writes `rgb` as PNG with the `text` chunks, atomically; refuses to replace anything but
+/// a regular file.
 pub fn write_png(
     path: &Path,
     width: u32,
     height: u32,
     rgb: &[u8],
-    parameters: &str,
+    text: &[(&str, impl AsRef<str>)],
 ) -> Result<(), OutputFileError> {
-    output_file::commit(vec![stage_png(path, width, height, rgb, parameters)?])
+    output_file::commit(vec![stage_png(path, width, height, rgb, text)?])
 }
 
 /// The largest side of an input image: twice the largest output size, and the bound that

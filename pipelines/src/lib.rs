@@ -28,6 +28,7 @@ pub mod config;
 pub mod doctor;
 pub mod encoders;
 pub mod error;
+pub mod generation_info;
 pub mod hidream;
 pub mod host_memory;
 pub mod image;

@@ -3,22 +3,25 @@
 
 use candle_core::{DType, Tensor};
 use clap::Parser;
-use cli::device_choice::{DeviceFlag, choose};
+use cli::device_choice::{Choice, DeviceFlag, choose};
 use cli::exit::{Failure, bad, failed, finish};
 use cli::output_paths::check_outputs;
 use cli::progress::step_bar;
 use cli::values;
 use device::{Device, Discovery, ProcessEnv};
 use pipelines::error::ModelError;
+use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::image::{stage_png, to_rgb8};
 use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
-use pipelines::schedulers::{self, NAMES};
+use pipelines::schedulers::{self, config::SchedulerClass};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
 use pipelines::tensor_file::stage_safetensors;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 const AFTER_HELP: &str = "\
 The same --seed gives the same image as diffusers' StableDiffusionPipeline with
@@ -53,31 +56,33 @@ Example:
 struct Args {
     /// A diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler),
     /// or a Hugging Face id (ORG/NAME) already downloaded to the hub cache (never fetched).
+    #[arg(short = 'm')]
     #[arg(long, value_name = "DIR|ORG/NAME")]
     model: PathBuf,
     /// With an id as --model: the branch, tag or commit hash in the cache (default main).
     #[arg(long, value_name = "REV")]
     revision: Option<String>,
-    #[arg(long)]
+    #[arg(short = 'p', long)]
     prompt: String,
     /// Defaults to the empty prompt, as diffusers does.
-    #[arg(long)]
+    #[arg(short = 'n', long, visible_alias = "negative")]
     negative_prompt: Option<String>,
     #[arg(long, default_value_t = 50)]
     steps: usize,
     /// Classifier-free guidance scale; 1 or less disables guidance.
-    #[arg(long, default_value_t = 7.5)]
+    #[arg(short = 'g', long, default_value_t = 7.5, visible_aliases = ["cfg-scale", "guidance-scale"])]
     guidance: f64,
-    #[arg(long, default_value_t = 0)]
+    #[arg(short = 's', long, default_value_t = 0)]
     seed: u64,
     /// Defaults to the UNet's sample_size times the VAE scale factor (512 for 2.1-base).
-    #[arg(long)]
+    #[arg(short = 'W', long)]
     width: Option<usize>,
-    #[arg(long)]
+    /// Defaults like --width.
+    #[arg(short = 'H', long)]
     height: Option<usize>,
-    /// pndm, ddim, euler, euler-a or dpm++2m; defaults to the folder's own scheduler.
-    #[arg(long)]
-    scheduler: Option<String>,
+    /// Defaults to the folder's own scheduler (scheduler/scheduler_config.json).
+    #[arg(long, visible_alias = "sampler", value_parser = values::scheduler())]
+    scheduler: Option<SchedulerClass>,
     /// auto (NPU, then CUDA, then CPU, or what PREFERRED_DEVICE names), cpu, cuda[:N] or
     /// npu[:N].
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
@@ -107,8 +112,11 @@ struct Args {
     #[arg(long, default_value = "fused", value_parser = values::kernels())]
     attention: Kernels,
     /// Image 0; image i of a batch goes to <stem>-<i>.<ext> beside it.
-    #[arg(long, default_value = "sd.png")]
+    #[arg(short = 'o', long, default_value = "sd.png")]
     output: PathBuf,
+    /// Print a JSON summary of the run on stdout (progress and messages stay on stderr).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     accel: AccelArgs,
 }
@@ -317,6 +325,7 @@ fn check_numbers(args: &Args) -> Result<(), Failure> {
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
+    let started = Instant::now();
     check_numbers(args)?;
     check_output_paths(args)?;
     let images = image_paths(args);
@@ -334,14 +343,6 @@ fn run(args: &Args) -> Result<(), Failure> {
     eprintln!("{}", choice.line);
     let device = candle_device(choice.device)?;
     let (dtype, kernels) = (values::candle_dtype(choice.dtype), args.attention);
-    if let Some(s) = &args.scheduler
-        && !NAMES.contains(&s.as_str())
-    {
-        return Err(bad(format!(
-            "unknown scheduler {s:?} (supported: {})",
-            NAMES.join(", ")
-        )));
-    }
     if !(args.strength > 0.0 && args.strength <= 1.0) {
         return Err(bad(format!(
             "--strength {} is outside (0, 1]",
@@ -386,8 +387,8 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         None => None,
     };
-    let kind = match &args.scheduler {
-        Some(s) => s.clone(),
+    let kind = match args.scheduler {
+        Some(class) => class.short_name().to_string(),
         None => sd.scheduler_config.class_name().unwrap_or("").to_string(),
     };
     let mut scheduler = schedulers::build(&kind, &sd.scheduler_config, args.steps)
@@ -424,6 +425,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         None => sd.txt2img_with(&g, &accel, scheduler.as_mut(), &mut tick)?,
     };
     bar.finish_and_clear();
+    let mut deviation_found = None;
     if args.accel.compare_baseline {
         let mut fresh = schedulers::build(&kind, &sd.scheduler_config, args.steps)
             .map_err(|e| bad(format!("scheduler: {e}")))?;
@@ -434,16 +436,23 @@ fn run(args: &Args) -> Result<(), Failure> {
         };
         let max_abs = deviation::max_abs_diff(&base, &latents)?;
         let psnr = deviation::psnr(&sd.decode(&base)?, &sd.decode(&latents)?)?;
-        println!(
-            "deviation of {} from baseline: max_abs_latents {max_abs:.6e}, psnr_db {psnr:.2}",
-            accel.name()
-        );
+        deviation_found = Some((max_abs, psnr));
+        if !args.json {
+            println!(
+                "deviation of {} from baseline: max_abs_latents {max_abs:.6e}, psnr_db {psnr:.2}",
+                accel.name()
+            );
+        }
     }
+    let mut warnings = Vec::new();
     if truncated {
-        eprintln!(
-            "warning: a prompt was longer than {} tokens and was truncated",
+        warnings.push(format!(
+            "a prompt was longer than {} tokens and was truncated",
             sd.tokenizer.max_length()
-        );
+        ));
+    }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
     }
     let latents_file = match &args.save_latents {
         Some(path) => {
@@ -456,44 +465,96 @@ fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
     let image = sd.decode(&latents)?;
-    let parameters = format!(
-        "prompt: {}\nnegative prompt: {}\nsteps: {}\nguidance: {}\nseed: {}\nsize: {}x{}\nscheduler: {}\ndtype: {}\nattention: {}\nmodel: {}{}",
-        g.prompt,
-        g.negative_prompt.as_deref().unwrap_or(""),
-        args.steps,
-        g.guidance,
-        if args.latents.is_some() {
-            "(latents given)".to_string()
-        } else {
-            g.seed.to_string()
-        },
-        g.width,
-        g.height,
-        kind,
-        dtype.as_str(),
-        kernels,
-        args.model.display(),
-        match &args.init_image {
-            Some(p) => format!("\ninit image: {}\nstrength: {}", p.display(), args.strength),
-            None => String::new(),
-        }
-    ) + &format!("\naccelerations: {}", accel.name());
+    let info = generation_info(args, &choice, &g, &kind, &accel.name());
     let count = image.dim(0).map_err(ModelError::from)?;
     let mut staged = Vec::with_capacity(count + 1);
     for i in 0..count {
         let path = image_path(&args.output, i);
         let (w, h, rgb) = to_rgb8(&image.narrow(0, i, 1).map_err(ModelError::from)?)?;
-        let text = format!("{parameters}\nimage: {i} of {count}");
-        staged.push(stage_png(&path, w, h, &rgb, &text)?);
+        let info = match count {
+            1 => info.clone(),
+            _ => info.clone().with("Batch size", count).with("Batch pos", i),
+        };
+        staged.push(stage_png(&path, w, h, &rgb, &info.png_text())?);
     }
     staged.extend(latents_file);
     let names: Vec<PathBuf> = staged.iter().map(|f| f.target().to_path_buf()).collect();
     // All or none: a batch that fails part way puts back any file it had replaced.
     cli::interrupt::commit(staged)?;
-    for name in names {
+    for name in &names {
         eprintln!("wrote {}", name.display());
     }
+    if args.json {
+        let mut summary = summary(args, &choice, &info, &kind, &warnings);
+        summary["accelerations"] = json!(accel.name());
+        summary["deviation"] = match deviation_found {
+            Some((max_abs, psnr)) => json!({"max_abs_latents": max_abs, "psnr_db": psnr}),
+            None => Value::Null,
+        };
+        summary["seconds"] = json!(started.elapsed().as_secs_f64());
+        println!("{summary}");
+    }
     Ok(())
+}
+
+/// What the PNGs record: A1111's fields, then ours in a fixed order.
+fn generation_info(
+    args: &Args,
+    choice: &Choice,
+    g: &Generation,
+    scheduler: &str,
+    accel: &str,
+) -> GenerationInfo {
+    let seed_used = args.latents.is_none();
+    let img2img = args.init_image.as_ref();
+    GenerationInfo {
+        prompt: g.prompt.clone(),
+        negative_prompt: g.negative_prompt.clone().unwrap_or_default(),
+        steps: args.steps,
+        sampler: a1111_sampler(scheduler),
+        cfg_scale: g.guidance,
+        seed: seed_used.then_some(g.seed),
+        width: g.width as u32,
+        height: g.height as u32,
+        model: args.model.display().to_string(),
+        extra: Vec::new(),
+    }
+    .with("Scheduler", scheduler)
+    .with("Dtype", choice.dtype.as_str())
+    .with("Attention", args.attention.as_str())
+    .with("Accelerations", accel)
+    .with(
+        "Latents",
+        args.latents.as_ref().map(|p| p.display().to_string()),
+    )
+    .with("Init image", img2img.map(|p| p.display().to_string()))
+    // A1111's name for img2img's strength.
+    .with("Denoising strength", img2img.map(|_| args.strength))
+}
+
+/// `--json`'s object, less what is known only at the end (seconds, deviation).
+fn summary(
+    args: &Args,
+    choice: &Choice,
+    info: &GenerationInfo,
+    scheduler: &str,
+    warnings: &[String],
+) -> Value {
+    let outputs: Vec<PathBuf> = image_paths(args).into_iter().map(|(_, p)| p).collect();
+    json!({
+        "program": "sd",
+        "outputs": outputs,
+        "latents": args.save_latents,
+        "size": [info.width, info.height],
+        "steps": info.steps,
+        "scheduler": scheduler,
+        "sampler": info.sampler,
+        "guidance": info.cfg_scale,
+        "seed": info.seed,
+        "dtype": choice.dtype.as_str(),
+        "device": choice.device.to_string(),
+        "warnings": warnings,
+    })
 }
 
 fn main() -> ExitCode {

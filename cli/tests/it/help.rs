@@ -16,10 +16,14 @@ fn help(exe: &str, args: &[&str]) -> String {
 /// The help of one option (its line and description), white space folded so that
 /// wrapping at any terminal width reads the same.
 fn option_help(text: &str, flag: &str) -> String {
+    // Options are indented by at most 6 spaces, their wrapped descriptions by more (a
+    // wrapped "[aliases: --cfg-scale]" must not read as the next option).
     let starts_option = |line: &str| {
+        let indent = line.len() - line.trim_start().len();
         let line = line.trim_start();
-        line.starts_with("--")
-            || (line.starts_with('-') && line[1..].starts_with(char::is_alphabetic))
+        indent <= 6
+            && (line.starts_with("--")
+                || (line.starts_with('-') && line[1..].starts_with(char::is_alphabetic)))
     };
     let mut lines = text.lines().skip_while(|line| {
         !(starts_option(line) && line.split([',', ' ']).any(|word| word == flag))
@@ -62,12 +66,50 @@ fn assert_device_choice(text: &str) {
     }
 }
 
+const SCHEDULERS: &str = "pndm, ddim, euler, euler-a, dpm++2m";
+
+/// The short flags shared with stable-diffusion.cpp's `sd` (and A1111's and diffusers'
+/// names as aliases), the same in every program that has the option.
+fn assert_common_flags(text: &str, flags: &[(&str, &str)]) {
+    for (short, long) in flags {
+        let option = option_help(text, short);
+        assert!(option.starts_with(&format!("{short}, {long}")), "{option}");
+    }
+}
+
+fn assert_guidance_aliases(text: &str) {
+    let option = option_help(text, "--guidance");
+    for alias in ["--cfg-scale", "--guidance-scale"] {
+        assert!(option.contains(alias), "{option}");
+    }
+}
+
 #[test]
 fn sd_lists_dtypes_and_kernels() {
     let text = help(env!("CARGO_BIN_EXE_sd"), &[]);
     assert_lists(&text, "--dtype", DTYPES);
     assert_lists(&text, "--attention", KERNELS);
+    assert_lists(&text, "--scheduler", SCHEDULERS);
+    assert!(
+        option_help(&text, "--scheduler").contains("--sampler"),
+        "{text}"
+    );
     assert_device_choice(&text);
+    assert_common_flags(
+        &text,
+        &[
+            ("-m", "--model"),
+            ("-p", "--prompt"),
+            ("-n", "--negative-prompt"),
+            ("-o", "--output"),
+            ("-s", "--seed"),
+            ("-W", "--width"),
+            ("-H", "--height"),
+            ("-g", "--guidance"),
+        ],
+    );
+    assert!(option_help(&text, "-n").contains("--negative"), "{text}");
+    assert_guidance_aliases(&text);
 }
 
 #[test]
@@ -88,6 +130,38 @@ fn hidream_lists_dtypes_and_variants_in_every_subcommand() {
     }
     assert_lists(&help(exe, &["generate"]), "--variant", "full, dev, fast");
     assert_lists(&help(exe, &["edit"]), "--variant", "e1-full, e1.1");
+    let generate = help(exe, &["generate"]);
+    assert_common_flags(
+        &generate,
+        &[
+            ("-m", "--model"),
+            ("-p", "--prompt"),
+            ("-n", "--negative-prompt"),
+            ("-o", "--output"),
+            ("-s", "--seed"),
+            ("-W", "--width"),
+            ("-H", "--height"),
+            ("-g", "--guidance"),
+        ],
+    );
+    assert_guidance_aliases(&generate);
+    let edit = help(exe, &["edit"]);
+    let edit_flags = [
+        ("-m", "--model"),
+        ("-o", "--output"),
+        ("-s", "--seed"),
+        ("-g", "--guidance"),
+    ];
+    assert_common_flags(&edit, &edit_flags);
+    assert_guidance_aliases(&edit);
+    let encode = help(exe, &["encode"]);
+    let encode_flags = [
+        ("-m", "--model"),
+        ("-p", "--prompt"),
+        ("-n", "--negative-prompt"),
+        ("-o", "--output"),
+    ];
+    assert_common_flags(&encode, &encode_flags);
 }
 
 #[test]

@@ -243,6 +243,52 @@ fn generate_runs_end_to_end_on_a_tiny_random_model() {
     assert_eq!(rgb.len(), 2048 * 512 * 3);
     assert!(latents.is_file());
     assert!(stderr(&o).contains("size: 2048x512"), "{}", stderr(&o));
+    // A1111's infotext: the prompt, no negative line, then the settings.
+    let parameters = png_text(&out, "parameters");
+    let (prompt, settings) = parameters.split_once('\n').expect("two lines");
+    assert_eq!(prompt, "a cat");
+    for pair in [
+        "Steps: 2",
+        "Sampler: Euler",
+        "CFG scale: 0.0",
+        "Seed: 0",
+        "Size: 2048x512",
+        "Scheduler: FlowMatchEulerDiscreteScheduler",
+        "Shift: 6.0",
+        "Variant: dev",
+        "Dtype: bf16",
+    ] {
+        assert!(
+            settings.split(", ").any(|p| p == pair),
+            "{pair} not in {settings}"
+        );
+    }
+    let json: Value =
+        serde_json::from_str(&png_text(&out, "diffusion-npu-toolkit")).expect("JSON chunk");
+    assert_eq!(json["extra"]["Variant"], "dev");
+}
+
+/// The text of the PNG's `keyword` chunk (tEXt or iTXt).
+fn png_text(p: &Path, keyword: &str) -> String {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(p).expect("open png"),
+    ));
+    let reader = decoder.read_info().expect("png header");
+    let info = reader.info();
+    let latin1 = info
+        .uncompressed_latin1_text
+        .iter()
+        .find(|t| t.keyword == keyword);
+    match latin1 {
+        Some(t) => t.text.clone(),
+        None => info
+            .utf8_text
+            .iter()
+            .find(|t| t.keyword == keyword)
+            .unwrap_or_else(|| panic!("no {keyword} chunk"))
+            .get_text()
+            .expect("utf8"),
+    }
 }
 
 #[test]

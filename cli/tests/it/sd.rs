@@ -59,11 +59,31 @@ fn writes_the_diffusers_image_with_parameters() {
         .iter()
         .find(|t| t.keyword == "parameters")
         .expect("parameters chunk");
-    assert!(
-        params.text.contains("seed: 0") && params.text.contains("scheduler: ddim"),
-        "{}",
-        params.text
-    );
+    // A1111's infotext: the prompt, then its one line of settings (no negative prompt).
+    let (prompt, settings) = params.text.split_once('\n').expect("two lines");
+    assert_eq!(prompt, "a photograph of an astronaut riding a horse");
+    for pair in [
+        "Steps: 4",
+        "Sampler: DDIM",
+        "CFG scale: 7.5",
+        "Seed: 0",
+        "Size: 32x32",
+        "Scheduler: ddim",
+        "Dtype: f32",
+    ] {
+        assert!(
+            settings.split(", ").any(|p| p == pair),
+            "{pair} not in {settings}"
+        );
+    }
+    let json = text
+        .iter()
+        .find(|t| t.keyword == "diffusion-npu-toolkit")
+        .expect("JSON chunk");
+    let json: serde_json::Value = serde_json::from_str(&json.text).expect("JSON");
+    assert_eq!(json["seed"], 0);
+    assert_eq!(json["sampler"], "DDIM");
+    assert_eq!(json["extra"]["Scheduler"], "ddim");
     let saved =
         candle_core::safetensors::load(&latents, &candle_core::Device::Cpu).expect("latents");
     assert_eq!(saved["latents"].dims(), &[1, 4, 16, 16]);
@@ -94,7 +114,11 @@ fn sizes_must_be_multiples_of_8() {
 
 #[test]
 fn unknown_schedulers_are_rejected() {
-    assert_bad_input(&["--scheduler", "lms"], "unknown scheduler");
+    // clap refuses it (exit 2) and lists the names it takes.
+    assert_bad_input(
+        &["--scheduler", "lms"],
+        "[possible values: pndm, ddim, euler, euler-a, dpm++2m]",
+    );
 }
 
 #[test]
@@ -135,7 +159,7 @@ fn img2img_from_a_png_matches_diffusers() {
         .expect("image");
     let rgb: Vec<u8> = chw.iter().map(|v| (v * 255.0).round() as u8).collect();
     let init = dir.path().join("init.png");
-    pipelines::image::write_png(&init, 32, 32, &rgb, "").expect("write init");
+    pipelines::image::write_png(&init, 32, 32, &rgb, &[("parameters", "")]).expect("write init");
     let latents = dir.path().join("latents.safetensors");
     let out = dir.path().join("out.png");
     let o = Command::new(env!("CARGO_BIN_EXE_sd"))
@@ -295,4 +319,124 @@ fn bad_acceleration_flags_exit_2_without_output() {
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
         assert!(!out.exists(), "{args:?} left an output file");
     }
+}
+
+#[test]
+fn json_summarises_the_run_on_stdout_and_short_flags_and_aliases_set_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("short.png");
+    let o = Command::new(env!("CARGO_BIN_EXE_sd"))
+        .arg("-m")
+        .arg(fixtures().join("tiny-sd2"))
+        .args([
+            "-p",
+            "a red bird",
+            "-n",
+            "blurry",
+            "-s",
+            "7",
+            "-W",
+            "32",
+            "-H",
+            "40",
+        ])
+        .args([
+            "--steps",
+            "2",
+            "--cfg-scale",
+            "3",
+            "--sampler",
+            "euler",
+            "--batch",
+            "2",
+        ])
+        .args(["--json", "-o"])
+        .arg(&out)
+        .output()
+        .expect("run sd");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8(o.stdout.clone()).expect("utf8");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(summary["program"], "sd");
+    let second = dir.path().join("short-1.png");
+    assert_eq!(
+        summary["outputs"],
+        serde_json::json!([out.to_str().unwrap(), second.to_str().unwrap()])
+    );
+    assert!(out.is_file() && second.is_file());
+    assert_eq!(summary["size"], serde_json::json!([32, 40]));
+    assert_eq!(summary["steps"], 2);
+    assert_eq!(summary["scheduler"], "euler");
+    assert_eq!(summary["sampler"], "Euler");
+    assert_eq!(summary["guidance"], 3.0);
+    assert_eq!(summary["seed"], 7);
+    assert_eq!(summary["dtype"], "f32");
+    assert_eq!(summary["device"], "cpu");
+    assert!(
+        summary["seconds"].as_f64().is_some_and(|s| s > 0.0),
+        "{summary}"
+    );
+    assert_eq!(summary["warnings"], serde_json::json!([]));
+    // The human lines stay on stderr.
+    assert!(stderr(&o).contains("wrote"), "{}", stderr(&o));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&second).expect("png"),
+    ));
+    let reader = decoder.read_info().expect("png header");
+    let params = reader
+        .info()
+        .uncompressed_latin1_text
+        .iter()
+        .find(|t| t.keyword == "parameters")
+        .expect("parameters")
+        .text
+        .clone();
+    assert!(
+        params.starts_with("a red bird\nNegative prompt: blurry\n"),
+        "{params}"
+    );
+    assert!(params.contains("Batch size: 2, Batch pos: 1"), "{params}");
+}
+
+#[test]
+fn with_json_the_deviation_is_in_the_summary_and_stdout_is_one_object() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let o = sd(
+        &[
+            "-W",
+            "32",
+            "-H",
+            "32",
+            "--deepcache",
+            "2:1",
+            "--compare-baseline",
+            "--json",
+        ],
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8(o.stdout.clone()).expect("utf8");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(summary["accelerations"], "deepcache_2_1");
+    let max_abs = summary["deviation"]["max_abs_latents"].as_f64();
+    assert!(max_abs.is_some_and(|d| d > 0.0), "{summary}");
+    assert!(
+        summary["deviation"]["psnr_db"].as_f64().is_some(),
+        "{summary}"
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&out).expect("png"),
+    ));
+    let reader = decoder.read_info().expect("png header");
+    let chunks = &reader.info().uncompressed_latin1_text;
+    let params = chunks
+        .iter()
+        .find(|t| t.keyword == "parameters")
+        .expect("parameters");
+    assert!(
+        params.text.contains(", Accelerations: deepcache_2_1"),
+        "{}",
+        params.text
+    );
 }

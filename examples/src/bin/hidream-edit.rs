@@ -15,6 +15,7 @@ use cli::values;
 use device::{Device, Discovery, ProcessEnv};
 use examples::edit_demo;
 use examples::edit_recipes::{self, EditRecipe};
+use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
 use pipelines::hidream::edit_job::{EditJob, EditedImage, run_edit_job};
 use pipelines::hidream::resample::Filter;
@@ -80,6 +81,7 @@ struct Args {
     demo: bool,
     /// The editing model: a HiDream-E1.1 folder, or HiDream-I1-Full with --lora; or its
     /// Hugging Face id (HiDream-ai/HiDream-E1-1) already in the local hub cache.
+    #[arg(short = 'm')]
     #[arg(long, value_name = "DIR|ORG/NAME", required_unless_present = "demo")]
     model: Option<PathBuf>,
     /// With an id as --model: the branch, tag or commit hash in the cache (default main).
@@ -117,10 +119,10 @@ struct Args {
     refine_model: Option<PathBuf>,
     #[arg(long)]
     steps: Option<usize>,
-    #[arg(long, default_value_t = edit_recipes::SEED)]
+    #[arg(short = 's', long, default_value_t = edit_recipes::SEED)]
     seed: u64,
     /// How closely to follow the instruction.
-    #[arg(long)]
+    #[arg(short = 'g', long, visible_aliases = ["cfg-scale", "guidance-scale"])]
     guidance: Option<f64>,
     /// How much of the source picture to preserve.
     #[arg(long)]
@@ -131,7 +133,7 @@ struct Args {
     /// Write the result at the size it was edited at instead of the source's size.
     #[arg(long)]
     keep_edit_size: bool,
-    #[arg(long, default_value = "edited.png")]
+    #[arg(short = 'o', long, default_value = "hidream-edit.png")]
     output: PathBuf,
     /// auto (NPU, then CUDA, then CPU, or what PREFERRED_DEVICE names), cpu, cuda[:N] or
     /// npu[:N].
@@ -368,26 +370,37 @@ fn run(args: &Args) -> Result<(), Failure> {
             .image
             .resize(edited.source_width, edited.source_height, Filter::Bicubic)
     };
-    let parameters = format!(
-        "prompt: {}\nedit: {}\nsteps: {}\nguidance: {}\nimage guidance: {}\nseed: {}{}",
-        job.prompt,
-        recipe.kind(),
-        job.settings.steps,
-        job.settings.guidance_scale,
-        job.settings.image_guidance_scale,
-        job.seed,
-        if args.demo {
-            "\nrandom weights (hidream-edit --demo)"
-        } else {
-            ""
+    let info = GenerationInfo {
+        prompt: job.prompt.clone(),
+        negative_prompt: job.settings.negative_prompt.clone(),
+        steps: job.settings.steps,
+        sampler: a1111_sampler(&edited.scheduler_class),
+        cfg_scale: job.settings.guidance_scale,
+        seed: Some(job.seed),
+        width: image.width as u32,
+        height: image.height as u32,
+        model: match args.demo {
+            true => "hidream-edit --demo (random weights)".to_string(),
+            false => job.model.display().to_string(),
         },
-    );
+        extra: Vec::new(),
+    }
+    .with("Edit", recipe.kind())
+    // A1111's label for instruct-pix2pix's image guidance.
+    .with("Image CFG scale", job.settings.image_guidance_scale)
+    .with("Refine strength", job.settings.refine_strength)
+    .with(
+        "Source image",
+        args.image.as_ref().map(|p| p.display().to_string()),
+    )
+    .with("Edit size", format!("{edit_w}x{edit_h}"))
+    .with("Dtype", job.dtype.as_str());
     let png = pipelines::image::stage_png(
         &args.output,
         image.width as u32,
         image.height as u32,
         &image.pixels,
-        &parameters,
+        &info.png_text(),
     )?;
     cli::interrupt::commit(vec![png])?;
     let seconds = started.elapsed().as_secs_f64();

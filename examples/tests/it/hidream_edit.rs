@@ -67,6 +67,39 @@ fn demo_edits_end_to_end_and_says_the_weights_are_random() {
     // Scaled back to the 96x64 source, as the E1 scripts do.
     assert_eq!(summary["size"], serde_json::json!([96, 64]));
     assert_eq!(png_size(&out), (96, 64));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&out).expect("open png"),
+    ));
+    let reader = decoder.read_info().expect("png header");
+    let text = |keyword: &str| {
+        let chunks = &reader.info().uncompressed_latin1_text;
+        let chunk = chunks.iter().find(|t| t.keyword == keyword);
+        chunk.unwrap_or_else(|| panic!("no {keyword}")).text.clone()
+    };
+    // A1111's infotext: the editing prompt, E1-Full's negative prompt on its own line, then
+    // the settings.
+    let parameters = text("parameters");
+    let lines: Vec<&str> = parameters.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Editing Instruction: Remove the sun. Target Image Description: a landscape"
+    );
+    assert_eq!(lines[1], "Negative prompt: low resolution, blur");
+    for pair in [
+        "Edit: remove",
+        "Image CFG scale: 2.0",
+        "Size: 96x64",
+        "Edit size: 128x128",
+    ] {
+        assert!(
+            lines[2].split(", ").any(|p| p == pair),
+            "{pair} not in {}",
+            lines[2]
+        );
+    }
+    let json: Value = serde_json::from_str(&text("diffusion-npu-toolkit")).expect("JSON chunk");
+    assert_eq!(json["extra"]["Edit"], "remove");
+    assert_eq!(json["width"], 96);
 
     let kept = tmp.path().join("kept.png");
     let o = hidream_edit(&[
@@ -119,6 +152,18 @@ fn help_teaches_the_edit_kinds_and_the_llama_download() {
     ] {
         assert!(folded.contains(values), "--help lacks {values}: {help}");
     }
+    // The short flags and aliases sd and hidream have too.
+    for needle in [
+        "-m, --model <DIR>",
+        "-o, --output <OUTPUT>",
+        "-s, --seed <SEED>",
+        "-g, --guidance <GUIDANCE>",
+        "--cfg-scale",
+        "--guidance-scale",
+        "--device <cpu|cuda:N|npu:N>",
+    ] {
+        assert!(folded.contains(needle), "--help lacks {needle}: {help}");
+    }
 }
 
 #[test]
@@ -126,7 +171,14 @@ fn user_mistakes_exit_2_naming_what_is_wrong() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = write_tiny_random_model(tmp.path(), 1).expect("tiny model");
     let image = tmp.path().join("in.png");
-    pipelines::image::write_png(&image, 32, 32, &[90; 32 * 32 * 3], "test").expect("png");
+    pipelines::image::write_png(
+        &image,
+        32,
+        32,
+        &[90; 32 * 32 * 3],
+        &[("parameters", "test")],
+    )
+    .expect("png");
     let out = tmp.path().join("out.png");
     let base = |extra: &[&str]| {
         let mut args = vec![

@@ -87,6 +87,8 @@ pub struct EditedImage {
     pub source_height: usize,
     /// Prompt truncation notices from the tokenizers.
     pub warnings: Vec<String>,
+    /// The scheduler that ran (its config's `_class_name`), for the image's settings.
+    pub scheduler_class: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -288,6 +290,7 @@ pub fn run_edit_job(
         source_width: source.width,
         source_height: source.height,
         warnings: prompts.warnings,
+        scheduler_class: scheduler_config.class_name.clone(),
     })
 }
 

@@ -184,7 +184,14 @@ fn an_edit_job_checks_the_refine_folder_before_loading_anything() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = write_tiny_random_model(tmp.path(), 5).expect("write tiny model");
     let image = tmp.path().join("source.png");
-    pipelines::image::write_png(&image, 32, 32, &[100; 32 * 32 * 3], "test").expect("png");
+    pipelines::image::write_png(
+        &image,
+        32,
+        32,
+        &[100; 32 * 32 * 3],
+        &[("parameters", "test")],
+    )
+    .expect("png");
     let refine = tmp.path().join("refine");
     std::fs::create_dir_all(refine.join("transformer")).expect("mkdir");
     let job = EditJob {

@@ -134,7 +134,14 @@ fn mutated_pngs_are_read_or_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut valid = Vec::new();
     let rgb: Vec<u8> = (0..16 * 16 * 3).map(|i| (i * 7 % 251) as u8).collect();
-    pipelines::image::encode_png(&mut valid, 16, 16, &rgb, "参数 parameters").expect("encode");
+    pipelines::image::encode_png(
+        &mut valid,
+        16,
+        16,
+        &rgb,
+        &[("parameters", "参数 parameters")],
+    )
+    .expect("encode");
     read_png_bytes(dir.path(), &valid).expect("the unmutated image reads");
     let mut rng = Rng(0x5EED_0001);
     let mut refused = 0;

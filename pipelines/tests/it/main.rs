@@ -5,6 +5,7 @@ mod common;
 mod doctor_model;
 mod flow_schedulers;
 mod folders;
+mod generation_info;
 mod hidream_clip;
 mod hidream_edit;
 mod hidream_encoders;

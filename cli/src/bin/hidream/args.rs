@@ -96,6 +96,7 @@ pub struct ModelArgs {
     /// A HiDream model folder in diffusers layout (tokenizer*, text_encoder*, transformer,
     /// vae, scheduler), or its Hugging Face id (e.g. HiDream-ai/HiDream-I1-Dev) already in
     /// the local hub cache (never downloaded).
+    #[arg(short = 'm')]
     #[arg(long, value_name = "DIR|ORG/NAME")]
     pub model: PathBuf,
     /// With an id as --model: the branch, tag or commit hash in the cache (default main).
@@ -129,10 +130,10 @@ pub struct ModelArgs {
 pub struct GenerateArgs {
     #[command(flatten)]
     pub models: ModelArgs,
-    #[arg(long)]
+    #[arg(short = 'p', long)]
     pub prompt: String,
     /// Used when guidance is above 1; defaults to the empty prompt, as diffusers does.
-    #[arg(long)]
+    #[arg(short = 'n', long, visible_alias = "negative")]
     pub negative_prompt: Option<String>,
     #[arg(long, default_value = "full", value_parser = values::generate_variant())]
     pub variant: GenerateVariant,
@@ -140,18 +141,18 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub steps: Option<usize>,
     /// Classifier-free guidance scale; 1 or less disables it (variant default).
-    #[arg(long)]
+    #[arg(short = 'g', long, visible_aliases = ["cfg-scale", "guidance-scale"])]
     pub guidance: Option<f64>,
     /// The flow scheduler's timestep shift (variant default).
     #[arg(long)]
     pub shift: Option<f64>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(short = 's', long, default_value_t = 0)]
     pub seed: u64,
     /// Requested width; rescaled to the model's area and floored to a multiple of 16.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(short = 'W', long, default_value_t = 1024)]
     pub width: usize,
     /// Requested height; rescaled like --width.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(short = 'H', long, default_value_t = 1024)]
     pub height: usize,
     /// Stream transformer blocks to the device one at a time (less device memory, slower).
     #[arg(long)]
@@ -162,7 +163,7 @@ pub struct GenerateArgs {
     /// Also write the final latents (tensor "latents").
     #[arg(long, value_name = "FILE")]
     pub save_latents: Option<PathBuf>,
-    #[arg(long, default_value = "hidream.png")]
+    #[arg(short = 'o', long, default_value = "hidream.png")]
     pub output: PathBuf,
     /// Check the flags and folders, print the settings the run would use, load nothing.
     #[arg(long)]
@@ -196,7 +197,7 @@ pub struct EditArgs {
     #[arg(long)]
     pub refine_strength: Option<f64>,
     /// Text guidance (variant default).
-    #[arg(long)]
+    #[arg(short = 'g', long, visible_aliases = ["cfg-scale", "guidance-scale"])]
     pub guidance: Option<f64>,
     /// Image guidance (variant default).
     #[arg(long)]
@@ -204,9 +205,9 @@ pub struct EditArgs {
     /// Denoising steps (variant default).
     #[arg(long)]
     pub steps: Option<usize>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(short = 's', long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value = "hidream-edit.png")]
+    #[arg(short = 'o', long, default_value = "hidream-edit.png")]
     pub output: PathBuf,
     /// Check the flags and folders, print the settings the run would use, load nothing.
     #[arg(long)]
@@ -217,16 +218,16 @@ pub struct EditArgs {
 pub struct EncodeArgs {
     #[command(flatten)]
     pub models: ModelArgs,
-    #[arg(long)]
+    #[arg(short = 'p', long)]
     pub prompt: String,
     /// Defaults to the empty prompt, as diffusers does.
-    #[arg(long)]
+    #[arg(short = 'n', long, visible_alias = "negative")]
     pub negative_prompt: Option<String>,
     /// Skip the negative prompt (a run without classifier-free guidance needs none).
     #[arg(long)]
     pub no_negative: bool,
     /// safetensors with t5 [b, tokens, c], llama [layers, b, tokens, c], pooled [b, c] and,
     /// unless --no-negative, negative.t5 / negative.llama / negative.pooled.
-    #[arg(long, value_name = "FILE")]
+    #[arg(short = 'o', long, value_name = "FILE")]
     pub output: PathBuf,
 }

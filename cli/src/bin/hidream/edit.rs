@@ -8,6 +8,7 @@ use crate::settings::{Plan, edit_prompt, edit_settings};
 use cli::exit::Failure;
 use cli::progress::Progress;
 use cli::values::candle_device;
+use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::hidream::edit_job::{EditEvent, EditJob, run_edit_job};
 use serde_json::json;
 use std::time::Instant;
@@ -46,23 +47,29 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
         eprintln!("warning: {warning}");
     }
     let (w, h) = (edited.image.width as u32, edited.image.height as u32);
-    let parameters = format!(
-        "prompt: {text}\nvariant: {}\nsteps: {}\nguidance: {}\nimage guidance: {}\nrefine strength: {}\nseed: {}\nsource: {}\nmodel: {}\ndtype: {}",
-        args.variant.name(),
-        settings.steps,
-        settings.guidance_scale,
-        settings.image_guidance_scale,
-        settings.refine_strength,
-        args.seed,
-        args.image.display(),
-        model.display(),
-        plan.dtype.as_str(),
-    );
+    let info = GenerationInfo {
+        prompt: text.clone(),
+        negative_prompt: settings.negative_prompt.clone(),
+        steps: settings.steps,
+        sampler: a1111_sampler(&edited.scheduler_class),
+        cfg_scale: settings.guidance_scale,
+        seed: Some(args.seed),
+        width: w,
+        height: h,
+        model: model.display().to_string(),
+        extra: Vec::new(),
+    }
+    // A1111's label for instruct-pix2pix's image guidance.
+    .with("Image CFG scale", settings.image_guidance_scale)
+    .with("Refine strength", settings.refine_strength)
+    .with("Source image", args.image.display().to_string())
+    .with("Variant", args.variant.name())
+    .with("Dtype", plan.dtype.as_str());
     let image = Image {
         width: w,
         height: h,
         rgb: &edited.image.pixels,
-        parameters,
+        info,
     };
     let summary = args.models.json.then(|| {
         json!({

@@ -7,6 +7,7 @@ use crate::settings::Plan;
 use cli::exit::{Failure, bad};
 use cli::progress::Progress;
 use cli::values::candle_device;
+use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::hidream::generate::{
     Conditioning, GenerateOptions, decode, denoise, load_latents, stage_latents, to_rgb8,
 };
@@ -54,6 +55,7 @@ pub fn run(args: &GenerateArgs, plan: &Plan, prepared: Prepared) -> Result<(), F
         latents,
     } = prepared;
     let model = &args.models.model;
+    let scheduler_class = scheduler.class_name.clone();
     let mut outputs = vec![args.output.as_path()];
     outputs.extend(args.save_latents.as_deref());
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
@@ -125,27 +127,31 @@ pub fn run(args: &GenerateArgs, plan: &Plan, prepared: Prepared) -> Result<(), F
     let vae = pipelines::hidream::vae::load_vae(&model.join("vae"), &device, plan.dtype)?;
     let image = decode(&vae, &denoised.latents)?;
     let (w, h, rgb) = to_rgb8(&image, 0)?;
-    let parameters = format!(
-        "prompt: {}\nnegative prompt: {}\nvariant: {}\nsteps: {}\nguidance: {}\nshift: {}\nseed: {}\nsize: {w}x{h}\nmodel: {}\ndtype: {}",
-        args.prompt,
-        args.negative_prompt.as_deref().unwrap_or(""),
-        args.variant.name(),
-        plan.steps,
-        plan.guidance,
-        plan.shift,
-        if args.latents.is_some() {
-            "(latents given)".to_string()
-        } else {
-            args.seed.to_string()
-        },
-        model.display(),
-        plan.dtype.as_str(),
+    let info = GenerationInfo {
+        prompt: args.prompt.clone(),
+        negative_prompt: args.negative_prompt.clone().unwrap_or_default(),
+        steps: plan.steps,
+        sampler: a1111_sampler(&scheduler_class),
+        cfg_scale: plan.guidance,
+        seed: args.latents.is_none().then_some(args.seed),
+        width: w,
+        height: h,
+        model: model.display().to_string(),
+        extra: Vec::new(),
+    }
+    .with("Scheduler", scheduler_class.as_str())
+    .with("Shift", plan.shift)
+    .with("Variant", args.variant.name())
+    .with("Dtype", plan.dtype.as_str())
+    .with(
+        "Latents",
+        args.latents.as_ref().map(|p| p.display().to_string()),
     );
     let image = Image {
         width: w,
         height: h,
         rgb: &rgb,
-        parameters,
+        info,
     };
     let summary = args.models.json.then(|| {
         json!({

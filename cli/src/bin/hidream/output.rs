@@ -1,18 +1,19 @@
-//! The end of a generate or edit run: the PNG written with its parameters, then one line
+//! The end of a generate or edit run: the PNG written with its settings, then one line
 //! saying so, or with --json the run's summary on stdout, timed to the same moment.
 
 use cli::exit::Failure;
+use pipelines::generation_info::GenerationInfo;
 use pipelines::output_file::StagedFile;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Instant;
 
-/// An RGB image and the text stored in its PNG "parameters" chunk.
+/// An RGB image and the settings stored in its PNG text chunks.
 pub struct Image<'a> {
     pub width: u32,
     pub height: u32,
     pub rgb: &'a [u8],
-    pub parameters: String,
+    pub info: GenerationInfo,
 }
 
 /// Writes the PNG and commits it with `staged` (the run's other outputs, such as
@@ -30,7 +31,7 @@ pub fn write(
         image.width,
         image.height,
         image.rgb,
-        &image.parameters,
+        &image.info.png_text(),
     )?;
     cli::interrupt::commit(std::iter::once(png).chain(staged).collect())?;
     let seconds = started.elapsed().as_secs_f64();
