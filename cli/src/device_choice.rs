@@ -9,7 +9,7 @@
 
 use crate::exit::{Failure, bad};
 use device::select::select;
-use device::{DType, Device, Discovery, EnvSource, Preferences, SelectError};
+use device::{DType, Device, Discovery, EnvSource, Preferences, ProcessEnv, SelectError};
 use std::fmt;
 use std::str::FromStr;
 
@@ -131,6 +131,19 @@ pub fn choose(
         dtype: selection.dtype,
         line,
     })
+}
+
+/// [`choose`] with this process's environment and devices, the line printed on stderr.
+pub fn choose_here(
+    flag: &DeviceFlag,
+    dtype: Option<DType>,
+    default_dtype: Option<DType>,
+) -> Result<Choice, Failure> {
+    let choice = choose(flag, dtype, default_dtype, &ProcessEnv, || {
+        Discovery::from_env(&ProcessEnv)
+    })?;
+    eprintln!("{}", choice.line);
+    Ok(choice)
 }
 
 #[cfg(test)]

@@ -55,9 +55,6 @@ fn scheduler_class(name: &str) -> Result<SchedulerClass, SchedulerError> {
     SchedulerClass::from_name(name).ok_or_else(|| SchedulerError::UnknownScheduler(name.into()))
 }
 
-/// `--device`'s value name, so the usage line shows the forms the device crate reads.
-pub const DEVICE_FORMS: &str = "cpu|cuda:N|npu:N";
-
 /// HiDream-E1's `--variant`: `e1-full` or `e1.1`.
 pub fn edit_variant() -> impl TypedValueParser<Value = EditVariant> {
     one_of(EDIT_VARIANTS.map(EditVariant::name), EditVariant::parse)

@@ -3,12 +3,12 @@
 
 use candle_core::{DType, Tensor};
 use clap::Parser;
-use cli::device_choice::{Choice, DeviceFlag, choose};
+use cli::device_choice::{Choice, DeviceFlag, choose_here};
 use cli::exit::{Failure, bad, failed, finish};
 use cli::output_paths::check_outputs;
 use cli::progress::step_bar;
 use cli::values;
-use device::{Device, Discovery, ProcessEnv};
+use device::Device;
 use pipelines::error::ModelError;
 use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::image::{stage_png, to_rgb8};
@@ -337,10 +337,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     if let Some(i) = args.device.names_npu() {
         candle_device(Device::Npu(i))?;
     }
-    let choice = choose(&args.device, args.dtype, None, &ProcessEnv, || {
-        Discovery::from_env(&ProcessEnv)
-    })?;
-    eprintln!("{}", choice.line);
+    let choice = choose_here(&args.device, args.dtype, None)?;
     let device = candle_device(choice.device)?;
     let (dtype, kernels) = (values::candle_dtype(choice.dtype), args.attention);
     if !(args.strength > 0.0 && args.strength <= 1.0) {

@@ -6,13 +6,13 @@
 
 use candle_core::DType;
 use clap::Parser;
-use cli::device_choice::{DeviceFlag, choose};
+use cli::device_choice::{DeviceFlag, choose_here};
 use cli::exit::{Failure, bad, failed, finish};
 use cli::model_arg::resolve_in_place;
 use cli::output_paths::check_outputs;
 use cli::progress::Progress;
 use cli::values;
-use device::{Device, Discovery, ProcessEnv};
+use device::Device;
 use examples::edit_demo;
 use examples::edit_recipes::{self, EditRecipe};
 use pipelines::generation_info::{GenerationInfo, a1111_sampler};
@@ -257,14 +257,7 @@ fn device_and_dtype(args: &Args) -> Result<(DType, candle_core::Device), Failure
     if let Some(i) = args.device.names_npu() {
         values::candle_device(Device::Npu(i))?;
     }
-    let choice = choose(
-        &args.device,
-        args.dtype,
-        Some(device::DType::BF16),
-        &ProcessEnv,
-        || Discovery::from_env(&ProcessEnv),
-    )?;
-    eprintln!("{}", choice.line);
+    let choice = choose_here(&args.device, args.dtype, Some(device::DType::BF16))?;
     Ok((
         values::candle_dtype(choice.dtype),
         values::candle_device(choice.device)?,

@@ -154,13 +154,14 @@ fn help_teaches_the_edit_kinds_and_the_llama_download() {
     }
     // The short flags and aliases sd and hidream have too.
     for needle in [
-        "-m, --model <DIR>",
+        "-m, --model <DIR|ORG/NAME>",
         "-o, --output <OUTPUT>",
         "-s, --seed <SEED>",
         "-g, --guidance <GUIDANCE>",
         "--cfg-scale",
         "--guidance-scale",
-        "--device <cpu|cuda:N|npu:N>",
+        "--device <DEVICE>",
+        "PREFERRED_DEVICE",
     ] {
         assert!(folded.contains(needle), "--help lacks {needle}: {help}");
     }

@@ -3,10 +3,10 @@
 
 use crate::args::{EditArgs, GenerateArgs, ModelArgs};
 use candle_core::DType;
-use cli::device_choice::choose;
+use cli::device_choice::choose_here;
 use cli::exit::{Failure, bad};
 use cli::values;
-use device::{Device, Discovery, ProcessEnv};
+use device::Device;
 use pipelines::hidream::edit::{EditSettings, EditVariant, SettingOverrides, editing_prompt};
 use pipelines::hidream::prompt_encoding::EncoderFolders;
 use pipelines::hidream::size::SizeRule;
@@ -59,15 +59,8 @@ pub fn check_models(models: &ModelArgs) -> Result<(DType, Device), Failure> {
     }
     .check()?;
     // HiDream is published in bf16, and f32 doubles its memory: bf16 unless told otherwise.
-    let choice = choose(
-        &models.device,
-        models.dtype,
-        Some(device::DType::BF16),
-        &ProcessEnv,
-        || Discovery::from_env(&ProcessEnv),
-    )?;
+    let choice = choose_here(&models.device, models.dtype, Some(device::DType::BF16))?;
     refuse_npu(choice.device)?;
-    eprintln!("{}", choice.line);
     Ok((values::candle_dtype(choice.dtype), choice.device))
 }
 
