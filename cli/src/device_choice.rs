@@ -101,10 +101,7 @@ pub fn choose(
     if !asked && !runs_here(selection.device) {
         let passed_over = selection.device;
         let cpu_prefs = Preferences {
-            device: Some((
-                "cpu".parse().map_err(|e| bad(format!("{e}")))?,
-                String::new(),
-            )),
+            device: Some((device::DeviceRequest::Exact(Device::Cpu), String::new())),
             dtype: prefs.dtype.clone(),
         };
         selection = select(&discovery, &cpu_prefs).map_err(refused)?;

@@ -65,6 +65,24 @@ pub fn generate_variant() -> impl TypedValueParser<Value = Variant> {
     one_of(GENERATE_VARIANTS.map(Variant::name), Variant::from_str)
 }
 
+/// A guidance-like scale: finite and 0 or more, named by the program's flag.
+pub fn check_scale(flag: &str, value: f64) -> Result<(), crate::exit::Failure> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(crate::exit::bad(format!(
+            "{flag} {value} must be a finite number, 0 or more"
+        )))
+    }
+}
+
+/// A flow-matching step count, bounded before a schedule is sized from it (see
+/// `flow::MAX_STEPS`).
+pub fn check_flow_steps(steps: usize) -> Result<(), crate::exit::Failure> {
+    pipelines::schedulers::flow::check_steps(steps)
+        .map_err(|e| crate::exit::bad(format!("--steps {steps}: {e}")))
+}
+
 pub fn candle_dtype(dtype: device::DType) -> candle_core::DType {
     match dtype {
         device::DType::F32 => candle_core::DType::F32,

@@ -5,7 +5,7 @@
 mod reference;
 
 pub use reference::{assert_close, copy_dir, fixtures, png_rgb, reference_image_u8, stderr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// A folder of pipelines/tests/fixtures.
@@ -14,6 +14,11 @@ pub fn fixture(name: &str) -> PathBuf {
         .parent()
         .expect("the SD fixtures sit in the fixtures folder")
         .join(name)
+}
+
+/// A test path as a command-line argument (the tests' temporary paths are UTF-8).
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -1,7 +1,9 @@
 //! The `hidream` binary: help text, flag validation and exit codes, the size it reports,
 //! and `hidream encode` on the tiny prompt fixture (scripts/fixtures/hidream_prompt_reference.py).
 
-use crate::common::{assert_close, copy_dir, fixture as fixtures_folder, png_rgb, stderr, stdout};
+use crate::common::{
+    assert_close, copy_dir, fixture as fixtures_folder, path, png_rgb, stderr, stdout,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -39,10 +41,6 @@ fn model_tree() -> tempfile::TempDir {
     }
     copy_dir(&fixture().join("llama"), &tmp.path().join("llama"));
     tmp
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 fn generate(tree: &Path, extra: &[&str]) -> Output {

@@ -2,15 +2,11 @@
 //! comes before the work it would waste, with the status that says whose fault it is,
 //! and leaves no output or temporary file behind.
 
-use crate::common::{stderr, stdout};
+use crate::common::{path, stderr, stdout};
 use candle_core::{DType, Device, Tensor};
 use pipelines::hidream::tiny_random::{TinyRandomModel, write_tiny_random_model};
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 fn generate(tiny: &TinyRandomModel, extra: &[&str]) -> Output {
     let mut args = vec![

@@ -279,19 +279,14 @@ fn run_with_progress(job: &EditJob, quiet: bool) -> Result<EditedImage, Failure>
 /// sized or computed from them.
 fn check_numbers(args: &Args) -> Result<(), Failure> {
     if let Some(steps) = args.steps {
-        pipelines::schedulers::flow::check_steps(steps)
-            .map_err(|e| bad(format!("--steps {steps}: {e}")))?;
+        values::check_flow_steps(steps)?;
     }
     for (flag, value) in [
         ("--guidance", args.guidance),
         ("--image-guidance", args.image_guidance),
     ] {
-        if let Some(v) = value
-            && !(v.is_finite() && v >= 0.0)
-        {
-            return Err(bad(format!(
-                "{flag} {v} must be a finite number, 0 or more"
-            )));
+        if let Some(v) = value {
+            values::check_scale(flag, v)?;
         }
     }
     if let Some(v) = args.refine_strength

@@ -1,7 +1,7 @@
 //! `hidream encode`: prompts through the four text encoders into a safetensors file.
 
 use crate::args::EncodeArgs;
-use crate::settings::{check_models, require_output_dir};
+use crate::settings::check_models;
 use candle_core::Tensor;
 use cli::exit::Failure;
 use cli::values::candle_device;
@@ -29,7 +29,7 @@ fn named(encoded: &EncodedPrompts) -> Vec<(String, Tensor)> {
 }
 
 pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
-    require_output_dir("--output", &args.output)?;
+    cli::output_paths::check_outputs(&[("--output", &args.output)])?;
     let (dtype, device) = check_models(&args.models)?;
     let device = candle_device(device)?;
     let folders = EncoderFolders {

@@ -41,12 +41,6 @@ fn require_file(flag: &str, file: &Path) -> Result<(), Failure> {
     }
 }
 
-/// The output may be written (missing or a regular file in an existing folder), so the
-/// run does not fail at the very end.
-pub fn require_output_dir(flag: &str, path: &Path) -> Result<(), Failure> {
-    cli::output_paths::check_outputs(&[(flag, path)])
-}
-
 /// The text-encoder folders and the Llama folder; the dtype and device flags.
 pub fn check_models(models: &ModelArgs) -> Result<(DType, Device), Failure> {
     if let Some(i) = models.device.names_npu() {
@@ -74,22 +68,6 @@ fn check_denoiser_folders(model: &Path) -> Result<(), Failure> {
         })?;
     }
     Ok(())
-}
-
-fn check_scale(flag: &str, value: f64) -> Result<(), Failure> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(bad(format!(
-            "{flag} {value} must be a finite number, 0 or more"
-        )))
-    }
-}
-
-/// Bounded before a schedule is sized from it (see `flow::MAX_STEPS`).
-fn check_steps(steps: usize) -> Result<(), Failure> {
-    pipelines::schedulers::flow::check_steps(steps)
-        .map_err(|e| bad(format!("--steps {steps}: {e}")))
 }
 
 /// What a run will do, for the report printed before it starts.
@@ -134,8 +112,8 @@ pub fn generate(args: &GenerateArgs) -> Result<Plan, Failure> {
     let steps = args.steps.unwrap_or(args.variant.steps());
     let guidance = args.guidance.unwrap_or(args.variant.guidance());
     let shift = args.shift.unwrap_or(args.variant.shift());
-    check_steps(steps)?;
-    check_scale("--guidance", guidance)?;
+    values::check_flow_steps(steps)?;
+    values::check_scale("--guidance", guidance)?;
     if !(shift.is_finite() && shift > 0.0) {
         return Err(bad(format!("--shift {shift} must be a positive number")));
     }
@@ -239,9 +217,9 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
         settings.image_guidance_scale,
     );
     let refine_strength = settings.refine_strength;
-    check_steps(steps)?;
-    check_scale("--guidance", guidance)?;
-    check_scale("--image-guidance", image_guidance)?;
+    values::check_flow_steps(steps)?;
+    values::check_scale("--guidance", guidance)?;
+    values::check_scale("--image-guidance", image_guidance)?;
     if args.instruction.trim().is_empty() {
         return Err(bad("--instruction is empty"));
     }
@@ -276,7 +254,7 @@ pub fn edit(args: &EditArgs) -> Result<Plan, Failure> {
             "--refine-strength {refine_strength} is outside [0, 1]"
         )));
     }
-    require_output_dir("--output", &args.output)?;
+    cli::output_paths::check_outputs(&[("--output", &args.output)])?;
     let (dtype, device) = check_models(&args.models)?;
     check_denoiser_folders(&args.models.model)?;
     let prompt = edit_prompt(args);
