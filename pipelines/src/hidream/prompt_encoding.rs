@@ -155,18 +155,17 @@ impl EncoderFolders {
     pub fn check(&self) -> Result<()> {
         for (_, tokenizer, encoder) in ENCODERS {
             let tok_dir = self.model.join(tokenizer);
-            let needs: &[&str] = if tokenizer == "tokenizer_3" {
-                &["tokenizer.json"]
-            } else {
-                &["vocab.json", "merges.txt"]
-            };
-            for file in needs {
-                if !tok_dir.join(file).is_file() {
-                    if *file == "tokenizer.json" {
-                        return Err(TokenizerError::NoTokenizerJson { dir: tok_dir }.into());
-                    }
-                    return Err(component_problem(&tok_dir, format!("no {file}")));
+            let has = |file: &str| tok_dir.join(file).is_file();
+            if tokenizer == "tokenizer_3" {
+                if !has("tokenizer.json") {
+                    return Err(TokenizerError::NoTokenizerJson { dir: tok_dir }.into());
                 }
+            } else if !(has("tokenizer.json") || (has("vocab.json") && has("merges.txt"))) {
+                // transformers 5.x saves tokenizer.json alone; older exports vocab + merges.
+                return Err(component_problem(
+                    &tok_dir,
+                    "neither tokenizer.json nor vocab.json with merges.txt",
+                ));
             }
             let enc_dir = self.model.join(encoder);
             if !enc_dir.join("config.json").is_file() {
@@ -252,7 +251,7 @@ fn encode_clip(
     texts
         .iter()
         .map(|text| {
-            let tokens = tokenize::encode_clip(&tokenizer, text);
+            let tokens = tokenize::encode_clip(&tokenizer, text)?;
             note_truncation(warnings, &tokens, name);
             let (ids, _) = id_tensors(&tokens, &options.device).map_err(run_error(encoder_dir))?;
             let (_, pooled) = model.forward(&ids).map_err(run_error(encoder_dir))?;

@@ -1,7 +1,7 @@
 //! HiDream's four tokenizers, called as diffusers' `HiDreamImagePipeline` calls them:
 //! padded to `max_length` and truncated, with the attention mask and a truncation notice.
 //!
-//! - tokenizer/, tokenizer_2/: CLIP BPE (vocab.json + merges.txt) through the SD tokenizer,
+//! - tokenizer/, tokenizer_2/: CLIP BPE (tokenizer.json, or vocab.json + merges.txt) through the SD tokenizer,
 //!   128 tokens whatever `model_max_length` says (the pipeline passes `min(128, 218)`); the
 //!   pad token comes from each folder's tokenizer_config.json.
 //! - tokenizer_3/: T5 from tokenizer.json, rebuilt the way transformers 5.x's T5Tokenizer
@@ -95,8 +95,11 @@ pub fn clip(dir: &Path, max_sequence_length: usize) -> Result<ClipTokenizer, Tok
     Ok(tokenizer.with_max_length(max_sequence_length.min(218)))
 }
 
-pub fn encode_clip(tokenizer: &ClipTokenizer, text: &str) -> Tokens {
-    let enc = tokenizer.encode(text);
+pub fn encode_clip(tokenizer: &ClipTokenizer, text: &str) -> Result<Tokens, TokenizerError> {
+    let enc = tokenizer.encode(text).map_err(|e| TokenizerError::Encode {
+        what: "the CLIP prompt".into(),
+        message: e.to_string(),
+    })?;
     let truncated = enc.truncated.then(|| Truncation {
         needed: enc.length + enc.removed.len(),
         max_length: tokenizer.max_length(),
@@ -112,7 +115,7 @@ pub fn encode_clip(tokenizer: &ClipTokenizer, text: &str) -> Tokens {
     for (i, m) in tokens.mask.iter_mut().enumerate() {
         *m = u32::from(i < enc.length);
     }
-    tokens
+    Ok(tokens)
 }
 
 /// A tokenizer.json tokenizer (T5 or Llama) padded and truncated to a fixed length.

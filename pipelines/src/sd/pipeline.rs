@@ -181,7 +181,7 @@ impl StableDiffusion {
 
     /// Text embeddings `[1, 77, hidden]` and whether the prompt was truncated.
     pub fn encode_prompt(&self, prompt: &str) -> Result<(Tensor, bool), ModelError> {
-        let enc = self.tokenizer.encode(prompt);
+        let enc = self.tokenizer.encode(prompt)?;
         let len = enc.ids.len();
         let ids = Tensor::from_vec(enc.ids, (1, len), &self.device)?;
         Ok((self.text_encoder.forward(&ids)?, enc.truncated))

@@ -80,12 +80,12 @@ fn tokenizers_match_the_pipeline_ids_and_masks() {
     let mut truncated = 0;
     for entry in entries {
         let text = entry["text"].as_str().expect("text");
-        let l = tokenize::encode_clip(&clip_l, text);
+        let l = tokenize::encode_clip(&clip_l, text).expect("encode");
         check_tokens("CLIP-L", text, &l, &entry["clip_l"]);
         check_tokens(
             "CLIP-G",
             text,
-            &tokenize::encode_clip(&clip_g, text),
+            &tokenize::encode_clip(&clip_g, text).expect("encode"),
             &entry["clip_g"],
         );
         check_tokens("T5", text, &t5.encode(text).expect("t5"), &entry["t5"]);
@@ -105,8 +105,8 @@ fn clip_g_pads_with_its_own_pad_token_and_clip_l_with_end_of_text() {
     let model = root().join("model");
     let clip_l = tokenize::clip(&model.join("tokenizer"), 128).expect("tokenizer");
     let clip_g = tokenize::clip(&model.join("tokenizer_2"), 128).expect("tokenizer_2");
-    let l = tokenize::encode_clip(&clip_l, "a cat");
-    let g = tokenize::encode_clip(&clip_g, "a cat");
+    let l = tokenize::encode_clip(&clip_l, "a cat").expect("encode");
+    let g = tokenize::encode_clip(&clip_g, "a cat").expect("encode");
     assert_eq!(
         l.ids.len(),
         128,
@@ -266,6 +266,42 @@ fn an_incomplete_llama_folder_names_the_missing_file() {
     std::fs::remove_file(tmp.path().join("llama/model.safetensors")).expect("rm");
     let err = encode_error(tmp.path());
     assert!(err.contains("safetensors"), "{err}");
+}
+
+#[test]
+fn clip_folders_saved_by_transformers_5_encode_the_same() {
+    // transformers 5.x saves a CLIP tokenizer as tokenizer.json alone (the files under
+    // clip-tokenizer/ were written by its save_pretrained from these very folders).
+    let tmp = copy_fixture();
+    let saved = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clip-tokenizer");
+    for (folder, source) in [("tokenizer", "hidream_1"), ("tokenizer_2", "hidream_2")] {
+        let dir = tmp.path().join("model").join(folder);
+        for name in ["vocab.json", "merges.txt"] {
+            std::fs::remove_file(dir.join(name)).expect("rm");
+        }
+        std::fs::copy(
+            saved.join(source).join("tokenizer.json"),
+            dir.join("tokenizer.json"),
+        )
+        .expect("copy");
+    }
+    let prompts = Prompts::new("一只戴帽子的猫, a cat wearing a hat");
+    let options = EncodeOptions::default();
+    let ours = encode_prompts(&folders(tmp.path()), &prompts, &options, |_| {}).expect("encodes");
+    let before = encode_prompts(&folders(&root()), &prompts, &options, |_| {}).expect("encodes");
+    assert_close(
+        "pooled",
+        &ours.positive.pooled,
+        &before.positive.pooled,
+        0.0,
+    );
+    // Neither layout present: the folder and both layouts are named before anything loads.
+    std::fs::remove_file(tmp.path().join("model/tokenizer_2/tokenizer.json")).expect("rm");
+    let err = encode_error(tmp.path());
+    assert!(
+        err.contains("tokenizer_2") && err.contains("tokenizer.json") && err.contains("vocab.json"),
+        "{err}"
+    );
 }
 
 #[test]

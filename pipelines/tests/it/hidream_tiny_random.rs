@@ -50,7 +50,7 @@ fn every_component_loads_and_runs() {
         )
         .expect("clip");
         let tok = ClipTokenizer::from_dir(&model.model_dir.join(tokenizer)).expect("tokenizer");
-        let mut ids = tok.encode("a red fox").ids;
+        let mut ids = tok.encode("a red fox").expect("encode").ids;
         ids.resize(tokens, tok.pad_id());
         let ids = Tensor::new(&ids[..tokens], &dev)
             .unwrap()

@@ -1,6 +1,7 @@
 //! The pipelines crate's integration tests, in one binary so candle, tokenizers and the
 //! models link once for all of them. Fixtures stay in `tests/fixtures`.
 
+mod clip_tokenizer;
 mod common;
 mod doctor_model;
 mod flow_schedulers;

@@ -1,27 +1,52 @@
-//! CLIP byte-level BPE tokenizer read from a tokenizer folder (vocab.json, merges.txt,
-//! tokenizer_config.json), reproducing transformers' CLIPTokenizer with
-//! `padding="max_length", truncation=True` as the SD pipelines call it.
+//! CLIP's byte-level BPE tokenizer through the `tokenizers` crate, called as the SD and
+//! HiDream pipelines call transformers' CLIPTokenizer (`padding="max_length",
+//! truncation=True`).
+//!
+//! A folder's tokenizer.json is used as it is, as transformers does when the file is there
+//! (5.x saves nothing else); a folder with only vocab.json + merges.txt gets the normaliser,
+//! pre-tokeniser and decoder transformers 5.x's CLIPTokenizer builds for those files. Either
+//! way the special tokens named in tokenizer_config.json are registered as transformers
+//! registers them, so SD 2.x's pad token "!" typed in a prompt is id 0, not the BPE `!</w>`.
 
 use crate::error::ModelError;
-use std::collections::HashMap;
 use std::path::Path;
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::{BPE, Vocab};
+use tokenizers::normalizers::replace::{Replace, ReplacePattern};
+use tokenizers::normalizers::unicode::NFC;
+use tokenizers::normalizers::utils::{Lowercase, Sequence as NormalizerSequence};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::sequence::Sequence as PreTokenizerSequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 
 const START: &str = "<|startoftext|>";
 const END: &str = "<|endoftext|>";
+/// What BPE appends to the last piece of a word; decoding turns it back into a space.
+const END_OF_WORD: &str = "</w>";
+/// CLIP's split: typed start/end tokens, English contractions, letter runs, single digits,
+/// and runs of anything else that is not a space.
+const SPLIT_PATTERN: &str =
+    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClipTokenizer {
-    vocab: HashMap<String, u32>,
-    ranks: HashMap<(String, String), usize>,
-    byte_chars: Vec<char>,
+    inner: Tokenizer,
     bos: u32,
     eos: u32,
     pad: u32,
     max_length: usize,
-    /// Special-token strings, longest first. transformers cuts these out of the raw text
-    /// before normalising, so SD 2.x's pad token "!" typed in a prompt becomes id 0 rather
-    /// than the BPE token `"!</w>"`.
-    specials: Vec<(String, u32)>,
+}
+
+impl std::fmt::Debug for ClipTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClipTokenizer")
+            .field("bos", &self.bos)
+            .field("eos", &self.eos)
+            .field("pad", &self.pad)
+            .field("max_length", &self.max_length)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Tokens for one prompt, and whether it had to be cut to fit.
@@ -35,6 +60,7 @@ pub struct Encoding {
     pub removed: Vec<u32>,
 }
 
+/// A special token as tokenizer_config.json names it: a string, or an object with `content`.
 fn token_name(value: &serde_json::Value) -> Option<String> {
     match value {
         serde_json::Value::String(s) => Some(s.clone()),
@@ -46,131 +72,129 @@ fn token_name(value: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// GPT-2's reversible byte-to-unicode table that CLIP's vocabulary is written in.
-fn bytes_to_unicode() -> Vec<char> {
-    let mut printable: Vec<u32> = (u32::from(b'!')..=u32::from(b'~'))
-        .chain(0xA1..=0xAC)
-        .chain(0xAE..=0xFF)
-        .collect();
-    let mut table = vec!['\0'; 256];
-    for &b in &printable {
-        table[b as usize] = char::from_u32(b).unwrap_or('\0');
-    }
-    let mut extra = 0;
-    for b in 0..256u32 {
-        if !printable.contains(&b) {
-            table[b as usize] = char::from_u32(256 + extra).unwrap_or('\0');
-            extra += 1;
-            printable.push(b);
-        }
-    }
-    table
+/// transformers 5.x's CLIP pipeline around a BPE read from vocab.json + merges.txt.
+fn from_vocab_and_merges(vocab: &str, merges: &str, unk: &str) -> Result<Tokenizer, String> {
+    let vocab: Vocab = serde_json::from_str(vocab).map_err(|e| format!("vocab.json: {e}"))?;
+    let merges = merges
+        .lines()
+        .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            l.split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| format!("merges.txt: merge {i} is not a pair: {l:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let bpe = BPE::builder()
+        .vocab_and_merges(vocab, merges)
+        .unk_token(unk.to_string())
+        .continuing_subword_prefix(String::new())
+        .end_of_word_suffix(END_OF_WORD.to_string())
+        .build()
+        .map_err(|e| format!("vocab.json/merges.txt: {e}"))?;
+    let whitespace_runs = Replace::new(ReplacePattern::Regex(r"\s+".into()), " ")
+        .map_err(|e| format!("normaliser: {e}"))?;
+    let split = Split::new(
+        SplitPattern::Regex(SPLIT_PATTERN.into()),
+        SplitDelimiterBehavior::Removed,
+        true,
+    )
+    .map_err(|e| format!("pre-tokeniser: {e}"))?;
+    let mut tokenizer = Tokenizer::new(bpe);
+    tokenizer
+        .with_normalizer(Some(NormalizerSequence::new(vec![
+            NFC.into(),
+            whitespace_runs.into(),
+            Lowercase.into(),
+        ])))
+        .map_err(|e| format!("normaliser: {e}"))?;
+    tokenizer.with_pre_tokenizer(Some(PreTokenizerSequence::new(vec![
+        split.into(),
+        ByteLevel::new(false, true, true).into(),
+    ])));
+    tokenizer.with_decoder(Some(ByteLevelDecoder::default()));
+    Ok(tokenizer)
 }
 
-type Ranks = HashMap<(String, String), usize>;
-
-/// The vocabulary and merge ranks of a fast tokenizer's `tokenizer.json` (merges written
-/// as `"a b"` strings by older tokenizers, as `["a", "b"]` pairs by newer ones).
-fn from_tokenizer_json(text: &str) -> Result<(HashMap<String, u32>, Ranks), ModelError> {
-    let err = |m: String| ModelError::Tokenizer(format!("tokenizer.json: {m}"));
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
-    let model = &json["model"];
-    if model["type"] != "BPE" {
-        return Err(err(format!(
-            "model type {} is not the BPE a CLIP tokenizer uses",
-            model["type"]
-        )));
+/// The folder's tokenizer, from tokenizer.json when there is one.
+fn load(dir: &Path, unk: &str) -> Result<Tokenizer, ModelError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        crate::input_file::read_text(&path)
+            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))
+    };
+    let in_dir = |message: String| ModelError::Tokenizer(format!("{}: {message}", dir.display()));
+    if dir.join("tokenizer.json").exists() {
+        let text = read("tokenizer.json")?;
+        return text
+            .parse::<Tokenizer>()
+            .map_err(|e| in_dir(format!("tokenizer.json: {e}")));
     }
-    let vocab: HashMap<String, u32> =
-        serde_json::from_value(model["vocab"].clone()).map_err(|e| err(format!("vocab: {e}")))?;
-    let merges = model["merges"]
-        .as_array()
-        .ok_or_else(|| err("no merges list".into()))?;
-    let mut ranks = HashMap::with_capacity(merges.len());
-    for (rank, merge) in merges.iter().enumerate() {
-        let pair = match merge {
-            serde_json::Value::String(s) => s
-                .split_once(' ')
-                .map(|(a, b)| (a.to_string(), b.to_string())),
-            serde_json::Value::Array(p) => match (p.first(), p.get(1), p.len()) {
-                (Some(serde_json::Value::String(a)), Some(serde_json::Value::String(b)), 2) => {
-                    Some((a.clone(), b.clone()))
-                }
-                _ => None,
-            },
-            _ => None,
-        };
-        let pair = pair.ok_or_else(|| err(format!("merge {rank} is not a pair: {merge}")))?;
-        ranks.entry(pair).or_insert(rank);
+    if dir.join("vocab.json").exists() {
+        return from_vocab_and_merges(&read("vocab.json")?, &read("merges.txt")?, unk)
+            .map_err(in_dir);
     }
-    Ok((vocab, ranks))
+    Err(in_dir(
+        "neither tokenizer.json nor vocab.json with merges.txt".into(),
+    ))
 }
 
 impl ClipTokenizer {
     pub fn from_dir(dir: &Path) -> Result<Self, ModelError> {
-        let read = |name: &str| {
-            crate::input_file::read_text(&dir.join(name))
-                .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", dir.join(name).display())))
-        };
-        let (vocab, ranks) = if dir.join("vocab.json").exists() {
-            let vocab: HashMap<String, u32> = serde_json::from_str(&read("vocab.json")?)
-                .map_err(|e| ModelError::Tokenizer(format!("vocab.json: {e}")))?;
-            let ranks = read("merges.txt")?
-                .lines()
-                .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
-                .enumerate()
-                .filter_map(|(i, l)| {
-                    let (a, b) = l.split_once(' ')?;
-                    Some(((a.to_string(), b.to_string()), i))
-                })
-                .collect();
-            (vocab, ranks)
-        } else if dir.join("tokenizer.json").exists() {
-            // Folders saved by transformers 5 have only the fast tokenizer's file; its BPE
-            // model holds the same vocabulary and merge list.
-            from_tokenizer_json(&read("tokenizer.json")?)?
+        let config_path = dir.join("tokenizer_config.json");
+        let config: serde_json::Value = if config_path.exists() {
+            let text = crate::input_file::read_text(&config_path)
+                .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", config_path.display())))?;
+            crate::python_json::from_str(&text)
+                .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", config_path.display())))?
         } else {
-            return Err(ModelError::Tokenizer(format!(
-                "{}: neither vocab.json with merges.txt nor tokenizer.json",
-                dir.display()
-            )));
+            serde_json::Value::Null
         };
-        let config: serde_json::Value = match read("tokenizer_config.json") {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| ModelError::Tokenizer(format!("tokenizer_config.json: {e}")))?,
-            Err(_) => serde_json::Value::Null,
-        };
-        let mut specials = Vec::new();
-        let mut lookup = |key: &str, default: &str| -> Result<u32, ModelError> {
-            let name = config
+        let name = |key: &str, default: &str| {
+            config
                 .get(key)
                 .and_then(token_name)
-                .unwrap_or_else(|| default.to_string());
-            let id = vocab.get(&name).copied().ok_or_else(|| {
-                ModelError::Tokenizer(format!("{key} {name:?} is not in vocab.json"))
-            })?;
-            specials.push((name, id));
-            Ok(id)
+                .unwrap_or_else(|| default.to_string())
         };
+        let names = [
+            ("bos_token", name("bos_token", START)),
+            ("eos_token", name("eos_token", END)),
+            ("pad_token", name("pad_token", END)),
+            ("unk_token", name("unk_token", END)),
+        ];
+        let mut inner = load(dir, &names[3].1)?;
+        // Truncation and padding are done below, the way the pipelines ask for them.
+        inner
+            .with_truncation(None)
+            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", dir.display())))?;
+        inner.with_padding(None);
+        inner.with_post_processor(None::<tokenizers::PostProcessorWrapper>);
+        let mut ids = [0u32; 4];
+        for (slot, (key, token)) in ids.iter_mut().zip(&names) {
+            *slot = inner.token_to_id(token).ok_or_else(|| {
+                ModelError::Tokenizer(format!(
+                    "{}: {key} {token:?} is not in the vocabulary",
+                    dir.display()
+                ))
+            })?;
+        }
+        inner
+            .add_special_tokens(
+                names
+                    .iter()
+                    .map(|(_, token)| AddedToken::from(token.clone(), true)),
+            )
+            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", dir.display())))?;
         let max_length = config
             .get("model_max_length")
             .and_then(|v| v.as_u64())
             .filter(|n| (2..=1 << 20).contains(n))
             .unwrap_or(77) as usize;
-        let bos = lookup("bos_token", START)?;
-        let eos = lookup("eos_token", END)?;
-        let pad = lookup("pad_token", END)?;
-        lookup("unk_token", END)?;
-        specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        specials.dedup();
         Ok(Self {
-            bos,
-            eos,
-            pad,
-            specials,
-            vocab,
-            ranks,
-            byte_chars: bytes_to_unicode(),
+            inner,
+            bos: ids[0],
+            eos: ids[1],
+            pad: ids[2],
             max_length,
         })
     }
@@ -186,17 +210,11 @@ impl ClipTokenizer {
     /// Token ids back to text as transformers' `decode` writes it: word ends become
     /// spaces, special tokens stay.
     pub fn decode(&self, ids: &[u32]) -> String {
-        let by_id: HashMap<u32, &str> = self.vocab.iter().map(|(t, i)| (*i, t.as_str())).collect();
-        let text: String = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
-        let bytes: Vec<u8> = text
-            .replace("</w>", " ")
-            .chars()
-            .flat_map(|c| match self.byte_chars.iter().position(|&b| b == c) {
-                Some(byte) => vec![byte as u8],
-                None => c.to_string().into_bytes(),
-            })
-            .collect();
-        String::from_utf8_lossy(&bytes).trim().to_string()
+        match self.inner.decode(ids, false) {
+            Ok(text) => text.replace(END_OF_WORD, " ").trim().to_string(),
+            // Only ever used for messages: say what could not be shown rather than fail.
+            Err(_) => format!("{ids:?}"),
+        }
     }
 
     pub fn max_length(&self) -> usize {
@@ -208,132 +226,25 @@ impl ClipTokenizer {
     }
 
     /// `[bos] + tokens + [eos]`, cut to `max_length` and padded with the pad token.
-    pub fn encode(&self, text: &str) -> Encoding {
-        let mut ids = vec![self.bos];
-        let mut rest = text;
-        while !rest.is_empty() {
-            let next = self
-                .specials
-                .iter()
-                .filter_map(|(s, id)| rest.find(s.as_str()).map(|at| (at, s.len(), *id)))
-                .min_by_key(|(at, len, _)| (*at, usize::MAX - len));
-            let (plain, special) = match next {
-                Some((at, len, id)) => (&rest[..at], Some((id, at + len))),
-                None => (rest, None),
-            };
-            for word in pre_tokenize(&normalize(plain)) {
-                ids.extend(self.bpe(&word));
-            }
-            match special {
-                Some((id, end)) => {
-                    ids.push(id);
-                    rest = &rest[end..];
-                }
-                None => break,
-            }
-        }
+    pub fn encode(&self, text: &str) -> Result<Encoding, ModelError> {
+        let encoded = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| ModelError::Tokenizer(format!("tokenizing {text:?}: {e}")))?;
+        let mut ids = Vec::with_capacity(self.max_length);
+        ids.push(self.bos);
+        ids.extend_from_slice(encoded.get_ids());
         let budget = self.max_length - 1;
         let truncated = ids.len() > budget;
         let removed = ids.split_off(budget.min(ids.len()));
         ids.push(self.eos);
         let length = ids.len();
         ids.resize(self.max_length, self.pad);
-        Encoding {
+        Ok(Encoding {
             ids,
             truncated,
             length,
             removed,
-        }
+        })
     }
-
-    fn bpe(&self, word: &str) -> Vec<u32> {
-        let mut parts: Vec<String> = word
-            .bytes()
-            .map(|b| self.byte_chars[b as usize].to_string())
-            .collect();
-        if let Some(last) = parts.last_mut() {
-            last.push_str("</w>");
-        }
-        loop {
-            let best = parts
-                .windows(2)
-                .enumerate()
-                .filter_map(|(i, w)| {
-                    self.ranks
-                        .get(&(w[0].clone(), w[1].clone()))
-                        .map(|r| (*r, i))
-                })
-                .min();
-            let Some((_, i)) = best else { break };
-            let pair = (parts[i].clone(), parts[i + 1].clone());
-            // Merge every occurrence of the best pair, left to right, as BPE does.
-            let mut merged = Vec::with_capacity(parts.len());
-            let mut j = 0;
-            while j < parts.len() {
-                if j + 1 < parts.len() && parts[j] == pair.0 && parts[j + 1] == pair.1 {
-                    merged.push(format!("{}{}", pair.0, pair.1));
-                    j += 2;
-                } else {
-                    merged.push(parts[j].clone());
-                    j += 1;
-                }
-            }
-            parts = merged;
-        }
-        parts
-            .iter()
-            .map(|p| self.vocab.get(p).copied().unwrap_or(self.eos))
-            .collect()
-    }
-}
-
-/// CLIP's normaliser: collapse whitespace runs, trim, lowercase.
-fn normalize(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
-/// CLIP's split pattern: special tokens, English contractions, letter runs, single
-/// digits, and runs of other non-space characters.
-fn pre_tokenize(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let rest = |i: usize| chars[i..].iter().collect::<String>();
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        let tail = rest(i);
-        let contraction = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"]
-            .into_iter()
-            .find(|s| tail.starts_with(s));
-        if let Some(suffix) = contraction {
-            out.push(suffix.to_string());
-            i += suffix.len();
-            continue;
-        }
-        let start = i;
-        if c.is_alphabetic() {
-            while i < chars.len() && chars[i].is_alphabetic() {
-                i += 1;
-            }
-        } else if c.is_numeric() {
-            i += 1;
-        } else {
-            while i < chars.len()
-                && !chars[i].is_whitespace()
-                && !chars[i].is_alphabetic()
-                && !chars[i].is_numeric()
-            {
-                i += 1;
-            }
-        }
-        out.push(chars[start..i].iter().collect());
-    }
-    out
 }
