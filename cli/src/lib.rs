@@ -12,12 +12,16 @@
 //! - `values`: clap parsers for the flag values the libraries already know how to read
 //!   (device, dtype, kernels, edit variant).
 //! - `output_paths`: the files asked for, checked before any work.
+//! - `image_names`: where each image of a run goes (a file, a %d pattern or a folder).
+//! - `seed`: `--seed N` or -1 for a random seed.
 //! - `progress`: the step bar and the reporter for HiDream's generate and edit events.
 
 pub mod device_choice;
 pub mod exit;
+pub mod image_names;
 pub mod interrupt;
 pub mod model_arg;
 pub mod output_paths;
 pub mod progress;
+pub mod seed;
 pub mod values;

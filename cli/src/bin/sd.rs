@@ -5,8 +5,10 @@ use candle_core::{DType, Tensor};
 use clap::Parser;
 use cli::device_choice::{Choice, DeviceFlag, choose_here};
 use cli::exit::{Failure, bad, failed, finish};
+use cli::image_names::ImageNames;
 use cli::output_paths::check_outputs;
 use cli::progress::step_bar;
+use cli::seed::SeedArg;
 use cli::values;
 use device::Device;
 use pipelines::error::ModelError;
@@ -26,16 +28,29 @@ use std::time::Instant;
 const AFTER_HELP: &str = "\
 The same --seed gives the same image as diffusers' StableDiffusionPipeline with
 generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32). With --batch N the noise is
-diffusers' num_images_per_prompt=N noise (one randn of shape [N, 4, h/8, w/8]); image 0
-is written to --output and image i to <stem>-<i>.<ext> (out.png, out-1.png, out-2.png...).
+diffusers' num_images_per_prompt=N noise (one randn of shape [N, 4, h/8, w/8]).
+--batch-count N repeats the whole run N times with seeds SEED, SEED+1, ... (as
+stable-diffusion.cpp and A1111 count batches); --seed -1 picks a random seed, and every
+PNG and the --json summary record the seed it was drawn from.
+
+--output names image 0; image k of the run goes to <stem>-<k>.<ext> beside it (out.png,
+out-1.png, ...). A pattern such as -o out_%03d.png numbers every image from 0
+(out_000.png, ...); a folder (an existing one, or a path ending in /) gets A1111's
+NNNNN-SEED.png names, numbered on from what is already there.
+
+--clip-skip N is A1111's \"Clip skip\" (diffusers' clip_skip=N-1): 1 uses the text
+encoder's last layer, 2 the one before, both for the prompt and the negative prompt.
+--vae-tiling decodes (and, for --init-image, encodes) in tiles of the VAE config's
+sample_size with diffusers' 25% overlap and blending: peak VAE memory no longer grows
+with the image, at a small difference in the result; --vae-slicing handles a --batch one
+image at a time (exact).
 
 --dtype f16/bf16 loads the weights (f32 or fp16 files) in that dtype and runs the text
 encoder, UNet and VAE in it; latents and scheduler arithmetic stay f32. --attention
 naive runs plain candle layers instead of the fused kernels (a baseline; it needs far
 more memory at 512x512).
 
-generator=torch.Generator(\"cpu\").manual_seed(SEED) (f32). Accelerations follow their
-references: --tome as tomesd 0.1.3 (with random destinations, tomesd's generator seeded
+Accelerations follow their references: --tome as tomesd 0.1.3 (with random destinations, tomesd's generator seeded
 with SEED; --tome-no-rand is use_rand=False), --deepcache as DeepCache 0.1.1's
 DeepCacheSDHelper; --cfg-parallel changes nothing in the result.
 
@@ -72,8 +87,9 @@ struct Args {
     /// Classifier-free guidance scale; 1 or less disables guidance.
     #[arg(short = 'g', long, default_value_t = 7.5, visible_aliases = ["cfg-scale", "guidance-scale"])]
     guidance: f64,
-    #[arg(short = 's', long, default_value_t = 0)]
-    seed: u64,
+    /// A whole number, or -1 for a random one (recorded in the PNG and --json).
+    #[arg(short = 's', long, default_value = "0", allow_hyphen_values = true)]
+    seed: SeedArg,
     /// Defaults to the UNet's sample_size times the VAE scale factor (512 for 2.1-base).
     #[arg(short = 'W', long)]
     width: Option<usize>,
@@ -101,9 +117,26 @@ struct Args {
     /// img2img: how much of the schedule to run, in (0, 1].
     #[arg(long, default_value_t = 0.8, requires = "init_image")]
     strength: f64,
-    /// Images per prompt (diffusers' num_images_per_prompt).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    /// Images per prompt in one run (diffusers' num_images_per_prompt).
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        visible_alias = "batch-size"
+    )]
     batch: usize,
+    /// Runs, one after another, with seeds SEED, SEED+1, ... (A1111's batch count).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    batch_count: usize,
+    /// A1111's Clip skip: 1 = the text encoder's last layer, 2 = the one before, ...
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    clip_skip: usize,
+    /// Decode (and encode) with the VAE in overlapping tiles, as diffusers' enable_tiling.
+    #[arg(long)]
+    vae_tiling: bool,
+    /// Decode (and encode) a batch one image at a time, as diffusers' enable_slicing.
+    #[arg(long)]
+    vae_slicing: bool,
     /// Weights and compute dtype [default: the device's best, f32 on the CPU, or
     /// PREFERRED_DTYPE].
     #[arg(long, value_parser = values::device_dtype())]
@@ -111,8 +144,13 @@ struct Args {
     /// fused (ops-npu kernels) or naive (plain candle layers).
     #[arg(long, default_value = "fused", value_parser = values::kernels())]
     attention: Kernels,
-    /// Image 0; image i of a batch goes to <stem>-<i>.<ext> beside it.
-    #[arg(short = 'o', long, default_value = "sd.png")]
+    /// Image 0's file (image k: <stem>-<k>.<ext>), a pattern like out_%03d.png, or a folder.
+    #[arg(
+        short = 'o',
+        long,
+        default_value = "sd.png",
+        value_name = "FILE|PATTERN|DIR"
+    )]
     output: PathBuf,
     /// Print a JSON summary of the run on stdout (progress and messages stay on stderr).
     #[arg(long)]
@@ -154,21 +192,8 @@ const MAX_SIDE: usize = 8192;
 /// The most images per prompt: a bound on the batch the latents and activations are
 /// sized from.
 const MAX_BATCH: usize = 64;
-
-/// Where image `index` of a batch is written: `--output` itself for the first.
-fn image_path(output: &Path, index: usize) -> PathBuf {
-    if index == 0 {
-        return output.to_path_buf();
-    }
-    let stem = output
-        .file_stem()
-        .map_or_else(|| "sd".to_string(), |s| s.to_string_lossy().into_owned());
-    let name = match output.extension() {
-        Some(ext) => format!("{stem}-{index}.{}", ext.to_string_lossy()),
-        None => format!("{stem}-{index}"),
-    };
-    output.with_file_name(name)
-}
+/// The most runs: a bound on the files one command may write.
+const MAX_BATCH_COUNT: usize = 10_000;
 
 /// The candle device for --device; an NPU is refused with what does and does not run there.
 fn candle_device(device: Device) -> Result<candle_core::Device, Failure> {
@@ -273,8 +298,7 @@ fn load_latents(path: &Path, device: &candle_core::Device) -> Result<Tensor, Fai
 }
 
 /// Every file the run will write, checked before any work.
-fn check_output_paths(args: &Args) -> Result<(), Failure> {
-    let images = image_paths(args);
+fn check_output_paths(args: &Args, images: &[(String, PathBuf)]) -> Result<(), Failure> {
     let mut outputs: Vec<(&str, &Path)> = images
         .iter()
         .map(|(flag, path)| (flag.as_str(), path.as_path()))
@@ -285,17 +309,36 @@ fn check_output_paths(args: &Args) -> Result<(), Failure> {
     check_outputs(&outputs)
 }
 
-/// Each image the run writes, with the flag that names it.
-fn image_paths(args: &Args) -> Vec<(String, PathBuf)> {
-    (0..args.batch)
+/// The seed of each run: `seed`, `seed + 1`, ...
+fn run_seeds(args: &Args, seed: u64) -> Result<Vec<u64>, Failure> {
+    (0..args.batch_count as u64)
         .map(|i| {
-            let flag = match i {
-                0 => "--output".to_string(),
-                i => format!("--output (image {i} of the batch)"),
-            };
-            (flag, image_path(&args.output, i))
+            seed.checked_add(i).ok_or_else(|| {
+                bad(format!(
+                    "--seed {seed} with --batch-count {}: the last run's seed would pass {}",
+                    args.batch_count,
+                    u64::MAX
+                ))
+            })
         })
         .collect()
+}
+
+/// Each image the run writes, with the flag that names it: `batch` images per seed.
+fn image_paths(args: &Args, seeds: &[u64]) -> Result<Vec<(String, PathBuf)>, Failure> {
+    let names = ImageNames::new(&args.output).map_err(|e| bad(format!("--output {e}")))?;
+    let mut images = Vec::with_capacity(seeds.len() * args.batch);
+    for &seed in seeds {
+        for _ in 0..args.batch {
+            let k = images.len();
+            let flag = match k {
+                0 => "--output".to_string(),
+                k => format!("--output (image {k} of the run)"),
+            };
+            images.push((flag, names.path(k, seed)));
+        }
+    }
+    Ok(images)
 }
 
 /// The numbers on the command line, before anything is sized from them.
@@ -315,6 +358,26 @@ fn check_numbers(args: &Args) -> Result<(), Failure> {
     if !(1..=MAX_BATCH).contains(&args.batch) {
         return Err(bad(format!("--batch must be between 1 and {MAX_BATCH}")));
     }
+    if !(1..=MAX_BATCH_COUNT).contains(&args.batch_count) {
+        return Err(bad(format!(
+            "--batch-count must be between 1 and {MAX_BATCH_COUNT}"
+        )));
+    }
+    if args.batch_count > 1 {
+        // Each of these names one file or one set of latents for a single run.
+        for (flag, given) in [
+            ("--latents", args.latents.is_some()),
+            ("--save-latents", args.save_latents.is_some()),
+            ("--compare-baseline", args.accel.compare_baseline),
+        ] {
+            if given {
+                return Err(bad(format!(
+                    "{flag} applies to one run; it cannot be combined with --batch-count {}",
+                    args.batch_count
+                )));
+            }
+        }
+    }
     if !args.guidance.is_finite() {
         return Err(bad(format!(
             "--guidance {} is not a finite number",
@@ -327,8 +390,20 @@ fn check_numbers(args: &Args) -> Result<(), Failure> {
 fn run(args: &Args) -> Result<(), Failure> {
     let started = Instant::now();
     check_numbers(args)?;
-    check_output_paths(args)?;
-    let images = image_paths(args);
+    let seed = args.seed.resolve();
+    let seeds = run_seeds(args, seed)?;
+    if matches!(args.seed, SeedArg::Random) {
+        eprintln!("--seed -1: using seed {seed}");
+    }
+    let images = image_paths(args, &seeds)?;
+    if let Some(folder) = images.first().and_then(|(_, p)| p.parent())
+        && !folder.as_os_str().is_empty()
+        && args.output.to_string_lossy().ends_with('/')
+    {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| bad(format!("--output {}: {e}", folder.display())))?;
+    }
+    check_output_paths(args, &images)?;
     let mut outputs: Vec<&Path> = images.iter().map(|(_, p)| p.as_path()).collect();
     outputs.extend(args.save_latents.as_deref());
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
@@ -361,8 +436,23 @@ fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
 
-    let sd = StableDiffusion::load_with(model, &device, LoadOptions { dtype, kernels })?;
-    let accel = accelerations(&args.accel, &sd, model, &(args.seed, args.guidance))?;
+    let mut sd = StableDiffusion::load_with(model, &device, LoadOptions { dtype, kernels })?
+        .with_clip_skip(args.clip_skip)
+        .map_err(|e| bad(format!("--clip-skip: {e}")))?;
+    if args.vae_tiling {
+        let tiling = sd
+            .vae
+            .enable_tiling()
+            .map_err(|e| bad(format!("--vae-tiling: {e}")))?;
+        eprintln!(
+            "VAE tiling: tiles of {0}x{0} pixels ({1}x{1} latents), 25% overlap",
+            tiling.sample, tiling.latent
+        );
+    }
+    if args.vae_slicing {
+        sd.vae.enable_slicing();
+    }
+    let accel = accelerations(&args.accel, &sd, model, &(seed, args.guidance))?;
     // The VAE's scale sets the rounding, as diffusers builds its image processor from it.
     let init = match init_source {
         Some((p, image)) => {
@@ -388,8 +478,12 @@ fn run(args: &Args) -> Result<(), Failure> {
         Some(class) => class.short_name().to_string(),
         None => sd.scheduler_config.class_name().unwrap_or("").to_string(),
     };
-    let mut scheduler = schedulers::build(&kind, &sd.scheduler_config, args.steps)
-        .map_err(|e| bad(format!("scheduler: {e}")))?;
+    let new_scheduler = || {
+        schedulers::build(&kind, &sd.scheduler_config, args.steps)
+            .map_err(|e| bad(format!("scheduler: {e}")))
+    };
+    // Built once up front so a bad scheduler is reported before any work.
+    let steps_per_run = new_scheduler()?.timesteps().len();
     let default_size = sd.unet.config().sample_size * sd.vae_scale_factor();
     let init_size = match &init {
         Some(i) => {
@@ -398,11 +492,11 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         None => None,
     };
-    let g = Generation {
+    let mut g = Generation {
         prompt: args.prompt.clone(),
         negative_prompt: args.negative_prompt.clone(),
         guidance: args.guidance,
-        seed: args.seed,
+        seed,
         width: args
             .width
             .or(init_size.map(|s| s.0))
@@ -415,31 +509,57 @@ fn run(args: &Args) -> Result<(), Failure> {
         latents: initial,
     };
 
-    let bar = step_bar(scheduler.timesteps().len());
+    let bar = step_bar(steps_per_run * seeds.len());
     let mut tick = |_, _| bar.inc(1);
-    let (latents, truncated) = match &init {
-        Some(i) => sd.img2img_with(&g, i, &accel, scheduler.as_mut(), &mut tick)?,
-        None => sd.txt2img_with(&g, &accel, scheduler.as_mut(), &mut tick)?,
-    };
-    bar.finish_and_clear();
+    let mut staged = Vec::with_capacity(images.len() + 1);
+    let mut truncated = false;
     let mut deviation_found = None;
-    if args.accel.compare_baseline {
-        let mut fresh = schedulers::build(&kind, &sd.scheduler_config, args.steps)
-            .map_err(|e| bad(format!("scheduler: {e}")))?;
-        let plain = Accelerations::default();
-        let (base, _) = match &init {
-            Some(i) => sd.img2img_with(&g, i, &plain, fresh.as_mut(), &mut |_, _| {})?,
-            None => sd.txt2img_with(&g, &plain, fresh.as_mut(), &mut |_, _| {})?,
+    let mut info = generation_info(args, &choice, &g, &kind, &accel.name());
+    for (run, &run_seed) in seeds.iter().enumerate() {
+        g.seed = run_seed;
+        let mut scheduler = new_scheduler()?;
+        let (latents, cut) = match &init {
+            Some(i) => sd.img2img_with(&g, i, &accel, scheduler.as_mut(), &mut tick)?,
+            None => sd.txt2img_with(&g, &accel, scheduler.as_mut(), &mut tick)?,
         };
-        let max_abs = deviation::max_abs_diff(&base, &latents)?;
-        let psnr = deviation::psnr(&sd.decode(&base)?, &sd.decode(&latents)?)?;
-        deviation_found = Some((max_abs, psnr));
-        if !args.json {
-            println!(
-                "deviation of {} from baseline: max_abs_latents {max_abs:.6e}, psnr_db {psnr:.2}",
-                accel.name()
-            );
+        truncated |= cut;
+        if args.accel.compare_baseline {
+            let plain = Accelerations::default();
+            let mut fresh = new_scheduler()?;
+            let (base, _) = match &init {
+                Some(i) => sd.img2img_with(&g, i, &plain, fresh.as_mut(), &mut |_, _| {})?,
+                None => sd.txt2img_with(&g, &plain, fresh.as_mut(), &mut |_, _| {})?,
+            };
+            let max_abs = deviation::max_abs_diff(&base, &latents)?;
+            let psnr = deviation::psnr(&sd.decode(&base)?, &sd.decode(&latents)?)?;
+            deviation_found = Some((max_abs, psnr));
         }
+        if let Some(path) = &args.save_latents {
+            let f32_latents = latents.to_dtype(DType::F32).map_err(ModelError::from)?;
+            staged.push(stage_safetensors(
+                path,
+                &[("latents".to_string(), f32_latents)],
+            )?);
+        }
+        let image = sd.decode(&latents)?;
+        info = generation_info(args, &choice, &g, &kind, &accel.name());
+        let count = image.dim(0).map_err(ModelError::from)?;
+        for i in 0..count {
+            let (_, path) = &images[run * args.batch + i];
+            let (w, h, rgb) = to_rgb8(&image.narrow(0, i, 1).map_err(ModelError::from)?)?;
+            let info = match count {
+                1 => info.clone(),
+                _ => info.clone().with("Batch size", count).with("Batch pos", i),
+            };
+            staged.push(stage_png(path, w, h, &rgb, &info.png_text())?);
+        }
+    }
+    bar.finish_and_clear();
+    if let (Some((max_abs, psnr)), false) = (deviation_found, args.json) {
+        println!(
+            "deviation of {} from baseline: max_abs_latents {max_abs:.6e}, psnr_db {psnr:.2}",
+            accel.name()
+        );
     }
     let mut warnings = Vec::new();
     if truncated {
@@ -451,38 +571,18 @@ fn run(args: &Args) -> Result<(), Failure> {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    let latents_file = match &args.save_latents {
-        Some(path) => {
-            let f32_latents = latents.to_dtype(DType::F32).map_err(ModelError::from)?;
-            Some(stage_safetensors(
-                path,
-                &[("latents".to_string(), f32_latents)],
-            )?)
-        }
-        None => None,
-    };
-    let image = sd.decode(&latents)?;
-    let info = generation_info(args, &choice, &g, &kind, &accel.name());
-    let count = image.dim(0).map_err(ModelError::from)?;
-    let mut staged = Vec::with_capacity(count + 1);
-    for i in 0..count {
-        let path = image_path(&args.output, i);
-        let (w, h, rgb) = to_rgb8(&image.narrow(0, i, 1).map_err(ModelError::from)?)?;
-        let info = match count {
-            1 => info.clone(),
-            _ => info.clone().with("Batch size", count).with("Batch pos", i),
-        };
-        staged.push(stage_png(&path, w, h, &rgb, &info.png_text())?);
-    }
-    staged.extend(latents_file);
     let names: Vec<PathBuf> = staged.iter().map(|f| f.target().to_path_buf()).collect();
-    // All or none: a batch that fails part way puts back any file it had replaced.
+    // All or none: a run that fails part way puts back any file it had replaced.
     cli::interrupt::commit(staged)?;
     for name in &names {
         eprintln!("wrote {}", name.display());
     }
     if args.json {
+        // Runs, then images within a run, as they were written.
         let mut summary = summary(args, &choice, &info, &kind, &warnings);
+        summary["outputs"] = json!(images.iter().map(|(_, p)| p).collect::<Vec<_>>());
+        summary["seed"] = json!(args.latents.is_none().then_some(seed));
+        summary["seeds"] = json!(seeds);
         summary["accelerations"] = json!(accel.name());
         summary["deviation"] = match deviation_found {
             Some((max_abs, psnr)) => json!({"max_abs_latents": max_abs, "psnr_db": psnr}),
@@ -527,6 +627,9 @@ fn generation_info(
     .with("Init image", img2img.map(|p| p.display().to_string()))
     // A1111's name for img2img's strength.
     .with("Denoising strength", img2img.map(|_| args.strength))
+    // A1111 writes Clip skip only when it is not the default.
+    .with("Clip skip", (args.clip_skip > 1).then_some(args.clip_skip))
+    .with("VAE tiling", args.vae_tiling.then_some("on"))
 }
 
 /// `--json`'s object, less what is known only at the end (seconds, deviation).
@@ -537,17 +640,17 @@ fn summary(
     scheduler: &str,
     warnings: &[String],
 ) -> Value {
-    let outputs: Vec<PathBuf> = image_paths(args).into_iter().map(|(_, p)| p).collect();
     json!({
         "program": "sd",
-        "outputs": outputs,
         "latents": args.save_latents,
         "size": [info.width, info.height],
         "steps": info.steps,
         "scheduler": scheduler,
         "sampler": info.sampler,
         "guidance": info.cfg_scale,
-        "seed": info.seed,
+        "clip_skip": args.clip_skip,
+        "vae_tiling": args.vae_tiling,
+        "vae_slicing": args.vae_slicing,
         "dtype": choice.dtype.as_str(),
         "device": choice.device.to_string(),
         "warnings": warnings,

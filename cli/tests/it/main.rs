@@ -18,3 +18,4 @@ mod sd_bench;
 mod sd_hub;
 mod sd_options;
 mod sd_outputs;
+mod sd_runs;

@@ -29,6 +29,9 @@ pub struct StableDiffusion {
     /// arithmetic stay f32 whatever it is (see `predict`).
     dtype: DType,
     kernels: Kernels,
+    /// A1111's "Clip skip": 1 uses the text encoder's last layer (the default), N the
+    /// hidden state N - 1 layers earlier, then the final layer norm; for both prompts.
+    clip_skip: usize,
 }
 
 /// How to build the models: weight/compute dtype and which kernels the layers run.
@@ -158,7 +161,26 @@ impl StableDiffusion {
             device: device.clone(),
             dtype,
             kernels,
+            clip_skip: 1,
         })
+    }
+
+    /// A1111's "Clip skip" `n` (1 = the last layer), at most the text encoder's layer count.
+    /// diffusers' `clip_skip` is `n - 1` and skips for the prompt alone; A1111, followed
+    /// here, skips for the negative prompt too.
+    pub fn with_clip_skip(mut self, n: usize) -> Result<Self, ModelError> {
+        let layers = self.text_encoder.num_layers();
+        if !(1..=layers).contains(&n) {
+            return Err(ModelError::InvalidInput(format!(
+                "clip skip {n} is outside 1..={layers} (1 is the text encoder's last layer; it has {layers})"
+            )));
+        }
+        self.clip_skip = n;
+        Ok(self)
+    }
+
+    pub fn clip_skip(&self) -> usize {
+        self.clip_skip
     }
 
     pub fn device(&self) -> &Device {
@@ -184,7 +206,10 @@ impl StableDiffusion {
         let enc = self.tokenizer.encode(prompt)?;
         let len = enc.ids.len();
         let ids = Tensor::from_vec(enc.ids, (1, len), &self.device)?;
-        Ok((self.text_encoder.forward(&ids)?, enc.truncated))
+        let embeds = self
+            .text_encoder
+            .forward_skipping(&ids, self.clip_skip - 1)?;
+        Ok((embeds, enc.truncated))
     }
 
     /// Context for one UNet call: `[cond x batch]`, or `[uncond x batch, cond x batch]`

@@ -20,5 +20,6 @@ mod hostile_inputs;
 mod input_images;
 mod sd_accel;
 mod sd_architecture;
+mod sd_features;
 mod sd_parity;
 mod sd_variants;

@@ -178,6 +178,22 @@ impl ClipTextModel {
 
     /// `ids`: `[batch, seq]` u32 token ids. Returns `[batch, seq, hidden]`.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        self.forward_skipping(ids, 0)
+    }
+
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// [`Self::forward`] stopping `skip` layers before the last, then the final layer norm:
+    /// diffusers' `clip_skip=skip` (A1111's "Clip skip" `skip + 1`).
+    pub fn forward_skipping(&self, ids: &Tensor, skip: usize) -> Result<Tensor> {
+        if skip >= self.layers.len() {
+            candle_core::bail!(
+                "cannot skip {skip} of the text encoder's {} layers",
+                self.layers.len()
+            );
+        }
         let (_, seq) = ids.dims2()?;
         if seq > self.max_positions {
             candle_core::bail!(
@@ -192,7 +208,7 @@ impl ClipTextModel {
             .forward(ids)?
             .broadcast_add(&self.position_embedding.forward(&positions)?)?;
         let mask = causal_mask(seq, x.dtype(), device)?;
-        for layer in &self.layers {
+        for layer in &self.layers[..self.layers.len() - skip] {
             x = layer.forward(&x, self.heads, &mask, self.act)?;
         }
         self.final_layer_norm.forward(&x)

@@ -2,6 +2,7 @@
 //! pipeline's job, as in diffusers.
 
 use super::config::VaeConfig;
+use super::tiling::Tiling;
 use crate::layers::{
     self, Conv2d, Conv2dConfig, GroupNorm, GroupNormConfig, Kernels, Linear, LinearConfig,
 };
@@ -312,6 +313,10 @@ pub struct AutoencoderKL {
     post_quant_conv: Option<Conv2d>,
     config: VaeConfig,
     dtype: DType,
+    /// Set by [`AutoencoderKL::enable_tiling`].
+    tiling: Option<Tiling>,
+    /// Set by [`AutoencoderKL::enable_slicing`].
+    slicing: bool,
 }
 
 impl AutoencoderKL {
@@ -355,6 +360,8 @@ impl AutoencoderKL {
             },
             config: c.clone(),
             dtype: vb.dtype(),
+            tiling: None,
+            slicing: false,
         })
     }
 
@@ -369,10 +376,7 @@ impl AutoencoderKL {
 
     /// Image in [-1, 1], NCHW.
     pub fn encode(&self, image: &Tensor) -> Result<LatentDistribution> {
-        let mut moments = self.encoder.forward(image)?;
-        if let Some(q) = &self.quant_conv {
-            moments = q.forward(&moments)?;
-        }
+        let moments = self.per_image(image, |one| self.encode_moments(one))?;
         let l = self.config.latent_channels;
         let mean = moments.narrow(1, 0, l)?;
         let logvar = moments.narrow(1, l, l)?.clamp(-30f32, 20f32)?;
@@ -382,6 +386,67 @@ impl AutoencoderKL {
 
     /// Latents already divided by `scaling_factor`; returns the image in about [-1, 1].
     pub fn decode(&self, latents: &Tensor) -> Result<Tensor> {
+        self.per_image(latents, |one| match self.tiling {
+            Some(tiling) if tiling.tiles_latents(one)? => {
+                tiling.decode(one, |tile| self.decode_whole(tile))
+            }
+            _ => self.decode_whole(one),
+        })
+    }
+
+    /// diffusers' `vae.enable_slicing()`: a batch is encoded and decoded one image at a
+    /// time, so activation memory is that of one image.
+    pub fn enable_slicing(&mut self) {
+        self.slicing = true;
+    }
+
+    pub fn slicing(&self) -> bool {
+        self.slicing
+    }
+
+    /// `f` over the whole batch, or image by image when slicing.
+    fn per_image(&self, batch: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+        let count = batch.dim(0)?;
+        if !self.slicing || count < 2 {
+            return f(batch);
+        }
+        let parts = (0..count)
+            .map(|i| f(&batch.narrow(0, i, 1)?))
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&parts, 0)
+    }
+
+    fn encode_moments(&self, image: &Tensor) -> Result<Tensor> {
+        match self.tiling {
+            Some(tiling) if tiling.tiles_image(image)? => {
+                tiling.encode(image, |tile| self.moments(tile))
+            }
+            _ => self.moments(image),
+        }
+    }
+
+    /// diffusers' `vae.enable_tiling()`: images and latents larger than one tile (the
+    /// config's sample_size) are encoded and decoded tile by tile.
+    pub fn enable_tiling(&mut self) -> Result<Tiling> {
+        let tiling = Tiling::of(&self.config)?;
+        self.tiling = Some(tiling);
+        Ok(tiling)
+    }
+
+    pub fn tiling(&self) -> Option<Tiling> {
+        self.tiling
+    }
+
+    /// The encoder's moments (mean and log-variance, stacked on channels).
+    fn moments(&self, image: &Tensor) -> Result<Tensor> {
+        let moments = self.encoder.forward(image)?;
+        match &self.quant_conv {
+            Some(q) => q.forward(&moments),
+            None => Ok(moments),
+        }
+    }
+
+    fn decode_whole(&self, latents: &Tensor) -> Result<Tensor> {
         let z = match &self.post_quant_conv {
             Some(p) => p.forward(latents)?,
             None => latents.clone(),

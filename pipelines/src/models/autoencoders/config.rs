@@ -34,6 +34,34 @@ pub struct VaeConfig {
     pub use_post_quant_conv: bool,
     #[serde(default = "d_true")]
     pub mid_block_add_attention: bool,
+    /// The image side the VAE was trained on; diffusers' tiling uses it as the tile size.
+    #[serde(default)]
+    pub sample_size: SampleSize,
+}
+
+/// `sample_size` as diffusers writes it: one side, or `[height, width]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SampleSize {
+    Square(usize),
+    Sides(Vec<usize>),
+}
+
+impl Default for SampleSize {
+    /// AutoencoderKL's constructor default.
+    fn default() -> Self {
+        Self::Square(32)
+    }
+}
+
+impl SampleSize {
+    /// The side diffusers tiles with: the first of a list, as its AutoencoderKL takes it.
+    pub fn side(&self) -> Option<usize> {
+        match self {
+            Self::Square(side) => Some(*side),
+            Self::Sides(sides) => sides.first().copied(),
+        }
+    }
 }
 
 impl VaeConfig {

@@ -3,6 +3,8 @@
 
 mod autoencoder_kl;
 mod config;
+mod tiling;
 
 pub use autoencoder_kl::AutoencoderKL;
-pub use config::VaeConfig;
+pub use config::{SampleSize, VaeConfig};
+pub use tiling::Tiling;
