@@ -16,6 +16,8 @@ pub enum ModelError {
         #[source]
         source: candle_core::Error,
     },
+    #[error("LoRA {}: {message}", path.display())]
+    Lora { path: PathBuf, message: String },
     #[error("tokenizer: {0}")]
     Tokenizer(String),
     #[error("invalid input: {0}")]

@@ -14,6 +14,7 @@
 //! - `tensor_file`: latents and embeddings written as safetensors files.
 //! - `tensor_math`: tensor arithmetic that rounds as torch does where candle differs.
 //! - `schedulers`: the SD schedulers and HiDream's flow-match schedulers.
+//! - `lora`: kohya and diffusers/PEFT LoRA files merged into SD's weights as they load.
 //! - `sd`: Stable Diffusion 2.x (UNet, accelerations, the txt2img/img2img pipeline).
 //! - `hidream`: HiDream-I1 text-to-image and HiDream-E1 editing (transformer, prompt
 //!   encoding, the two denoising loops, LoRA, memory estimate).
@@ -36,6 +37,7 @@ pub mod image_input;
 pub mod init_image;
 pub mod input_file;
 pub mod layers;
+pub mod lora;
 pub mod model_source;
 pub mod models;
 pub mod output_file;

@@ -70,7 +70,8 @@ pub fn mapped_vars(
     ))
 }
 
-struct FloatWeights(MmapedSafetensors);
+/// Memory-mapped weights served only when stored as floats, with the shape asked for.
+pub(crate) struct FloatWeights(pub(crate) MmapedSafetensors);
 
 fn is_float(dtype: safetensors::Dtype) -> bool {
     use safetensors::Dtype;

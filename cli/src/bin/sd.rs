@@ -16,6 +16,7 @@ use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::image::{stage_png, to_rgb8};
 use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
+use pipelines::lora::{LoraFile, LoraSpec};
 use pipelines::schedulers::{self, config::SchedulerClass};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
@@ -37,6 +38,11 @@ PNG and the --json summary record the seed it was drawn from.
 out-1.png, ...). A pattern such as -o out_%03d.png numbers every image from 0
 (out_000.png, ...); a folder (an existing one, or a path ending in /) gets A1111's
 NNNNN-SEED.png names, numbered on from what is already there.
+
+--lora FILE[:WEIGHT] merges a LoRA (kohya/A1111 lora_unet_*/lora_te_* keys, or
+diffusers/PEFT unet.*/text_encoder.* keys) into the weights as they load, as diffusers'
+load_lora_weights + fuse_lora(lora_scale=WEIGHT); repeat it to stack LoRAs. A key that
+matches no weight is an error naming it.
 
 --clip-skip N is A1111's \"Clip skip\" (diffusers' clip_skip=N-1): 1 uses the text
 encoder's last layer, 2 the one before, both for the prompt and the negative prompt.
@@ -128,6 +134,10 @@ struct Args {
     /// Runs, one after another, with seeds SEED, SEED+1, ... (A1111's batch count).
     #[arg(long, default_value_t = 1, value_name = "N")]
     batch_count: usize,
+    /// A LoRA merged into the UNet and text encoder at WEIGHT (default 1; kohya/A1111 or
+    /// diffusers/PEFT .safetensors). Repeat to stack several.
+    #[arg(long, value_name = "FILE[:WEIGHT]")]
+    lora: Vec<LoraSpec>,
     /// A1111's Clip skip: 1 = the text encoder's last layer, 2 = the one before, ...
     #[arg(long, default_value_t = 1, value_name = "N")]
     clip_skip: usize,
@@ -266,7 +276,7 @@ fn accelerations(
         let parallel = if second.is_cpu() {
             CfgParallel::on_cpu(&sd.unet)
         } else {
-            CfgParallel::new(load_unet(model, sd.dtype(), &second, sd.kernels())?, second)
+            CfgParallel::new(load_unet(model, &second, &sd.load_options())?, second)
         }
         .map_err(|e| failed(format!("--cfg-parallel: {e}")))?;
         accel.cfg_parallel = Some(std::sync::Arc::new(parallel));
@@ -436,7 +446,18 @@ fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
 
-    let mut sd = StableDiffusion::load_with(model, &device, LoadOptions { dtype, kernels })?
+    let loras = args
+        .lora
+        .iter()
+        .map(LoraFile::read)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("--lora: {e}")))?;
+    let options = LoadOptions {
+        dtype,
+        kernels,
+        loras: loras.into(),
+    };
+    let mut sd = StableDiffusion::load_with(model, &device, options)?
         .with_clip_skip(args.clip_skip)
         .map_err(|e| bad(format!("--clip-skip: {e}")))?;
     if args.vae_tiling {
@@ -630,6 +651,21 @@ fn generation_info(
     // A1111 writes Clip skip only when it is not the default.
     .with("Clip skip", (args.clip_skip > 1).then_some(args.clip_skip))
     .with("VAE tiling", args.vae_tiling.then_some("on"))
+    .with("Lora", lora_list(&args.lora))
+}
+
+/// The LoRA files and weights, as `name: weight, ...` (None without any).
+fn lora_list(loras: &[LoraSpec]) -> Option<String> {
+    (!loras.is_empty()).then(|| {
+        loras
+            .iter()
+            .map(|l| {
+                let name = l.path.file_stem().unwrap_or(l.path.as_os_str());
+                format!("{}: {}", name.to_string_lossy(), l.weight)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// `--json`'s object, less what is known only at the end (seconds, deviation).
@@ -649,6 +685,7 @@ fn summary(
         "sampler": info.sampler,
         "guidance": info.cfg_scale,
         "clip_skip": args.clip_skip,
+        "loras": args.lora.iter().map(|l| json!({"file": l.path, "weight": l.weight})).collect::<Vec<_>>(),
         "vae_tiling": args.vae_tiling,
         "vae_slicing": args.vae_slicing,
         "dtype": choice.dtype.as_str(),

@@ -1,6 +1,6 @@
 //! `sd`'s run options as A1111 and stable-diffusion.cpp users expect them: --batch-count
 //! with consecutive seeds, --seed -1, output patterns and folders, --clip-skip and
-//! --vae-tiling recorded in the PNG.
+//! --vae-tiling recorded in the PNG, --lora applied and recorded.
 
 use crate::common::{fixtures, stderr, stdout};
 use std::path::Path;
@@ -185,4 +185,38 @@ fn run_options_that_cannot_hold_are_refused_before_any_work() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--output"), "{}", stderr(&o));
     assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
+}
+
+#[test]
+fn a_lora_changes_the_image_and_is_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lora = crate::common::fixture("sd-lora").join("kohya.safetensors");
+    let plain = dir.path().join("plain.png");
+    let adapted = dir.path().join("adapted.png");
+    assert!(sd(&["-o", text(&plain)]).status.success());
+    let spec = format!("{}:0.7", text(&lora));
+    let o = sd(&["--lora", &spec, "-o", text(&adapted), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (pixels, params) = read_png(&adapted);
+    assert_ne!(pixels, read_png(&plain).0, "the LoRA changed nothing");
+    // A1111 quotes a value holding ", " or ": ".
+    assert!(params.ends_with("Lora: \"kohya: 0.7\""), "{params}");
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(summary["loras"][0]["weight"], 0.7);
+    // A file that is not a LoRA is bad input naming it.
+    let not_lora = crate::common::fixture("sd2")
+        .join("tiny-sd2/unet/diffusion_pytorch_model.fp16.safetensors");
+    let o = sd(&[
+        "--lora",
+        text(&not_lora),
+        "-o",
+        text(&dir.path().join("x.png")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("diffusion_pytorch_model.fp16.safetensors")
+            && stderr(&o).contains("LoRA keys"),
+        "{}",
+        stderr(&o)
+    );
 }

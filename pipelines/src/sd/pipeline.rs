@@ -8,6 +8,7 @@ use crate::config::{read_checked_config, read_config};
 use crate::encoders::clip::{ClipTextConfig, ClipTextModel, ClipTokenizer};
 use crate::error::ModelError;
 use crate::layers::Kernels;
+use crate::lora::{self, LoraFile, Target};
 use crate::models::autoencoders::{AutoencoderKL, VaeConfig};
 use crate::schedulers::{Scheduler, SchedulerConfig};
 use crate::tensor_math::all_finite;
@@ -15,6 +16,7 @@ use crate::weights::component_vars;
 use candle_core::{DType, Device, Tensor};
 use device::TorchRng;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Every component of a diffusers SD folder, loaded.
 #[derive(Debug)]
@@ -29,16 +31,20 @@ pub struct StableDiffusion {
     /// arithmetic stay f32 whatever it is (see `predict`).
     dtype: DType,
     kernels: Kernels,
+    /// Merged into the UNet and text encoder at load (a second UNet copy takes them too).
+    loras: Arc<[LoraFile]>,
     /// A1111's "Clip skip": 1 uses the text encoder's last layer (the default), N the
     /// hidden state N - 1 layers earlier, then the final layer norm; for both prompts.
     clip_skip: usize,
 }
 
-/// How to build the models: weight/compute dtype and which kernels the layers run.
-#[derive(Debug, Clone, Copy)]
+/// How to build the models: weight/compute dtype, which kernels the layers run, and the
+/// LoRA files merged into the UNet and text encoder.
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     pub dtype: DType,
     pub kernels: Kernels,
+    pub loras: Arc<[LoraFile]>,
 }
 
 impl Default for LoadOptions {
@@ -46,6 +52,7 @@ impl Default for LoadOptions {
         Self {
             dtype: DType::F32,
             kernels: Kernels::default(),
+            loras: Arc::new([]),
         }
     }
 }
@@ -92,17 +99,17 @@ fn weights_err(component: &str) -> impl Fn(candle_core::Error) -> ModelError + '
     }
 }
 
-/// The UNet of a diffusers folder alone (a second copy for another device).
+/// The UNet of a diffusers folder alone (a second copy for another device), built as
+/// `options` say, LoRA included.
 pub fn load_unet(
     root: &Path,
-    dtype: DType,
     device: &Device,
-    kernels: Kernels,
+    options: &LoadOptions,
 ) -> Result<UNet2DConditionModel, ModelError> {
     let dir = component_dir(root, "unet")?;
     let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
-    UNet2DConditionModel::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
-        .map_err(weights_err("unet"))
+    let vars = lora::component_vars(&dir, options.dtype, device, &options.loras, Target::Unet)?;
+    UNet2DConditionModel::with_kernels(vars, &cfg, options.kernels).map_err(weights_err("unet"))
 }
 
 impl StableDiffusion {
@@ -119,7 +126,7 @@ impl StableDiffusion {
         device: &Device,
         options: LoadOptions,
     ) -> Result<Self, ModelError> {
-        let LoadOptions { dtype, kernels } = options;
+        let LoadOptions { dtype, kernels, .. } = options;
         if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
             return Err(ModelError::InvalidInput(format!(
                 "dtype {dtype:?} is not supported (f32, f16 or bf16)"
@@ -138,11 +145,11 @@ impl StableDiffusion {
 
         let dir = component_dir(root, "text_encoder")?;
         let cfg: ClipTextConfig = read_config(&dir.join("config.json"))?;
-        let text_encoder =
-            ClipTextModel::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
-                .map_err(weights_err("text_encoder"))?;
+        let vars = lora::component_vars(&dir, dtype, device, &options.loras, Target::TextEncoder)?;
+        let text_encoder = ClipTextModel::with_kernels(vars, &cfg, kernels)
+            .map_err(weights_err("text_encoder"))?;
 
-        let unet = load_unet(root, dtype, device, kernels)?;
+        let unet = load_unet(root, device, &options)?;
 
         let dir = component_dir(root, "vae")?;
         let cfg: VaeConfig =
@@ -161,6 +168,7 @@ impl StableDiffusion {
             device: device.clone(),
             dtype,
             kernels,
+            loras: options.loras,
             clip_skip: 1,
         })
     }
@@ -194,6 +202,15 @@ impl StableDiffusion {
     /// Which kernels the models were built with (a second UNet copy uses the same).
     pub fn kernels(&self) -> Kernels {
         self.kernels
+    }
+
+    /// How the models were built, for a second UNet copy on another device.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            dtype: self.dtype,
+            kernels: self.kernels,
+            loras: self.loras.clone(),
+        }
     }
 
     /// Pixels per latent cell (8 for SD; 2 for the two-block test VAE).

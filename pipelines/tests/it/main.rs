@@ -21,5 +21,6 @@ mod input_images;
 mod sd_accel;
 mod sd_architecture;
 mod sd_features;
+mod sd_lora;
 mod sd_parity;
 mod sd_variants;

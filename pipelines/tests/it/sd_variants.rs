@@ -17,7 +17,11 @@ fn model(dtype: DType, kernels: Kernels) -> StableDiffusion {
     StableDiffusion::load_with(
         &fixtures().join("tiny-sd2"),
         &Device::Cpu,
-        LoadOptions { dtype, kernels },
+        LoadOptions {
+            dtype,
+            kernels,
+            ..LoadOptions::default()
+        },
     )
     .expect("tiny model loads")
 }
