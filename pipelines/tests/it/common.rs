@@ -35,6 +35,50 @@ pub fn reference() -> &'static Reference {
     REF.get_or_init(|| load_reference(&fixtures()))
 }
 
+/// A tensor of a loaded reference, named in the panic when it is missing.
+pub fn reference_tensor(reference: &Reference, name: &str) -> Tensor {
+    reference
+        .0
+        .get(name)
+        .unwrap_or_else(|| panic!("fixture tensor {name}"))
+        .clone()
+}
+
+/// A run a fixture script recorded (`guidance_scale`, `seed`, `width`, `height`) as one
+/// image of `prompt`.
+pub fn recorded_generation(
+    run: &Value,
+    prompt: &str,
+    negative_prompt: Option<&str>,
+) -> pipelines::sd::pipeline::Generation {
+    let number = |key: &str| run[key].as_u64().unwrap_or_else(|| panic!("run.{key}"));
+    pipelines::sd::pipeline::Generation {
+        prompt: prompt.to_string(),
+        negative_prompt: negative_prompt.map(str::to_string),
+        guidance: run["guidance_scale"].as_f64().expect("run.guidance_scale"),
+        seed: number("seed"),
+        width: number("width") as usize,
+        height: number("height") as usize,
+        batch: 1,
+        latents: None,
+    }
+}
+
+/// txt2img latents with the model folder's own scheduler for `run.num_inference_steps`.
+pub fn txt2img_with_folder_scheduler(
+    sd: &pipelines::sd::pipeline::StableDiffusion,
+    g: &pipelines::sd::pipeline::Generation,
+    run: &Value,
+) -> Tensor {
+    let steps = run["num_inference_steps"].as_u64().expect("steps") as usize;
+    let class = sd.scheduler_config.class_name().expect("class").to_string();
+    let mut scheduler =
+        pipelines::schedulers::build(&class, &sd.scheduler_config, steps).expect("scheduler");
+    sd.txt2img(g, scheduler.as_mut(), &mut |_, _| {})
+        .expect("txt2img")
+        .0
+}
+
 pub fn tensor(name: &str) -> Tensor {
     reference()
         .0

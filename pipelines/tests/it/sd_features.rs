@@ -1,10 +1,12 @@
 //! The SD options users bring from A1111, against diffusers 0.42.1 on the tiny SD model
 //! (scripts/fixtures/sd_features_reference.py): clip skip, VAE tiling.
 
-use crate::common::{Reference, assert_close, fixtures, load_reference, max_abs};
+use crate::common::{
+    Reference, assert_close, fixtures, load_reference, max_abs, recorded_generation,
+    reference_tensor, txt2img_with_folder_scheduler,
+};
 use candle_core::{Device, Tensor};
-use pipelines::schedulers;
-use pipelines::sd::pipeline::{Generation, StableDiffusion};
+use pipelines::sd::pipeline::StableDiffusion;
 use std::sync::OnceLock;
 
 const TOL: f32 = 1e-4;
@@ -15,11 +17,7 @@ fn reference() -> &'static Reference {
 }
 
 fn tensor(name: &str) -> Tensor {
-    reference()
-        .0
-        .get(name)
-        .unwrap_or_else(|| panic!("fixture tensor {name}"))
-        .clone()
+    reference_tensor(reference(), name)
 }
 
 fn model() -> StableDiffusion {
@@ -52,22 +50,12 @@ fn a_clip_skip_run_matches_with_both_prompts_skipped() {
     let sd = model()
         .with_clip_skip(run["clip_skip"].as_u64().expect("skip") as usize + 1)
         .expect("clip skip");
-    let steps = run["num_inference_steps"].as_u64().expect("steps") as usize;
-    let class = sd.scheduler_config.class_name().expect("class").to_string();
-    let mut scheduler = schedulers::build(&class, &sd.scheduler_config, steps).expect("scheduler");
-    let g = Generation {
-        prompt: record["prompt"].as_str().expect("prompt").to_string(),
-        negative_prompt: record["negative_prompt"].as_str().map(str::to_string),
-        guidance: run["guidance_scale"].as_f64().expect("guidance"),
-        seed: run["seed"].as_u64().expect("seed"),
-        width: run["width"].as_u64().expect("width") as usize,
-        height: run["height"].as_u64().expect("height") as usize,
-        batch: 1,
-        latents: None,
-    };
-    let (latents, _) = sd
-        .txt2img(&g, scheduler.as_mut(), &mut |_, _| {})
-        .expect("txt2img");
+    let g = recorded_generation(
+        run,
+        record["prompt"].as_str().expect("prompt"),
+        record["negative_prompt"].as_str(),
+    );
+    let latents = txt2img_with_folder_scheduler(&sd, &g, run);
     assert_close(
         "clip skip 2 latents",
         &latents,

@@ -3,11 +3,13 @@
 //! adapter in diffusers/PEFT and in kohya layout, on the UNet (attention, projections,
 //! 3x3 convolutions) and the text encoder.
 
-use crate::common::{Reference, assert_close, fixtures, load_reference, max_abs};
+use crate::common::{
+    Reference, assert_close, fixtures, load_reference, max_abs, recorded_generation,
+    reference_tensor, txt2img_with_folder_scheduler,
+};
 use candle_core::{Device, Tensor};
 use pipelines::lora::{LoraFile, LoraSpec};
-use pipelines::schedulers;
-use pipelines::sd::pipeline::{Generation, LoadOptions, StableDiffusion};
+use pipelines::sd::pipeline::{LoadOptions, StableDiffusion};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -23,7 +25,7 @@ fn reference() -> &'static Reference {
 }
 
 fn tensor(name: &str) -> Tensor {
-    reference().0[name].clone()
+    reference_tensor(reference(), name)
 }
 
 fn with_loras(specs: &[LoraSpec]) -> Result<StableDiffusion, pipelines::error::ModelError> {
@@ -47,23 +49,9 @@ fn spec(path: &Path, weight: f64) -> LoraSpec {
 
 fn run(sd: &StableDiffusion) -> Tensor {
     let record = &reference().1;
-    let run = &record["run"];
-    let steps = run["num_inference_steps"].as_u64().expect("steps") as usize;
-    let class = sd.scheduler_config.class_name().expect("class").to_string();
-    let mut scheduler = schedulers::build(&class, &sd.scheduler_config, steps).expect("scheduler");
-    let g = Generation {
-        prompt: record["prompt"].as_str().expect("prompt").to_string(),
-        negative_prompt: None,
-        guidance: run["guidance_scale"].as_f64().expect("guidance"),
-        seed: run["seed"].as_u64().expect("seed"),
-        width: run["width"].as_u64().expect("width") as usize,
-        height: run["height"].as_u64().expect("height") as usize,
-        batch: 1,
-        latents: None,
-    };
-    sd.txt2img(&g, scheduler.as_mut(), &mut |_, _| {})
-        .expect("txt2img")
-        .0
+    let prompt = record["prompt"].as_str().expect("prompt");
+    let g = recorded_generation(&record["run"], prompt, None);
+    txt2img_with_folder_scheduler(sd, &g, &record["run"])
 }
 
 #[test]

@@ -166,16 +166,11 @@ fn run_txt2img(name: &str) -> (StableDiffusion, Tensor) {
     let class = run["scheduler_class"].as_str().expect("class");
     let steps = run["num_inference_steps"].as_u64().expect("steps") as usize;
     let mut sched = schedulers::build(class, &config, steps).expect("scheduler");
-    let g = Generation {
-        prompt: run["prompt"].as_str().expect("prompt").to_string(),
-        negative_prompt: run["negative_prompt"].as_str().map(str::to_string),
-        guidance: run["guidance_scale"].as_f64().expect("guidance"),
-        seed: run["seed"].as_u64().expect("seed"),
-        width: run["width"].as_u64().expect("width") as usize,
-        height: run["height"].as_u64().expect("height") as usize,
-        batch: 1,
-        latents: None,
-    };
+    let g = crate::common::recorded_generation(
+        run,
+        run["prompt"].as_str().expect("prompt"),
+        run["negative_prompt"].as_str(),
+    );
     let (latents, truncated) = sd
         .txt2img(&g, sched.as_mut(), &mut |_, _| {})
         .expect("txt2img");
