@@ -76,8 +76,8 @@ fn run(args: &Args) -> Result<(), Failure> {
     let config = sd21_vae_config().map_err(|e| failed(e.to_string()))?;
     let device = Device::Cpu;
     let vb = RandomWeights { seed: 0 }.var_builder(args.dtype, &device);
-    let mut vae =
-        AutoencoderKL::with_kernels(vb, &config, args.attention).map_err(|e| failed(e.to_string()))?;
+    let mut vae = AutoencoderKL::with_kernels(vb, &config, args.attention)
+        .map_err(|e| failed(e.to_string()))?;
     if args.tiling {
         vae.enable_tiling().map_err(|e| failed(e.to_string()))?;
     }
@@ -102,7 +102,11 @@ fn run(args: &Args) -> Result<(), Failure> {
     if args.json {
         println!("{summary}");
     } else {
-        let gib = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64));
+        let gib = |b: Option<u64>| {
+            b.map_or("?".into(), |b| {
+                format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)
+            })
+        };
         println!(
             "{0}x{0} decode{1}: {seconds:.1} s, peak {2} (after building the model: {3})",
             args.size,
