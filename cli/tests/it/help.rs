@@ -121,6 +121,18 @@ fn sd_bench_lists_dtypes_kernels_and_allocators() {
 }
 
 #[test]
+fn vae_bench_lists_dtypes_and_kernels_and_refuses_a_bad_size() {
+    let exe = env!("CARGO_BIN_EXE_vae-bench");
+    let text = help(exe, &[]);
+    assert_lists(&text, "--dtype", DTYPES);
+    assert_lists(&text, "--attention", KERNELS);
+    // Checked before the 335 MB model is built.
+    let o = Command::new(exe).args(["--size", "100"]).output().expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--size 100"));
+}
+
+#[test]
 fn hidream_lists_dtypes_and_variants_in_every_subcommand() {
     let exe = env!("CARGO_BIN_EXE_hidream");
     for subcommand in ["generate", "edit", "encode"] {
