@@ -17,6 +17,7 @@ use pipelines::image::{stage_png, to_rgb8};
 use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
 use pipelines::lora::{LoraFile, LoraSpec};
+use pipelines::models::autoencoders::untiled_decode_bytes;
 use pipelines::schedulers::{self, config::SchedulerClass};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
@@ -501,16 +502,6 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut sd = StableDiffusion::load_with(model, &device, options)?
         .with_clip_skip(args.clip_skip)
         .map_err(|e| bad(format!("--clip-skip: {e}")))?;
-    if args.vae_tiling {
-        let tiling = sd
-            .vae
-            .enable_tiling()
-            .map_err(|e| bad(format!("--vae-tiling: {e}")))?;
-        eprintln!(
-            "VAE tiling: tiles of {0}x{0} pixels ({1}x{1} latents), 25% overlap",
-            tiling.sample, tiling.latent
-        );
-    }
     if args.vae_slicing {
         sd.vae.enable_slicing();
     }
@@ -540,8 +531,9 @@ fn run(args: &Args) -> Result<(), Failure> {
         Some(class) => class.short_name().to_string(),
         None => sd.scheduler_config.class_name().unwrap_or("").to_string(),
     };
+    let scheduler_config = sd.scheduler_config.clone();
     let new_scheduler = || {
-        schedulers::build(&kind, &sd.scheduler_config, args.steps)
+        schedulers::build(&kind, &scheduler_config, args.steps)
             .map_err(|e| bad(format!("scheduler: {e}")))
     };
     // Built once up front so a bad scheduler is reported before any work.
@@ -571,12 +563,13 @@ fn run(args: &Args) -> Result<(), Failure> {
         latents: initial,
     };
 
+    let tiling = vae_tiling(args, &mut sd, &device, &g)?;
     let bar = step_bar(steps_per_run * seeds.len());
     let mut tick = |_, _| bar.inc(1);
     let mut staged = Vec::with_capacity(images.len() + 1);
     let mut truncated = false;
     let mut deviation_found = None;
-    let mut info = generation_info(args, &choice, &g, &kind, &accel.name());
+    let mut info = generation_info(args, &choice, &g, &kind, &accel.name(), tiling);
     for (run, &run_seed) in seeds.iter().enumerate() {
         g.seed = run_seed;
         let mut scheduler = new_scheduler()?;
@@ -604,7 +597,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             )?);
         }
         let image = sd.decode(&latents)?;
-        info = generation_info(args, &choice, &g, &kind, &accel.name());
+        info = generation_info(args, &choice, &g, &kind, &accel.name(), tiling);
         let count = image.dim(0).map_err(ModelError::from)?;
         for i in 0..count {
             let (_, path) = &images[run * args.batch + i];
@@ -663,6 +656,7 @@ fn generation_info(
     g: &Generation,
     scheduler: &str,
     accel: &str,
+    tiling: Option<&str>,
 ) -> GenerationInfo {
     let seed_used = args.latents.is_none();
     let img2img = args.init_image.as_ref();
@@ -691,8 +685,45 @@ fn generation_info(
     .with("Denoising strength", img2img.map(|_| args.strength))
     // A1111 writes Clip skip only when it is not the default.
     .with("Clip skip", (args.clip_skip > 1).then_some(args.clip_skip))
-    .with("VAE tiling", args.vae_tiling.then_some("on"))
+    .with("VAE tiling", tiling)
     .with("Lora", lora_list(&args.lora))
+}
+
+/// Turns VAE tiling on when asked, or on the CPU when an untiled decode would need more
+/// memory than is free; says so on stderr. The PNG's "VAE tiling" value: "on", "auto" or
+/// none.
+fn vae_tiling(
+    args: &Args,
+    sd: &mut StableDiffusion,
+    device: &candle_core::Device,
+    g: &Generation,
+) -> Result<Option<&'static str>, Failure> {
+    let images = if args.vae_slicing { 1 } else { args.batch };
+    let need = untiled_decode_bytes(sd.vae.config(), sd.dtype(), images, g.height, g.width);
+    let free = device::cpu::host_memory().map(|m| m.available);
+    let (why, value) = match free {
+        _ if args.vae_tiling => (String::new(), "on"),
+        Some(free) if device.is_cpu() && need > free => (
+            format!(
+                ", because an untiled {}x{} decode needs about {:.1} GB and {:.1} GB is free",
+                g.width,
+                g.height,
+                need as f64 / 1e9,
+                free as f64 / 1e9
+            ),
+            "auto",
+        ),
+        _ => return Ok(None),
+    };
+    let tiling = sd
+        .vae
+        .enable_tiling()
+        .map_err(|e| bad(format!("--vae-tiling: {e}")))?;
+    eprintln!(
+        "VAE tiling: tiles of {0}x{0} pixels ({1}x{1} latents), 25% overlap{why}",
+        tiling.sample, tiling.latent
+    );
+    Ok(Some(value))
 }
 
 /// The LoRA files and weights, as `name: weight, ...` (None without any).

@@ -127,7 +127,10 @@ fn vae_bench_lists_dtypes_and_kernels_and_refuses_a_bad_size() {
     assert_lists(&text, "--dtype", DTYPES);
     assert_lists(&text, "--attention", KERNELS);
     // Checked before the 335 MB model is built.
-    let o = Command::new(exe).args(["--size", "100"]).output().expect("run");
+    let o = Command::new(exe)
+        .args(["--size", "100"])
+        .output()
+        .expect("run");
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--size 100"));
 }

@@ -3,8 +3,10 @@
 
 mod autoencoder_kl;
 mod config;
+mod decode_memory;
 mod tiling;
 
 pub use autoencoder_kl::AutoencoderKL;
 pub use config::{SampleSize, VaeConfig};
+pub use decode_memory::untiled_decode_bytes;
 pub use tiling::Tiling;
