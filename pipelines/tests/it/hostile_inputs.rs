@@ -315,7 +315,8 @@ fn a_fifo_in_place_of_a_config_or_weights_is_refused_not_waited_on() {
     let root = tempfile::tempdir().expect("tempdir");
     for replaced in [
         "unet/config.json",
-        "tokenizer/vocab.json",
+        // The file a folder with both tokenizer layouts is read from.
+        "tokenizer/tokenizer.json",
         "vae/diffusion_pytorch_model.fp16.safetensors",
     ] {
         let model = folder_with(root.path(), replaced, b"");
