@@ -64,6 +64,16 @@ impl RuleOptions {
         }
     }
 
+    /// The device type autocast and GradScaler get: the selected accelerator's, and "cuda"
+    /// on a CPU-only host, where CUDA autocast is off exactly as it was before migration
+    /// (CPU autocast would compute in bf16 instead).
+    pub fn amp_device_type(&self) -> String {
+        match self.style {
+            Style::Portable => format!("{}.AMP_DEVICE_TYPE", self.helper),
+            Style::Npu => "\"npu\"".to_string(),
+        }
+    }
+
     /// The module that replaces `torch.cuda`.
     pub fn device_module(&self) -> String {
         match self.style {

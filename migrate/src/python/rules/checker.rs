@@ -7,24 +7,30 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::{Edit, Fix};
 use crate::findings::Findings;
 use crate::options::RuleOptions;
+use crate::python::bindings::Bindings;
 use crate::text::SourceText;
+use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub struct Checker<'s> {
     pub src: &'s SourceText,
     pub opts: &'s RuleOptions,
     pub findings: Findings,
+    /// What the file's imported names refer to.
+    pub bindings: Bindings,
     /// Start offsets of string literals a rule already dealt with (no PY113 for them).
     pub handled: HashSet<usize>,
-    /// Local name -> torch.cuda.amp name, from `from torch.cuda.amp import X as Y`.
-    pub amp_aliases: HashMap<String, &'static str>,
     /// Names bound by `from flash_attn... import name`.
     pub flash_names: HashSet<String>,
     /// > 0 inside the body of a `try` whose handlers catch import failures.
     pub guarded_depth: usize,
     /// (code, line) pairs already reported, so one line gets one note per code.
     noted_lines: HashSet<(Code, usize)>,
+    /// Expressions that reach CUDA, reported at the end unless a rule covered them.
+    pub cuda_uses: Vec<TextRange>,
+    /// Ranges a diagnostic was reported for (or would have been, but for `note_once`).
+    pub reported: Vec<TextRange>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
     pub bf16_uses: Vec<TextRange>,
 }
@@ -35,18 +41,25 @@ pub fn span(node: &impl Ranged) -> (usize, usize) {
 }
 
 impl<'s> Checker<'s> {
-    pub fn new(src: &'s SourceText, opts: &'s RuleOptions) -> Self {
+    pub fn new(src: &'s SourceText, opts: &'s RuleOptions, bindings: Bindings) -> Self {
         Checker {
             src,
             opts,
             findings: Findings::default(),
+            bindings,
             handled: HashSet::new(),
-            amp_aliases: HashMap::new(),
             flash_names: HashSet::new(),
             guarded_depth: 0,
             noted_lines: HashSet::new(),
             bf16_uses: Vec::new(),
+            cuda_uses: Vec::new(),
+            reported: Vec::new(),
         }
+    }
+
+    /// The qualified name an expression refers to through the file's imports.
+    pub fn qualified(&self, expr: &Expr) -> Option<String> {
+        self.bindings.qualified(expr)
     }
 
     pub fn text(&self, node: &impl Ranged) -> &'s str {
@@ -85,6 +98,7 @@ impl<'s> Checker<'s> {
         at: TextRange,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
+        self.reported.push(at);
         let offset = at.start().to_usize();
         let diagnostics = &mut self.findings.diagnostics;
         diagnostics.push(Diagnostic::new(
@@ -99,6 +113,7 @@ impl<'s> Checker<'s> {
 
     /// A diagnostic reported at most once per line and code.
     pub fn note_once(&mut self, entry: &Entry, at: TextRange, message: impl Into<String>) {
+        self.reported.push(at);
         let line = self.src.line_of(at.start().to_usize());
         if self.noted_lines.insert((entry.code, line)) {
             self.diag(entry, at, message);

@@ -5,7 +5,6 @@ use super::checker::{Checker, span};
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::edit::Edit;
 use crate::options::Style;
-use crate::python::names::dotted;
 use ruff_python_ast::{Expr, ExprCall};
 use ruff_text_size::Ranged;
 
@@ -32,7 +31,7 @@ impl Checker<'_> {
             return;
         };
         // torch.cuda(...) is not a method call on a tensor; neither is any module's .cuda.
-        if matches!(dotted(&attr.value).as_deref(), Some("torch")) {
+        if self.qualified(&attr.value).as_deref() == Some("torch") {
             return;
         }
         let args = &call.arguments;

@@ -6,7 +6,7 @@
 use super::checker::{Checker, span};
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::options::Style;
-use crate::python::names::{CudaString, cuda_fstring_index, cuda_string, dotted, is_string};
+use crate::python::names::{CudaString, cuda_fstring_index, cuda_string, is_string};
 use ruff_python_ast::{Arguments, Expr, ExprCall, ExprDict, ExprIf, StmtFunctionDef};
 use ruff_text_size::Ranged;
 
@@ -111,7 +111,7 @@ impl Checker<'_> {
     /// `"cuda" if torch.cuda.is_available() else "cpu"`: the whole idiom becomes the
     /// helper's device in portable style, only the string in NPU style.
     pub fn cuda_ternary(&mut self, expr: &Expr, ternary: &ExprIf) {
-        if !is_cuda_ternary(ternary) {
+        if !self.is_cuda_ternary(ternary) {
             return;
         }
         self.handled.insert(ternary.body.start().to_usize());
@@ -210,17 +210,12 @@ impl Checker<'_> {
     }
 }
 
-/// `"cuda" if torch.cuda.is_available() else "cpu"`.
-fn is_cuda_ternary(ternary: &ExprIf) -> bool {
-    cuda_string(&ternary.body).is_some()
-        && is_string(&ternary.orelse, "cpu")
-        && dotted_call(&ternary.test).as_deref() == Some("torch.cuda.is_available")
-}
-
-/// The dotted name of a call's function, for `torch.cuda.is_available()`.
-fn dotted_call(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Call(call) if call.arguments.is_empty() => dotted(&call.func),
-        _ => None,
+impl Checker<'_> {
+    /// `"cuda" if torch.cuda.is_available() else "cpu"`, with torch under any import name.
+    fn is_cuda_ternary(&self, ternary: &ExprIf) -> bool {
+        cuda_string(&ternary.body).is_some()
+            && is_string(&ternary.orelse, "cpu")
+            && matches!(ternary.test.as_ref(), Expr::Call(call) if call.arguments.is_empty()
+                && self.qualified(&call.func).as_deref() == Some("torch.cuda.is_available"))
     }
 }

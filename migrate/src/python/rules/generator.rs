@@ -4,7 +4,7 @@
 use super::checker::Checker;
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::options::Style;
-use crate::python::names::{cuda_string, dotted};
+use crate::python::names::cuda_string;
 use ruff_python_ast::{Expr, ExprCall};
 use ruff_text_size::Ranged;
 
@@ -32,7 +32,7 @@ impl Checker<'_> {
         if let Expr::Attribute(attr) = call.func.as_ref()
             && attr.attr.id.as_str() == "manual_seed"
             && let Expr::Call(inner) = attr.value.as_ref()
-            && dotted(&inner.func).as_deref() == Some("torch.Generator")
+            && self.qualified(&inner.func).as_deref() == Some("torch.Generator")
             && self.opts.style == Style::Portable
             && call.arguments.args.len() == 1
             && call.arguments.keywords.is_empty()

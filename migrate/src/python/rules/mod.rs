@@ -21,31 +21,36 @@ pub(crate) mod float64;
 pub(crate) mod generator;
 pub(crate) mod safetensors;
 pub(crate) mod torch_cuda;
+pub(crate) mod unresolved;
 pub(crate) mod vendor_stacks;
 
 use crate::findings::Findings;
 use crate::options::RuleOptions;
-use crate::python::names::{callee_tail, dotted, dotted_if_relevant};
+use crate::python::bindings::Bindings;
+use crate::python::names::{callee_tail, dotted};
 use crate::text::SourceText;
 use checker::Checker;
 use device_argument::DEVICE_ARGUMENT;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
-    Alias, CmpOp, ExceptHandler, Expr, ExprAttribute, ExprCall, Stmt, StmtFunctionDef, StmtTry,
+    Alias, CmpOp, ExceptHandler, Expr, ExprAttribute, ExprCall, ExprContext, Stmt, StmtFunctionDef,
+    StmtTry,
 };
 use ruff_text_size::{Ranged, TextRange};
 use safetensors::{SAFETENSORS_DEVICE, is_safetensors_loader};
 
 pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Findings {
-    let mut checker = Checker::new(source, options);
+    let bindings = Bindings::of(body);
+    let mut checker = Checker::new(source, options, bindings);
     checker.visit_body(body);
+    checker.report_unresolved();
     checker.report_bf16();
     checker.findings
 }
 
 impl Checker<'_> {
     fn visit_call(&mut self, call: &ExprCall) {
-        let name = dotted_if_relevant(&call.func);
+        let name = self.qualified(&call.func);
         let name = name.as_deref();
         let tail = callee_tail(call).unwrap_or_default();
         let args = &call.arguments;
@@ -101,12 +106,15 @@ impl Checker<'_> {
     }
 
     fn visit_attribute(&mut self, attr: &ExprAttribute) {
-        let value = dotted_if_relevant(&attr.value);
+        let value = self.qualified(&attr.value);
         let member = attr.attr.id.as_str();
         if value.as_deref() == Some("torch") && member == "bfloat16" {
             self.bf16_use(attr);
         }
         match value.as_deref() {
+            Some("torch.cuda") if attr.ctx != ExprContext::Load => {
+                self.cuda_shim_assignment(&attr.value)
+            }
             Some("torch.cuda") => self.torch_cuda_member(attr, member),
             Some("torch.backends.cuda" | "torch.backends.cuda.matmul") => {
                 self.backends_cuda_member(attr, member)
@@ -139,7 +147,7 @@ impl Checker<'_> {
         }
         if let Some(m) = module {
             self.remember_flash_attn_names(m, aliases);
-            self.amp_import(stmt, m, aliases);
+            self.amp_import(stmt, m);
         }
     }
 
@@ -231,7 +239,14 @@ impl<'a> Visitor<'a> for Checker<'_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => self.visit_call(call),
-            Expr::Attribute(attr) => self.visit_attribute(attr),
+            Expr::Attribute(attr) => {
+                self.cuda_use(expr);
+                self.visit_attribute(attr)
+            }
+            Expr::Name(name) => {
+                self.cuda_use(expr);
+                self.torch_cuda_name(name)
+            }
             Expr::If(ternary) => self.cuda_ternary(expr, ternary),
             Expr::Dict(dict) => self.device_dict_values(dict),
             Expr::Compare(cmp) => {

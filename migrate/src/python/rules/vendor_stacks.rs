@@ -4,7 +4,6 @@
 
 use super::checker::Checker;
 use crate::code::{Code, Entry, Kind, Severity};
-use crate::python::names::dotted;
 use ruff_python_ast::{Arguments, Decorator, ExprCall, Stmt};
 use ruff_text_size::Ranged;
 
@@ -68,7 +67,7 @@ impl Checker<'_> {
     /// `@triton.jit` and `@torch.jit.script`.
     pub fn jit_decorator(&mut self, decorator: &Decorator) {
         if matches!(
-            dotted(&decorator.expression).as_deref(),
+            self.qualified(&decorator.expression).as_deref(),
             Some("triton.jit" | "torch.jit.script")
         ) {
             self.diag(

@@ -1,0 +1,109 @@
+//! The safety net under every other rule: a use of CUDA that no rule rewrote or reported
+//! (a `.cuda` attribute, a name bound to `torch.cuda` or one of its members) is reported
+//! here, so a file is never counted as fully converted while it still reaches CUDA.
+
+use super::checker::{Checker, span};
+use crate::code::{Code, Entry, Kind, Severity};
+use ruff_python_ast::{Expr, ExprContext};
+use ruff_text_size::{Ranged, TextRange};
+
+pub(crate) static UNRESOLVED_CUDA: Entry = Entry {
+    code: Code::PY115,
+    name: "unresolved-cuda-name",
+    kind: Kind::Diagnostic,
+    severity: Severity::Warning,
+    summary: "A use of CUDA no rule could rewrite",
+    explanation: "The expression reaches CUDA (a `.cuda` attribute, `torch.cuda` under another name, an \
+argument of a kind the rules cannot tell apart) but no rewrite is certain to be right, so it is \
+left as written. On an NPU host it keeps asking for CUDA. Assignments to `torch.cuda.<name>` \
+(compatibility shims) are kept on purpose and reported as info.",
+    fix: "Route the device through `device_utils` by hand (`device_utils.DEVICE`, \
+`device_utils.DEVICE_MODULE`), or import torch by name so the rules can follow it.",
+    guide: "route it through `device_utils` by hand; assignments to `torch.cuda.X` (shims) are \
+kept on purpose",
+    severities: Some("warning (use), info (assignment to torch.cuda.X, torch.version.cuda)"),
+};
+
+impl Checker<'_> {
+    /// Remembers an expression that reaches CUDA, to be reported if nothing handles it.
+    pub fn cuda_use(&mut self, expr: &Expr) {
+        let load = match expr {
+            Expr::Attribute(attr) => {
+                attr.attr.id.as_str() == "cuda" && attr.ctx == ExprContext::Load
+            }
+            Expr::Name(name) => {
+                name.ctx == ExprContext::Load
+                    && self
+                        .qualified(expr)
+                        .is_some_and(|q| q == "torch.cuda" || q.starts_with("torch.cuda."))
+                    && !self.amp_name_from_rewritten_import(expr)
+            }
+            _ => false,
+        };
+        if load {
+            self.cuda_uses.push(expr.range());
+        }
+    }
+
+    /// Names imported by `from torch.cuda.amp import X`: that import is what gets rewritten.
+    fn amp_name_from_rewritten_import(&self, expr: &Expr) -> bool {
+        self.qualified(expr).is_some_and(|q| {
+            q.strip_prefix("torch.cuda.amp.")
+                .is_some_and(|rest| !rest.contains('.'))
+        })
+    }
+
+    /// Whether a fix or a diagnostic already covers `range`.
+    pub fn covered(&self, range: TextRange) -> bool {
+        let (s, e) = (range.start().to_usize(), range.end().to_usize());
+        let by_fix = self
+            .findings
+            .fixes
+            .iter()
+            .flat_map(|f| &f.edits)
+            .any(|edit| {
+                if edit.start == edit.end {
+                    s <= edit.start && edit.start < e
+                } else {
+                    edit.start < e && s < edit.end
+                }
+            });
+        by_fix
+            || self
+                .reported
+                .iter()
+                .any(|r| r.start().to_usize() < e && s < r.end().to_usize())
+    }
+
+    /// Reports every remembered CUDA use that no rule handled.
+    pub fn report_unresolved(&mut self) {
+        let uses = std::mem::take(&mut self.cuda_uses);
+        for range in uses {
+            if self.covered(range) {
+                continue;
+            }
+            let text = self.src.body[span(&range).0..span(&range).1].to_string();
+            let version_string = text.ends_with("version.cuda");
+            let diag = self.diag(
+                &UNRESOLVED_CUDA,
+                range,
+                format!("`{text}` reaches CUDA and is left as written"),
+            );
+            if version_string {
+                diag.set_severity(Severity::Info)
+                    .set_fix("torch.version.cuda is None on NPU builds of torch; decide with device_utils.DEVICE_TYPE");
+            }
+        }
+    }
+
+    /// `torch.cuda.X = ...`: somebody's compatibility shim, kept exactly as written.
+    pub fn cuda_shim_assignment(&mut self, target: &Expr) {
+        self.diag(
+            &UNRESOLVED_CUDA,
+            target.range(),
+            format!("assignment to `{}` is kept as written", self.text(target)),
+        )
+        .set_severity(Severity::Info)
+        .set_fix("Nothing to do if this is a compatibility shim; it is never rewritten.");
+    }
+}
