@@ -16,3 +16,4 @@ mod properties;
 mod python_rules;
 mod python_run;
 mod rust_rules;
+mod wrong_edits;

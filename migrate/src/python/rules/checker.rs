@@ -31,6 +31,9 @@ pub struct Checker<'s> {
     pub cuda_uses: Vec<TextRange>,
     /// Ranges a diagnostic was reported for (or would have been, but for `note_once`).
     pub reported: Vec<TextRange>,
+    /// Parameters that hold a storage: the first one of a `map_location=lambda storage, loc: ...`,
+    /// with the lambda's range.
+    pub storage_params: Vec<(String, TextRange)>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
     pub bf16_uses: Vec<TextRange>,
 }
@@ -53,6 +56,7 @@ impl<'s> Checker<'s> {
             noted_lines: HashSet::new(),
             bf16_uses: Vec::new(),
             cuda_uses: Vec::new(),
+            storage_params: Vec::new(),
             reported: Vec::new(),
         }
     }

@@ -45,7 +45,7 @@ so it leaves it and says where it is.",
 
 impl Checker<'_> {
     /// The replacement for an expression used as a device, when it is a CUDA device.
-    fn device_replacement(&mut self, expr: &Expr) -> Option<String> {
+    pub(super) fn device_replacement(&mut self, expr: &Expr) -> Option<String> {
         if let Some(kind) = cuda_string(expr) {
             self.handled.insert(expr.start().to_usize());
             return Some(match (self.opts.style, kind) {

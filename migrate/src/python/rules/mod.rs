@@ -20,6 +20,7 @@ pub(crate) mod environment;
 pub(crate) mod float64;
 pub(crate) mod generator;
 pub(crate) mod safetensors;
+mod storage;
 pub(crate) mod torch_cuda;
 pub(crate) mod unresolved;
 pub(crate) mod vendor_stacks;
@@ -90,7 +91,11 @@ impl Checker<'_> {
                 continue;
             };
             match arg {
-                "device" | "map_location" | "device_map" => {
+                "map_location" => {
+                    self.remember_storage_param(&kw.value);
+                    self.rewrite_device(&DEVICE_ARGUMENT, &kw.value);
+                }
+                "device" | "location" | "device_map" => {
                     let entry = if safetensors && arg == "device" {
                         &SAFETENSORS_DEVICE
                     } else {

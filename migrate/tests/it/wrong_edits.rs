@@ -1,0 +1,69 @@
+//! The rewrites that were once wrong on real repositories, each pinned to its right form:
+//! what a `.cuda(arg)` becomes depends on what the argument and the receiver are, a
+//! generator stays on the device its draws use, and a guard is converted only with what it
+//! guards.
+
+use super::python_run::portable;
+use migrate::Severity;
+
+const IMPORT: &str = "import device_utils\n";
+
+#[test]
+fn cuda_with_a_device_object_keeps_the_device() {
+    // `device_utils.device(x.device)` would call int() on a torch.device.
+    let out = portable(
+        "import torch\n\
+a = w.cuda(x.device)\nb = w.cuda(self.device)\nc = w.cuda(torch.device(\"cuda\", 1))\n\
+d = w.cuda(None)\ne = w.cuda(\"cuda:1\")\nf = w.cuda(local_rank)\n",
+    );
+    assert_eq!(
+        out.text,
+        format!(
+            "import torch\n{IMPORT}\
+a = w.to(x.device)\nb = w.to(self.device)\nc = w.to(torch.device(device_utils.device(1)))\n\
+d = w.to(device_utils.DEVICE)\ne = w.to(device_utils.device(1))\nf = w.to(device_utils.device(local_rank))\n"
+        )
+    );
+}
+
+#[test]
+fn cuda_with_an_argument_of_unknown_kind_is_reported_not_guessed() {
+    let src = "y = x.cuda(where)\n";
+    let out = portable(src);
+    assert_eq!(out.text, src);
+    assert_eq!(out.diagnostics, vec![("PY115", Severity::Warning, 1)]);
+}
+
+#[test]
+fn storages_in_map_location_lambdas_get_the_device_by_keyword() {
+    // torch's storage `to()` rejects a positional device.
+    let out = portable(
+        "import torch\n\
+sd = torch.load(p, map_location=lambda storage, loc: storage.cuda(gpu_id))\n\
+sd = torch.load(p, map_location=lambda s, loc: s.cuda())\n\
+t = s.cuda()\n",
+    );
+    assert_eq!(
+        out.text,
+        format!(
+            "import torch\n{IMPORT}\
+sd = torch.load(p, map_location=lambda storage, loc: storage.to(device=device_utils.device(gpu_id)))\n\
+sd = torch.load(p, map_location=lambda s, loc: s.to(device=device_utils.DEVICE))\n\
+t = s.to(device_utils.DEVICE)\n"
+        )
+    );
+}
+
+#[test]
+fn location_strings_of_checkpoint_loaders_are_devices() {
+    let out = portable(
+        "sd = get_state_dict(path, location='cuda')\nck = load_checkpoint(m, path, map_location=\"cuda\")\n",
+    );
+    assert_eq!(
+        out.text,
+        format!(
+            "{IMPORT}sd = get_state_dict(path, location=device_utils.DEVICE)\n\
+ck = load_checkpoint(m, path, map_location=device_utils.DEVICE)\n"
+        )
+    );
+}
