@@ -67,3 +67,36 @@ ck = load_checkpoint(m, path, map_location=device_utils.DEVICE)\n"
         )
     );
 }
+
+#[test]
+fn a_generator_stays_on_the_device_of_its_draws() {
+    let out = portable(
+        "import torch\n\
+g = torch.Generator(\"cuda\").manual_seed(0)\n\
+x = torch.randn(4, generator=g, device=\"cuda\")\n\
+y = torch.rand(2, generator=torch.Generator(\"cuda\"), device=\"cuda\")\n\
+image = pipe(prompt, generator=torch.Generator(\"cuda\").manual_seed(1))\n",
+    );
+    assert_eq!(
+        out.text,
+        format!(
+            "import torch\n{IMPORT}\
+g = torch.Generator(device_utils.DEVICE).manual_seed(0)\n\
+x = torch.randn(4, generator=g, device=device_utils.DEVICE)\n\
+y = torch.rand(2, generator=torch.Generator(device_utils.DEVICE), device=device_utils.DEVICE)\n\
+image = pipe(prompt, generator=device_utils.generator(1))\n"
+        )
+    );
+}
+
+#[test]
+fn a_generator_drawn_on_an_unfollowed_device_is_left_and_reported() {
+    // diffusers' community pipelines draw with `device=self.device`: a CPU generator there
+    // would be refused by torch, so neither side changes.
+    let src = "import torch\nclass P:\n    def run(self, seed):\n        \
+generator = torch.Generator(\"cuda\").manual_seed(seed)\n        \
+return torch.randn((1, 4), generator=generator, device=self.device)\n";
+    let out = portable(src);
+    assert_eq!(out.text, src);
+    assert_eq!(out.diagnostics, vec![("PY115", Severity::Warning, 4)]);
+}

@@ -2,6 +2,7 @@
 //! node's text, record a fix, report a diagnostic. Rules add methods to `Checker` in their
 //! own files; the walk in `mod.rs` decides which rule sees which node.
 
+use super::generator_draws::Placement;
 use crate::code::{Code, Entry};
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Edit, Fix};
@@ -11,7 +12,7 @@ use crate::python::bindings::Bindings;
 use crate::text::SourceText;
 use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 pub struct Checker<'s> {
     pub src: &'s SourceText,
@@ -34,6 +35,8 @@ pub struct Checker<'s> {
     /// Parameters that hold a storage: the first one of a `map_location=lambda storage, loc: ...`,
     /// with the lambda's range.
     pub storage_params: Vec<(String, TextRange)>,
+    /// Generators whose device a draw in the file decides, by creation offset.
+    pub generator_placements: HashMap<usize, Placement>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
     pub bf16_uses: Vec<TextRange>,
 }
@@ -57,6 +60,7 @@ impl<'s> Checker<'s> {
             bf16_uses: Vec::new(),
             cuda_uses: Vec::new(),
             storage_params: Vec::new(),
+            generator_placements: HashMap::new(),
             reported: Vec::new(),
         }
     }

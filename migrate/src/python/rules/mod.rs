@@ -19,6 +19,7 @@ pub(crate) mod distributed;
 pub(crate) mod environment;
 pub(crate) mod float64;
 pub(crate) mod generator;
+mod generator_draws;
 pub(crate) mod safetensors;
 mod storage;
 pub(crate) mod torch_cuda;
@@ -42,7 +43,11 @@ use safetensors::{SAFETENSORS_DEVICE, is_safetensors_loader};
 
 pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Findings {
     let bindings = Bindings::of(body);
+    let line_of = |offset| source.line_of(offset);
+    let placements =
+        generator_draws::placements(body, &bindings, &source.body, &options.helper, &line_of);
     let mut checker = Checker::new(source, options, bindings);
+    checker.generator_placements = placements;
     checker.visit_body(body);
     checker.report_unresolved();
     checker.report_bf16();
