@@ -100,3 +100,60 @@ return torch.randn((1, 4), generator=generator, device=self.device)\n";
     assert_eq!(out.text, src);
     assert_eq!(out.diagnostics, vec![("PY115", Severity::Warning, 4)]);
 }
+
+#[test]
+fn a_guard_is_converted_with_what_it_guards() {
+    let out = portable(
+        "import torch\nif torch.cuda.is_available():\n    torch.cuda.manual_seed_all(0)\n",
+    );
+    assert_eq!(
+        out.text,
+        format!(
+            "import torch\n{IMPORT}if device_utils.DEVICE_MODULE.is_available():\n    device_utils.DEVICE_MODULE.manual_seed_all(0)\n"
+        )
+    );
+}
+
+#[test]
+fn a_guard_over_unconverted_code_is_kept_and_reported() {
+    // Converted, the test would let the flash-attn block run on an NPU host.
+    let src = "import torch\nif torch.cuda.is_available():\n    torch.backends.cuda.enable_flash_sdp(True)\n    torch.cuda.synchronize()\n";
+    let out = portable(src);
+    assert_eq!(
+        out.text,
+        format!(
+            "import torch\n{IMPORT}if torch.cuda.is_available():\n    torch.backends.cuda.enable_flash_sdp(True)\n    device_utils.DEVICE_MODULE.synchronize()\n"
+        )
+    );
+    assert!(
+        out.diagnostics.contains(&("PY116", Severity::Warning, 2)),
+        "{:?}",
+        out.diagnostics
+    );
+}
+
+#[test]
+fn a_negated_guard_guards_the_code_after_it() {
+    // `if not available: skip` protects the rest of the function.
+    let src = "import torch\ndef test_flash():\n    if not torch.cuda.is_available():\n        return\n    print(torch.cuda.get_device_capability())\n";
+    let out = portable(src);
+    assert_eq!(out.text, src);
+    assert_eq!(
+        out.codes,
+        vec!["PY107", "PY116"],
+        "the capability query is reported and the guard kept"
+    );
+}
+
+#[test]
+fn an_nccl_branch_of_a_conditional_becomes_the_selected_backend() {
+    let out = portable(
+        "import torch as th\nbackend = \"gloo\" if not th.cuda.is_available() else \"nccl\"\n",
+    );
+    assert_eq!(
+        out.text,
+        format!(
+            "import torch as th\n{IMPORT}backend = \"gloo\" if not device_utils.DEVICE_MODULE.is_available() else device_utils.DIST_BACKEND\n"
+        )
+    );
+}

@@ -3,6 +3,7 @@
 //! own files; the walk in `mod.rs` decides which rule sees which node.
 
 use super::generator_draws::Placement;
+use super::guards::Guard;
 use crate::code::{Code, Entry};
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Edit, Fix};
@@ -30,13 +31,16 @@ pub struct Checker<'s> {
     noted_lines: HashSet<(Code, usize)>,
     /// Expressions that reach CUDA, reported at the end unless a rule covered them.
     pub cuda_uses: Vec<TextRange>,
-    /// Ranges a diagnostic was reported for (or would have been, but for `note_once`).
-    pub reported: Vec<TextRange>,
+    /// Ranges a diagnostic was reported for, with its index in `findings.diagnostics` (None
+    /// where `note_once` left out a repeat).
+    pub reported: Vec<(TextRange, Option<usize>)>,
     /// Parameters that hold a storage: the first one of a `map_location=lambda storage, loc: ...`,
     /// with the lambda's range.
     pub storage_params: Vec<(String, TextRange)>,
     /// Generators whose device a draw in the file decides, by creation offset.
     pub generator_placements: HashMap<usize, Placement>,
+    /// `is_available()` guards, settled once every diagnostic is known.
+    pub guards: Vec<Guard>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
     pub bf16_uses: Vec<TextRange>,
 }
@@ -60,6 +64,7 @@ impl<'s> Checker<'s> {
             bf16_uses: Vec::new(),
             cuda_uses: Vec::new(),
             storage_params: Vec::new(),
+            guards: Vec::new(),
             generator_placements: HashMap::new(),
             reported: Vec::new(),
         }
@@ -106,9 +111,9 @@ impl<'s> Checker<'s> {
         at: TextRange,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
-        self.reported.push(at);
         let offset = at.start().to_usize();
         let diagnostics = &mut self.findings.diagnostics;
+        self.reported.push((at, Some(diagnostics.len())));
         diagnostics.push(Diagnostic::new(
             entry,
             self.src.line_of(offset),
@@ -121,10 +126,11 @@ impl<'s> Checker<'s> {
 
     /// A diagnostic reported at most once per line and code.
     pub fn note_once(&mut self, entry: &Entry, at: TextRange, message: impl Into<String>) {
-        self.reported.push(at);
         let line = self.src.line_of(at.start().to_usize());
         if self.noted_lines.insert((entry.code, line)) {
             self.diag(entry, at, message);
+        } else {
+            self.reported.push((at, None));
         }
     }
 }

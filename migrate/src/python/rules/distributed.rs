@@ -4,7 +4,7 @@
 use super::checker::Checker;
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::python::names::is_string;
-use ruff_python_ast::{Arguments, CmpOp, Expr, ExprCall};
+use ruff_python_ast::{Arguments, CmpOp, Expr, ExprCall, ExprIf};
 use ruff_text_size::{Ranged, TextRange};
 
 pub(crate) static DIST_BACKEND: Entry = Entry {
@@ -59,6 +59,14 @@ impl Checker<'_> {
         if is_string(expr, "nccl") {
             let replacement = self.opts.dist_backend();
             self.replace(&DIST_BACKEND, expr, replacement);
+        }
+    }
+
+    /// `"nccl" if ... else "gloo"`: the NCCL branch becomes the selected device's backend,
+    /// which is gloo wherever NCCL is not there, so every branch keeps its meaning.
+    pub fn backend_ternary(&mut self, ternary: &ExprIf) {
+        for branch in [&ternary.body, &ternary.orelse] {
+            self.rewrite_backend(branch);
         }
     }
 

@@ -20,6 +20,7 @@ pub(crate) mod environment;
 pub(crate) mod float64;
 pub(crate) mod generator;
 mod generator_draws;
+pub(crate) mod guards;
 pub(crate) mod safetensors;
 mod storage;
 pub(crate) mod torch_cuda;
@@ -50,6 +51,7 @@ pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Fin
     checker.generator_placements = placements;
     checker.visit_body(body);
     checker.report_unresolved();
+    checker.settle_guards();
     checker.report_bf16();
     checker.findings
 }
@@ -226,6 +228,19 @@ impl Checker<'_> {
 }
 
 impl<'a> Visitor<'a> for Checker<'_> {
+    /// Statements one by one, telling an `if` the code after it (what `if not ...: return`
+    /// guards).
+    fn visit_body(&mut self, body: &'a [Stmt]) {
+        for (i, stmt) in body.iter().enumerate() {
+            if let Stmt::If(if_stmt) = stmt {
+                let rest = &body[i + 1..];
+                let rest = (!rest.is_empty()).then(|| guards::body_range(rest));
+                self.if_guard(if_stmt, rest);
+            }
+            self.visit_stmt(stmt);
+        }
+    }
+
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::Import(import) => self.visit_import(stmt, &import.names, None),
@@ -257,7 +272,11 @@ impl<'a> Visitor<'a> for Checker<'_> {
                 self.cuda_use(expr);
                 self.torch_cuda_name(name)
             }
-            Expr::If(ternary) => self.cuda_ternary(expr, ternary),
+            Expr::If(ternary) => {
+                self.ternary_guard(ternary);
+                self.backend_ternary(ternary);
+                self.cuda_ternary(expr, ternary)
+            }
             Expr::Dict(dict) => self.device_dict_values(dict),
             Expr::Compare(cmp) => {
                 self.visit_compare(&cmp.left, &cmp.ops, &cmp.comparators, cmp.range())

@@ -72,7 +72,7 @@ impl Checker<'_> {
             || self
                 .reported
                 .iter()
-                .any(|r| r.start().to_usize() < e && s < r.end().to_usize())
+                .any(|(r, _)| r.start().to_usize() < e && s < r.end().to_usize())
     }
 
     /// Reports every remembered CUDA use that no rule handled.
