@@ -16,6 +16,7 @@ mod edit_index;
 pub mod file_result;
 pub mod findings;
 pub mod helper;
+pub mod helper_placement;
 pub mod nesting;
 mod notebook;
 pub mod options;

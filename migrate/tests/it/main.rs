@@ -6,6 +6,7 @@ mod common;
 mod deep_nesting;
 mod file_names;
 mod fuzz_regressions;
+mod helper_placement;
 mod hostile;
 mod line_endings;
 mod migration_guide;
