@@ -39,6 +39,8 @@ pub struct Checker<'s> {
     pub storage_params: Vec<(String, TextRange)>,
     /// Generators whose device a draw in the file decides, by creation offset.
     pub generator_placements: HashMap<usize, Placement>,
+    /// torch.cuda members this file assigns to (a compatibility shim): never rewritten.
+    pub shimmed: HashSet<String>,
     /// `is_available()` guards, settled once every diagnostic is known.
     pub guards: Vec<Guard>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
@@ -65,6 +67,7 @@ impl<'s> Checker<'s> {
             cuda_uses: Vec::new(),
             storage_params: Vec::new(),
             guards: Vec::new(),
+            shimmed: HashSet::new(),
             generator_placements: HashMap::new(),
             reported: Vec::new(),
         }

@@ -47,7 +47,9 @@ pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Fin
     let line_of = |offset| source.line_of(offset);
     let placements =
         generator_draws::placements(body, &bindings, &source.body, &options.helper, &line_of);
+    let shimmed = unresolved::shimmed_members(body, &bindings);
     let mut checker = Checker::new(source, options, bindings);
+    checker.shimmed = shimmed;
     checker.generator_placements = placements;
     checker.visit_body(body);
     checker.report_unresolved();

@@ -118,6 +118,9 @@ impl Checker<'_> {
         if member == "amp" {
             return; // handled where the amp name is used
         }
+        if self.shimmed.contains(member) {
+            return self.shimmed_use(attr.range(), member);
+        }
         if PORTABLE_CUDA_FUNCTIONS.contains(&member) {
             let replacement = self.device_module_text();
             self.replace(&DEVICE_MODULE, attr.value.as_ref(), replacement);

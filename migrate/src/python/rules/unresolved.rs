@@ -4,8 +4,11 @@
 
 use super::checker::{Checker, span};
 use crate::code::{Code, Entry, Kind, Severity};
-use ruff_python_ast::{Expr, ExprContext};
+use crate::python::bindings::Bindings;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{Expr, ExprContext, Stmt};
 use ruff_text_size::{Ranged, TextRange};
+use std::collections::HashSet;
 
 pub(crate) static UNRESOLVED_CUDA: Entry = Entry {
     code: Code::PY115,
@@ -96,6 +99,20 @@ impl Checker<'_> {
         }
     }
 
+    /// A use of a torch.cuda member this file's shim replaces: rewriting it would bypass the
+    /// shim, so it is left as written.
+    pub fn shimmed_use(&mut self, at: TextRange, member: &str) {
+        self.diag(
+            &UNRESOLVED_CUDA,
+            at,
+            format!(
+                "torch.cuda.{member} is replaced by an assignment in this file; left as written"
+            ),
+        )
+        .set_severity(Severity::Info)
+        .set_fix("Nothing to do if the assignment is a compatibility shim.");
+    }
+
     /// `torch.cuda.X = ...`: somebody's compatibility shim, kept exactly as written.
     pub fn cuda_shim_assignment(&mut self, target: &Expr) {
         self.diag(
@@ -105,5 +122,32 @@ impl Checker<'_> {
         )
         .set_severity(Severity::Info)
         .set_fix("Nothing to do if this is a compatibility shim; it is never rewritten.");
+    }
+}
+
+/// The torch.cuda members a file assigns to (its compatibility shim replaces them).
+pub fn shimmed_members(body: &[Stmt], bindings: &Bindings) -> HashSet<String> {
+    let mut scan = ShimScan {
+        bindings,
+        members: HashSet::new(),
+    };
+    scan.visit_body(body);
+    scan.members
+}
+
+struct ShimScan<'a> {
+    bindings: &'a Bindings,
+    members: HashSet<String>,
+}
+
+impl<'a> Visitor<'a> for ShimScan<'_> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Attribute(attr) = expr
+            && attr.ctx != ExprContext::Load
+            && self.bindings.qualified(&attr.value).as_deref() == Some("torch.cuda")
+        {
+            self.members.insert(attr.attr.id.as_str().to_string());
+        }
+        visitor::walk_expr(self, expr);
     }
 }
