@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod corpus;
 mod deep_nesting;
 mod file_names;
 mod fuzz_regressions;
