@@ -39,6 +39,10 @@ pub struct Checker<'s> {
     pub storage_params: Vec<(String, TextRange)>,
     /// Generators whose device a draw in the file decides, by creation offset.
     pub generator_placements: HashMap<usize, Placement>,
+    /// `name = value` assignments (name, value range), to follow a CUDA use to its calls.
+    pub bound_values: Vec<(String, TextRange)>,
+    /// Calls of plain names (name, call range).
+    pub name_calls: Vec<(String, TextRange)>,
     /// torch.cuda members this file assigns to (a compatibility shim): never rewritten.
     pub shimmed: HashSet<String>,
     /// `is_available()` guards, settled once every diagnostic is known.
@@ -68,6 +72,8 @@ impl<'s> Checker<'s> {
             storage_params: Vec::new(),
             guards: Vec::new(),
             shimmed: HashSet::new(),
+            bound_values: Vec::new(),
+            name_calls: Vec::new(),
             generator_placements: HashMap::new(),
             reported: Vec::new(),
         }

@@ -60,6 +60,7 @@ pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Fin
 
 impl Checker<'_> {
     fn visit_call(&mut self, call: &ExprCall) {
+        self.remember_name_call(call);
         let name = self.qualified(&call.func);
         let name = name.as_deref();
         let tail = callee_tail(call).unwrap_or_default();
@@ -200,6 +201,7 @@ impl Checker<'_> {
                 self.environ_assignment(&sub.slice, value, stmt);
             }
             self.device_named_target(target, value);
+            self.remember_binding(target, value);
         }
     }
 

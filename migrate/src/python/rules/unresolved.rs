@@ -78,12 +78,51 @@ impl Checker<'_> {
                 .any(|(r, _)| r.start().to_usize() < e && s < r.end().to_usize())
     }
 
-    /// Reports every remembered CUDA use that no rule handled.
+    /// `name = <value>` with a plain name target, so a CUDA use inside the value can be
+    /// followed to where the name is called.
+    pub fn remember_binding(&mut self, target: &Expr, value: &Expr) {
+        if let Expr::Name(name) = target {
+            self.bound_values
+                .push((name.id.as_str().to_string(), value.range()));
+        }
+    }
+
+    /// `name(...)`: a call of a plain name, where a bound CUDA use may take effect.
+    pub fn remember_name_call(&mut self, call: &ruff_python_ast::ExprCall) {
+        if let Expr::Name(name) = call.func.as_ref() {
+            self.name_calls
+                .push((name.id.as_str().to_string(), call.range()));
+        }
+    }
+
+    /// Reports every remembered CUDA use that no rule handled, and the calls of a name bound
+    /// to one (`sync = getattr(torch.cuda, "synchronize")` ... `sync()`), where it stops a run.
     pub fn report_unresolved(&mut self) {
         let uses = std::mem::take(&mut self.cuda_uses);
         for range in uses {
             if self.covered(range) {
                 continue;
+            }
+            let names: Vec<String> = self
+                .bound_values
+                .iter()
+                .filter(|(_, value)| value.contains_range(range))
+                .map(|(name, _)| name.clone())
+                .collect();
+            let calls: Vec<TextRange> = self
+                .name_calls
+                .iter()
+                .filter(|(name, _)| names.contains(name))
+                .map(|(_, call)| *call)
+                .collect();
+            let line = self.src.line_of(range.start().to_usize());
+            for call in calls {
+                let text = self.text(&call).to_string();
+                self.diag(
+                    &UNRESOLVED_CUDA,
+                    call,
+                    format!("`{text}` calls what line {line} bound to CUDA"),
+                );
             }
             let text = self.src.body[span(&range).0..span(&range).1].to_string();
             let version_string = text.ends_with("version.cuda");
