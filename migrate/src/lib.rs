@@ -29,6 +29,7 @@ pub mod run;
 pub mod rust;
 mod rust_crates;
 mod shell;
+pub mod test_paths;
 pub mod text;
 mod visible_devices_order;
 pub mod walk;

@@ -385,6 +385,24 @@ fn print_summary(report: &report::Report, applied: Option<usize>) {
         t.percent_converted,
         t.lines_changed
     );
+    if t.tests.files > 0 {
+        let count = |s: Severity| {
+            t.tests
+                .diagnostics_by_severity
+                .get(s.as_str())
+                .copied()
+                .unwrap_or(0)
+        };
+        eprintln!(
+            "  tests and fixtures (counted apart): {} files, {} converted, {} left; {} error, {} warning, {} info",
+            t.tests.files,
+            t.tests.converted,
+            t.tests.unconverted,
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info)
+        );
+    }
     if let Some(n) = applied {
         eprintln!("  applied: {n} files written");
     }

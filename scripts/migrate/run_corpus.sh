@@ -25,6 +25,7 @@ trap 'rm -rf "$work"' EXIT
 export CUDA_VISIBLE_DEVICES="" PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1
 unset PREFERRED_DEVICE PREFERRED_DTYPE
 
+{
 printf 'case\tbefore\tafter\tverdict\tdetail\n'
 for dir in "$repo"/migrate/tests/corpus/*/; do
     case=$(basename "$dir")
@@ -46,7 +47,8 @@ for dir in "$repo"/migrate/tests/corpus/*/; do
         set -e
     done
     "$python" "$repo/scripts/migrate/corpus_verdict.py" "$case" "$w"
-done | tee "$work/table.tsv"
+done
+} | tee "$work/table.tsv"
 
 total=$(($(wc -l <"$work/table.tsv") - 1))
 count() { cut -f"$1" "$work/table.tsv" | tail -n +2 | grep -c "^$2" || true; }

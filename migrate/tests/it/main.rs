@@ -17,5 +17,6 @@ mod output_files;
 mod properties;
 mod python_rules;
 mod python_run;
+mod report_counts;
 mod rust_rules;
 mod wrong_edits;

@@ -223,7 +223,7 @@ fn diagnostics(src: &str) -> Vec<(&'static str, Severity)> {
 fn py101_flash_attn_unguarded_import_and_calls_guarded_import_is_fine() {
     assert_eq!(
         diagnostics("from flash_attn import flash_attn_func\no = flash_attn_func(q, k, v)\n"),
-        vec![("PY101", Severity::Error), ("PY101", Severity::Warning)]
+        vec![("PY101", Severity::Error), ("PY101", Severity::Error)]
     );
     assert_eq!(
         diagnostics(
@@ -241,7 +241,7 @@ fn py102_xformers() {
     );
     assert_eq!(
         diagnostics("pipe.enable_xformers_memory_efficient_attention()\n"),
-        vec![("PY102", Severity::Warning)]
+        vec![("PY102", Severity::Error)]
     );
     assert_eq!(diagnostics("pipe.enable_attention_slicing()\n"), vec![]);
 }
@@ -277,7 +277,7 @@ fn py106_float64_on_device_only() {
 fn py107_to_py113_diagnostics() {
     assert_eq!(
         diagnostics("major, minor = torch.cuda.get_device_capability()\n"),
-        vec![("PY107", Severity::Warning)]
+        vec![("PY107", Severity::Error)]
     );
     assert_eq!(
         diagnostics("if x.is_cuda or x.device.type == \"cuda\":\n    pass\n"),
@@ -297,7 +297,7 @@ fn py107_to_py113_diagnostics() {
     );
     assert_eq!(
         diagnostics("if backend == \"nccl\":\n    pass\n"),
-        vec![("PY111", Severity::Info)]
+        vec![("PY111", Severity::Warning)]
     );
     assert_eq!(
         diagnostics("torch.backends.cudnn.benchmark = True\n"),
@@ -305,7 +305,7 @@ fn py107_to_py113_diagnostics() {
     );
     assert_eq!(
         diagnostics("devices = [\"cuda\", \"cpu\"]\n"),
-        vec![("PY113", Severity::Info)]
+        vec![("PY113", Severity::Warning)]
     );
     assert_eq!(
         diagnostics("m = torch.nn.parallel.DistributedDataParallel(m)\n"),

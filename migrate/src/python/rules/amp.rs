@@ -37,9 +37,11 @@ pub(crate) static AUTOCAST_DEVICE_TYPE: Entry = Entry {
     summary: "\"cuda\" given as an autocast / GradScaler device type becomes the helper's device type",
     explanation: "`torch.autocast(\"cuda\")`, `torch.amp.autocast(device_type=\"cuda\")` and \
 `torch.amp.GradScaler(\"cuda\")` only enable mixed precision on NVIDIA GPUs.",
-    fix: "Portable style: `device_utils.DEVICE_TYPE`. NPU style: \"npu\".",
+    fix: "Portable style: `device_utils.AMP_DEVICE_TYPE` (the accelerator's type; \"cuda\" on a host \
+without one, where torch turns CUDA autocast off as it did before migration). NPU style: \"npu\".",
     guide: "`\"cuda\"` as the device type of `torch.autocast`, `torch.amp.autocast`, \
-`torch.amp.GradScaler` or `device_type=` -> `device_utils.DEVICE_TYPE` (`\"npu\"`)",
+`torch.amp.GradScaler` or `device_type=` -> `device_utils.AMP_DEVICE_TYPE` (`\"npu\"`; stays \
+\"cuda\", i.e. off, without an accelerator, so CPU results do not change)",
     severities: None,
 };
 

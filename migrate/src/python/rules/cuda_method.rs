@@ -19,10 +19,14 @@ pub(crate) static CUDA_METHOD: Entry = Entry {
     explanation: "`Tensor.cuda()` and `Module.cuda()` move to an NVIDIA GPU. Only calls of a `.cuda` \
 method with at most one positional argument are rewritten; a `.cuda` attribute that is not \
 called, and `torch.cuda`, are not touched.",
-    fix: "Portable style: `.to(device_utils.DEVICE)` (with `device_utils.device(i)` for an index; \
-keyword arguments such as `non_blocking=True` are kept). NPU style: `.npu(...)`.",
-    guide: "`.cuda()`, `.cuda(i)`, `.cuda(non_blocking=True)` -> `.to(device_utils.DEVICE, ...)` \
-(`.npu(...)`); an uncalled `.cuda` attribute and calls with other arguments are left",
+    fix: "Portable style: `.to(device_utils.DEVICE)` (with `device_utils.device(i)` for an index, \
+the device itself for a device object such as `x.device`; keyword arguments such as \
+`non_blocking=True` are kept; a storage in a `map_location` lambda gets `.to(device=...)`). An \
+argument of unknown kind is reported (PY115). NPU style: `.npu(...)`.",
+    guide: "`.cuda()`, `.cuda(i)`, `.cuda(x.device)`, `.cuda(non_blocking=True)` -> \
+`.to(device_utils.DEVICE, ...)`, `.to(device_utils.device(i))`, `.to(x.device)` (`.npu(...)`); \
+storages get `.to(device=...)`; an argument of unknown kind, an uncalled `.cuda` and calls with \
+other arguments are reported (PY115)",
     severities: None,
 };
 

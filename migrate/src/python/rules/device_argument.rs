@@ -24,7 +24,7 @@ or paths is left alone.",
     fix: "Portable style: `device_utils.DEVICE`, or `device_utils.device(N)` when an index is \
 given. NPU style: the string becomes \"npu\" / \"npu:N\".",
     guide: "`\"cuda\"` / `\"cuda:N\"` / `f\"cuda:{i}\"` as a device: `.to()`, `device=`, \
-`map_location=`, `device_map=`, `torch.device(...)`, the `\"cuda\" if torch.cuda.is_available() \
+`map_location=`, `location=`, `device_map=`, `torch.device(...)`, the `\"cuda\" if torch.cuda.is_available() \
 else \"cpu\"` idiom, `--device` argparse defaults, `device` parameters, assignments and dict \
 keys -> `device_utils.DEVICE` / `device_utils.device(N)` (`\"npu\"`, `\"npu:N\"`)",
     severities: None,
@@ -34,7 +34,7 @@ pub(crate) static UNHANDLED_CUDA_STRING: Entry = Entry {
     code: Code::PY113,
     name: "unhandled-cuda-string",
     kind: Kind::Diagnostic,
-    severity: Severity::Info,
+    severity: Severity::Warning,
     summary: "A string that is exactly \"cuda\" / \"cuda:N\" in a position the tool does not rewrite",
     explanation: "The string may be a device, a config value or a dictionary key; the tool cannot be sure, \
 so it leaves it and says where it is.",

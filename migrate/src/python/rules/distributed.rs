@@ -15,8 +15,8 @@ pub(crate) static DIST_BACKEND: Entry = Entry {
     summary: "The \"nccl\" process-group backend becomes the backend of the selected device",
     explanation: "NCCL exists only on NVIDIA GPUs; Ascend's collective library is HCCL and CPU runs use gloo.",
     fix: "Portable style: `device_utils.DIST_BACKEND` (hccl / nccl / gloo). NPU style: \"hccl\".",
-    guide: "`\"nccl\"` in `init_process_group` / `new_group` / `backend=` -> \
-`device_utils.DIST_BACKEND` (`\"hccl\"`)",
+    guide: "`\"nccl\"` in `init_process_group` / `new_group` / `backend=` or as a branch of a \
+conditional expression -> `device_utils.DIST_BACKEND` (`\"hccl\"`)",
     severities: None,
 };
 
@@ -36,7 +36,7 @@ pub(crate) static NCCL_SPECIFIC: Entry = Entry {
     code: Code::PY111,
     name: "nccl-specific",
     kind: Kind::Diagnostic,
-    severity: Severity::Info,
+    severity: Severity::Warning,
     summary: "NCCL-specific checks and NCCL_* settings do not apply on NPU",
     explanation: "`backend == \"nccl\"`, `dist.is_nccl_available()` and NCCL_* environment variables \
 configure NVIDIA's collective library only.",

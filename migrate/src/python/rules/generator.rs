@@ -21,8 +21,9 @@ so an image generated with `torch.Generator(\"cuda\").manual_seed(s)` cannot be 
 on another device. diffusers recommends drawing noise on the CPU generator.",
     fix: "Portable style: `device_utils.generator(s)` (a CPU generator, same noise everywhere). \
 NPU style: `torch.Generator(\"npu\")`.",
-    guide: "`torch.Generator(\"cuda\")[.manual_seed(s)]` -> `device_utils.generator([s])` \
-(`torch.Generator(\"npu\")`)",
+    guide: "`torch.Generator(\"cuda\")[.manual_seed(s)]` -> `device_utils.generator([s])`, or \
+`torch.Generator(device_utils.DEVICE)` when a draw in the file uses it on the device; left and \
+reported (PY115) when a draw's device cannot be followed (`torch.Generator(\"npu\")`)",
     severities: None,
 };
 

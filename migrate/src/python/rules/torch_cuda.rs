@@ -29,8 +29,8 @@ pub(crate) static DEVICE_CAPABILITY: Entry = Entry {
     code: Code::PY107,
     name: "device-capability",
     kind: Kind::Diagnostic,
-    severity: Severity::Warning,
-    summary: "get_device_capability / get_device_properties answer differently on NPU",
+    severity: Severity::Error,
+    summary: "get_device_capability / get_device_properties fail on an NPU host",
     explanation: "`torch.cuda.get_device_capability()` has no meaning on Ascend (torch.npu returns None or \
 lacks the call) and `get_device_properties(...).major/minor` do not exist there, so \
 capability-based branches break.",
