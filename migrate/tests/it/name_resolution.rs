@@ -120,3 +120,19 @@ fn names_that_only_look_like_cuda_are_left_alone() {
     assert_eq!(out.text, src);
     assert!(out.codes.is_empty(), "{:?}", out.codes);
 }
+
+#[test]
+fn method_shims_and_sdp_imports_are_reported_not_rewritten() {
+    // intel-extension style: torch's own `.cuda` methods pointed at another backend.
+    let src = "import torch\ntorch.Tensor.cuda = torch.Tensor.xpu\nfrom torch.backends.cuda import sdp_kernel, SDPBackend\n";
+    let out = portable(src);
+    assert_eq!(out.text, src);
+    assert_eq!(
+        out.diagnostics,
+        vec![
+            ("PY115", Severity::Info, 2),
+            ("PY110", Severity::Warning, 3),
+            ("PY110", Severity::Warning, 3)
+        ]
+    );
+}

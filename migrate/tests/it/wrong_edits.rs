@@ -157,3 +157,14 @@ fn an_nccl_branch_of_a_conditional_becomes_the_selected_backend() {
         )
     );
 }
+
+#[test]
+fn an_nccl_backend_parameter_default_becomes_the_selected_backend() {
+    let out = portable("def init_dist(launcher, backend='nccl', **kwargs):\n    pass\n");
+    assert_eq!(
+        out.text,
+        format!(
+            "{IMPORT}def init_dist(launcher, backend=device_utils.DIST_BACKEND, **kwargs):\n    pass\n"
+        )
+    );
+}

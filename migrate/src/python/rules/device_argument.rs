@@ -179,6 +179,12 @@ impl Checker<'_> {
             {
                 self.rewrite_device(&DEVICE_ARGUMENT, default);
             }
+            // `def init_dist(launcher, backend="nccl")`.
+            if let Some(default) = &param.default
+                && param.parameter.name.id.as_str() == "backend"
+            {
+                self.rewrite_backend(default);
+            }
         }
     }
 

@@ -161,6 +161,9 @@ impl Checker<'_> {
             }
         }
         if let Some(m) = module {
+            if m == "torch.backends.cuda" {
+                self.backends_cuda_import(aliases);
+            }
             self.remember_flash_attn_names(m, aliases);
             self.amp_import(stmt, m);
         }

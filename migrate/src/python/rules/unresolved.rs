@@ -31,6 +31,12 @@ impl Checker<'_> {
     /// Remembers an expression that reaches CUDA, to be reported if nothing handles it.
     pub fn cuda_use(&mut self, expr: &Expr) {
         let load = match expr {
+            // `torch.Tensor.cuda = torch.Tensor.xpu`: a shim, kept and said so.
+            Expr::Attribute(attr)
+                if attr.attr.id.as_str() == "cuda" && attr.ctx != ExprContext::Load =>
+            {
+                return self.cuda_shim_assignment(expr);
+            }
             Expr::Attribute(attr) => {
                 attr.attr.id.as_str() == "cuda" && attr.ctx == ExprContext::Load
             }
