@@ -168,3 +168,26 @@ fn an_nccl_backend_parameter_default_becomes_the_selected_backend() {
         )
     );
 }
+
+#[test]
+fn an_and_chain_and_a_skipif_guard_what_follows_them() {
+    // lit-gpt's test: converted, the test would let the capability query run on an NPU host.
+    let src = "import torch\nimport pytest\n\
+ok = torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)\n\
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=\"需要 CUDA\")\n\
+def test_flash():\n    torch.backends.cuda.enable_flash_sdp(True)\n";
+    let out = portable(src);
+    assert_eq!(out.text, src);
+    let mut codes = out.codes.clone();
+    codes.sort();
+    assert_eq!(codes, vec!["PY107", "PY110", "PY116", "PY116"]);
+}
+
+#[test]
+fn self_cuda_in_a_class_with_its_own_cuda_method_is_left() {
+    // flux's TensorRT engine: `to()` calls `self.cuda()`; `self.to(...)` would recurse.
+    let src = "class Engine:\n    def cuda(self):\n        return self\n    def to(self, device):\n        self.cuda()\n        return self\n";
+    let out = portable(src);
+    assert_eq!(out.text, src);
+    assert_eq!(out.diagnostics, vec![("PY115", Severity::Info, 5)]);
+}

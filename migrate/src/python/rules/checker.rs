@@ -43,6 +43,8 @@ pub struct Checker<'s> {
     pub bound_values: Vec<(String, TextRange)>,
     /// Calls of plain names (name, call range).
     pub name_calls: Vec<(String, TextRange)>,
+    /// A class in this file defines its own `cuda` method.
+    pub defines_cuda_method: bool,
     /// torch.cuda members this file assigns to (a compatibility shim): never rewritten.
     pub shimmed: HashSet<String>,
     /// `is_available()` guards, settled once every diagnostic is known.
@@ -72,6 +74,7 @@ impl<'s> Checker<'s> {
             storage_params: Vec::new(),
             guards: Vec::new(),
             shimmed: HashSet::new(),
+            defines_cuda_method: false,
             bound_values: Vec::new(),
             name_calls: Vec::new(),
             generator_placements: HashMap::new(),

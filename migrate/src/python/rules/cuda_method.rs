@@ -50,6 +50,19 @@ impl Checker<'_> {
         if args.args.len() > 1 || !known_keywords {
             return;
         }
+        // A class of this file with its own `cuda()` (a TensorRT engine, say): `self.cuda()`
+        // is that method, and `.to()` may be the very method that calls it.
+        if self.defines_cuda_method
+            && matches!(attr.value.as_ref(), Expr::Name(n) if n.id.as_str() == "self")
+        {
+            self.diag(
+                &UNRESOLVED_CUDA,
+                call.range(),
+                "`self.cuda()` calls this file's own cuda() method; left as written",
+            )
+            .set_severity(Severity::Info);
+            return;
+        }
         if self.opts.style == Style::Npu {
             return self.replace(&CUDA_METHOD, &attr.attr, "npu");
         }

@@ -5,7 +5,7 @@
 
 use super::checker::Checker;
 use crate::code::{Code, Entry, Kind, Severity};
-use ruff_python_ast::{Expr, ExprIf, Stmt, StmtIf, UnaryOp};
+use ruff_python_ast::{BoolOp, Expr, ExprBoolOp, ExprIf, Stmt, StmtFunctionDef, StmtIf, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
 
 pub(crate) static GUARD_KEPT: Entry = Entry {
@@ -96,6 +96,47 @@ impl Checker<'_> {
             tests,
             guarded: vec![guarded.range()],
         });
+    }
+
+    /// `torch.cuda.is_available() and <uses>`: what follows the test runs only when it holds.
+    pub fn and_guard(&mut self, op: &ExprBoolOp) {
+        if op.op != BoolOp::And {
+            return;
+        }
+        for (i, value) in op.values.iter().enumerate() {
+            let (tests, negated) = self.availability_tests(value);
+            if tests.is_empty() || negated {
+                continue;
+            }
+            if let (Some(next), Some(last)) = (op.values.get(i + 1), op.values.last()) {
+                self.guards.push(Guard {
+                    tests,
+                    guarded: vec![TextRange::new(next.start(), last.end())],
+                });
+            }
+        }
+    }
+
+    /// `@pytest.mark.skipif(not torch.cuda.is_available(), ...)`: the test body runs only with
+    /// CUDA, so it is what the decorator guards.
+    pub fn skipif_guard(&mut self, def: &StmtFunctionDef) {
+        for decorator in &def.decorator_list {
+            let Expr::Call(call) = &decorator.expression else {
+                continue;
+            };
+            let is_skipif =
+                matches!(call.func.as_ref(), Expr::Attribute(a) if a.attr.id.as_str() == "skipif");
+            let Some(condition) = call.arguments.args.first().filter(|_| is_skipif) else {
+                continue;
+            };
+            let (tests, negated) = self.availability_tests(condition);
+            if !tests.is_empty() && negated {
+                self.guards.push(Guard {
+                    tests,
+                    guarded: vec![body_range(&def.body)],
+                });
+            }
+        }
     }
 
     /// Withdraws the conversion of every guard whose guarded code holds something left for a

@@ -48,8 +48,10 @@ pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Fin
     let placements =
         generator_draws::placements(body, &bindings, &source.body, &options.helper, &line_of);
     let shimmed = unresolved::shimmed_members(body, &bindings);
+    let defines_cuda_method = source.body.contains("def cuda(");
     let mut checker = Checker::new(source, options, bindings);
     checker.shimmed = shimmed;
+    checker.defines_cuda_method = defines_cuda_method;
     checker.generator_placements = placements;
     checker.visit_body(body);
     checker.report_unresolved();
@@ -210,6 +212,7 @@ impl Checker<'_> {
 
     fn visit_function_def(&mut self, def: &StmtFunctionDef) {
         self.device_parameter_defaults(def);
+        self.skipif_guard(def);
         for decorator in &def.decorator_list {
             self.amp_decorator(decorator);
             self.jit_decorator(decorator);
@@ -278,6 +281,9 @@ impl<'a> Visitor<'a> for Checker<'_> {
             Expr::Name(name) => {
                 self.cuda_use(expr);
                 self.torch_cuda_name(name)
+            }
+            Expr::BoolOp(op) => {
+                self.and_guard(op);
             }
             Expr::If(ternary) => {
                 self.ternary_guard(ternary);
