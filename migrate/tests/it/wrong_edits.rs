@@ -191,3 +191,16 @@ fn self_cuda_in_a_class_with_its_own_cuda_method_is_left() {
     assert_eq!(out.text, src);
     assert_eq!(out.diagnostics, vec![("PY115", Severity::Info, 5)]);
 }
+
+#[test]
+fn a_test_that_guards_twice_is_reported_once() {
+    let src = "import torch\nif torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8:\n    torch.backends.cuda.enable_flash_sdp(True)\n";
+    let out = portable(src);
+    assert_eq!(out.text, src);
+    assert_eq!(
+        out.codes.iter().filter(|c| **c == "PY116").count(),
+        1,
+        "{:?}",
+        out.codes
+    );
+}

@@ -143,6 +143,8 @@ impl Checker<'_> {
     /// human, and says so.
     pub fn settle_guards(&mut self) {
         let guards = std::mem::take(&mut self.guards);
+        // One test can guard twice (`if avail() and x:` is an if and an and-chain).
+        let mut kept = std::collections::HashSet::new();
         for guard in guards {
             let Some(line) = self.first_blocker(&guard.guarded) else {
                 continue;
@@ -156,7 +158,12 @@ impl Checker<'_> {
             self.findings
                 .fixes
                 .retain(|f| !f.edits.iter().any(|e| touches_test(e.start, e.end)));
-            let first = guard.tests[0];
+            let Some(&first) = guard.tests.first() else {
+                continue;
+            };
+            if !kept.insert(first.start()) {
+                continue;
+            }
             let text = self.text(&first).to_string();
             self.diag(
                 &GUARD_KEPT,
