@@ -204,3 +204,22 @@ fn a_test_that_guards_twice_is_reported_once() {
         out.codes
     );
 }
+
+#[test]
+fn built_device_strings_index_keywords_and_device_meshes_are_converted() {
+    let out = portable(
+        "import torch\n\
+a = x.to(\"cuda:\" + str(rank))\nb = x.to(\"cuda:%d\" % rank)\nc = torch.device(\"cuda:{}\".format(rank))\n\
+d = x.to(device=local_rank)\nmesh = init_device_mesh(\"cuda\", (2,))\nlabel = \"cuda:\" + name\n",
+    );
+    assert_eq!(
+        out.text,
+        format!(
+            "import torch\n{IMPORT}\
+a = x.to(device_utils.device(str(rank)))\nb = x.to(device_utils.device(rank))\nc = torch.device(device_utils.device(rank))\n\
+d = x.to(device=device_utils.device(local_rank))\nmesh = init_device_mesh(device_utils.DEVICE_TYPE, (2,))\nlabel = \"cuda:\" + name\n"
+        )
+    );
+    // Outside a device position the built string is only reported.
+    assert_eq!(out.diagnostics, vec![("PY113", Severity::Warning, 7)]);
+}

@@ -7,7 +7,7 @@ use super::checker::{Checker, span};
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::options::Style;
 use crate::python::names::{CudaString, cuda_fstring_index, cuda_string, is_string};
-use ruff_python_ast::{Arguments, Expr, ExprCall, ExprDict, ExprIf, StmtFunctionDef};
+use ruff_python_ast::{Arguments, Expr, ExprCall, ExprDict, ExprIf, Operator, StmtFunctionDef};
 use ruff_text_size::Ranged;
 
 pub(crate) static DEVICE_ARGUMENT: Entry = Entry {
@@ -61,6 +61,14 @@ impl Checker<'_> {
                 Style::Npu => self.text(expr).replacen("cuda:", "npu:", 1),
                 Style::Portable => self.opts.device_with_index(index),
             });
+        }
+        // "cuda:" + str(i), "cuda:%d" % i, "cuda:{}".format(i): the helper's device() takes
+        // the index as an int or a numeric string.
+        if self.opts.style == Style::Portable
+            && let Some((literal, index)) = built_cuda_string(expr)
+        {
+            self.handled.insert(literal.start().to_usize());
+            return Some(self.opts.device_with_index(self.text(index)));
         }
         None
     }
@@ -205,7 +213,9 @@ impl Checker<'_> {
 
     /// A "cuda" / "cuda:N" literal no rule dealt with: reported, never guessed at.
     pub fn leftover_cuda_string(&mut self, expr: &Expr) {
-        if cuda_string(expr).is_some() && !self.handled.contains(&expr.start().to_usize()) {
+        let device_like = cuda_string(expr).is_some()
+            || matches!(expr, Expr::StringLiteral(s) if s.value.to_str().starts_with("cuda:"));
+        if device_like && !self.handled.contains(&expr.start().to_usize()) {
             let text = self.text(expr);
             self.diag(
                 &UNHANDLED_CUDA_STRING,
@@ -223,5 +233,37 @@ impl Checker<'_> {
             && is_string(&ternary.orelse, "cpu")
             && matches!(ternary.test.as_ref(), Expr::Call(call) if call.arguments.is_empty()
                 && self.qualified(&call.func).as_deref() == Some("torch.cuda.is_available"))
+    }
+}
+
+/// `"cuda:" + i`, `"cuda:%d" % i`, `"cuda:{}".format(i)`: the literal and the index expression.
+fn built_cuda_string(expr: &Expr) -> Option<(&Expr, &Expr)> {
+    let literal_is = |e: &Expr, values: &[&str]| {
+        matches!(e, Expr::StringLiteral(s) if !s.value.is_implicit_concatenated()
+            && values.contains(&s.value.to_str()))
+    };
+    match expr {
+        Expr::BinOp(op) if op.op == Operator::Add && literal_is(&op.left, &["cuda:"]) => {
+            Some((op.left.as_ref(), op.right.as_ref()))
+        }
+        Expr::BinOp(op)
+            if op.op == Operator::Mod
+                && literal_is(&op.left, &["cuda:%d", "cuda:%s", "cuda:%i"])
+                && !matches!(op.right.as_ref(), Expr::Tuple(_)) =>
+        {
+            Some((op.left.as_ref(), op.right.as_ref()))
+        }
+        Expr::Call(call)
+            if call.arguments.args.len() == 1
+                && call.arguments.keywords.is_empty()
+                && matches!(call.func.as_ref(), Expr::Attribute(a)
+                    if a.attr.id.as_str() == "format" && literal_is(&a.value, &["cuda:{}", "cuda:{0}"])) =>
+        {
+            let Expr::Attribute(a) = call.func.as_ref() else {
+                return None;
+            };
+            Some((a.value.as_ref(), call.arguments.args.first()?))
+        }
+        _ => None,
     }
 }

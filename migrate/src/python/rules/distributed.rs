@@ -16,7 +16,8 @@ pub(crate) static DIST_BACKEND: Entry = Entry {
     explanation: "NCCL exists only on NVIDIA GPUs; Ascend's collective library is HCCL and CPU runs use gloo.",
     fix: "Portable style: `device_utils.DIST_BACKEND` (hccl / nccl / gloo). NPU style: \"hccl\".",
     guide: "`\"nccl\"` in `init_process_group` / `new_group` / `backend=` or as a branch of a \
-conditional expression -> `device_utils.DIST_BACKEND` (`\"hccl\"`)",
+conditional expression -> `device_utils.DIST_BACKEND` (`\"hccl\"`); `init_device_mesh(\"cuda\", ...)` \
+-> `device_utils.DEVICE_TYPE`",
     severities: None,
 };
 
@@ -51,6 +52,18 @@ impl Checker<'_> {
     pub fn process_group_call(&mut self, args: &Arguments) {
         if let Some(first) = args.args.first() {
             self.rewrite_backend(first);
+        }
+    }
+
+    /// `init_device_mesh("cuda", (n,))`: the mesh's device type is the selected device's
+    /// ("cpu" on a host without an accelerator, where the mesh runs on gloo).
+    pub fn device_mesh_call(&mut self, args: &Arguments) {
+        if let Some(first) = args.args.first()
+            && is_string(first, "cuda")
+        {
+            self.handled.insert(first.start().to_usize());
+            let replacement = self.opts.device_type();
+            self.replace(&DIST_BACKEND, first, replacement);
         }
     }
 

@@ -77,6 +77,7 @@ impl Checker<'_> {
                 self.autocast_call(args)
             }
             (_, "init_process_group" | "new_group") => self.process_group_call(args),
+            (_, "init_device_mesh") => self.device_mesh_call(args),
             (_, "to") if matches!(call.func.as_ref(), Expr::Attribute(_)) => self.dot_to_call(call),
             (_, "cuda") => self.cuda_method(call),
             (_, "add_argument") => self.argparse_default(call),
@@ -113,7 +114,10 @@ impl Checker<'_> {
                     } else {
                         &DEVICE_ARGUMENT
                     };
-                    self.rewrite_device(entry, &kw.value);
+                    if !self.rewrite_device(entry, &kw.value) && arg == "device" {
+                        // `device=rank`: torch reads a bare integer as a CUDA index.
+                        self.integer_device_index(&kw.value);
+                    }
                 }
                 "device_type" => self.rewrite_device_type(&kw.value),
                 "backend" => self.rewrite_backend(&kw.value),
