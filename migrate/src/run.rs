@@ -251,6 +251,7 @@ const TRIGGERS: &[&str] = &[
     "flash_attn",
     "flash-attn",
     "xformers",
+    "sageattention",
     "apex",
     "amp_C",
     "bitsandbytes",

@@ -136,3 +136,13 @@ fn method_shims_and_sdp_imports_are_reported_not_rewritten() {
         ]
     );
 }
+
+#[test]
+fn an_unguarded_sageattention_import_is_an_error() {
+    let out = portable("from sageattention import sageattn\n");
+    assert_eq!(out.diagnostics, vec![("PY101", Severity::Error, 1)]);
+    let guarded = portable(
+        "try:\n    from sageattention import sageattn\nexcept ImportError:\n    sageattn = None\n",
+    );
+    assert!(guarded.diagnostics.is_empty(), "{:?}", guarded.diagnostics);
+}

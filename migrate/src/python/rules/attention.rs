@@ -13,7 +13,8 @@ pub(crate) static FLASH_ATTN: Entry = Entry {
     kind: Kind::Diagnostic,
     severity: Severity::Error,
     summary: "flash_attn is CUDA-only",
-    explanation: "The flash-attn package has no Ascend build; an unguarded `import flash_attn` fails at \
+    explanation: "The flash-attn package (and SageAttention, likewise CUDA-only) has no Ascend build; \
+an unguarded `import flash_attn` fails at \
 import time on an NPU host, and calls of `flash_attn_func` cannot run there. An import inside \
 `try: ... except ImportError:` with a fallback is not reported.",
     fix: "Replace `flash_attn_func(q, k, v, ...)` (layout BSND: batch, seq, heads, head_dim) with \

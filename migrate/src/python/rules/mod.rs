@@ -160,8 +160,10 @@ impl Checker<'_> {
         for m in &modules {
             let root = m.split('.').next().unwrap_or_default();
             match root {
-                "flash_attn" if !guarded => self.unguarded_flash_attn_import(stmt, m),
-                "flash_attn" => {}
+                "flash_attn" | "sageattention" if !guarded => {
+                    self.unguarded_flash_attn_import(stmt, m)
+                }
+                "flash_attn" | "sageattention" => {}
                 "xformers" => self.xformers_import(stmt, m, guarded),
                 _ => self.vendor_import(stmt, root, m),
             }
