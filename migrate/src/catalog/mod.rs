@@ -48,6 +48,7 @@ pub fn entry(code: Code) -> &'static Entry {
         Code::PY114 => &bf16::HARD_CODED_BF16,
         Code::PY115 => &unresolved::UNRESOLVED_CUDA,
         Code::PY116 => &guards::GUARD_KEPT,
+        Code::PY117 => &vendor_stacks::CUDA_ONLY_PACKAGE,
         Code::SH001 => &visible_devices::VISIBLE_DEVICES,
         Code::SH002 => &nvidia_smi::NVIDIA_SMI,
         Code::SH101 => &visible_devices_order::VISIBLE_DEVICES_ORDER,

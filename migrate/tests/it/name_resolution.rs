@@ -146,3 +146,21 @@ fn an_unguarded_sageattention_import_is_an_error() {
     );
     assert!(guarded.diagnostics.is_empty(), "{:?}", guarded.diagnostics);
 }
+
+#[test]
+fn tensorrt_and_pycuda_imports_are_reported() {
+    // diffusers' TensorRT community pipelines: the import is where a host without CUDA stops.
+    let out =
+        portable("import pycuda.driver as cuda\nfrom cuda import cudart\nimport tensorrt as trt\n");
+    assert_eq!(
+        out.diagnostics,
+        vec![
+            ("PY117", Severity::Error, 1),
+            ("PY117", Severity::Error, 2),
+            ("PY117", Severity::Error, 3)
+        ]
+    );
+    let guarded =
+        portable("try:\n    import tensorrt as trt\nexcept ImportError:\n    trt = None\n");
+    assert_eq!(guarded.diagnostics, vec![("PY117", Severity::Info, 2)]);
+}
