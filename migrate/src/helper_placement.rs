@@ -52,8 +52,26 @@ impl PackageHelpers {
 }
 
 /// `from . import device_utils` for a module right in the top package, one more dot per level.
+/// A module of a package can also be run as a script (`python scripts/sample.py`), where a
+/// relative import has no parent package: then the package's copy is imported by its name.
+/// Lines are separated by `\n`; the caller writes the file's own line breaks.
 pub fn relative_import(package: &Package, name: &str) -> String {
-    format!("from {} import {name}", ".".repeat(package.depth + 1))
+    let relative = format!("from {} import {name}", ".".repeat(package.depth + 1));
+    let top = package.top.rsplit('/').next().unwrap_or_default();
+    if !is_identifier(top) {
+        return relative;
+    }
+    format!(
+        "try:\n    {relative}\nexcept ImportError:  # run as a script, outside its package\n    from {top} import {name}"
+    )
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]
@@ -88,7 +106,7 @@ mod tests {
         let p = package_of(root, "pkg/sub/模型.py").expect("in a package");
         assert_eq!(
             relative_import(&p, "device_utils"),
-            "from .. import device_utils"
+            "try:\n    from .. import device_utils\nexcept ImportError:  # run as a script, outside its package\n    from pkg import device_utils"
         );
     }
 }

@@ -20,7 +20,8 @@ patch adds at the root of the tree for loose scripts and inside each top-level p
 its modules (imported relatively, so an installed package still imports it). NPU style \
 imports `torch_npu` instead.",
     fix: "`import device_utils` (in a package: `from . import device_utils`, one dot more per \
-level) is added after the module's leading imports, once.",
+level, with `from <package> import device_utils` as the fallback for a module run as a \
+script) is added after the module's leading imports, once.",
     guide: "`import device_utils` (a package's modules: `from . import device_utils`; NPU style \
 `import torch_npu`) once, after the module's leading imports, \
 where rewritten code needs it",
@@ -39,7 +40,7 @@ pub fn helper_import(
     }
     let (at, needs_newline_first) = insertion_point(parsed.suite(), &source.body);
     let nl = source.newline;
-    let statement = options.import_statement();
+    let statement = options.import_statement().replace('\n', nl);
     let text = if needs_newline_first {
         format!("{nl}{statement}{nl}")
     } else {
@@ -49,9 +50,11 @@ pub fn helper_import(
 }
 
 /// True when the module body already imports `module` (any form, any depth of nesting in
-/// top-level try/if blocks is not searched: the helper import is always top-level).
+/// if blocks is not searched: the helper import is always top-level, or in a top-level `try`).
 fn imports_module(body: &[Stmt], module: &str) -> bool {
     body.iter().any(|stmt| match stmt {
+        // The package form: `try: from .. import device_utils` / `except ImportError: ...`.
+        Stmt::Try(t) => imports_module(&t.body, module),
         Stmt::Import(import) => import.names.iter().any(|a| a.name.id.as_str() == module),
         Stmt::ImportFrom(from) if from.level == 0 => from
             .module
