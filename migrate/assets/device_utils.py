@@ -17,6 +17,7 @@ import torch
 __all__ = [
     "DEVICE",
     "DEVICE_TYPE",
+    "AMP_DEVICE_TYPE",
     "DEVICE_MODULE",
     "DTYPE",
     "DIST_BACKEND",
@@ -153,6 +154,10 @@ DEVICE_MODULE = {"npu": getattr(torch, "npu", None), "cuda": torch.cuda}.get(DEV
 DEVICE = DEVICE_TYPE if DEVICE_TYPE == "cpu" or not _INDEX else f"{DEVICE_TYPE}:{_INDEX}"
 DTYPE = _best_dtype(DEVICE_TYPE, DEVICE_MODULE)
 DIST_BACKEND = {"npu": "hccl", "cuda": "nccl"}.get(DEVICE_TYPE, "gloo")
+# autocast / GradScaler device type. Without an accelerator it stays "cuda", which torch turns
+# off on a host without CUDA, as the unmigrated program had it: "cpu" would switch on CPU
+# autocast and change what the program computes there.
+AMP_DEVICE_TYPE = "cuda" if DEVICE_TYPE == "cpu" else DEVICE_TYPE
 
 
 def device(index=None):

@@ -90,9 +90,13 @@ pub fn choose_name(root: &Path, requested: &str) -> HelperChoice {
     }
 }
 
-/// The helper as a file the patch adds.
-pub fn added_file(root: &Path, choice: &HelperChoice) -> FileResult {
-    let relative = format!("{}.py", choice.name);
+/// The helper as a file the patch adds, in `dir` (relative to the root, "" for the root).
+pub fn added_file(root: &Path, dir: &str, choice: &HelperChoice) -> FileResult {
+    let relative = if dir.is_empty() {
+        format!("{}.py", choice.name)
+    } else {
+        format!("{dir}/{}.py", choice.name)
+    };
     let mut diagnostics = Vec::new();
     if let Some(requested) = &choice.renamed_from {
         diagnostics.push(Diagnostic::new(

@@ -28,8 +28,8 @@ Examples:
 What it changes: Python sources (device strings, .cuda(), torch.cuda.*, amp, generators,
 nccl, safetensors device args), requirements / conda files and shell scripts. Comments,
 docstrings, log messages and paths are never touched; Markdown is only reported.
-The portable style adds one helper module at the tree root (device_utils.py) that picks
-NPU, then CUDA, then CPU at run time; PREFERRED_DEVICE=npu:1 / PREFERRED_DTYPE=bf16
+The portable style adds a helper module (device_utils.py: at the tree root, and inside each
+package whose modules use it) that picks NPU, then CUDA, then CPU at run time; PREFERRED_DEVICE=npu:1 / PREFERRED_DTYPE=bf16
 override it.
 
 Exit status: 0 success, 1 with --check when changes are pending, 2 on errors (a file that
@@ -83,7 +83,7 @@ struct RunArgs {
     /// npu: rewrite straight to torch_npu / "npu" (runs on NPU only).
     #[arg(long, value_enum, default_value_t = StyleArg::Portable)]
     style: StyleArg,
-    /// Name of the helper module the portable style adds at the tree root.
+    /// Name of the helper module the portable style adds (tree root and packages).
     #[arg(long, default_value = migrate::options::DEFAULT_HELPER, value_name = "NAME")]
     helper_module: String,
     /// Skip paths matching this glob (relative to the tree root; repeatable).
@@ -197,6 +197,7 @@ fn run_migration(args: RunArgs) -> ExitCode {
         options: RuleOptions {
             style,
             helper: args.helper_module.clone(),
+            helper_import: None,
         },
         excludes: args.exclude.clone(),
         max_file_bytes: args.max_file_size,
@@ -384,6 +385,24 @@ fn print_summary(report: &report::Report, applied: Option<usize>) {
         t.percent_converted,
         t.lines_changed
     );
+    if t.tests.files > 0 {
+        let count = |s: Severity| {
+            t.tests
+                .diagnostics_by_severity
+                .get(s.as_str())
+                .copied()
+                .unwrap_or(0)
+        };
+        eprintln!(
+            "  tests and fixtures (counted apart): {} files, {} converted, {} left; {} error, {} warning, {} info",
+            t.tests.files,
+            t.tests.converted,
+            t.tests.unconverted,
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info)
+        );
+    }
     if let Some(n) = applied {
         eprintln!("  applied: {n} files written");
     }

@@ -170,10 +170,11 @@ pub fn check(text: &str, syntax: Syntax) -> Result<(), TooDeep> {
                 i = block_comment_end(bytes, i, &mut depth.line)
             }
             b'"' | b'\'' => {
-                let code_inside = syntax == Syntax::Python && is_f_string(bytes, i);
-                if code_inside || (syntax == Syntax::Rust && b == b'\'') {
-                    // f-string fields are code; Rust's ' is also a lifetime. Scanning
-                    // their text as code only over-counts.
+                if syntax == Syntax::Python && is_f_string(bytes, i) {
+                    i = f_string_end(bytes, i, &mut depth)?;
+                    depth.token()?;
+                } else if syntax == Syntax::Rust && b == b'\'' {
+                    // Rust's ' is also a lifetime. Scanning its text as code only over-counts.
                     depth.token()?;
                     i += 1;
                 } else {
@@ -283,6 +284,73 @@ fn is_f_string(bytes: &[u8], quote: usize) -> bool {
             .any(|c| matches!(c.to_ascii_lowercase(), b'f' | b't'))
 }
 
+/// The offset after the f-string opening at `quote`. Its text is skipped like a string's (an
+/// apostrophe in it starts nothing); its replacement fields are code, counted as such. A
+/// quote of the f-string's own kind inside a field ends it, as before Python 3.12.
+fn f_string_end(bytes: &[u8], quote: usize, depth: &mut Depth) -> Result<usize, TooDeep> {
+    let q = bytes[quote];
+    let triple = bytes.get(quote + 1) == Some(&q) && bytes.get(quote + 2) == Some(&q);
+    let mut i = quote + if triple { 3 } else { 1 };
+    let mut fields = 0usize;
+    let end = |depth: &mut Depth, fields: usize, at: usize| {
+        for _ in 0..fields {
+            depth.close();
+        }
+        at
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\\' => i += 2,
+            b'\n' => {
+                depth.line += 1;
+                if !triple {
+                    return Ok(end(depth, fields, i)); // unterminated; the parser reports it
+                }
+                i += 1;
+            }
+            c if c == q => {
+                if !triple {
+                    return Ok(end(depth, fields, i + 1));
+                }
+                if bytes.get(i + 1) == Some(&q) && bytes.get(i + 2) == Some(&q) {
+                    return Ok(end(depth, fields, i + 3));
+                }
+                i += 1;
+            }
+            b'{' | b'}' if fields == 0 && bytes.get(i + 1) == Some(&b) => i += 2,
+            b'{' => {
+                fields += 1;
+                depth.open()?;
+                i += 1;
+            }
+            b'}' if fields > 0 => {
+                fields -= 1;
+                depth.close();
+                i += 1;
+            }
+            _ if fields == 0 => i += 1,
+            b'(' | b'[' => {
+                depth.open()?;
+                i += 1;
+            }
+            b')' | b']' => {
+                depth.close();
+                i += 1;
+            }
+            b'"' | b'\'' => {
+                i = string_end(bytes, i, Syntax::Python, &mut depth.line);
+                depth.token()?;
+            }
+            _ => {
+                depth.token()?;
+                i += 1;
+            }
+        }
+    }
+    Ok(end(depth, fields, bytes.len()))
+}
+
 /// The offset after the string literal opening at `quote` (triple-quoted in Python).
 fn string_end(bytes: &[u8], quote: usize, syntax: Syntax, line: &mut usize) -> usize {
     let q = bytes[quote];
@@ -340,6 +408,10 @@ mod tests {
         assert!(check(&bracketed, Syntax::Python).is_err());
         let fstring = format!("x = f'{{{}1{}}}'\n", "(".repeat(300), ")".repeat(300));
         assert!(check(&fstring, Syntax::Python).is_err());
+        // The text of an f-string is text: quotes and brackets there are not code, and a
+        // file of many such lines (sd-scripts' messages) stays far below the limit.
+        let message = "logger.error(f\"it's wrong? / 指定したモデル(が見つかりません: {name_or_path} {{x}}\")\nx = (1, 2)\n";
+        assert!(check(&message.repeat(2_000), Syntax::Python).is_ok());
         let blocks = format!("fn f() {{ {}1; }}\n", "{1} + ".repeat(6_000));
         assert!(check(&blocks, Syntax::Rust).is_err());
     }

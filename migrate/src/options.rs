@@ -16,6 +16,9 @@ pub struct RuleOptions {
     pub style: Style,
     /// Module name of the helper (no `.py`), e.g. `device_utils`.
     pub helper: String,
+    /// How the file imports the helper when not `import <helper>`: a module of a package
+    /// imports the package's own copy relatively (`from .. import device_utils`).
+    pub helper_import: Option<String>,
 }
 
 impl Default for RuleOptions {
@@ -23,6 +26,7 @@ impl Default for RuleOptions {
         RuleOptions {
             style: Style::Portable,
             helper: DEFAULT_HELPER.to_string(),
+            helper_import: None,
         }
     }
 }
@@ -64,6 +68,16 @@ impl RuleOptions {
         }
     }
 
+    /// The device type autocast and GradScaler get: the selected accelerator's, and "cuda"
+    /// on a CPU-only host, where CUDA autocast is off exactly as it was before migration
+    /// (CPU autocast would compute in bf16 instead).
+    pub fn amp_device_type(&self) -> String {
+        match self.style {
+            Style::Portable => format!("{}.AMP_DEVICE_TYPE", self.helper),
+            Style::Npu => "\"npu\"".to_string(),
+        }
+    }
+
     /// The module that replaces `torch.cuda`.
     pub fn device_module(&self) -> String {
         match self.style {
@@ -84,6 +98,14 @@ impl RuleOptions {
         match self.style {
             Style::Portable => replacement.contains(&format!("{}.", self.helper)),
             Style::Npu => replacement.contains("npu"),
+        }
+    }
+
+    /// The statement that imports what `required_import` names.
+    pub fn import_statement(&self) -> String {
+        match (self.style, &self.helper_import) {
+            (Style::Portable, Some(statement)) => statement.clone(),
+            _ => format!("import {}", self.required_import()),
         }
     }
 

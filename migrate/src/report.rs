@@ -8,12 +8,14 @@ use crate::edit::AppliedEdit;
 use crate::file_result::FileStatus;
 use crate::patch;
 use crate::run::Migration;
+use crate::test_paths;
 use crate::walk::FileKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: tests and fixtures are counted apart (`totals.tests`, `files[].test_or_fixture`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -32,6 +34,8 @@ pub struct FileReport {
     pub path: String,
     pub kind: Option<FileKind>,
     pub status: FileStatus,
+    /// A test or fixture file, counted in `totals.tests` instead of the main figures.
+    pub test_or_fixture: bool,
     pub reason: Option<String>,
     pub edits: Vec<AppliedEdit>,
     pub diagnostics: Vec<Diagnostic>,
@@ -65,7 +69,17 @@ pub struct Totals {
     pub converted: usize,
     pub unconverted: usize,
     pub percent_converted: f64,
+    /// Tests and fixtures, counted apart: their references are not in the figures above.
+    pub tests: TestTotals,
     pub duration_ms: u128,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct TestTotals {
+    pub files: usize,
+    pub converted: usize,
+    pub unconverted: usize,
+    pub diagnostics_by_severity: BTreeMap<&'static str, usize>,
 }
 
 fn percent(converted: usize, references: usize) -> f64 {
@@ -116,20 +130,30 @@ pub fn build(run: &Migration) -> Report {
         for e in &f.edits {
             *totals.edits_by_rule.entry(e.rule).or_default() += 1;
         }
+        let test_or_fixture = test_paths::is_test_or_fixture(&f.relative);
         for d in &f.diagnostics {
-            *totals
-                .diagnostics_by_severity
-                .entry(d.severity.as_str())
-                .or_default() += 1;
+            let by_severity = if test_or_fixture {
+                &mut totals.tests.diagnostics_by_severity
+            } else {
+                &mut totals.diagnostics_by_severity
+            };
+            *by_severity.entry(d.severity.as_str()).or_default() += 1;
             *totals.diagnostics_by_code.entry(d.code).or_default() += 1;
         }
         totals.lines_changed += stats.lines_changed;
-        totals.converted += converted;
-        totals.unconverted += unconverted;
+        if test_or_fixture {
+            totals.tests.files += 1;
+            totals.tests.converted += converted;
+            totals.tests.unconverted += unconverted;
+        } else {
+            totals.converted += converted;
+            totals.unconverted += unconverted;
+        }
         files.push(FileReport {
             path: f.relative.clone(),
             kind: f.kind,
             status: f.status,
+            test_or_fixture,
             reason: f.reason.clone(),
             edits: f.edits.clone(),
             diagnostics: f.diagnostics.clone(),
@@ -183,6 +207,13 @@ pub fn to_markdown(report: &Report) -> String {
         t.percent_converted,
         t.lines_changed
     );
+    if t.tests.files > 0 {
+        let _ = writeln!(
+            out,
+            "Tests and fixtures, counted apart: {} files, {} converted, {} left for a human.\n",
+            t.tests.files, t.tests.converted, t.tests.unconverted
+        );
+    }
     if let Some(helper) = &report.helper_module {
         let _ = writeln!(
             out,

@@ -5,6 +5,8 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit};
 use crate::file_result::{FileResult, FileStatus};
 use crate::findings::Findings;
+use crate::helper::HelperChoice;
+use crate::helper_placement::{self, Package, PackageHelpers};
 use crate::options::{RuleOptions, Style};
 use crate::requirements::Flavor;
 use crate::rust::{self, DeviceCrate};
@@ -139,6 +141,36 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
         options.helper = choice.name.clone();
     }
 
+    // Modules of a package import a copy of the helper inside their top package.
+    let mut package_helpers = PackageHelpers::default();
+    let packages: Vec<Option<Package>> = found
+        .files
+        .iter()
+        .map(|f| {
+            let portable_python = f.kind == FileKind::Python && helper_choice.is_some();
+            portable_python
+                .then(|| helper_placement::package_of(&root, &f.relative))
+                .flatten()
+        })
+        .collect();
+    let file_options: Vec<RuleOptions> = packages
+        .iter()
+        .map(|package| match package {
+            Some(p) => {
+                let name = package_helpers
+                    .choose(&root, p, &options.helper)
+                    .name
+                    .clone();
+                RuleOptions {
+                    helper_import: Some(helper_placement::relative_import(p, &name)),
+                    helper: name,
+                    ..options.clone()
+                }
+            }
+            None => options.clone(),
+        })
+        .collect();
+
     // Parsers and visitors recurse; the nesting pre-scan bounds how deep, and these threads
     // have the stack that bound needs (the default 2 MiB does not hold it).
     let pool = rayon::ThreadPoolBuilder::new()
@@ -148,8 +180,24 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
         found
             .files
             .par_iter()
-            .map(|f| process(f, &options, config.max_file_bytes))
+            .zip(&file_options)
+            .map(|(f, o)| process(f, o, config.max_file_bytes))
             .collect()
+    });
+    let package_needs: Vec<(String, HelperChoice)> = package_helpers
+        .by_top
+        .into_iter()
+        .filter(|(top, choice)| {
+            files.iter().zip(&packages).any(|(f, p)| {
+                p.as_ref().is_some_and(|p| &p.top == top) && uses_helper(f, &choice.name)
+            })
+        })
+        .collect();
+    let root_files_need_helper = files.iter().zip(&packages).any(|(f, p)| {
+        p.is_none()
+            && helper_choice
+                .as_ref()
+                .is_some_and(|c| uses_helper(f, &c.name))
     });
     for (relative, reason) in found.skipped {
         files.push(FileResult::refused(relative, FileStatus::Skipped, reason));
@@ -161,18 +209,17 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
 
     let mut helper_module = None;
     if let Some(choice) = helper_choice {
-        let needed = files.iter().any(|f| {
-            f.status == FileStatus::Changed
-                && f.kind == Some(FileKind::Python)
-                && f.output
-                    .as_deref()
-                    .is_some_and(|o| o.contains(&format!("{}.", choice.name)))
-        });
-        if needed || choice.existing {
+        let needed = root_files_need_helper;
+        if needed || choice.existing || !package_needs.is_empty() {
             helper_module = Some(choice.name.clone());
         }
         if needed && !choice.existing {
-            files.push(helper::added_file(&root, &choice));
+            files.push(helper::added_file(&root, "", &choice));
+        }
+    }
+    for (top, choice) in &package_needs {
+        if !choice.existing {
+            files.push(helper::added_file(&root, top, choice));
         }
     }
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
@@ -185,6 +232,15 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
     })
 }
 
+/// Whether a migrated Python file refers to the helper module `name`.
+fn uses_helper(f: &FileResult, name: &str) -> bool {
+    f.status == FileStatus::Changed
+        && f.kind == Some(FileKind::Python)
+        && f.output
+            .as_deref()
+            .is_some_and(|o| o.contains(&format!("{name}.")))
+}
+
 /// Text that makes a file worth parsing; files without any are reported unchanged unparsed.
 /// `torch` only matters in requirements, where torch-npu is added next to it.
 const TRIGGERS: &[&str] = &[
@@ -195,6 +251,10 @@ const TRIGGERS: &[&str] = &[
     "flash_attn",
     "flash-attn",
     "xformers",
+    "sageattention",
+    "tensorrt",
+    "polygraphy",
+    "cupy",
     "apex",
     "amp_C",
     "bitsandbytes",

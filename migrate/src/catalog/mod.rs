@@ -9,8 +9,8 @@ use crate::code::{Code, Entry};
 use crate::notebook::rule as notebook;
 use crate::python::rules::{
     amp, attention, backend_flags, bf16, cuda_method, device_argument, device_index,
-    device_type_check, distributed, environment, float64, generator, safetensors, torch_cuda,
-    vendor_stacks,
+    device_type_check, distributed, environment, float64, generator, guards, safetensors,
+    torch_cuda, unresolved, vendor_stacks,
 };
 use crate::requirements::{cuda_packages, torch_npu};
 use crate::rust::rules::{cuda_decisions, cudarc, device_strings, framework_device, macro_body};
@@ -46,6 +46,9 @@ pub fn entry(code: Code) -> &'static Entry {
         Code::PY112 => &backend_flags::TF32_FLAGS,
         Code::PY113 => &device_argument::UNHANDLED_CUDA_STRING,
         Code::PY114 => &bf16::HARD_CODED_BF16,
+        Code::PY115 => &unresolved::UNRESOLVED_CUDA,
+        Code::PY116 => &guards::GUARD_KEPT,
+        Code::PY117 => &vendor_stacks::CUDA_ONLY_PACKAGE,
         Code::SH001 => &visible_devices::VISIBLE_DEVICES,
         Code::SH002 => &nvidia_smi::NVIDIA_SMI,
         Code::SH101 => &visible_devices_order::VISIBLE_DEVICES_ORDER,

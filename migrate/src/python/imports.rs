@@ -16,9 +16,14 @@ pub(crate) static HELPER_IMPORT: Entry = Entry {
     severity: Severity::Info,
     summary: "The helper module is imported once where rewritten code uses it",
     explanation: "Rewritten call sites refer to the helper module (default `device_utils`), which the \
-patch adds at the root of the tree. NPU style imports `torch_npu` instead.",
-    fix: "`import device_utils` is added after the module's leading imports, once.",
-    guide: "`import device_utils` (`import torch_npu`) once, after the module's leading imports, \
+patch adds at the root of the tree for loose scripts and inside each top-level package for \
+its modules (imported relatively, so an installed package still imports it). NPU style \
+imports `torch_npu` instead.",
+    fix: "`import device_utils` (in a package: `from . import device_utils`, one dot more per \
+level, with `from <package> import device_utils` as the fallback for a module run as a \
+script) is added after the module's leading imports, once.",
+    guide: "`import device_utils` (a package's modules: `from . import device_utils`; NPU style \
+`import torch_npu`) once, after the module's leading imports, \
 where rewritten code needs it",
     severities: None,
 };
@@ -35,25 +40,33 @@ pub fn helper_import(
     }
     let (at, needs_newline_first) = insertion_point(parsed.suite(), &source.body);
     let nl = source.newline;
+    let statement = options.import_statement().replace('\n', nl);
     let text = if needs_newline_first {
-        format!("{nl}import {module}{nl}")
+        format!("{nl}{statement}{nl}")
     } else {
-        format!("import {module}{nl}")
+        format!("{statement}{nl}")
     };
     Some(Fix::new(HELPER_IMPORT.code, vec![Edit::insert(at, text)]))
 }
 
 /// True when the module body already imports `module` (any form, any depth of nesting in
-/// top-level try/if blocks is not searched: the helper import is always top-level).
+/// if blocks is not searched: the helper import is always top-level, or in a top-level `try`).
 fn imports_module(body: &[Stmt], module: &str) -> bool {
     body.iter().any(|stmt| match stmt {
+        // The package form: `try: from .. import device_utils` / `except ImportError: ...`.
+        Stmt::Try(t) => imports_module(&t.body, module),
         Stmt::Import(import) => import.names.iter().any(|a| a.name.id.as_str() == module),
+        Stmt::ImportFrom(from) if from.level == 0 => from
+            .module
+            .as_ref()
+            .is_some_and(|m| m.id.as_str() == module),
+        // `from .. import device_utils`: the package's own copy of the helper.
         Stmt::ImportFrom(from) => {
-            from.level == 0
+            from.module.is_none()
                 && from
-                    .module
-                    .as_ref()
-                    .is_some_and(|m| m.id.as_str() == module)
+                    .names
+                    .iter()
+                    .any(|a| a.asname.is_none() && a.name.id.as_str() == module)
         }
         _ => false,
     })

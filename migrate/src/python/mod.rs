@@ -1,6 +1,7 @@
 //! Python sources: parse with ruff's parser, collect fixes, apply them as span edits, and
 //! repeat until nothing changes (each pass re-parses, so the output is known to parse).
 
+pub(crate) mod bindings;
 pub(crate) mod imports;
 mod names;
 pub mod properties;

@@ -18,24 +18,6 @@ pub fn dotted(expr: &Expr) -> Option<String> {
     }
 }
 
-/// The first name of an attribute chain (`torch` for `torch.cuda.synchronize`), without
-/// allocating: most expressions are ruled out by this alone.
-pub fn root_name(expr: &Expr) -> Option<&str> {
-    match expr {
-        Expr::Name(name) => Some(name.id.as_str()),
-        Expr::Attribute(attr) => root_name(&attr.value),
-        _ => None,
-    }
-}
-
-/// `dotted(expr)` for chains rooted at a module the rules care about; None otherwise.
-pub fn dotted_if_relevant(expr: &Expr) -> Option<String> {
-    match root_name(expr)? {
-        "torch" | "flash_attn" | "xformers" | "cpp_extension" | "triton" => dotted(expr),
-        _ => None,
-    }
-}
-
 /// The last segment of a call's function: `load_file` for `safetensors.torch.load_file(...)`.
 pub fn callee_tail(call: &ExprCall) -> Option<&str> {
     match call.func.as_ref() {

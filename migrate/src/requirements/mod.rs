@@ -5,6 +5,7 @@
 pub(crate) mod cuda_packages;
 mod package;
 pub(crate) mod torch_npu;
+mod torch_npu_releases;
 
 pub use package::Flavor;
 
@@ -58,7 +59,7 @@ mod tests {
         assert_eq!(
             out,
             "# --extra-index-url https://download.pytorch.org/whl/cu121  # migrate RQ002: CUDA wheel index\n\
-torch==2.4.0+cu121\ntorch-npu==2.4.0.*\n\
+torch==2.4.0+cu121\ntorch-npu==2.4.0.post4\n\
 # flash_attn>=2  # migrate RQ001: CUDA-only, no Ascend build\n\
 # nvidia-cudnn-cu12  # migrate RQ001: CUDA-only, no Ascend build\n\
 diffusers # pinned later\n"
@@ -72,6 +73,17 @@ diffusers # pinned later\n"
         let (out, diags) = run("torch>=2.1", Flavor::Pip);
         assert_eq!(out, "torch>=2.1\ntorch-npu\n");
         assert_eq!(diags, vec!["RQ101"]);
+    }
+
+    #[test]
+    fn a_torch_version_without_a_torch_npu_release_gets_no_pin() {
+        // `torch-npu==2.7.0.*` matches nothing on PyPI: pip would fail on every host.
+        let (out, diags) = run("torch==2.7.0\n", Flavor::Pip);
+        assert_eq!(out, "torch==2.7.0\n");
+        assert_eq!(diags, vec!["RQ101"]);
+        let (out, diags) = run("torch==2.2.0\n", Flavor::Pip);
+        assert_eq!(out, "torch==2.2.0\ntorch-npu==2.2.0.post2\n");
+        assert!(diags.is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! version, or reported where the version is open or the file is a conda environment.
 
 use super::package::{Flavor, package};
+use super::torch_npu_releases::{CHECKED_ON, release_for, supported_torch_versions};
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Edit, Fix};
@@ -14,11 +15,13 @@ pub(crate) static ADD_TORCH_NPU: Entry = Entry {
     kind: Kind::Rewrite,
     severity: Severity::Info,
     summary: "torch-npu is added next to torch, matching its version",
-    explanation: "torch_npu releases track torch releases (torch-npu 2.4.0.post2 goes with torch 2.4.0).",
-    fix: "`torch-npu==X.Y.Z.*` is added after a `torch==X.Y.Z` pin; an unpinned torch gets an \
-unpinned torch-npu and RQ101.",
-    guide: "`torch-npu==X.Y.Z.*` after `torch==X.Y.Z` (unpinned torch: unpinned torch-npu and \
-RQ101)",
+    explanation: "torch_npu releases track torch releases (torch-npu 2.4.0.post4 goes with torch 2.4.0). \
+The pin names a release that exists on PyPI, from a table kept with the tool and dated.",
+    fix: "`torch-npu==<release>` (the newest torch-npu release for that torch, e.g. 2.4.0.post4) is \
+added after a `torch==X.Y.Z` pin; a torch version without a torch-npu release, or an unpinned \
+torch, gets RQ101 instead.",
+    guide: "`torch-npu==<release for X.Y.Z>` after `torch==X.Y.Z`, from a dated table of PyPI \
+releases (no release for that torch, or unpinned torch: RQ101)",
     severities: None,
 };
 
@@ -76,7 +79,10 @@ pub fn add_beside_torch(
     let trimmed = line.trimmed();
     let column = indent.len() + 1;
     if flavor == Flavor::Conda {
-        let version = pin.map_or(String::new(), |v| format!("=={v}.*"));
+        let version = pin
+            .as_deref()
+            .and_then(release_for)
+            .map_or(String::new(), |v| format!("=={v}"));
         out.diagnostics.push(
             Diagnostic::new(
                 &TORCH_NPU_PIN,
@@ -91,7 +97,23 @@ pub fn add_beside_torch(
         return;
     }
     let added = match &pin {
-        Some(version) => format!("{indent}torch-npu=={version}.*"),
+        Some(version) => match release_for(version) {
+            Some(release) => format!("{indent}torch-npu=={release}"),
+            None => {
+                out.diagnostics.push(Diagnostic::new(
+                    &TORCH_NPU_PIN,
+                    line.number,
+                    column,
+                    format!(
+                        "`{trimmed}`: no torch-npu release exists for torch {version} (PyPI, {CHECKED_ON}); torch-npu is not added"
+                    ),
+                ).with_fix(format!(
+                    "Move torch to a version with a torch-npu release ({}) and add the matching torch-npu pin.",
+                    supported_torch_versions()
+                )));
+                return;
+            }
+        },
         None => {
             out.diagnostics.push(Diagnostic::new(
                 &TORCH_NPU_PIN,

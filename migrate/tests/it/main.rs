@@ -3,14 +3,20 @@
 
 mod cli;
 mod common;
+mod corpus;
 mod deep_nesting;
 mod file_names;
 mod fuzz_regressions;
+mod helper_placement;
 mod hostile;
 mod line_endings;
 mod migration_guide;
+mod name_resolution;
 mod notebooks;
 mod output_files;
 mod properties;
 mod python_rules;
+mod python_run;
+mod report_counts;
 mod rust_rules;
+mod wrong_edits;

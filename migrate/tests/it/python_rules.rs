@@ -5,50 +5,7 @@ use migrate::python::{self, PythonError};
 use migrate::text::SourceText;
 use migrate::{RuleOptions, Severity};
 
-struct Outcome {
-    text: String,
-    rules: Vec<&'static str>,
-    codes: Vec<&'static str>,
-}
-
-fn run_with(src: &str, options: &RuleOptions) -> Outcome {
-    let input = SourceText::new(src);
-    let out = python::migrate(&input, options).expect("input parses");
-    let mut rules: Vec<_> = out.edits.iter().map(|e| e.rule.as_str()).collect();
-    rules.sort();
-    rules.dedup();
-    Outcome {
-        text: out.text(&input).to_file_text(),
-        rules,
-        codes: out.diagnostics.iter().map(|d| d.code.as_str()).collect(),
-    }
-}
-
-fn portable(src: &str) -> Outcome {
-    let out = run_with(src, &RuleOptions::default());
-    // Every case doubles as an idempotence check: a second run changes nothing.
-    let again = run_with(&out.text, &RuleOptions::default());
-    assert_eq!(
-        again.text, out.text,
-        "second run changed the output of:\n{src}"
-    );
-    out
-}
-
-fn npu(src: &str) -> Outcome {
-    let out = run_with(src, &RuleOptions::npu());
-    let again = run_with(&out.text, &RuleOptions::npu());
-    assert_eq!(
-        again.text, out.text,
-        "second NPU-style run changed the output of:\n{src}"
-    );
-    out
-}
-
-fn unchanged(src: &str) {
-    let out = portable(src);
-    assert_eq!(out.text, src, "expected no change");
-}
+use super::python_run::{npu, portable, run_with, unchanged};
 
 const IMPORT: &str = "import device_utils\n";
 
@@ -161,11 +118,11 @@ with torch.cuda.amp.autocast():\n    pass\n\
     let expected = "import torch\n\
 from torch.amp import GradScaler, autocast as ac, custom_fwd\n\
 import device_utils\n\
-s = GradScaler(device_utils.DEVICE_TYPE, init_scale=1024)\n\
-with ac(device_utils.DEVICE_TYPE, enabled=True, dtype=torch.float16):\n    pass\n\
-with torch.amp.autocast(device_utils.DEVICE_TYPE):\n    pass\n\
-@custom_fwd(device_type=device_utils.DEVICE_TYPE)\ndef f(x):\n    return x\n\
-@torch.amp.custom_bwd(device_type=device_utils.DEVICE_TYPE, cast_inputs=torch.float32)\ndef g(x):\n    return x\n";
+s = GradScaler(device_utils.AMP_DEVICE_TYPE, init_scale=1024)\n\
+with ac(device_utils.AMP_DEVICE_TYPE, enabled=True, dtype=torch.float16):\n    pass\n\
+with torch.amp.autocast(device_utils.AMP_DEVICE_TYPE):\n    pass\n\
+@custom_fwd(device_type=device_utils.AMP_DEVICE_TYPE)\ndef f(x):\n    return x\n\
+@torch.amp.custom_bwd(device_type=device_utils.AMP_DEVICE_TYPE, cast_inputs=torch.float32)\ndef g(x):\n    return x\n";
     assert_eq!(out.text, expected);
 }
 
@@ -182,7 +139,7 @@ fn py006_autocast_device_type() {
     assert_eq!(
         out.text,
         format!(
-            "import torch\n{IMPORT}with torch.autocast(device_utils.DEVICE_TYPE, dtype=torch.bfloat16):\n    pass\nwith torch.autocast(device_type=device_utils.DEVICE_TYPE):\n    pass\ns = torch.amp.GradScaler(device_utils.DEVICE_TYPE)\n"
+            "import torch\n{IMPORT}with torch.autocast(device_utils.AMP_DEVICE_TYPE, dtype=torch.bfloat16):\n    pass\nwith torch.autocast(device_type=device_utils.AMP_DEVICE_TYPE):\n    pass\ns = torch.amp.GradScaler(device_utils.AMP_DEVICE_TYPE)\n"
         )
     );
     assert_eq!(out.rules, vec!["PY006", "PY011"]);
@@ -266,7 +223,7 @@ fn diagnostics(src: &str) -> Vec<(&'static str, Severity)> {
 fn py101_flash_attn_unguarded_import_and_calls_guarded_import_is_fine() {
     assert_eq!(
         diagnostics("from flash_attn import flash_attn_func\no = flash_attn_func(q, k, v)\n"),
-        vec![("PY101", Severity::Error), ("PY101", Severity::Warning)]
+        vec![("PY101", Severity::Error), ("PY101", Severity::Error)]
     );
     assert_eq!(
         diagnostics(
@@ -284,7 +241,7 @@ fn py102_xformers() {
     );
     assert_eq!(
         diagnostics("pipe.enable_xformers_memory_efficient_attention()\n"),
-        vec![("PY102", Severity::Warning)]
+        vec![("PY102", Severity::Error)]
     );
     assert_eq!(diagnostics("pipe.enable_attention_slicing()\n"), vec![]);
 }
@@ -320,7 +277,7 @@ fn py106_float64_on_device_only() {
 fn py107_to_py113_diagnostics() {
     assert_eq!(
         diagnostics("major, minor = torch.cuda.get_device_capability()\n"),
-        vec![("PY107", Severity::Warning)]
+        vec![("PY107", Severity::Error)]
     );
     assert_eq!(
         diagnostics("if x.is_cuda or x.device.type == \"cuda\":\n    pass\n"),
@@ -340,7 +297,7 @@ fn py107_to_py113_diagnostics() {
     );
     assert_eq!(
         diagnostics("if backend == \"nccl\":\n    pass\n"),
-        vec![("PY111", Severity::Info)]
+        vec![("PY111", Severity::Warning)]
     );
     assert_eq!(
         diagnostics("torch.backends.cudnn.benchmark = True\n"),
@@ -348,7 +305,7 @@ fn py107_to_py113_diagnostics() {
     );
     assert_eq!(
         diagnostics("devices = [\"cuda\", \"cpu\"]\n"),
-        vec![("PY113", Severity::Info)]
+        vec![("PY113", Severity::Warning)]
     );
     assert_eq!(
         diagnostics("m = torch.nn.parallel.DistributedDataParallel(m)\n"),

@@ -3,11 +3,12 @@
 //! type becomes the selected one.
 
 use super::checker::{Checker, span};
+use super::unresolved::UNRESOLVED_CUDA;
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::edit::Edit;
 use crate::options::Style;
-use crate::python::names::{CudaString, cuda_string, dotted};
-use ruff_python_ast::{Alias, Arguments, Decorator, Expr, ExprCall, Stmt};
+use crate::python::names::{CudaString, cuda_string};
+use ruff_python_ast::{Arguments, Decorator, Expr, ExprCall, Stmt};
 use ruff_text_size::Ranged;
 
 pub(crate) static AMP: Entry = Entry {
@@ -36,44 +37,86 @@ pub(crate) static AUTOCAST_DEVICE_TYPE: Entry = Entry {
     summary: "\"cuda\" given as an autocast / GradScaler device type becomes the helper's device type",
     explanation: "`torch.autocast(\"cuda\")`, `torch.amp.autocast(device_type=\"cuda\")` and \
 `torch.amp.GradScaler(\"cuda\")` only enable mixed precision on NVIDIA GPUs.",
-    fix: "Portable style: `device_utils.DEVICE_TYPE`. NPU style: \"npu\".",
+    fix: "Portable style: `device_utils.AMP_DEVICE_TYPE` (the accelerator's type; \"cuda\" on a host \
+without one, where torch turns CUDA autocast off as it did before migration). NPU style: \"npu\".",
     guide: "`\"cuda\"` as the device type of `torch.autocast`, `torch.amp.autocast`, \
-`torch.amp.GradScaler` or `device_type=` -> `device_utils.DEVICE_TYPE` (`\"npu\"`)",
+`torch.amp.GradScaler` or `device_type=` -> `device_utils.AMP_DEVICE_TYPE` (`\"npu\"`; stays \
+\"cuda\", i.e. off, without an accelerator, so CPU results do not change)",
     severities: None,
 };
 
 const AMP_NAMES: &[&str] = &["autocast", "GradScaler", "custom_fwd", "custom_bwd"];
 
+/// Where the `torch.cuda.amp` part of a callee goes once it moves to `torch.amp`.
+enum AmpModule {
+    /// The callee is a name imported from torch.cuda.amp; the import itself is rewritten.
+    Imported,
+    /// Replace the bytes `start..end` (the `torch.cuda.amp` part) with the text.
+    Replace(usize, usize, String),
+    /// torch is not imported under any name, so `torch.amp` cannot be written.
+    NoTorchName,
+}
+
 impl Checker<'_> {
-    /// Which torch.cuda.amp name a call's function refers to, if any.
-    fn amp_target(&self, func: &Expr, name: Option<&str>) -> Option<&'static str> {
-        if let Some(rest) = name.and_then(|n| n.strip_prefix("torch.cuda.amp.")) {
-            return AMP_NAMES.iter().copied().find(|n| *n == rest);
+    /// Which torch.cuda.amp name a callee refers to, under any import form.
+    fn amp_target(&self, name: Option<&str>) -> Option<&'static str> {
+        let rest = name?.strip_prefix("torch.cuda.amp.")?;
+        AMP_NAMES.iter().copied().find(|n| *n == rest)
+    }
+
+    /// How to turn the `torch.cuda.amp` inside `func` into `torch.amp`.
+    fn amp_module(&self, func: &Expr) -> AmpModule {
+        let mut node = func;
+        loop {
+            match node {
+                Expr::Attribute(attr)
+                    if self.qualified(node).as_deref() != Some("torch.cuda.amp") =>
+                {
+                    node = &attr.value;
+                }
+                Expr::Name(_) if std::ptr::eq(node, func) => return AmpModule::Imported,
+                _ => break,
+            }
         }
-        match func {
-            Expr::Name(n) => self.amp_aliases.get(n.id.as_str()).copied(),
-            _ => None,
+        let (s, e) = span(node);
+        // `torch.cuda.amp` spelled out keeps the spelling of its torch part.
+        if let Expr::Attribute(amp) = node
+            && let Expr::Attribute(cuda) = amp.value.as_ref()
+            && self.qualified(&cuda.value).as_deref() == Some("torch")
+        {
+            return AmpModule::Replace(s, e, format!("{}.amp", self.text(cuda.value.as_ref())));
+        }
+        match self.bindings.local_for("torch") {
+            Some(torch) => AmpModule::Replace(s, e, format!("{torch}.amp")),
+            None => AmpModule::NoTorchName,
         }
     }
 
     /// A call of a torch.cuda.amp name; true when it was one (the caller then only looks
     /// at its keywords).
     pub fn amp_call(&mut self, call: &ExprCall, name: Option<&str>) -> bool {
-        let Some(target) = self.amp_target(&call.func, name) else {
+        let Some(target) = self.amp_target(name) else {
             return false;
         };
         let mut edits = Vec::new();
-        if let Some(n) = name.filter(|n| n.starts_with("torch.cuda.amp.")) {
-            let (s, e) = span(call.func.as_ref());
-            edits.push(Edit::replace(
-                s,
-                e,
-                n.replacen("torch.cuda.amp.", "torch.amp.", 1),
-            ));
+        match self.amp_module(&call.func) {
+            AmpModule::Imported => {}
+            AmpModule::Replace(s, e, text) => edits.push(Edit::replace(s, e, text)),
+            AmpModule::NoTorchName => {
+                self.diag(
+                    &UNRESOLVED_CUDA,
+                    call.range(),
+                    format!(
+                        "{} needs torch.amp, but torch is not imported by name",
+                        self.text(call.func.as_ref())
+                    ),
+                );
+                return true;
+            }
         }
         let args = &call.arguments;
         let open = args.start().to_usize() + 1;
-        let device_type = self.opts.device_type();
+        let device_type = self.opts.amp_device_type();
         match target {
             "custom_fwd" | "custom_bwd" => {
                 let sep = if args.args.is_empty() && args.keywords.is_empty() {
@@ -121,38 +164,40 @@ impl Checker<'_> {
         if matches!(expr, Expr::Call(_)) {
             return;
         }
-        let name = dotted(expr);
-        let Some(target) = self.amp_target(expr, name.as_deref()) else {
+        let name = self.qualified(expr);
+        let Some(target) = self.amp_target(name.as_deref()) else {
             return;
         };
         if !matches!(target, "custom_fwd" | "custom_bwd") {
             return;
         }
-        let base = match name.as_deref() {
-            Some(n) if n.starts_with("torch.cuda.amp.") => {
-                n.replacen("torch.cuda.amp.", "torch.amp.", 1)
+        let (start, end) = span(expr);
+        let text = self.text(expr);
+        let base = match self.amp_module(expr) {
+            AmpModule::Imported => text.to_string(),
+            AmpModule::Replace(s, e, module) => {
+                format!("{}{module}{}", &text[..s - start], &text[e - start..])
             }
-            _ => self.text(expr).to_string(),
+            AmpModule::NoTorchName => {
+                self.diag(
+                    &UNRESOLVED_CUDA,
+                    expr.range(),
+                    format!("@{text} needs torch.amp, but torch is not imported by name"),
+                );
+                return;
+            }
         };
-        let replacement = format!("{base}(device_type={})", self.opts.device_type());
-        self.replace(&AMP, expr, replacement);
+        let replacement = format!("{base}(device_type={})", self.opts.amp_device_type());
+        self.replace_span(&AMP, start, end, replacement);
     }
 
-    /// `from torch.cuda.amp import autocast as ac`: the module moves, and the local names
-    /// are remembered so later calls are recognised.
-    pub fn amp_import(&mut self, stmt: &Stmt, module: &str, aliases: &[Alias]) {
+    /// `from torch.cuda.amp import autocast as ac`: the module moves; calls of the local
+    /// names are found through the file's bindings.
+    pub fn amp_import(&mut self, stmt: &Stmt, module: &str) {
         if module == "torch.cuda.amp"
             && let Stmt::ImportFrom(from) = stmt
             && let Some(module_id) = &from.module
         {
-            for a in aliases {
-                if let Some(original) = AMP_NAMES.iter().copied().find(|n| *n == a.name.id.as_str())
-                {
-                    let bound = a.asname.as_ref().unwrap_or(&a.name);
-                    self.amp_aliases
-                        .insert(bound.id.as_str().to_string(), original);
-                }
-            }
             self.replace(&AMP, module_id, "torch.amp");
         }
     }
@@ -170,7 +215,7 @@ impl Checker<'_> {
             self.handled.insert(expr.start().to_usize());
             let replacement = match self.opts.style {
                 Style::Npu => self.text(expr).replacen("cuda", "npu", 1),
-                Style::Portable => self.opts.device_type(),
+                Style::Portable => self.opts.amp_device_type(),
             };
             self.replace(&AUTOCAST_DEVICE_TYPE, expr, replacement);
         }

@@ -13,7 +13,8 @@ pub(crate) static FLASH_ATTN: Entry = Entry {
     kind: Kind::Diagnostic,
     severity: Severity::Error,
     summary: "flash_attn is CUDA-only",
-    explanation: "The flash-attn package has no Ascend build; an unguarded `import flash_attn` fails at \
+    explanation: "The flash-attn package (and SageAttention, likewise CUDA-only) has no Ascend build; \
+an unguarded `import flash_attn` fails at \
 import time on an NPU host, and calls of `flash_attn_func` cannot run there. An import inside \
 `try: ... except ImportError:` with a fallback is not reported.",
     fix: "Replace `flash_attn_func(q, k, v, ...)` (layout BSND: batch, seq, heads, head_dim) with \
@@ -25,14 +26,14 @@ v.transpose(1, 2)).transpose(1, 2)` everywhere; guard the import with try/except
 `torch_npu.npu_fusion_attention(q, k, v, heads, input_layout=\"BSND\", scale=d**-0.5)[0]`, \
 elsewhere `F.scaled_dot_product_attention` on (batch, heads, seq, dim). A guarded import with a \
 fallback is not reported.",
-    severities: Some("error (import), warning (call)"),
+    severities: None,
 };
 
 pub(crate) static XFORMERS: Entry = Entry {
     code: Code::PY102,
     name: "xformers",
     kind: Kind::Diagnostic,
-    severity: Severity::Warning,
+    severity: Severity::Error,
     summary: "xformers is CUDA-only",
     explanation: "xformers' memory-efficient attention has no Ascend build; \
 `enable_xformers_memory_efficient_attention()` raises on an NPU host and an unguarded \
@@ -41,7 +42,7 @@ pub(crate) static XFORMERS: Entry = Entry {
 torch_npu accelerates. Guard or remove the import.",
     guide: "drop `enable_xformers_memory_efficient_attention()` (diffusers defaults to SDPA) and \
 the import",
-    severities: Some("warning (call), error (unguarded import), info (guarded import)"),
+    severities: Some("error (call, unguarded import), info (guarded import)"),
 };
 
 const FLASH_ATTN_REPLACEMENT: &str = "on NPU use torch_npu.npu_fusion_attention(q, k, v, \
@@ -99,7 +100,6 @@ impl Checker<'_> {
                 call.range(),
                 format!("call of flash-attn's {tail}"),
             )
-            .set_severity(Severity::Warning)
             .set_fix(format!("Replace it: {FLASH_ATTN_REPLACEMENT}."));
         }
         if let Some(name) = name.filter(|n| n.starts_with("xformers.")) {

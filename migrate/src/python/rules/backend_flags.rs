@@ -5,7 +5,7 @@
 use super::checker::Checker;
 use super::torch_cuda::CUDA_ONLY_API;
 use crate::code::{Code, Entry, Kind, Severity};
-use ruff_python_ast::ExprAttribute;
+use ruff_python_ast::{Alias, ExprAttribute};
 use ruff_text_size::Ranged;
 
 pub(crate) static TF32_FLAGS: Entry = Entry {
@@ -35,6 +35,20 @@ impl Checker<'_> {
             || member == "allow_bf16_reduced_precision_reduction"
         {
             self.precision_flag(attr);
+        }
+    }
+
+    /// `from torch.backends.cuda import sdp_kernel, SDPBackend`: its uses are bare names.
+    pub fn backends_cuda_import(&mut self, aliases: &[Alias]) {
+        for alias in aliases {
+            let name = alias.name.id.as_str();
+            if name.contains("sdp") || name == "SDPBackend" || name == "preferred_linalg_library" {
+                self.diag(
+                    &CUDA_ONLY_API,
+                    alias.range(),
+                    format!("torch.backends.cuda.{name} has no NPU equivalent"),
+                );
+            }
         }
     }
 

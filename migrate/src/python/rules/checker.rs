@@ -2,12 +2,16 @@
 //! node's text, record a fix, report a diagnostic. Rules add methods to `Checker` in their
 //! own files; the walk in `mod.rs` decides which rule sees which node.
 
+use super::generator_draws::Placement;
+use super::guards::Guard;
 use crate::code::{Code, Entry};
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Edit, Fix};
 use crate::findings::Findings;
 use crate::options::RuleOptions;
+use crate::python::bindings::Bindings;
 use crate::text::SourceText;
+use ruff_python_ast::Expr;
 use ruff_text_size::{Ranged, TextRange};
 use std::collections::{HashMap, HashSet};
 
@@ -15,16 +19,36 @@ pub struct Checker<'s> {
     pub src: &'s SourceText,
     pub opts: &'s RuleOptions,
     pub findings: Findings,
+    /// What the file's imported names refer to.
+    pub bindings: Bindings,
     /// Start offsets of string literals a rule already dealt with (no PY113 for them).
     pub handled: HashSet<usize>,
-    /// Local name -> torch.cuda.amp name, from `from torch.cuda.amp import X as Y`.
-    pub amp_aliases: HashMap<String, &'static str>,
     /// Names bound by `from flash_attn... import name`.
     pub flash_names: HashSet<String>,
     /// > 0 inside the body of a `try` whose handlers catch import failures.
     pub guarded_depth: usize,
     /// (code, line) pairs already reported, so one line gets one note per code.
     noted_lines: HashSet<(Code, usize)>,
+    /// Expressions that reach CUDA, reported at the end unless a rule covered them.
+    pub cuda_uses: Vec<TextRange>,
+    /// Ranges a diagnostic was reported for, with its index in `findings.diagnostics` (None
+    /// where `note_once` left out a repeat).
+    pub reported: Vec<(TextRange, Option<usize>)>,
+    /// Parameters that hold a storage: the first one of a `map_location=lambda storage, loc: ...`,
+    /// with the lambda's range.
+    pub storage_params: Vec<(String, TextRange)>,
+    /// Generators whose device a draw in the file decides, by creation offset.
+    pub generator_placements: HashMap<usize, Placement>,
+    /// `name = value` assignments (name, value range), to follow a CUDA use to its calls.
+    pub bound_values: Vec<(String, TextRange)>,
+    /// Calls of plain names (name, call range).
+    pub name_calls: Vec<(String, TextRange)>,
+    /// A class in this file defines its own `cuda` method.
+    pub defines_cuda_method: bool,
+    /// torch.cuda members this file assigns to (a compatibility shim): never rewritten.
+    pub shimmed: HashSet<String>,
+    /// `is_available()` guards, settled once every diagnostic is known.
+    pub guards: Vec<Guard>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
     pub bf16_uses: Vec<TextRange>,
 }
@@ -35,18 +59,32 @@ pub fn span(node: &impl Ranged) -> (usize, usize) {
 }
 
 impl<'s> Checker<'s> {
-    pub fn new(src: &'s SourceText, opts: &'s RuleOptions) -> Self {
+    pub fn new(src: &'s SourceText, opts: &'s RuleOptions, bindings: Bindings) -> Self {
         Checker {
             src,
             opts,
             findings: Findings::default(),
+            bindings,
             handled: HashSet::new(),
-            amp_aliases: HashMap::new(),
             flash_names: HashSet::new(),
             guarded_depth: 0,
             noted_lines: HashSet::new(),
             bf16_uses: Vec::new(),
+            cuda_uses: Vec::new(),
+            storage_params: Vec::new(),
+            guards: Vec::new(),
+            shimmed: HashSet::new(),
+            defines_cuda_method: false,
+            bound_values: Vec::new(),
+            name_calls: Vec::new(),
+            generator_placements: HashMap::new(),
+            reported: Vec::new(),
         }
+    }
+
+    /// The qualified name an expression refers to through the file's imports.
+    pub fn qualified(&self, expr: &Expr) -> Option<String> {
+        self.bindings.qualified(expr)
     }
 
     pub fn text(&self, node: &impl Ranged) -> &'s str {
@@ -87,6 +125,7 @@ impl<'s> Checker<'s> {
     ) -> &mut Diagnostic {
         let offset = at.start().to_usize();
         let diagnostics = &mut self.findings.diagnostics;
+        self.reported.push((at, Some(diagnostics.len())));
         diagnostics.push(Diagnostic::new(
             entry,
             self.src.line_of(offset),
@@ -102,6 +141,8 @@ impl<'s> Checker<'s> {
         let line = self.src.line_of(at.start().to_usize());
         if self.noted_lines.insert((entry.code, line)) {
             self.diag(entry, at, message);
+        } else {
+            self.reported.push((at, None));
         }
     }
 }

@@ -6,8 +6,8 @@
 use super::checker::{Checker, span};
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::options::Style;
-use crate::python::names::{CudaString, cuda_fstring_index, cuda_string, dotted, is_string};
-use ruff_python_ast::{Arguments, Expr, ExprCall, ExprDict, ExprIf, StmtFunctionDef};
+use crate::python::names::{CudaString, cuda_fstring_index, cuda_string, is_string};
+use ruff_python_ast::{Arguments, Expr, ExprCall, ExprDict, ExprIf, Operator, StmtFunctionDef};
 use ruff_text_size::Ranged;
 
 pub(crate) static DEVICE_ARGUMENT: Entry = Entry {
@@ -24,7 +24,7 @@ or paths is left alone.",
     fix: "Portable style: `device_utils.DEVICE`, or `device_utils.device(N)` when an index is \
 given. NPU style: the string becomes \"npu\" / \"npu:N\".",
     guide: "`\"cuda\"` / `\"cuda:N\"` / `f\"cuda:{i}\"` as a device: `.to()`, `device=`, \
-`map_location=`, `device_map=`, `torch.device(...)`, the `\"cuda\" if torch.cuda.is_available() \
+`map_location=`, `location=`, `device_map=`, `torch.device(...)`, the `\"cuda\" if torch.cuda.is_available() \
 else \"cpu\"` idiom, `--device` argparse defaults, `device` parameters, assignments and dict \
 keys -> `device_utils.DEVICE` / `device_utils.device(N)` (`\"npu\"`, `\"npu:N\"`)",
     severities: None,
@@ -34,7 +34,7 @@ pub(crate) static UNHANDLED_CUDA_STRING: Entry = Entry {
     code: Code::PY113,
     name: "unhandled-cuda-string",
     kind: Kind::Diagnostic,
-    severity: Severity::Info,
+    severity: Severity::Warning,
     summary: "A string that is exactly \"cuda\" / \"cuda:N\" in a position the tool does not rewrite",
     explanation: "The string may be a device, a config value or a dictionary key; the tool cannot be sure, \
 so it leaves it and says where it is.",
@@ -45,7 +45,7 @@ so it leaves it and says where it is.",
 
 impl Checker<'_> {
     /// The replacement for an expression used as a device, when it is a CUDA device.
-    fn device_replacement(&mut self, expr: &Expr) -> Option<String> {
+    pub(super) fn device_replacement(&mut self, expr: &Expr) -> Option<String> {
         if let Some(kind) = cuda_string(expr) {
             self.handled.insert(expr.start().to_usize());
             return Some(match (self.opts.style, kind) {
@@ -61,6 +61,14 @@ impl Checker<'_> {
                 Style::Npu => self.text(expr).replacen("cuda:", "npu:", 1),
                 Style::Portable => self.opts.device_with_index(index),
             });
+        }
+        // "cuda:" + str(i), "cuda:%d" % i, "cuda:{}".format(i): the helper's device() takes
+        // the index as an int or a numeric string.
+        if self.opts.style == Style::Portable
+            && let Some((literal, index)) = built_cuda_string(expr)
+        {
+            self.handled.insert(literal.start().to_usize());
+            return Some(self.opts.device_with_index(self.text(index)));
         }
         None
     }
@@ -111,7 +119,7 @@ impl Checker<'_> {
     /// `"cuda" if torch.cuda.is_available() else "cpu"`: the whole idiom becomes the
     /// helper's device in portable style, only the string in NPU style.
     pub fn cuda_ternary(&mut self, expr: &Expr, ternary: &ExprIf) {
-        if !is_cuda_ternary(ternary) {
+        if !self.is_cuda_ternary(ternary) {
             return;
         }
         self.handled.insert(ternary.body.start().to_usize());
@@ -179,6 +187,12 @@ impl Checker<'_> {
             {
                 self.rewrite_device(&DEVICE_ARGUMENT, default);
             }
+            // `def init_dist(launcher, backend="nccl")`.
+            if let Some(default) = &param.default
+                && param.parameter.name.id.as_str() == "backend"
+            {
+                self.rewrite_backend(default);
+            }
         }
     }
 
@@ -199,7 +213,9 @@ impl Checker<'_> {
 
     /// A "cuda" / "cuda:N" literal no rule dealt with: reported, never guessed at.
     pub fn leftover_cuda_string(&mut self, expr: &Expr) {
-        if cuda_string(expr).is_some() && !self.handled.contains(&expr.start().to_usize()) {
+        let device_like = cuda_string(expr).is_some()
+            || matches!(expr, Expr::StringLiteral(s) if s.value.to_str().starts_with("cuda:"));
+        if device_like && !self.handled.contains(&expr.start().to_usize()) {
             let text = self.text(expr);
             self.diag(
                 &UNHANDLED_CUDA_STRING,
@@ -210,17 +226,44 @@ impl Checker<'_> {
     }
 }
 
-/// `"cuda" if torch.cuda.is_available() else "cpu"`.
-fn is_cuda_ternary(ternary: &ExprIf) -> bool {
-    cuda_string(&ternary.body).is_some()
-        && is_string(&ternary.orelse, "cpu")
-        && dotted_call(&ternary.test).as_deref() == Some("torch.cuda.is_available")
+impl Checker<'_> {
+    /// `"cuda" if torch.cuda.is_available() else "cpu"`, with torch under any import name.
+    fn is_cuda_ternary(&self, ternary: &ExprIf) -> bool {
+        cuda_string(&ternary.body).is_some()
+            && is_string(&ternary.orelse, "cpu")
+            && matches!(ternary.test.as_ref(), Expr::Call(call) if call.arguments.is_empty()
+                && self.qualified(&call.func).as_deref() == Some("torch.cuda.is_available"))
+    }
 }
 
-/// The dotted name of a call's function, for `torch.cuda.is_available()`.
-fn dotted_call(expr: &Expr) -> Option<String> {
+/// `"cuda:" + i`, `"cuda:%d" % i`, `"cuda:{}".format(i)`: the literal and the index expression.
+fn built_cuda_string(expr: &Expr) -> Option<(&Expr, &Expr)> {
+    let literal_is = |e: &Expr, values: &[&str]| {
+        matches!(e, Expr::StringLiteral(s) if !s.value.is_implicit_concatenated()
+            && values.contains(&s.value.to_str()))
+    };
     match expr {
-        Expr::Call(call) if call.arguments.is_empty() => dotted(&call.func),
+        Expr::BinOp(op) if op.op == Operator::Add && literal_is(&op.left, &["cuda:"]) => {
+            Some((op.left.as_ref(), op.right.as_ref()))
+        }
+        Expr::BinOp(op)
+            if op.op == Operator::Mod
+                && literal_is(&op.left, &["cuda:%d", "cuda:%s", "cuda:%i"])
+                && !matches!(op.right.as_ref(), Expr::Tuple(_)) =>
+        {
+            Some((op.left.as_ref(), op.right.as_ref()))
+        }
+        Expr::Call(call)
+            if call.arguments.args.len() == 1
+                && call.arguments.keywords.is_empty()
+                && matches!(call.func.as_ref(), Expr::Attribute(a)
+                    if a.attr.id.as_str() == "format" && literal_is(&a.value, &["cuda:{}", "cuda:{0}"])) =>
+        {
+            let Expr::Attribute(a) = call.func.as_ref() else {
+                return None;
+            };
+            Some((a.value.as_ref(), call.arguments.args.first()?))
+        }
         _ => None,
     }
 }

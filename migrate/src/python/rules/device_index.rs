@@ -17,8 +17,8 @@ pub(crate) static INTEGER_DEVICE_INDEX: Entry = Entry {
 `cuda:<local_rank>` on an NPU host. Integer literals and names that are clearly ranks or \
 device ids (`local_rank`, `rank`, `gpu`, `gpu_id`, `device_id`) are rewritten.",
     fix: "Portable style: `.to(device_utils.device(i))`. NPU style: `.to(f\"npu:{i}\")`.",
-    guide: "`.to(0)`, `.to(local_rank)`, `.to(args.gpu)` -> `.to(device_utils.device(i))`: torch \
-reads a bare integer as a CUDA index",
+    guide: "`.to(0)`, `.to(local_rank)`, `.to(args.gpu)`, `device=local_rank` -> \
+`device_utils.device(i)`: torch reads a bare integer as a CUDA index",
     severities: None,
 };
 

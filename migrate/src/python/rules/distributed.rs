@@ -4,7 +4,7 @@
 use super::checker::Checker;
 use crate::code::{Code, Entry, Kind, Severity};
 use crate::python::names::is_string;
-use ruff_python_ast::{Arguments, CmpOp, Expr, ExprCall};
+use ruff_python_ast::{Arguments, CmpOp, Expr, ExprCall, ExprIf};
 use ruff_text_size::{Ranged, TextRange};
 
 pub(crate) static DIST_BACKEND: Entry = Entry {
@@ -15,8 +15,9 @@ pub(crate) static DIST_BACKEND: Entry = Entry {
     summary: "The \"nccl\" process-group backend becomes the backend of the selected device",
     explanation: "NCCL exists only on NVIDIA GPUs; Ascend's collective library is HCCL and CPU runs use gloo.",
     fix: "Portable style: `device_utils.DIST_BACKEND` (hccl / nccl / gloo). NPU style: \"hccl\".",
-    guide: "`\"nccl\"` in `init_process_group` / `new_group` / `backend=` -> \
-`device_utils.DIST_BACKEND` (`\"hccl\"`)",
+    guide: "`\"nccl\"` in `init_process_group` / `new_group` / `backend=` or as a branch of a \
+conditional expression -> `device_utils.DIST_BACKEND` (`\"hccl\"`); `init_device_mesh(\"cuda\", ...)` \
+-> `device_utils.DEVICE_TYPE`",
     severities: None,
 };
 
@@ -36,7 +37,7 @@ pub(crate) static NCCL_SPECIFIC: Entry = Entry {
     code: Code::PY111,
     name: "nccl-specific",
     kind: Kind::Diagnostic,
-    severity: Severity::Info,
+    severity: Severity::Warning,
     summary: "NCCL-specific checks and NCCL_* settings do not apply on NPU",
     explanation: "`backend == \"nccl\"`, `dist.is_nccl_available()` and NCCL_* environment variables \
 configure NVIDIA's collective library only.",
@@ -54,11 +55,31 @@ impl Checker<'_> {
         }
     }
 
+    /// `init_device_mesh("cuda", (n,))`: the mesh's device type is the selected device's
+    /// ("cpu" on a host without an accelerator, where the mesh runs on gloo).
+    pub fn device_mesh_call(&mut self, args: &Arguments) {
+        if let Some(first) = args.args.first()
+            && is_string(first, "cuda")
+        {
+            self.handled.insert(first.start().to_usize());
+            let replacement = self.opts.device_type();
+            self.replace(&DIST_BACKEND, first, replacement);
+        }
+    }
+
     /// "nccl" given as a backend (positionally or as `backend=`).
     pub fn rewrite_backend(&mut self, expr: &Expr) {
         if is_string(expr, "nccl") {
             let replacement = self.opts.dist_backend();
             self.replace(&DIST_BACKEND, expr, replacement);
+        }
+    }
+
+    /// `"nccl" if ... else "gloo"`: the NCCL branch becomes the selected device's backend,
+    /// which is gloo wherever NCCL is not there, so every branch keeps its meaning.
+    pub fn backend_ternary(&mut self, ternary: &ExprIf) {
+        for branch in [&ternary.body, &ternary.orelse] {
+            self.rewrite_backend(branch);
         }
     }
 

@@ -19,33 +19,51 @@ pub(crate) mod distributed;
 pub(crate) mod environment;
 pub(crate) mod float64;
 pub(crate) mod generator;
+mod generator_draws;
+pub(crate) mod guards;
 pub(crate) mod safetensors;
+mod storage;
 pub(crate) mod torch_cuda;
+pub(crate) mod unresolved;
 pub(crate) mod vendor_stacks;
 
 use crate::findings::Findings;
 use crate::options::RuleOptions;
-use crate::python::names::{callee_tail, dotted, dotted_if_relevant};
+use crate::python::bindings::Bindings;
+use crate::python::names::{callee_tail, dotted};
 use crate::text::SourceText;
 use checker::Checker;
 use device_argument::DEVICE_ARGUMENT;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
-    Alias, CmpOp, ExceptHandler, Expr, ExprAttribute, ExprCall, Stmt, StmtFunctionDef, StmtTry,
+    Alias, CmpOp, ExceptHandler, Expr, ExprAttribute, ExprCall, ExprContext, Stmt, StmtFunctionDef,
+    StmtTry,
 };
 use ruff_text_size::{Ranged, TextRange};
 use safetensors::{SAFETENSORS_DEVICE, is_safetensors_loader};
 
 pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Findings {
-    let mut checker = Checker::new(source, options);
+    let bindings = Bindings::of(body);
+    let line_of = |offset| source.line_of(offset);
+    let placements =
+        generator_draws::placements(body, &bindings, &source.body, &options.helper, &line_of);
+    let shimmed = unresolved::shimmed_members(body, &bindings);
+    let defines_cuda_method = source.body.contains("def cuda(");
+    let mut checker = Checker::new(source, options, bindings);
+    checker.shimmed = shimmed;
+    checker.defines_cuda_method = defines_cuda_method;
+    checker.generator_placements = placements;
     checker.visit_body(body);
+    checker.report_unresolved();
+    checker.settle_guards();
     checker.report_bf16();
     checker.findings
 }
 
 impl Checker<'_> {
     fn visit_call(&mut self, call: &ExprCall) {
-        let name = dotted_if_relevant(&call.func);
+        self.remember_name_call(call);
+        let name = self.qualified(&call.func);
         let name = name.as_deref();
         let tail = callee_tail(call).unwrap_or_default();
         let args = &call.arguments;
@@ -59,6 +77,7 @@ impl Checker<'_> {
                 self.autocast_call(args)
             }
             (_, "init_process_group" | "new_group") => self.process_group_call(args),
+            (_, "init_device_mesh") => self.device_mesh_call(args),
             (_, "to") if matches!(call.func.as_ref(), Expr::Attribute(_)) => self.dot_to_call(call),
             (_, "cuda") => self.cuda_method(call),
             (_, "add_argument") => self.argparse_default(call),
@@ -85,13 +104,20 @@ impl Checker<'_> {
                 continue;
             };
             match arg {
-                "device" | "map_location" | "device_map" => {
+                "map_location" => {
+                    self.remember_storage_param(&kw.value);
+                    self.rewrite_device(&DEVICE_ARGUMENT, &kw.value);
+                }
+                "device" | "location" | "device_map" => {
                     let entry = if safetensors && arg == "device" {
                         &SAFETENSORS_DEVICE
                     } else {
                         &DEVICE_ARGUMENT
                     };
-                    self.rewrite_device(entry, &kw.value);
+                    if !self.rewrite_device(entry, &kw.value) && arg == "device" {
+                        // `device=rank`: torch reads a bare integer as a CUDA index.
+                        self.integer_device_index(&kw.value);
+                    }
                 }
                 "device_type" => self.rewrite_device_type(&kw.value),
                 "backend" => self.rewrite_backend(&kw.value),
@@ -101,12 +127,15 @@ impl Checker<'_> {
     }
 
     fn visit_attribute(&mut self, attr: &ExprAttribute) {
-        let value = dotted_if_relevant(&attr.value);
+        let value = self.qualified(&attr.value);
         let member = attr.attr.id.as_str();
         if value.as_deref() == Some("torch") && member == "bfloat16" {
             self.bf16_use(attr);
         }
         match value.as_deref() {
+            Some("torch.cuda") if attr.ctx != ExprContext::Load => {
+                self.cuda_shim_assignment(&attr.value)
+            }
             Some("torch.cuda") => self.torch_cuda_member(attr, member),
             Some("torch.backends.cuda" | "torch.backends.cuda.matmul") => {
                 self.backends_cuda_member(attr, member)
@@ -131,15 +160,20 @@ impl Checker<'_> {
         for m in &modules {
             let root = m.split('.').next().unwrap_or_default();
             match root {
-                "flash_attn" if !guarded => self.unguarded_flash_attn_import(stmt, m),
-                "flash_attn" => {}
+                "flash_attn" | "sageattention" if !guarded => {
+                    self.unguarded_flash_attn_import(stmt, m)
+                }
+                "flash_attn" | "sageattention" => {}
                 "xformers" => self.xformers_import(stmt, m, guarded),
                 _ => self.vendor_import(stmt, root, m),
             }
         }
         if let Some(m) = module {
+            if m == "torch.backends.cuda" {
+                self.backends_cuda_import(aliases);
+            }
             self.remember_flash_attn_names(m, aliases);
-            self.amp_import(stmt, m, aliases);
+            self.amp_import(stmt, m);
         }
     }
 
@@ -178,11 +212,13 @@ impl Checker<'_> {
                 self.environ_assignment(&sub.slice, value, stmt);
             }
             self.device_named_target(target, value);
+            self.remember_binding(target, value);
         }
     }
 
     fn visit_function_def(&mut self, def: &StmtFunctionDef) {
         self.device_parameter_defaults(def);
+        self.skipif_guard(def);
         for decorator in &def.decorator_list {
             self.amp_decorator(decorator);
             self.jit_decorator(decorator);
@@ -208,6 +244,19 @@ impl Checker<'_> {
 }
 
 impl<'a> Visitor<'a> for Checker<'_> {
+    /// Statements one by one, telling an `if` the code after it (what `if not ...: return`
+    /// guards).
+    fn visit_body(&mut self, body: &'a [Stmt]) {
+        for (i, stmt) in body.iter().enumerate() {
+            if let Stmt::If(if_stmt) = stmt {
+                let rest = &body[i + 1..];
+                let rest = (!rest.is_empty()).then(|| guards::body_range(rest));
+                self.if_guard(if_stmt, rest);
+            }
+            self.visit_stmt(stmt);
+        }
+    }
+
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::Import(import) => self.visit_import(stmt, &import.names, None),
@@ -231,8 +280,22 @@ impl<'a> Visitor<'a> for Checker<'_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => self.visit_call(call),
-            Expr::Attribute(attr) => self.visit_attribute(attr),
-            Expr::If(ternary) => self.cuda_ternary(expr, ternary),
+            Expr::Attribute(attr) => {
+                self.cuda_use(expr);
+                self.visit_attribute(attr)
+            }
+            Expr::Name(name) => {
+                self.cuda_use(expr);
+                self.torch_cuda_name(name)
+            }
+            Expr::BoolOp(op) => {
+                self.and_guard(op);
+            }
+            Expr::If(ternary) => {
+                self.ternary_guard(ternary);
+                self.backend_ternary(ternary);
+                self.cuda_ternary(expr, ternary)
+            }
             Expr::Dict(dict) => self.device_dict_values(dict),
             Expr::Compare(cmp) => {
                 self.visit_compare(&cmp.left, &cmp.ops, &cmp.comparators, cmp.range())

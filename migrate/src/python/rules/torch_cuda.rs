@@ -3,8 +3,9 @@
 
 use super::checker::Checker;
 use crate::code::{Code, Entry, Kind, Severity};
-use ruff_python_ast::ExprAttribute;
-use ruff_text_size::Ranged;
+use crate::options::Style;
+use ruff_python_ast::{ExprAttribute, ExprContext, ExprName};
+use ruff_text_size::{Ranged, TextRange};
 
 pub(crate) static DEVICE_MODULE: Entry = Entry {
     code: Code::PY004,
@@ -28,8 +29,8 @@ pub(crate) static DEVICE_CAPABILITY: Entry = Entry {
     code: Code::PY107,
     name: "device-capability",
     kind: Kind::Diagnostic,
-    severity: Severity::Warning,
-    summary: "get_device_capability / get_device_properties answer differently on NPU",
+    severity: Severity::Error,
+    summary: "get_device_capability / get_device_properties fail on an NPU host",
     explanation: "`torch.cuda.get_device_capability()` has no meaning on Ascend (torch.npu returns None or \
 lacks the call) and `get_device_properties(...).major/minor` do not exist there, so \
 capability-based branches break.",
@@ -100,24 +101,68 @@ const CAPABILITY_FUNCTIONS: &[&str] = &[
 ];
 
 impl Checker<'_> {
-    /// `torch.cuda.<member>` anywhere: called, passed or read.
+    /// What replaces `torch.cuda`: the helper's module, or `torch.npu` spelled with the
+    /// name torch is imported under.
+    fn device_module_text(&self) -> String {
+        match self.opts.style {
+            Style::Portable => self.opts.device_module(),
+            Style::Npu => format!(
+                "{}.npu",
+                self.bindings.local_for("torch").unwrap_or("torch")
+            ),
+        }
+    }
+
+    /// `torch.cuda.<member>` anywhere, under any import name: called, passed or read.
     pub fn torch_cuda_member(&mut self, attr: &ExprAttribute, member: &str) {
         if member == "amp" {
             return; // handled where the amp name is used
         }
+        if self.shimmed.contains(member) {
+            return self.shimmed_use(attr.range(), member);
+        }
         if PORTABLE_CUDA_FUNCTIONS.contains(&member) {
-            let replacement = self.opts.device_module();
+            let replacement = self.device_module_text();
             self.replace(&DEVICE_MODULE, attr.value.as_ref(), replacement);
-        } else if CAPABILITY_FUNCTIONS.contains(&member) {
+        } else {
+            self.cuda_member_diagnostic(attr.range(), member);
+        }
+    }
+
+    /// A bare name imported from torch.cuda (`from torch.cuda import synchronize`).
+    pub fn torch_cuda_name(&mut self, name: &ExprName) {
+        if name.ctx != ExprContext::Load {
+            return;
+        }
+        let Some(member) = self
+            .bindings
+            .resolve_name(name.id.as_str())
+            .and_then(|q| q.strip_prefix("torch.cuda.").map(str::to_string))
+        else {
+            return;
+        };
+        if member.contains('.') || member == "amp" {
+            return;
+        }
+        if PORTABLE_CUDA_FUNCTIONS.contains(&member.as_str()) {
+            let replacement = format!("{}.{member}", self.device_module_text());
+            self.replace(&DEVICE_MODULE, name, replacement);
+        } else {
+            self.cuda_member_diagnostic(name.range(), &member);
+        }
+    }
+
+    fn cuda_member_diagnostic(&mut self, at: TextRange, member: &str) {
+        if CAPABILITY_FUNCTIONS.contains(&member) {
             self.diag(
                 &DEVICE_CAPABILITY,
-                attr.range(),
+                at,
                 format!("torch.cuda.{member} has no NPU meaning"),
             );
         } else {
             self.diag(
                 &CUDA_ONLY_API,
-                attr.range(),
+                at,
                 format!("torch.cuda.{member} has no NPU equivalent"),
             );
         }

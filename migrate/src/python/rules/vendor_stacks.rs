@@ -4,7 +4,6 @@
 
 use super::checker::Checker;
 use crate::code::{Code, Entry, Kind, Severity};
-use crate::python::names::dotted;
 use ruff_python_ast::{Arguments, Decorator, ExprCall, Stmt};
 use ruff_text_size::Ranged;
 
@@ -21,6 +20,22 @@ torch_npu.optim.NpuFusedAdamW, and torch.nn.parallel.DistributedDataParallel.",
     guide: "torch.amp for mixed precision; `torch.optim.AdamW` or `torch_npu.optim.NpuFusedAdamW`; \
 torch DDP instead of apex DDP; no bitsandbytes on NPU",
     severities: None,
+};
+
+pub(crate) static CUDA_ONLY_PACKAGE: Entry = Entry {
+    code: Code::PY117,
+    name: "cuda-only-package",
+    kind: Kind::Diagnostic,
+    severity: Severity::Error,
+    summary: "pycuda, cuda-python, TensorRT, polygraphy and cupy have no Ascend build",
+    explanation: "These packages drive NVIDIA's driver and runtime directly; an unguarded import fails on \
+an NPU host (and on a CPU-only one). Code written against them (TensorRT engines, pycuda \
+buffers) has no portable rewrite.",
+    fix: "Keep the TensorRT / pycuda path behind `try: ... except ImportError:` and a device check \
+(`device_utils.DEVICE_TYPE == \"cuda\"`), with the plain torch path as the fallback.",
+    guide: "keep the TensorRT / pycuda path behind an ImportError guard and a CUDA device check, \
+with the torch path as the fallback",
+    severities: Some("error (unguarded import), info (guarded import)"),
 };
 
 pub(crate) static TRITON_JIT: Entry = Entry {
@@ -57,6 +72,20 @@ device check",
 impl Checker<'_> {
     /// `import apex` / `import triton` ... (`root` is the module's first name).
     pub fn vendor_import(&mut self, stmt: &Stmt, root: &str, module: &str) {
+        if matches!(root, "pycuda" | "cuda" | "tensorrt" | "polygraphy" | "cupy") {
+            let severity = if self.guarded_depth > 0 {
+                Severity::Info
+            } else {
+                Severity::Error
+            };
+            self.diag(
+                &CUDA_ONLY_PACKAGE,
+                stmt.range(),
+                format!("import of {module}"),
+            )
+            .set_severity(severity);
+            return;
+        }
         let entry = match root {
             "apex" | "amp_C" | "bitsandbytes" => &APEX,
             "triton" => &TRITON_JIT,
@@ -68,7 +97,7 @@ impl Checker<'_> {
     /// `@triton.jit` and `@torch.jit.script`.
     pub fn jit_decorator(&mut self, decorator: &Decorator) {
         if matches!(
-            dotted(&decorator.expression).as_deref(),
+            self.qualified(&decorator.expression).as_deref(),
             Some("triton.jit" | "torch.jit.script")
         ) {
             self.diag(
