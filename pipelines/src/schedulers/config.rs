@@ -425,8 +425,9 @@ impl SchedulerConfig {
     }
 
     /// `alphas_cumprod` in float32, computed the way torch does in the scheduler's
-    /// constructor (f32 linspace, f32 cumulative product), once the settings that would
-    /// change it but are not implemented are refused and `steps` is known to fit.
+    /// constructor (f32 linspace, cumulative product carried in f64), once the settings
+    /// that would change it but are not implemented are refused and `steps` is known to
+    /// fit.
     pub(crate) fn alphas_cumprod(
         &self,
         class: SchedulerClass,
@@ -474,12 +475,14 @@ impl SchedulerConfig {
                 })
                 .collect(),
         };
-        let mut acc = 1.0f32;
+        // torch's CPU cumprod carries the running product in f64 and rounds each output
+        // to f32; a running f32 product drifts by a few ulps over 1000 steps.
+        let mut acc = 1.0f64;
         Ok(betas
             .iter()
             .map(|b| {
-                acc *= 1.0 - b;
-                acc
+                acc *= f64::from(1.0 - b);
+                acc as f32
             })
             .collect())
     }
