@@ -14,7 +14,7 @@ use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::image::{stage_png, to_rgb8};
 use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
-use pipelines::schedulers::{self, config::SchedulerClass};
+use pipelines::schedulers::{self, Sampler};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
 use pipelines::tensor_file::stage_safetensors;
@@ -49,7 +49,7 @@ else HF_HOME/hub, else ~/.cache/huggingface/hub): `hf download ORG/NAME` puts it
 
 Example:
   sd --model ./stable-diffusion-2-1-base --prompt \"a photo of an astronaut\" \\
-     --steps 25 --scheduler dpm++2m --seed 42 --output astronaut.png";
+     --steps 25 --scheduler \"DPM++ 2M Karras\" --seed 42 --output astronaut.png";
 
 #[derive(Parser, Debug)]
 #[command(name = "sd", version, about = "Stable Diffusion 2.x text-to-image on candle", after_help = AFTER_HELP)]
@@ -80,9 +80,12 @@ struct Args {
     /// Defaults like --width.
     #[arg(short = 'H', long)]
     height: Option<usize>,
-    /// Defaults to the folder's own scheduler (scheduler/scheduler_config.json).
+    /// Defaults to the folder's own scheduler (scheduler/scheduler_config.json). A1111's
+    /// names set the schedule type (Karras, Exponential, else the training sigmas) and the
+    /// SDE variant over the folder's config; case, spaces, hyphens and underscores are
+    /// ignored ("dpm++-2m-karras").
     #[arg(long, visible_alias = "sampler", value_parser = values::scheduler())]
-    scheduler: Option<SchedulerClass>,
+    scheduler: Option<(&'static str, Sampler)>,
     /// auto (NPU, then CUDA, then CPU, or what PREFERRED_DEVICE names), cpu, cuda[:N] or
     /// npu[:N].
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
@@ -384,12 +387,20 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         None => None,
     };
-    let kind = match args.scheduler {
-        Some(class) => class.short_name().to_string(),
-        None => sd.scheduler_config.class_name().unwrap_or("").to_string(),
+    let (kind, sampler) = match args.scheduler {
+        Some((name, sampler)) => (name.to_string(), sampler),
+        None => {
+            let own = sd.scheduler_config.class_name().unwrap_or("");
+            let sampler =
+                schedulers::sampler::parse(own).map_err(|e| bad(format!("scheduler: {e}")))?;
+            (own.to_string(), sampler)
+        }
     };
-    let mut scheduler = schedulers::build(&kind, &sd.scheduler_config, args.steps)
+    let mut scheduler = sampler
+        .build(&sd.scheduler_config, args.steps)
         .map_err(|e| bad(format!("scheduler: {e}")))?;
+    let sampler_name = Sampler::a1111_name(sampler.class, &sampler.configure(&sd.scheduler_config))
+        .map_or_else(|| a1111_sampler(&kind), str::to_string);
     let default_size = sd.unet.config().sample_size * sd.vae_scale_factor();
     let init_size = match &init {
         Some(i) => {
@@ -424,7 +435,8 @@ fn run(args: &Args) -> Result<(), Failure> {
     bar.finish_and_clear();
     let mut deviation_found = None;
     if args.accel.compare_baseline {
-        let mut fresh = schedulers::build(&kind, &sd.scheduler_config, args.steps)
+        let mut fresh = sampler
+            .build(&sd.scheduler_config, args.steps)
             .map_err(|e| bad(format!("scheduler: {e}")))?;
         let plain = Accelerations::default();
         let (base, _) = match &init {
@@ -462,7 +474,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         None => None,
     };
     let image = sd.decode(&latents)?;
-    let info = generation_info(args, &choice, &g, &kind, &accel.name());
+    let info = generation_info(args, &choice, &g, (&kind, &sampler_name), &accel.name());
     let count = image.dim(0).map_err(ModelError::from)?;
     let mut staged = Vec::with_capacity(count + 1);
     for i in 0..count {
@@ -499,7 +511,7 @@ fn generation_info(
     args: &Args,
     choice: &Choice,
     g: &Generation,
-    scheduler: &str,
+    (scheduler, sampler): (&str, &str),
     accel: &str,
 ) -> GenerationInfo {
     let seed_used = args.latents.is_none();
@@ -508,7 +520,7 @@ fn generation_info(
         prompt: g.prompt.clone(),
         negative_prompt: g.negative_prompt.clone().unwrap_or_default(),
         steps: args.steps,
-        sampler: a1111_sampler(scheduler),
+        sampler: sampler.to_string(),
         cfg_scale: g.guidance,
         seed: seed_used.then_some(g.seed),
         width: g.width as u32,

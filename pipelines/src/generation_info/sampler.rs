@@ -14,6 +14,7 @@ pub fn a1111_sampler(scheduler: &str) -> String {
             SchedulerClass::Euler => "Euler",
             SchedulerClass::EulerAncestral => "Euler a",
             SchedulerClass::DpmSolver => "DPM++ 2M",
+            SchedulerClass::Heun => "Heun",
         }
         .to_string();
     }
@@ -39,6 +40,7 @@ mod tests {
             ("euler", "EulerDiscreteScheduler", "Euler"),
             ("euler-a", "EulerAncestralDiscreteScheduler", "Euler a"),
             ("dpm++2m", "DPMSolverMultistepScheduler", "DPM++ 2M"),
+            ("heun", "HeunDiscreteScheduler", "Heun"),
         ] {
             assert_eq!(a1111_sampler(ours), want);
             assert_eq!(a1111_sampler(class), want);

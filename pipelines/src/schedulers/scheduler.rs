@@ -6,6 +6,17 @@ use device::TorchRng;
 /// The shared interface of every scheduler, as the pipeline drives it.
 pub trait Scheduler: std::fmt::Debug {
     fn timesteps(&self) -> &[f64];
+    /// The sigmas of a scheduler that steps in sigma space, one more than the timesteps
+    /// (the last is where the final step lands); empty for DDIM and PNDM, which step in
+    /// alpha space.
+    fn sigmas(&self) -> &[f32] {
+        &[]
+    }
+    /// Model evaluations per step: 2 for Heun, whose schedule lists each timestep after the
+    /// first twice (img2img cuts the schedule at a multiple of it, as diffusers does).
+    fn order(&self) -> usize {
+        1
+    }
     /// Scale of the initial noise: 1 for DDPM-family schedulers, sigma_max for Euler ones.
     fn init_noise_sigma(&self) -> f64 {
         1.0

@@ -21,4 +21,5 @@ mod input_images;
 mod sd_accel;
 mod sd_architecture;
 mod sd_parity;
+mod sd_samplers;
 mod sd_variants;
