@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(e.exit_code(), i32::from(crate::exit::BAD_INPUT));
         assert!(
             e.to_string().contains(
-                "pndm, ddim, euler, euler-a, dpm++2m, heun, DDIM, PLMS, Euler, \"Euler Karras\""
+                "pndm, ddim, euler, euler-a, dpm++2m, heun, lms, DDIM, PLMS, Euler, \"Euler Karras\""
             ),
             "{e}"
         );

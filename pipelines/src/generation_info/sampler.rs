@@ -15,6 +15,7 @@ pub fn a1111_sampler(scheduler: &str) -> String {
             SchedulerClass::EulerAncestral => "Euler a",
             SchedulerClass::DpmSolver => "DPM++ 2M",
             SchedulerClass::Heun => "Heun",
+            SchedulerClass::Lms => "LMS",
         }
         .to_string();
     }
@@ -41,6 +42,7 @@ mod tests {
             ("euler-a", "EulerAncestralDiscreteScheduler", "Euler a"),
             ("dpm++2m", "DPMSolverMultistepScheduler", "DPM++ 2M"),
             ("heun", "HeunDiscreteScheduler", "Heun"),
+            ("lms", "LMSDiscreteScheduler", "LMS"),
         ] {
             assert_eq!(a1111_sampler(ours), want);
             assert_eq!(a1111_sampler(class), want);

@@ -18,16 +18,18 @@ pub enum SchedulerClass {
     EulerAncestral,
     DpmSolver,
     Heun,
+    Lms,
 }
 
 impl SchedulerClass {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Pndm,
         Self::Ddim,
         Self::Euler,
         Self::EulerAncestral,
         Self::DpmSolver,
         Self::Heun,
+        Self::Lms,
     ];
 
     /// diffusers' class name, as `_class_name` carries it.
@@ -39,6 +41,7 @@ impl SchedulerClass {
             Self::EulerAncestral => "EulerAncestralDiscreteScheduler",
             Self::DpmSolver => "DPMSolverMultistepScheduler",
             Self::Heun => "HeunDiscreteScheduler",
+            Self::Lms => "LMSDiscreteScheduler",
         }
     }
 
@@ -51,6 +54,7 @@ impl SchedulerClass {
             Self::EulerAncestral => "euler-a",
             Self::DpmSolver => "dpm++2m",
             Self::Heun => "heun",
+            Self::Lms => "lms",
         }
     }
 
@@ -65,7 +69,7 @@ impl SchedulerClass {
     fn default_spacing(self) -> Spacing {
         match self {
             Self::Ddim | Self::Pndm => Spacing::Leading,
-            Self::Euler | Self::EulerAncestral | Self::DpmSolver | Self::Heun => Spacing::Linspace,
+            _ => Spacing::Linspace,
         }
     }
 
@@ -381,7 +385,8 @@ pub struct SchedulerConfig {
 
 /// diffusers' constructor defaults (`scheduling_ddim.py`, `scheduling_pndm.py`,
 /// `scheduling_euler_discrete.py`, `scheduling_euler_ancestral_discrete.py`,
-/// `scheduling_dpmsolver_multistep.py`, `scheduling_heun_discrete.py`), which agree wherever two classes share a key
+/// `scheduling_dpmsolver_multistep.py`, `scheduling_heun_discrete.py`,
+/// `scheduling_lms_discrete.py`), which agree wherever two classes share a key
 /// but for those left `None`.
 impl Default for SchedulerConfig {
     fn default() -> Self {

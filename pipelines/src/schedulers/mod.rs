@@ -9,6 +9,7 @@ pub mod euler;
 pub mod euler_ancestral;
 pub mod flow;
 pub mod heun;
+pub mod lms;
 pub mod pndm;
 pub mod sampler;
 pub mod schedule_math;
@@ -53,6 +54,7 @@ impl Sampler {
             }
             SchedulerClass::DpmSolver => Box::new(dpm_solver::DpmSolver::new(config, steps)?),
             SchedulerClass::Heun => Box::new(heun::Heun::new(config, steps)?),
+            SchedulerClass::Lms => Box::new(lms::Lms::new(config, steps)?),
         })
     }
 }
@@ -89,7 +91,7 @@ mod tests {
                 serde_json::json!({"algorithm_type": "sde-dpmsolver"}),
             ),
             ("dpm++2m", serde_json::json!({"solver_order": 3})),
-            ("lms", serde_json::json!({})),
+            ("unipc", serde_json::json!({})),
         ];
         for (kind, v) in cases {
             assert!(built(kind, v.clone(), 10).is_err(), "{kind} {v}");

@@ -29,19 +29,20 @@ const fn sampler(
 }
 
 use AlgorithmType::{DpmSolverPlusPlus as Ode, SdeDpmSolverPlusPlus as Sde};
-use SchedulerClass::{Ddim, DpmSolver, Euler, EulerAncestral, Heun, Pndm};
+use SchedulerClass::{Ddim, DpmSolver, Euler, EulerAncestral, Heun, Lms, Pndm};
 use SigmaSpacing::{AtTimesteps, Exponential, Karras};
 
 /// Every accepted name, in the order `--help` lists them: the short names, then A1111's.
 /// A short name is the same sampler as its A1111 name, and the one a spelling of both
 /// (`DDIM`, `ddim`) resolves to, so that runs keep recording the short names.
-const TABLE: [(&str, Sampler); 21] = [
+const TABLE: [(&str, Sampler); 24] = [
     ("pndm", sampler(Pndm, None, None)),
     ("ddim", sampler(Ddim, None, None)),
     ("euler", sampler(Euler, Some(AtTimesteps), None)),
     ("euler-a", sampler(EulerAncestral, None, None)),
     ("dpm++2m", sampler(DpmSolver, Some(AtTimesteps), Some(Ode))),
     ("heun", sampler(Heun, Some(AtTimesteps), None)),
+    ("lms", sampler(Lms, Some(AtTimesteps), None)),
     ("DDIM", sampler(Ddim, None, None)),
     ("PLMS", sampler(Pndm, None, None)),
     ("Euler", sampler(Euler, Some(AtTimesteps), None)),
@@ -72,10 +73,12 @@ const TABLE: [(&str, Sampler); 21] = [
     ("Heun", sampler(Heun, Some(AtTimesteps), None)),
     ("Heun Karras", sampler(Heun, Some(Karras), None)),
     ("Heun Exponential", sampler(Heun, Some(Exponential), None)),
+    ("LMS", sampler(Lms, Some(AtTimesteps), None)),
+    ("LMS Karras", sampler(Lms, Some(Karras), None)),
 ];
 
 /// How many of [`TABLE`]'s names are short ones.
-const SHORT: usize = 6;
+const SHORT: usize = 7;
 
 /// The names `sd --scheduler` lists.
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -165,7 +168,7 @@ mod tests {
         ] {
             assert_eq!(Sampler::from_name(typed).map(|(n, _)| n), Some(listed));
         }
-        for unknown in ["lms", "dpm++ 2m karass", "", "Euler a Karras", "unipc"] {
+        for unknown in ["lms a", "dpm++ 2m karass", "", "Euler a Karras", "unipc"] {
             assert!(Sampler::from_name(unknown).is_none(), "{unknown}");
         }
     }
@@ -179,6 +182,7 @@ mod tests {
             ("euler-a", "Euler a"),
             ("dpm++2m", "DPM++ 2M"),
             ("heun", "Heun"),
+            ("lms", "LMS"),
         ] {
             assert_eq!(
                 Sampler::from_name(short).map(|(_, s)| s),

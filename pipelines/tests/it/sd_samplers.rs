@@ -1,5 +1,5 @@
 //! The samplers `sd --scheduler` takes under AUTOMATIC1111's names (Karras and exponential
-//! sigmas for Euler, DPM++ 2M and Heun, DPM++ 2M SDE, Heun) against diffusers 0.42.1, from the fixtures
+//! sigmas for Euler, DPM++ 2M, Heun and LMS, DPM++ 2M SDE, Heun, LMS) against diffusers 0.42.1, from the fixtures
 //! of scripts/fixtures/sd_samplers_reference.py: schedules, scheduler traces and whole
 //! txt2img runs on the tiny SD 2.x model, each sampler built from the model's own scheduler
 //! config as diffusers' `from_config(config, **overrides)` builds it.
@@ -73,7 +73,7 @@ fn schedules_match_diffusers() {
 #[test]
 fn traces_match_diffusers() {
     let traces = json()["traces"].as_object().expect("traces");
-    assert_eq!(traces.len(), 8);
+    assert_eq!(traces.len(), 10);
     for (name, trace) in traces {
         check_trace_in(reference(), trace, name);
     }
@@ -85,7 +85,7 @@ fn traces_match_diffusers() {
 fn txt2img_runs_match_diffusers() {
     let sd = model();
     let runs = json()["txt2img"].as_object().expect("runs");
-    assert_eq!(runs.len(), 8);
+    assert_eq!(runs.len(), 10);
     for (name, run) in runs {
         let steps = run["num_inference_steps"].as_u64().expect("steps") as usize;
         let mut sched = sampler::parse(name)
@@ -124,7 +124,7 @@ fn txt2img_runs_match_diffusers() {
 fn img2img_runs_match_diffusers() {
     let sd = model();
     let runs = json()["img2img"].as_object().expect("runs");
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 5);
     let tensor = |key: &str| {
         reference()
             .0
