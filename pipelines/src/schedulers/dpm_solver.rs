@@ -245,8 +245,15 @@ impl Scheduler for DpmSolver {
         Ok(out)
     }
 
+    fn begin_at(&mut self, index: usize) {
+        self.step_index = Some(index);
+    }
+
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        let sigma = self.sigma(index_for_timestep(&self.timesteps, timestep))?;
+        let i = self
+            .step_index
+            .unwrap_or_else(|| index_for_timestep(&self.timesteps, timestep));
+        let sigma = self.sigma(i)?;
         let (alpha, sigma) = alpha_sigma(sigma);
         (original * f64::from(alpha))? + (noise * f64::from(sigma))?
     }

@@ -20,8 +20,8 @@ pub struct SigmaSchedule {
     /// One more than `timesteps`: the final sigma.
     pub sigmas: Vec<f32>,
     pub init_noise_sigma: f64,
-    /// Set after the first step; before it, the index is looked up from the timestep, as
-    /// diffusers does (img2img starts part-way through).
+    /// Set after the first step, or by `begin_at`; before either, the index is looked up
+    /// from the timestep, as diffusers does.
     step_index: Option<usize>,
 }
 
@@ -30,6 +30,11 @@ impl SigmaSchedule {
     pub fn index(&self, timestep: f64) -> usize {
         self.step_index
             .unwrap_or_else(|| index_for_timestep(&self.timesteps, timestep))
+    }
+
+    /// The next step is at `index` (see [`Scheduler::begin_at`]).
+    pub fn begin_at(&mut self, index: usize) {
+        self.step_index = Some(index);
     }
 
     /// Records that step `index` was taken.
@@ -154,7 +159,7 @@ impl SigmaSchedule {
     }
 
     pub fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        let sigma = self.sigma(index_for_timestep(&self.timesteps, timestep))?;
+        let sigma = self.sigma(self.index(timestep))?;
         original + (noise * f64::from(sigma))?
     }
 }
@@ -223,6 +228,10 @@ impl Scheduler for Euler {
         let out = (sample + (derivative * f64::from(next - sigma))?)?;
         self.schedule.advance(i);
         Ok(out)
+    }
+
+    fn begin_at(&mut self, index: usize) {
+        self.schedule.begin_at(index);
     }
 
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {

@@ -78,6 +78,10 @@ impl Scheduler for EulerAncestral {
         prev + (noise * f64::from(up))?
     }
 
+    fn begin_at(&mut self, index: usize) {
+        self.schedule.begin_at(index);
+    }
+
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
         self.schedule.add_noise(original, noise, timestep)
     }

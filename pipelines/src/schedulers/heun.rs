@@ -97,6 +97,10 @@ impl Scheduler for Heun {
         Ok(out)
     }
 
+    fn begin_at(&mut self, index: usize) {
+        self.schedule.begin_at(index);
+    }
+
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
         self.schedule.add_noise(original, noise, timestep)
     }

@@ -34,6 +34,11 @@ pub trait Scheduler: std::fmt::Debug {
         sample: &Tensor,
         rng: &mut TorchRng,
     ) -> Result<Tensor>;
+    /// Starts the schedule at position `index` (img2img; diffusers' `set_begin_index`):
+    /// the noising and the first step take it rather than looking their timestep up,
+    /// which a timestep listed twice would make ambiguous. DDIM and PNDM step by the
+    /// timestep's value and need no position.
+    fn begin_at(&mut self, _index: usize) {}
     /// Forward diffusion of clean latents to `timestep` (img2img).
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor>;
 }

@@ -395,7 +395,8 @@ impl StableDiffusion {
         let order = scheduler.order().max(1);
         let n = all.len().div_ceil(order);
         let keep = ((n as f64 * init.strength) as usize).min(n);
-        let timesteps = all.get((n - keep) * order..).unwrap_or_default().to_vec();
+        let start = (n - keep) * order;
+        let timesteps = all.get(start..).unwrap_or_default().to_vec();
         let Some(&first) = timesteps.first() else {
             return Err(ModelError::InvalidInput(format!(
                 "strength {} leaves no denoising steps out of {n}",
@@ -422,6 +423,7 @@ impl StableDiffusion {
             )));
         }
         let noise = self.noise(&mut rng, shape)?;
+        scheduler.begin_at(start);
         let latents = scheduler.add_noise(&latents, &noise, first)?;
         let out = self.denoise(
             latents,
