@@ -3,11 +3,12 @@
 //! gets the list too: `--help` shows it, a typo is answered with it, and the error exits
 //! with status 2 like every other bad input.
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use pipelines::hidream::edit::EditVariant;
 use pipelines::hidream::generate::Variant;
 use pipelines::layers::Kernels;
-use pipelines::schedulers::config::{NAMES, SchedulerClass, SchedulerError};
+use pipelines::schedulers::{Sampler, sampler};
 use std::error::Error;
 use std::str::FromStr;
 
@@ -46,13 +47,40 @@ pub fn kernels() -> impl TypedValueParser<Value = Kernels> {
     one_of(Kernels::ALL.map(Kernels::as_str), Kernels::from_str)
 }
 
-/// `sd --scheduler`: the short names, read by the library's own name lookup.
-pub fn scheduler() -> impl TypedValueParser<Value = SchedulerClass> {
-    one_of(NAMES, scheduler_class)
+/// `sd --scheduler`: a listed sampler name (short or AUTOMATIC1111's) in any case, with
+/// spaces, hyphens or underscores between its words; the value is the listed name and
+/// its sampler. `--help` lists the names, and anything else is a usage error listing them.
+pub fn scheduler() -> SamplerName {
+    SamplerName
 }
 
-fn scheduler_class(name: &str) -> Result<SchedulerClass, SchedulerError> {
-    SchedulerClass::from_name(name).ok_or_else(|| SchedulerError::UnknownScheduler(name.into()))
+#[derive(Clone, Copy, Debug)]
+pub struct SamplerName;
+
+impl TypedValueParser for SamplerName {
+    type Value = (&'static str, Sampler);
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let text = value.to_string_lossy();
+        Sampler::from_name(&text).ok_or_else(|| {
+            let mut e = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+            let flag = arg.map_or_else(|| "--scheduler".to_string(), ToString::to_string);
+            e.insert(ContextKind::InvalidArg, ContextValue::String(flag));
+            e.insert(ContextKind::InvalidValue, ContextValue::String(text.into()));
+            let names = sampler::names().map(str::to_string).collect();
+            e.insert(ContextKind::ValidValue, ContextValue::Strings(names));
+            e
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(sampler::names().map(PossibleValue::new)))
+    }
 }
 
 /// HiDream-E1's `--variant`: `e1-full` or `e1.1`.
@@ -118,7 +146,7 @@ mod tests {
         #[arg(long, default_value = "cpu")]
         device: device::Device,
         #[arg(long, value_parser = scheduler())]
-        scheduler: Option<SchedulerClass>,
+        scheduler: Option<(&'static str, Sampler)>,
     }
 
     fn parse(args: &[&str]) -> Result<Flags, clap::Error> {
@@ -154,18 +182,18 @@ mod tests {
         assert_eq!(flags.variant, EditVariant::E1Full);
         assert_eq!(flags.generate, Variant::Fast);
         assert_eq!(flags.device, device::Device::Cuda(0));
-        for (name, class) in [
-            ("pndm", SchedulerClass::Pndm),
-            ("ddim", SchedulerClass::Ddim),
-            ("euler", SchedulerClass::Euler),
-            ("euler-a", SchedulerClass::EulerAncestral),
-            ("dpm++2m", SchedulerClass::DpmSolver),
-        ] {
-            assert_eq!(
-                parse(&["--scheduler", name]).unwrap().scheduler,
-                Some(class)
-            );
+        for name in sampler::names() {
+            let parsed = parse(&["--scheduler", name]).unwrap().scheduler;
+            assert_eq!(parsed, Sampler::from_name(name), "{name}");
         }
+        // An A1111 name that is also a short one is recorded as the short one, as before.
+        let (listed, _) = parse(&["--scheduler", "DDIM"]).unwrap().scheduler.unwrap();
+        assert_eq!(listed, "ddim");
+        let (listed, _) = parse(&["--scheduler", "dpm++_2m_sde_karras"])
+            .unwrap()
+            .scheduler
+            .unwrap();
+        assert_eq!(listed, "DPM++ 2M SDE Karras");
     }
 
     #[test]
@@ -178,8 +206,9 @@ mod tests {
         let e = parse(&["--scheduler", "DDIMScheduler"]).unwrap_err();
         assert_eq!(e.exit_code(), i32::from(crate::exit::BAD_INPUT));
         assert!(
-            e.to_string()
-                .contains("pndm, ddim, euler, euler-a, dpm++2m"),
+            e.to_string().contains(
+                "pndm, ddim, euler, euler-a, dpm++2m, heun, lms, DDIM, PLMS, Euler, \"Euler Karras\""
+            ),
             "{e}"
         );
         let e = parse(&["--device", "tpu"]).unwrap_err();

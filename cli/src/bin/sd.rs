@@ -18,7 +18,7 @@ use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
 use pipelines::lora::{LoraFile, LoraSpec};
 use pipelines::models::autoencoders::untiled_decode_bytes;
-use pipelines::schedulers::{self, config::SchedulerClass};
+use pipelines::schedulers::{self, Sampler};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
 use pipelines::sd::pipeline::{Generation, InitImage, LoadOptions, StableDiffusion, load_unet};
 use pipelines::sd::single_file::{Checkpoint, is_checkpoint_file};
@@ -78,7 +78,7 @@ else HF_HOME/hub, else ~/.cache/huggingface/hub): `hf download ORG/NAME` puts it
 
 Example:
   sd --model ./stable-diffusion-2-1-base --prompt \"a photo of an astronaut\" \\
-     --steps 25 --scheduler dpm++2m --seed 42 --output astronaut.png";
+     --steps 25 --scheduler \"DPM++ 2M Karras\" --seed 42 --output astronaut.png";
 
 #[derive(Parser, Debug)]
 #[command(name = "sd", version, about = "Stable Diffusion 2.x text-to-image on candle", after_help = AFTER_HELP)]
@@ -115,9 +115,12 @@ struct Args {
     /// Defaults like --width.
     #[arg(short = 'H', long)]
     height: Option<usize>,
-    /// Defaults to the folder's own scheduler (scheduler/scheduler_config.json).
+    /// Defaults to the folder's own scheduler (scheduler/scheduler_config.json). A1111's
+    /// names set the schedule type (Karras, Exponential, else the training sigmas) and the
+    /// SDE variant over the folder's config; case, spaces, hyphens and underscores are
+    /// ignored ("dpm++-2m-karras").
     #[arg(long, visible_alias = "sampler", value_parser = values::scheduler())]
-    scheduler: Option<SchedulerClass>,
+    scheduler: Option<(&'static str, Sampler)>,
     /// auto (NPU, then CUDA, then CPU, or what PREFERRED_DEVICE names), cpu, cuda[:N] or
     /// npu[:N].
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
@@ -527,17 +530,25 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         None => None,
     };
-    let kind = match args.scheduler {
-        Some(class) => class.short_name().to_string(),
-        None => sd.scheduler_config.class_name().unwrap_or("").to_string(),
+    let (kind, sampler) = match args.scheduler {
+        Some((name, sampler)) => (name.to_string(), sampler),
+        None => {
+            let own = sd.scheduler_config.class_name().unwrap_or("");
+            let sampler =
+                schedulers::sampler::parse(own).map_err(|e| bad(format!("scheduler: {e}")))?;
+            (own.to_string(), sampler)
+        }
     };
     let scheduler_config = sd.scheduler_config.clone();
     let new_scheduler = || {
-        schedulers::build(&kind, &scheduler_config, args.steps)
+        sampler
+            .build(&scheduler_config, args.steps)
             .map_err(|e| bad(format!("scheduler: {e}")))
     };
     // Built once up front so a bad scheduler is reported before any work.
     let steps_per_run = new_scheduler()?.timesteps().len();
+    let sampler_name = Sampler::a1111_name(sampler.class, &sampler.configure(&sd.scheduler_config))
+        .map_or_else(|| a1111_sampler(&kind), str::to_string);
     let default_size = sd.unet.config().sample_size * sd.vae_scale_factor();
     let init_size = match &init {
         Some(i) => {
@@ -569,7 +580,14 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut staged = Vec::with_capacity(images.len() + 1);
     let mut truncated = false;
     let mut deviation_found = None;
-    let mut info = generation_info(args, &choice, &g, &kind, &accel.name(), tiling);
+    let mut info = generation_info(
+        args,
+        &choice,
+        &g,
+        (&kind, &sampler_name),
+        &accel.name(),
+        tiling,
+    );
     for (run, &run_seed) in seeds.iter().enumerate() {
         g.seed = run_seed;
         let mut scheduler = new_scheduler()?;
@@ -597,7 +615,14 @@ fn run(args: &Args) -> Result<(), Failure> {
             )?);
         }
         let image = sd.decode(&latents)?;
-        info = generation_info(args, &choice, &g, &kind, &accel.name(), tiling);
+        info = generation_info(
+            args,
+            &choice,
+            &g,
+            (&kind, &sampler_name),
+            &accel.name(),
+            tiling,
+        );
         let count = image.dim(0).map_err(ModelError::from)?;
         for i in 0..count {
             let (_, path) = &images[run * args.batch + i];
@@ -654,7 +679,7 @@ fn generation_info(
     args: &Args,
     choice: &Choice,
     g: &Generation,
-    scheduler: &str,
+    (scheduler, sampler): (&str, &str),
     accel: &str,
     tiling: Option<&str>,
 ) -> GenerationInfo {
@@ -664,7 +689,7 @@ fn generation_info(
         prompt: g.prompt.clone(),
         negative_prompt: g.negative_prompt.clone().unwrap_or_default(),
         steps: args.steps,
-        sampler: a1111_sampler(scheduler),
+        sampler: sampler.to_string(),
         cfg_scale: g.guidance,
         seed: seed_used.then_some(g.seed),
         width: g.width as u32,

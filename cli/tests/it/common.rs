@@ -4,7 +4,9 @@
 #[path = "../../../pipelines/tests/it/common.rs"]
 mod reference;
 
-pub use reference::{assert_close, copy_dir, fixtures, png_rgb, reference_image_u8, stderr};
+pub use reference::{
+    assert_close, copy_dir, fixtures, load_reference, max_abs, png_rgb, reference_image_u8, stderr,
+};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -66,7 +66,12 @@ fn assert_device_choice(text: &str) {
     }
 }
 
-const SCHEDULERS: &str = "pndm, ddim, euler, euler-a, dpm++2m";
+/// The short names, then AUTOMATIC1111's (clap quotes those with spaces).
+const SCHEDULERS: &str = "pndm, ddim, euler, euler-a, dpm++2m, heun, lms, DDIM, PLMS, Euler, \
+    \"Euler Karras\", \"Euler Exponential\", \"Euler a\", \"DPM++ 2M\", \"DPM++ 2M Karras\", \
+    \"DPM++ 2M Exponential\", \"DPM++ 2M SDE\", \"DPM++ 2M SDE Karras\", \
+    \"DPM++ 2M SDE Exponential\", Heun, \"Heun Karras\", \"Heun Exponential\", LMS, \
+    \"LMS Karras\"";
 
 /// The short flags shared with stable-diffusion.cpp's `sd` (and A1111's and diffusers'
 /// names as aliases), the same in every program that has the option.

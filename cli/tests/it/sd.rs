@@ -1,7 +1,7 @@
 //! The `sd` binary end to end on the tiny fixture model: the PNG it writes is diffusers'
 //! image for the same seed, and bad input exits 2 without leaving an output file.
 
-use crate::common::{fixtures, reference_image_u8, stderr};
+use crate::common::{assert_close, fixtures, load_reference, max_abs, reference_image_u8, stderr};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -107,6 +107,41 @@ fn assert_bad_input(args: &[&str], needle: &str) {
     );
 }
 
+/// An A1111 sampler name, spelled loosely, runs diffusers' sampler for it over the model's
+/// own config (scripts/fixtures/sd_samplers_reference.py) and is recorded by its A1111 name.
+#[test]
+fn a1111_sampler_names_run_diffusers_samplers() {
+    let (tensors, _) = load_reference(&fixtures().join("samplers"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let latents = dir.path().join("latents.safetensors");
+    let o = Command::new(env!("CARGO_BIN_EXE_sd"))
+        .arg("--model")
+        .arg(fixtures().join("tiny-sd2"))
+        .args(["--prompt", "a photograph of an astronaut riding a horse"])
+        .args([
+            "--steps", "5", "--seed", "0", "--width", "32", "--height", "32",
+        ])
+        .args(["--sampler", "dpm++_2m_sde_karras", "--json"])
+        .arg("--save-latents")
+        .arg(&latents)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .expect("run sd");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("one JSON object on stdout");
+    assert_eq!(summary["scheduler"], "DPM++ 2M SDE Karras");
+    assert_eq!(summary["sampler"], "DPM++ 2M SDE Karras");
+    let saved =
+        candle_core::safetensors::load(&latents, &candle_core::Device::Cpu).expect("latents");
+    let want = &tensors["txt2img.DPM++ 2M SDE Karras.latents"];
+    // The final latents reach about 100 with random weights: 5e-6 of that, as sd_parity.
+    let bound = (5e-6 * max_abs(want)).max(1e-4);
+    assert_close("DPM++ 2M SDE Karras", &saved["latents"], want, bound);
+}
+
 #[test]
 fn sizes_must_be_multiples_of_8() {
     assert_bad_input(&["--width", "30", "--height", "32"], "multiple of 8");
@@ -116,9 +151,10 @@ fn sizes_must_be_multiples_of_8() {
 fn unknown_schedulers_are_rejected() {
     // clap refuses it (exit 2) and lists the names it takes.
     assert_bad_input(
-        &["--scheduler", "lms"],
-        "[possible values: pndm, ddim, euler, euler-a, dpm++2m]",
+        &["--scheduler", "dpm++ 2m karass"],
+        "[possible values: pndm, ddim, euler, euler-a, dpm++2m, heun, lms, DDIM, PLMS, Euler, ",
     );
+    assert_bad_input(&["--scheduler", "unipc"], "\"LMS Karras\"]");
 }
 
 #[test]

@@ -14,6 +14,8 @@ pub fn a1111_sampler(scheduler: &str) -> String {
             SchedulerClass::Euler => "Euler",
             SchedulerClass::EulerAncestral => "Euler a",
             SchedulerClass::DpmSolver => "DPM++ 2M",
+            SchedulerClass::Heun => "Heun",
+            SchedulerClass::Lms => "LMS",
         }
         .to_string();
     }
@@ -39,6 +41,8 @@ mod tests {
             ("euler", "EulerDiscreteScheduler", "Euler"),
             ("euler-a", "EulerAncestralDiscreteScheduler", "Euler a"),
             ("dpm++2m", "DPMSolverMultistepScheduler", "DPM++ 2M"),
+            ("heun", "HeunDiscreteScheduler", "Heun"),
+            ("lms", "LMSDiscreteScheduler", "LMS"),
         ] {
             assert_eq!(a1111_sampler(ours), want);
             assert_eq!(a1111_sampler(class), want);

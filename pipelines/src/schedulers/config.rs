@@ -1,7 +1,7 @@
 //! `scheduler_config.json` for the SD schedulers, with diffusers' key names and constructor
-//! defaults. One struct holds the union of the keys the five classes read, because a
+//! defaults. One struct holds the union of the keys the classes read, because a
 //! folder's config may be used to build a class other than its own (`sd --scheduler`), as
-//! diffusers' `from_config` allows; the two keys whose default depends on the class are
+//! diffusers' `from_config` allows; the keys whose default depends on the class are
 //! resolved when that class is built. Keys no class here reads are ignored, as diffusers
 //! ignores them; settings that would change the result but are not implemented are errors
 //! from the scheduler that would have read them.
@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer, de::Error as _};
 use std::fmt;
 
-/// The scheduler classes `build` accepts, in the order of [`NAMES`].
+/// The scheduler classes `build` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchedulerClass {
     Pndm,
@@ -17,15 +17,19 @@ pub enum SchedulerClass {
     Euler,
     EulerAncestral,
     DpmSolver,
+    Heun,
+    Lms,
 }
 
 impl SchedulerClass {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Pndm,
         Self::Ddim,
         Self::Euler,
         Self::EulerAncestral,
         Self::DpmSolver,
+        Self::Heun,
+        Self::Lms,
     ];
 
     /// diffusers' class name, as `_class_name` carries it.
@@ -36,6 +40,8 @@ impl SchedulerClass {
             Self::Euler => "EulerDiscreteScheduler",
             Self::EulerAncestral => "EulerAncestralDiscreteScheduler",
             Self::DpmSolver => "DPMSolverMultistepScheduler",
+            Self::Heun => "HeunDiscreteScheduler",
+            Self::Lms => "LMSDiscreteScheduler",
         }
     }
 
@@ -47,6 +53,8 @@ impl SchedulerClass {
             Self::Euler => "euler",
             Self::EulerAncestral => "euler-a",
             Self::DpmSolver => "dpm++2m",
+            Self::Heun => "heun",
+            Self::Lms => "lms",
         }
     }
 
@@ -61,7 +69,15 @@ impl SchedulerClass {
     fn default_spacing(self) -> Spacing {
         match self {
             Self::Ddim | Self::Pndm => Spacing::Leading,
-            Self::Euler | Self::EulerAncestral | Self::DpmSolver => Spacing::Linspace,
+            _ => Spacing::Linspace,
+        }
+    }
+
+    /// `beta_start` and `beta_end` defaults: Heun's are SD's, the others' DDPM's.
+    fn default_beta_range(self) -> (f64, f64) {
+        match self {
+            Self::Heun => (0.00085, 0.012),
+            _ => (0.0001, 0.02),
         }
     }
 
@@ -119,15 +135,6 @@ impl SchedulerClass {
     }
 }
 
-/// The names `build` (and `sd --scheduler`) accept besides diffusers class names.
-pub const NAMES: [&str; 5] = [
-    SchedulerClass::ALL[0].short_name(),
-    SchedulerClass::ALL[1].short_name(),
-    SchedulerClass::ALL[2].short_name(),
-    SchedulerClass::ALL[3].short_name(),
-    SchedulerClass::ALL[4].short_name(),
-];
-
 impl fmt::Display for SchedulerClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.class_name())
@@ -139,7 +146,10 @@ pub enum SchedulerError {
     /// Not a scheduler config: a value of the wrong type, or one outside a key's set.
     #[error("scheduler config: {0}")]
     Parse(#[from] serde_json::Error),
-    #[error("unknown scheduler {0:?} (supported: {list})", list = NAMES.join(", "))]
+    #[error(
+        "unknown scheduler {0:?} (supported: {list})",
+        list = super::sampler::names().collect::<Vec<_>>().join(", ")
+    )]
     UnknownScheduler(String),
     /// A setting diffusers defines that this port does not implement: refused rather than
     /// computing something else.
@@ -160,6 +170,11 @@ pub enum SchedulerError {
         steps: usize,
         timestep: f64,
     },
+    #[error(
+        "{0}: only one of use_karras_sigmas, use_exponential_sigmas and use_beta_sigmas may \
+         be set"
+    )]
+    ConflictingSigmas(SchedulerClass),
     #[error("num_train_timesteps {0} is outside 2..={MAX_TRAIN_TIMESTEPS}")]
     TrainTimesteps(usize),
     #[error("{class} needs between {min} and {max} steps, got {steps}")]
@@ -320,8 +335,9 @@ pub struct SchedulerConfig {
     #[serde(rename = "_class_name")]
     class_name: Option<String>,
     pub num_train_timesteps: usize,
-    pub beta_start: f64,
-    pub beta_end: f64,
+    /// `None`: the built class's default (see [`SchedulerConfig::beta_range`]).
+    pub beta_start: Option<f64>,
+    pub beta_end: Option<f64>,
     pub beta_schedule: BetaSchedule,
     pub trained_betas: Option<Vec<f64>>,
     pub prediction_type: Prediction,
@@ -332,8 +348,9 @@ pub struct SchedulerConfig {
     /// DDIM and PNDM. `None`: the built class's default (see
     /// [`SchedulerConfig::alpha_to_one`]).
     pub set_alpha_to_one: Option<bool>,
-    /// DDIM.
-    pub clip_sample: bool,
+    /// DDIM and Heun. `None`: the built class's default (see
+    /// [`SchedulerConfig::clips_sample`]).
+    pub clip_sample: Option<bool>,
     pub clip_sample_range: f64,
     /// DDIM and DPM-Solver.
     pub thresholding: bool,
@@ -349,6 +366,10 @@ pub struct SchedulerConfig {
     pub use_exponential_sigmas: bool,
     #[serde(deserialize_with = "null_as_false")]
     pub use_beta_sigmas: bool,
+    /// Euler's ends of a Karras or exponential schedule; diffusers' `from_config` keeps
+    /// them in the config of every class built from it, and DPM-Solver reads them too.
+    pub sigma_min: Option<f64>,
+    pub sigma_max: Option<f64>,
     pub final_sigmas_type: FinalSigmas,
     /// DPM-Solver.
     pub solver_order: usize,
@@ -364,15 +385,16 @@ pub struct SchedulerConfig {
 
 /// diffusers' constructor defaults (`scheduling_ddim.py`, `scheduling_pndm.py`,
 /// `scheduling_euler_discrete.py`, `scheduling_euler_ancestral_discrete.py`,
-/// `scheduling_dpmsolver_multistep.py`), which agree wherever two classes share a key
-/// but for the two left `None`.
+/// `scheduling_dpmsolver_multistep.py`, `scheduling_heun_discrete.py`,
+/// `scheduling_lms_discrete.py`), which agree wherever two classes share a key
+/// but for those left `None`.
 impl Default for SchedulerConfig {
     fn default() -> Self {
         Self {
             class_name: None,
             num_train_timesteps: 1000,
-            beta_start: 0.0001,
-            beta_end: 0.02,
+            beta_start: None,
+            beta_end: None,
             beta_schedule: BetaSchedule::Linear,
             trained_betas: None,
             prediction_type: Prediction::Epsilon,
@@ -380,7 +402,7 @@ impl Default for SchedulerConfig {
             steps_offset: 0,
             rescale_betas_zero_snr: false,
             set_alpha_to_one: None,
-            clip_sample: true,
+            clip_sample: None,
             clip_sample_range: 1.0,
             thresholding: false,
             skip_prk_steps: false,
@@ -389,6 +411,8 @@ impl Default for SchedulerConfig {
             use_karras_sigmas: false,
             use_exponential_sigmas: false,
             use_beta_sigmas: false,
+            sigma_min: None,
+            sigma_max: None,
             final_sigmas_type: FinalSigmas::Zero,
             solver_order: 2,
             algorithm_type: AlgorithmType::DpmSolverPlusPlus,
@@ -418,6 +442,20 @@ impl SchedulerConfig {
             .unwrap_or_else(|| class.default_spacing())
     }
 
+    /// `beta_start` and `beta_end` as `class` reads them.
+    pub fn beta_range(&self, class: SchedulerClass) -> (f64, f64) {
+        let (start, end) = class.default_beta_range();
+        (
+            self.beta_start.unwrap_or(start),
+            self.beta_end.unwrap_or(end),
+        )
+    }
+
+    /// `clip_sample` as `class` reads it: DDIM's default is true, Heun's false.
+    pub fn clips_sample(&self, class: SchedulerClass) -> bool {
+        self.clip_sample.unwrap_or(class == SchedulerClass::Ddim)
+    }
+
     /// `set_alpha_to_one` as `class` reads it: DDIM's default is true, PNDM's false.
     pub fn alpha_to_one(&self, class: SchedulerClass) -> bool {
         self.set_alpha_to_one
@@ -425,8 +463,9 @@ impl SchedulerConfig {
     }
 
     /// `alphas_cumprod` in float32, computed the way torch does in the scheduler's
-    /// constructor (f32 linspace, f32 cumulative product), once the settings that would
-    /// change it but are not implemented are refused and `steps` is known to fit.
+    /// constructor (f32 linspace, cumulative product carried in f64), once the settings
+    /// that would change it but are not implemented are refused and `steps` is known to
+    /// fit.
     pub(crate) fn alphas_cumprod(
         &self,
         class: SchedulerClass,
@@ -453,7 +492,7 @@ impl SchedulerConfig {
                 max: n,
             });
         }
-        let (start, end) = (self.beta_start, self.beta_end);
+        let (start, end) = self.beta_range(class);
         let betas: Vec<f32> = match self.beta_schedule {
             BetaSchedule::Linear => super::schedule_math::linspace_f32(start as f32, end as f32, n),
             BetaSchedule::ScaledLinear => {
@@ -474,12 +513,14 @@ impl SchedulerConfig {
                 })
                 .collect(),
         };
-        let mut acc = 1.0f32;
+        // torch's CPU cumprod carries the running product in f64 and rounds each output
+        // to f32; a running f32 product drifts by a few ulps over 1000 steps.
+        let mut acc = 1.0f64;
         Ok(betas
             .iter()
             .map(|b| {
-                acc *= 1.0 - b;
-                acc
+                acc *= f64::from(1.0 - b);
+                acc as f32
             })
             .collect())
     }
@@ -548,13 +589,15 @@ mod tests {
         let c = parse(json!({"_class_name": "DDIMScheduler"})).expect("config");
         assert_eq!(c.class_name(), Some("DDIMScheduler"));
         assert_eq!(c.num_train_timesteps, 1000);
-        assert_eq!((c.beta_start, c.beta_end), (0.0001, 0.02));
+        assert_eq!(c.beta_range(SchedulerClass::Ddim), (0.0001, 0.02));
+        assert_eq!(c.beta_range(SchedulerClass::Heun), (0.00085, 0.012));
         assert_eq!(c.beta_schedule, BetaSchedule::Linear);
         assert_eq!(c.trained_betas, None);
         assert_eq!(c.prediction_type, Prediction::Epsilon);
         assert_eq!(c.steps_offset, 0);
         assert!(!c.rescale_betas_zero_snr);
-        assert!(c.clip_sample);
+        assert!(c.clips_sample(SchedulerClass::Ddim));
+        assert!(!c.clips_sample(SchedulerClass::Heun));
         assert_eq!(c.clip_sample_range, 1.0);
         assert!(!c.thresholding);
         assert!(!c.skip_prk_steps);
@@ -567,7 +610,7 @@ mod tests {
         assert_eq!(c.solver_type, SolverType::Midpoint);
         assert_eq!(c.variance_type, None);
         assert!(!c.use_lu_lambdas && !c.use_flow_sigmas && !c.euler_at_final);
-        // The two keys whose default depends on the class.
+        // The keys whose default depends on the class.
         use SchedulerClass::*;
         let spacing = [
             (Ddim, Spacing::Leading),

@@ -51,7 +51,9 @@ impl Ddim {
         } else {
             alphas_cumprod[0]
         };
-        let clip_sample = config.clip_sample.then_some(config.clip_sample_range);
+        let clip_sample = config
+            .clips_sample(class)
+            .then_some(config.clip_sample_range);
         Ok(Self {
             final_alpha_cumprod,
             timesteps,

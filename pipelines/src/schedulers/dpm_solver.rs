@@ -1,14 +1,16 @@
-//! DPMSolverMultistepScheduler as DPM-Solver++ (2M): data prediction, midpoint second
-//! order, first order on the last step (final sigma 0).
+//! DPMSolverMultistepScheduler as DPM-Solver++ (2M) and its SDE variant (2M SDE): data
+//! prediction, midpoint second order, first order on the last step (final sigma 0), over
+//! the training, Karras or exponential sigma spacing.
 
 use super::config::{
-    AlgorithmType, ClosedSet, FinalSigmas, Prediction, SchedulerClass, SchedulerConfig,
-    SchedulerError, SolverType, Spacing,
+    AlgorithmType, BetaSchedule, ClosedSet, FinalSigmas, Prediction, SchedulerClass,
+    SchedulerConfig, SchedulerError, SolverType, Spacing,
 };
 use super::schedule_math::{
     arange_down_rounded, index_for_timestep, interp, linspace_f64, round_half_even, train_sigmas,
 };
 use super::scheduler::Scheduler;
+use super::sigma_spacing::{SigmaSpacing, log_sigmas, sigma_to_t};
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 
@@ -17,6 +19,8 @@ pub struct DpmSolver {
     timesteps: Vec<f64>,
     sigmas: Vec<f32>,
     prediction: Prediction,
+    /// DPM-Solver++ (false) or its SDE variant, which adds fresh noise at every step.
+    stochastic: bool,
     previous: Option<Tensor>,
     lower_order_nums: usize,
     step_index: Option<usize>,
@@ -39,7 +43,17 @@ impl DpmSolver {
         steps: usize,
     ) -> std::result::Result<Self, SchedulerError> {
         let class = SchedulerClass::DpmSolver;
-        class.only(config.algorithm_type, AlgorithmType::DpmSolverPlusPlus)?;
+        let stochastic = match config.algorithm_type {
+            AlgorithmType::DpmSolverPlusPlus => false,
+            AlgorithmType::SdeDpmSolverPlusPlus => true,
+            other => {
+                return Err(class.unsupported(
+                    "algorithm_type",
+                    other.name(),
+                    "dpmsolver++ or sde-dpmsolver++",
+                ));
+            }
+        };
         class.only(config.solver_type, SolverType::Midpoint)?;
         class.only(config.final_sigmas_type, FinalSigmas::Zero)?;
         if let Some(variance) = config.variance_type {
@@ -57,10 +71,8 @@ impl DpmSolver {
         if config.solver_order != 2 {
             return Err(class.unsupported("solver_order", config.solver_order, "2"));
         }
+        let spacing = SigmaSpacing::from_config(config, class)?;
         class.reject_flags(&[
-            ("use_karras_sigmas", config.use_karras_sigmas),
-            ("use_exponential_sigmas", config.use_exponential_sigmas),
-            ("use_beta_sigmas", config.use_beta_sigmas),
             ("use_lu_lambdas", config.use_lu_lambdas),
             ("use_flow_sigmas", config.use_flow_sigmas),
             ("thresholding", config.thresholding),
@@ -93,25 +105,48 @@ impl DpmSolver {
                 .map(|t| t - 1.0)
                 .collect(),
         };
+        let table = train_sigmas(&alphas);
+        let ends = (f64::from(table[0]), f64::from(table[train - 1]));
+        let (timesteps, sigmas): (Vec<f64>, Vec<f32>) = match spacing.sigmas(config, ends, steps) {
+            None => {
+                let sigmas = timesteps
+                    .iter()
+                    .map(|&t| interp(t, &table) as f32)
+                    .collect();
+                (timesteps, sigmas)
+            }
+            Some(sigmas) => {
+                let logs = log_sigmas(&table);
+                // diffusers rounds Karras timesteps (but not squaredcos_cap_v2 ones) and
+                // truncates every timestep to an integer when it stores them.
+                let round = spacing == SigmaSpacing::Karras
+                    && config.beta_schedule != BetaSchedule::SquaredcosCapV2;
+                let t = sigmas
+                    .iter()
+                    .map(|&s| {
+                        let t = sigma_to_t(s, &logs);
+                        if round { round_half_even(t) } else { t.trunc() }
+                    })
+                    .collect();
+                (t, sigmas.iter().map(|&s| s as f32).collect())
+            }
+        };
         // diffusers builds the same schedule and then divides by the zero step between two
-        // equal timesteps: refuse it here rather than return NaN latents at step 2.
-        if let Some(pair) = timesteps.windows(2).find(|w| w[0] == w[1]) {
+        // equal sigmas: refuse it here rather than return NaN latents at step 2.
+        if let Some(i) = (1..sigmas.len()).find(|&i| sigmas[i] == sigmas[i - 1]) {
             return Err(SchedulerError::RepeatedTimestep {
                 class,
                 steps,
-                timestep: pair[0],
+                timestep: timesteps[i],
             });
         }
-        let table = train_sigmas(&alphas);
-        let mut sigmas: Vec<f32> = timesteps
-            .iter()
-            .map(|&t| interp(t, &table) as f32)
-            .collect();
+        let mut sigmas = sigmas;
         sigmas.push(0.0);
         Ok(Self {
             timesteps,
             sigmas,
             prediction: config.prediction_type,
+            stochastic,
             previous: None,
             lower_order_nums: 0,
             step_index: None,
@@ -130,12 +165,16 @@ impl Scheduler for DpmSolver {
         &self.timesteps
     }
 
+    fn sigmas(&self) -> &[f32] {
+        &self.sigmas
+    }
+
     fn step(
         &mut self,
         model_output: &Tensor,
         timestep: f64,
         sample: &Tensor,
-        _: &mut TorchRng,
+        rng: &mut TorchRng,
     ) -> Result<Tensor> {
         let i = self
             .step_index
@@ -155,19 +194,48 @@ impl Scheduler for DpmSolver {
             }
             Prediction::Sample => model_output.clone(),
         };
+        // Drawn at every step, the last included, after everything drawn before.
+        let noise = if self.stochastic {
+            Some(
+                Tensor::from_vec(
+                    rng.randn_f32(model_output.elem_count()),
+                    model_output.shape(),
+                    model_output.device(),
+                )?
+                .to_dtype(model_output.dtype())?,
+            )
+        } else {
+            None
+        };
         let (alpha_t, sigma_t) = alpha_sigma(st);
         let h = lambda(st) - lambda(s0);
-        let coeff = alpha_t * ((-h).exp() - 1.0);
-        let base = ((sample * f64::from(sigma_t / sigma_s0))? - (&x0 * f64::from(coeff))?)?;
+        // x_t = a * sample + c * (D0 + D1 / 2) (+ noise): the SDE variant decays the sample
+        // twice as fast and puts the difference back as fresh noise.
+        let (a, c) = if self.stochastic {
+            (
+                sigma_t / sigma_s0 * (-h).exp(),
+                alpha_t * (1.0 - (-2.0 * h).exp()),
+            )
+        } else {
+            (sigma_t / sigma_s0, -(alpha_t * ((-h).exp() - 1.0)))
+        };
+        let base = ((sample * f64::from(a))? + (&x0 * f64::from(c))?)?;
         let out = match (&self.previous, self.lower_order_nums < 1 || lower_final) {
             (Some(m1), false) => {
                 let s1 = self.sigma(i.saturating_sub(1))?;
                 let h0 = lambda(s0) - lambda(s1);
                 let r0 = h0 / h;
                 let d1 = ((&x0 - m1)? * f64::from(1.0 / r0))?;
-                (base - (d1 * f64::from(0.5 * coeff))?)?
+                (base + (d1 * f64::from(0.5 * c))?)?
             }
             _ => base,
+        };
+        let out = match noise {
+            Some(noise) => {
+                let scale = sigma_t * (1.0 - (-2.0 * h).exp()).sqrt();
+                (out + (noise * f64::from(scale))?)?
+            }
+            None => out,
         };
         self.previous = Some(x0);
         if self.lower_order_nums < 2 {
@@ -177,8 +245,15 @@ impl Scheduler for DpmSolver {
         Ok(out)
     }
 
+    fn begin_at(&mut self, index: usize) {
+        self.step_index = Some(index);
+    }
+
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        let sigma = self.sigma(index_for_timestep(&self.timesteps, timestep))?;
+        let i = self
+            .step_index
+            .unwrap_or_else(|| index_for_timestep(&self.timesteps, timestep));
+        let sigma = self.sigma(i)?;
         let (alpha, sigma) = alpha_sigma(sigma);
         (original * f64::from(alpha))? + (noise * f64::from(sigma))?
     }

@@ -1,4 +1,5 @@
-//! EulerDiscreteScheduler (deterministic: s_churn = 0, the pipelines' default).
+//! EulerDiscreteScheduler (deterministic: s_churn = 0, the pipelines' default), with the
+//! training, Karras or exponential sigma spacing.
 
 use super::config::{
     FinalSigmas, Interpolation, Prediction, SchedulerClass, SchedulerConfig, SchedulerError,
@@ -8,18 +9,19 @@ use super::schedule_math::{
     arange_down_rounded, index_for_timestep, interp, linspace_f64, train_sigmas,
 };
 use super::scheduler::Scheduler;
+use super::sigma_spacing::{SigmaSpacing, log_sigmas, sigma_to_t};
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 
-/// The sigma-space schedule shared by the Euler samplers.
+/// The sigma-space schedule shared by the Euler samplers and Heun.
 #[derive(Debug, Clone)]
 pub struct SigmaSchedule {
     pub timesteps: Vec<f64>,
     /// One more than `timesteps`: the final sigma.
     pub sigmas: Vec<f32>,
     pub init_noise_sigma: f64,
-    /// Set after the first step; before it, the index is looked up from the timestep, as
-    /// diffusers does (img2img starts part-way through).
+    /// Set after the first step, or by `begin_at`; before either, the index is looked up
+    /// from the timestep, as diffusers does.
     step_index: Option<usize>,
 }
 
@@ -30,30 +32,29 @@ impl SigmaSchedule {
             .unwrap_or_else(|| index_for_timestep(&self.timesteps, timestep))
     }
 
+    /// The next step is at `index` (see [`Scheduler::begin_at`]).
+    pub fn begin_at(&mut self, index: usize) {
+        self.step_index = Some(index);
+    }
+
     /// Records that step `index` was taken.
     pub fn advance(&mut self, index: usize) {
         self.step_index = Some(index + 1);
     }
 
-    /// `class`'s schedule (Euler or ancestral Euler), ending at `final_sigmas`.
+    /// `class`'s schedule (Euler, ancestral Euler or Heun), spaced by `spacing` and ending at
+    /// `final_sigmas`.
     pub fn new(
         config: &SchedulerConfig,
         class: SchedulerClass,
         steps: usize,
-        final_sigmas: FinalSigmas,
+        (spacing, final_sigmas): (SigmaSpacing, FinalSigmas),
     ) -> std::result::Result<Self, SchedulerError> {
-        class.reject_flags(&[
-            ("use_karras_sigmas", config.use_karras_sigmas),
-            ("use_exponential_sigmas", config.use_exponential_sigmas),
-            ("use_beta_sigmas", config.use_beta_sigmas),
-        ])?;
-        class.only(config.interpolation_type, Interpolation::Linear)?;
-        class.only(config.timestep_type, TimestepType::Discrete)?;
         let alphas = config.alphas_cumprod(class, steps)?;
         let train = alphas.len();
-        let spacing = config.spacing(class);
+        let timestep_spacing = config.spacing(class);
         // numpy builds these in f64 and diffusers stores them as float32.
-        let raw: Vec<f64> = match spacing {
+        let raw: Vec<f64> = match timestep_spacing {
             Spacing::Linspace => linspace_f64(0.0, (train - 1) as f64, steps)
                 .into_iter()
                 .rev()
@@ -73,17 +74,29 @@ impl SigmaSchedule {
         };
         let timesteps: Vec<f64> = raw.iter().map(|&t| f64::from(t as f32)).collect();
         let table = train_sigmas(&alphas);
+        let at_timesteps: Vec<f64> = timesteps.iter().map(|&t| interp(t, &table)).collect();
+        // A Karras or exponential schedule spans the interpolated one's ends; the model is
+        // then fed the fractional timesteps of its sigmas.
+        let ends = (at_timesteps[at_timesteps.len() - 1], at_timesteps[0]);
+        let (timesteps, body) = match spacing.sigmas(config, ends, steps) {
+            None => (timesteps, at_timesteps),
+            Some(sigmas) => {
+                let logs = log_sigmas(&table);
+                let t = sigmas
+                    .iter()
+                    .map(|&s| f64::from(sigma_to_t(s, &logs) as f32))
+                    .collect();
+                (t, sigmas)
+            }
+        };
         let last = match final_sigmas {
             FinalSigmas::Zero => 0.0,
             FinalSigmas::SigmaMin => table[0],
         };
-        let mut sigmas: Vec<f32> = timesteps
-            .iter()
-            .map(|&t| interp(t, &table) as f32)
-            .collect();
+        let mut sigmas: Vec<f32> = body.iter().map(|&s| s as f32).collect();
         sigmas.push(last);
         let max = sigmas.iter().copied().fold(0.0f32, f32::max);
-        let init_noise_sigma = match spacing {
+        let init_noise_sigma = match timestep_spacing {
             Spacing::Linspace | Spacing::Trailing => f64::from(max),
             Spacing::Leading => f64::from((max * max + 1.0).sqrt()),
         };
@@ -93,6 +106,27 @@ impl SigmaSchedule {
             init_noise_sigma,
             step_index: None,
         })
+    }
+
+    /// Heun's schedule from this one: every timestep after the first twice, and every sigma
+    /// but the first and the final one twice, so that each step's second (corrector)
+    /// evaluation has its own entry.
+    pub fn doubled(&self) -> Self {
+        let mut timesteps = vec![self.timesteps[0]];
+        let mut sigmas = vec![self.sigmas[0]];
+        for &t in &self.timesteps[1..] {
+            timesteps.extend([t, t]);
+        }
+        for &s in &self.sigmas[1..self.sigmas.len() - 1] {
+            sigmas.extend([s, s]);
+        }
+        sigmas.push(self.sigmas[self.sigmas.len() - 1]);
+        Self {
+            timesteps,
+            sigmas,
+            init_noise_sigma: self.init_noise_sigma,
+            step_index: None,
+        }
     }
 
     pub fn scale(&self, sample: &Tensor, index: usize) -> Result<Tensor> {
@@ -125,7 +159,7 @@ impl SigmaSchedule {
     }
 
     pub fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        let sigma = self.sigma(index_for_timestep(&self.timesteps, timestep))?;
+        let sigma = self.sigma(self.index(timestep))?;
         original + (noise * f64::from(sigma))?
     }
 }
@@ -141,12 +175,19 @@ impl Euler {
         config: &SchedulerConfig,
         steps: usize,
     ) -> std::result::Result<Self, SchedulerError> {
+        let class = SchedulerClass::Euler;
+        // Only this class reads these two keys (ancestral Euler and Heun do not).
+        class.only(config.interpolation_type, Interpolation::Linear)?;
+        class.only(config.timestep_type, TimestepType::Discrete)?;
         Ok(Self {
             schedule: SigmaSchedule::new(
                 config,
-                SchedulerClass::Euler,
+                class,
                 steps,
-                config.final_sigmas_type,
+                (
+                    SigmaSpacing::from_config(config, class)?,
+                    config.final_sigmas_type,
+                ),
             )?,
             prediction: config.prediction_type,
         })
@@ -156,6 +197,10 @@ impl Euler {
 impl Scheduler for Euler {
     fn timesteps(&self) -> &[f64] {
         &self.schedule.timesteps
+    }
+
+    fn sigmas(&self) -> &[f32] {
+        &self.schedule.sigmas
     }
 
     fn init_noise_sigma(&self) -> f64 {
@@ -183,6 +228,10 @@ impl Scheduler for Euler {
         let out = (sample + (derivative * f64::from(next - sigma))?)?;
         self.schedule.advance(i);
         Ok(out)
+    }
+
+    fn begin_at(&mut self, index: usize) {
+        self.schedule.begin_at(index);
     }
 
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {

@@ -4,6 +4,7 @@
 use super::config::{FinalSigmas, Prediction, SchedulerClass, SchedulerConfig, SchedulerError};
 use super::euler::SigmaSchedule;
 use super::scheduler::Scheduler;
+use super::sigma_spacing::SigmaSpacing;
 use candle_core::{Result, Tensor};
 use device::TorchRng;
 
@@ -21,8 +22,14 @@ impl EulerAncestral {
         let class = SchedulerClass::EulerAncestral;
         Ok(Self {
             prediction: class.epsilon_or_v(config.prediction_type)?,
-            // This class always ends at sigma 0 (it has no final_sigmas_type).
-            schedule: SigmaSchedule::new(config, class, steps, FinalSigmas::Zero)?,
+            // This class has neither final_sigmas_type nor the Karras and exponential
+            // flags: diffusers ignores them in a config it is built from.
+            schedule: SigmaSchedule::new(
+                config,
+                class,
+                steps,
+                (SigmaSpacing::AtTimesteps, FinalSigmas::Zero),
+            )?,
         })
     }
 }
@@ -30,6 +37,10 @@ impl EulerAncestral {
 impl Scheduler for EulerAncestral {
     fn timesteps(&self) -> &[f64] {
         &self.schedule.timesteps
+    }
+
+    fn sigmas(&self) -> &[f32] {
+        &self.schedule.sigmas
     }
 
     fn init_noise_sigma(&self) -> f64 {
@@ -65,6 +76,10 @@ impl Scheduler for EulerAncestral {
         .to_dtype(model_output.dtype())?;
         self.schedule.advance(i);
         prev + (noise * f64::from(up))?
+    }
+
+    fn begin_at(&mut self, index: usize) {
+        self.schedule.begin_at(index);
     }
 
     fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {

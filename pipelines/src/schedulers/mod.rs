@@ -8,37 +8,55 @@ pub mod dpm_solver;
 pub mod euler;
 pub mod euler_ancestral;
 pub mod flow;
+pub mod heun;
+pub mod lms;
 pub mod pndm;
+pub mod sampler;
 pub mod schedule_math;
 mod scheduler;
+pub mod sigma_spacing;
 
 pub use config::{
-    AlgorithmType, BetaSchedule, ClosedSet, FinalSigmas, Interpolation, NAMES, Prediction,
-    SchedulerClass, SchedulerConfig, SchedulerError, SolverType, Spacing, TimestepType,
-    VarianceType,
+    AlgorithmType, BetaSchedule, ClosedSet, FinalSigmas, Interpolation, Prediction, SchedulerClass,
+    SchedulerConfig, SchedulerError, SolverType, Spacing, TimestepType, VarianceType,
 };
 
+pub use sampler::Sampler;
 pub use scheduler::Scheduler;
 
-/// Builds the scheduler `kind` names (a short name or a diffusers class name), set to
-/// `steps` steps. `kind` need not be the config's own class: keys the config leaves out
-/// take `kind`'s defaults, as diffusers' `from_config` gives them.
+/// Builds the scheduler `kind` names (a listed sampler name, see [`sampler::names`], or a
+/// diffusers class name), set to `steps` steps. `kind` need not be the config's own class:
+/// keys the config leaves out take `kind`'s defaults, and a sampler name's settings (Karras
+/// sigmas, the SDE variant) replace the config's, as diffusers' `from_config(config,
+/// **overrides)` gives them.
 pub fn build(
     kind: &str,
     config: &SchedulerConfig,
     steps: usize,
 ) -> std::result::Result<Box<dyn Scheduler>, SchedulerError> {
-    let class = SchedulerClass::from_name(kind)
-        .ok_or_else(|| SchedulerError::UnknownScheduler(kind.to_string()))?;
-    Ok(match class {
-        SchedulerClass::Ddim => Box::new(ddim::Ddim::new(config, steps)?),
-        SchedulerClass::Pndm => Box::new(pndm::Pndm::new(config, steps)?),
-        SchedulerClass::Euler => Box::new(euler::Euler::new(config, steps)?),
-        SchedulerClass::EulerAncestral => {
-            Box::new(euler_ancestral::EulerAncestral::new(config, steps)?)
-        }
-        SchedulerClass::DpmSolver => Box::new(dpm_solver::DpmSolver::new(config, steps)?),
-    })
+    sampler::parse(kind)?.build(config, steps)
+}
+
+impl Sampler {
+    /// This sampler over `config`, set to `steps` steps.
+    pub fn build(
+        &self,
+        config: &SchedulerConfig,
+        steps: usize,
+    ) -> std::result::Result<Box<dyn Scheduler>, SchedulerError> {
+        let config = &self.configure(config);
+        Ok(match self.class {
+            SchedulerClass::Ddim => Box::new(ddim::Ddim::new(config, steps)?),
+            SchedulerClass::Pndm => Box::new(pndm::Pndm::new(config, steps)?),
+            SchedulerClass::Euler => Box::new(euler::Euler::new(config, steps)?),
+            SchedulerClass::EulerAncestral => {
+                Box::new(euler_ancestral::EulerAncestral::new(config, steps)?)
+            }
+            SchedulerClass::DpmSolver => Box::new(dpm_solver::DpmSolver::new(config, steps)?),
+            SchedulerClass::Heun => Box::new(heun::Heun::new(config, steps)?),
+            SchedulerClass::Lms => Box::new(lms::Lms::new(config, steps)?),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -60,13 +78,20 @@ mod tests {
             ("ddim", serde_json::json!({"timestep_spacing": "karras"})),
             ("ddim", serde_json::json!({"num_train_timesteps": 0})),
             ("pndm", serde_json::json!({"skip_prk_steps": false})),
-            ("euler", serde_json::json!({"use_karras_sigmas": true})),
             (
-                "dpm++2m",
-                serde_json::json!({"algorithm_type": "sde-dpmsolver++"}),
+                "EulerDiscreteScheduler",
+                serde_json::json!({"use_beta_sigmas": true}),
+            ),
+            (
+                "EulerDiscreteScheduler",
+                serde_json::json!({"use_karras_sigmas": true, "use_exponential_sigmas": true}),
+            ),
+            (
+                "DPMSolverMultistepScheduler",
+                serde_json::json!({"algorithm_type": "sde-dpmsolver"}),
             ),
             ("dpm++2m", serde_json::json!({"solver_order": 3})),
-            ("lms", serde_json::json!({})),
+            ("unipc", serde_json::json!({})),
         ];
         for (kind, v) in cases {
             assert!(built(kind, v.clone(), 10).is_err(), "{kind} {v}");
@@ -97,17 +122,18 @@ mod tests {
 
     #[test]
     fn unported_settings_name_class_key_and_value() {
-        let c =
-            SchedulerConfig::from_value(serde_json::json!({"algorithm_type": "sde-dpmsolver++"}))
-                .expect("config");
-        let err = build("dpm++2m", &c, 10)
-            .expect_err("sde is not ported")
+        let c = SchedulerConfig::from_value(serde_json::json!({"algorithm_type": "sde-dpmsolver"}))
+            .expect("config");
+        let err = build("DPMSolverMultistepScheduler", &c, 10)
+            .expect_err("noise-prediction SDE is not ported")
             .to_string();
         assert_eq!(
             err,
-            "DPMSolverMultistepScheduler algorithm_type \"sde-dpmsolver++\" is not supported \
-             (only dpmsolver++)"
+            "DPMSolverMultistepScheduler algorithm_type \"sde-dpmsolver\" is not supported \
+             (only dpmsolver++ or sde-dpmsolver++)"
         );
+        // A sampler name sets the algorithm itself.
+        assert!(build("dpm++2m", &c, 10).is_ok());
         // The same config builds a class that does not read the key.
         assert!(build("ddim", &c, 10).is_ok());
         let plms = SchedulerConfig::from_value(serde_json::json!({"skip_prk_steps": true}))

@@ -463,9 +463,13 @@ impl StableDiffusion {
         let (context, truncated) = self.conditioning(g)?;
         let mut rng = TorchRng::new(g.seed);
         let all = scheduler.timesteps().to_vec();
-        let n = all.len();
+        // diffusers counts the steps kept in inference steps and cuts the schedule at that
+        // many times the order (Heun lists 2N - 1 timesteps for N steps).
+        let order = scheduler.order().max(1);
+        let n = all.len().div_ceil(order);
         let keep = ((n as f64 * init.strength) as usize).min(n);
-        let timesteps = all[n - keep..].to_vec();
+        let start = (n - keep) * order;
+        let timesteps = all.get(start..).unwrap_or_default().to_vec();
         let Some(&first) = timesteps.first() else {
             return Err(ModelError::InvalidInput(format!(
                 "strength {} leaves no denoising steps out of {n}",
@@ -492,6 +496,7 @@ impl StableDiffusion {
             )));
         }
         let noise = self.noise(&mut rng, shape)?;
+        scheduler.begin_at(start);
         let latents = scheduler.add_noise(&latents, &noise, first)?;
         let out = self.denoise(
             latents,

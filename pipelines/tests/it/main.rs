@@ -23,5 +23,6 @@ mod sd_architecture;
 mod sd_features;
 mod sd_lora;
 mod sd_parity;
+mod sd_samplers;
 mod sd_single_file;
 mod sd_variants;

@@ -3,18 +3,19 @@
 //! Every comparison is at f32 within 1e-4 absolute, except final latents larger than 20
 //! in magnitude (see `latent_tolerance`).
 
-use crate::common::{assert_close, fixtures, json, tensor};
+use crate::common::{Reference, assert_close, fixtures, json, reference, tensor};
 use candle_core::{Device, Tensor};
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
+use serde_json::Value;
 
-const TOL: f32 = 1e-4;
+pub(crate) const TOL: f32 = 1e-4;
 
-fn model() -> StableDiffusion {
+pub(crate) fn model() -> StableDiffusion {
     StableDiffusion::load(&fixtures().join("tiny-sd2"), &Device::Cpu).expect("tiny model loads")
 }
 
-fn latent_tolerance(reference: &Tensor) -> f32 {
+pub(crate) fn latent_tolerance(reference: &Tensor) -> f32 {
     let max = reference
         .abs()
         .and_then(|t| t.flatten_all())
@@ -102,7 +103,17 @@ fn vae_decode_and_encode_match() {
 
 /// Runs a recorded scheduler trace: timesteps, then each step on the recorded model output.
 fn check_trace(name: &str) {
-    let trace = &json()["schedulers"][name];
+    check_trace_in(reference(), &json()["schedulers"][name], name);
+}
+
+/// [`check_trace`] for the trace `trace` of any reference.
+pub(crate) fn check_trace_in((tensors, _): &Reference, trace: &Value, name: &str) {
+    let tensor = |key: &str| {
+        tensors
+            .get(key)
+            .unwrap_or_else(|| panic!("fixture tensor {key}"))
+            .clone()
+    };
     let config = SchedulerConfig::from_value(trace["config"].clone()).expect("config");
     let class = trace["class"].as_str().expect("class");
     let steps = trace["steps"].as_u64().expect("steps") as usize;
