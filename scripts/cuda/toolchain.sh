@@ -141,6 +141,9 @@ echo "export PATH=$(q "$cuda/bin"):\"\$PATH\""
 echo "export CUDA_ROOT=$(q "$cuda")"
 echo "export CUDA_PATH=$(q "$cuda")"
 echo "export CUDA_COMPUTE_CAP=$(q "$compute_cap")"
+# candle-kernels compiles its static kernels one file at a time on half the cores by
+# default; those ~15 nvcc runs are the longest part of a CUDA build.
+echo "export CUDAFORGE_THREADS=$(q "${CUDAFORGE_THREADS:-$(nproc)}")"
 if [ "$compile_only" = 0 ]; then
   echo "export LIBRARY_PATH=$(q "$cuda/lib"):$(q "$cuda/lib/stubs")\${LIBRARY_PATH:+:\$LIBRARY_PATH}"
 fi
