@@ -123,3 +123,51 @@ fn the_toolchain_script_refuses_before_installing_anything() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("CUDA_COMPUTE_CAP"), "{}", text(&out));
 }
+
+/// A safetensors file holding one F32 tensor, written by hand: the tests crate has no
+/// tensor library, and the comparison script reads the format with the standard library.
+fn f32_safetensors(path: &Path, name: &str, values: &[f32]) {
+    let header = format!(
+        r#"{{"{name}":{{"dtype":"F32","shape":[{}],"data_offsets":[0,{}]}}}}"#,
+        values.len(),
+        4 * values.len()
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, bytes).expect("write safetensors");
+}
+
+#[test]
+fn the_gpu_check_comparison_holds_latents_to_the_parity_bound() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 is not available; skipping the comparison script's check");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reference = dir.path().join("cpu.safetensors");
+    // The largest |value| is 100, so the bound is max(1e-4, 5e-6 * 100) = 5e-4.
+    f32_safetensors(&reference, "latents", &[100.0, -1.0, 0.5]);
+    let compare = |values: &[f32], key: &str| {
+        let run = dir.path().join("gpu.safetensors");
+        f32_safetensors(&run, "latents", values);
+        let out = Command::new("python3")
+            .arg(workspace_root().join("scripts/gpu/compare.py"))
+            .args(["latents", &run.display().to_string()])
+            .args([&reference.display().to_string(), key])
+            .output()
+            .expect("python3 runs");
+        (out.status.code(), text(&out))
+    };
+    let (code, said) = compare(&[100.0004, -1.0, 0.5], "latents");
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = compare(&[100.0, -1.0006, 0.5], "latents");
+    assert_eq!(code, Some(1), "{said}");
+    let (code, said) = compare(&[100.0, f32::NAN, 0.5], "latents");
+    assert_eq!(code, Some(1), "a NaN never passes: {said}");
+    let (code, said) = compare(&[100.0, -1.0, 0.5], "txt2img.latents");
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("no tensor 'txt2img.latents'"), "{said}");
+}
