@@ -104,7 +104,7 @@ plan=(
   "hidream-edit --demo f32: $device vs cpu PNG; bf16 on $device runs"
 )
 [ "$skip_bench" = 1 ] || plan+=(
-  "sd-bench --device $device --dtype f16 --batch 2 --size 512 and 768; diffusers the same"
+  "sd-bench --device $device --dtype f16 --batch 2 --size 512 and 768 (both attentions); diffusers the same"
   "${sd_model:+sd --model $sd_model --steps 50 --dtype f16, end to end}"
 )
 if [ "$dry_run" = 1 ]; then
@@ -243,6 +243,10 @@ if [ "$skip_bench" = 0 ]; then
     bench_case "sd-bench unet step $size f16 batch 2" "$out/bench-ours-$size.json" \
       "$bin_dir/sd-bench" --device "$device" --dtype f16 --size "$size" --batch 2 \
       --runs baseline --warmup 2 --steps 5 --json
+    # The plain candle attention in f16 against the default's f32 composite (docs/cuda.md).
+    bench_case "sd-bench unet step $size f16 batch 2, --attention naive" \
+      "$out/bench-ours-naive-$size.json" "$bin_dir/sd-bench" --device "$device" --dtype f16 \
+      --size "$size" --batch 2 --attention naive --runs baseline --warmup 2 --steps 5 --json
     if [ "$have_diffusers" = 1 ]; then
       bench_case "diffusers unet step $size f16 batch 2" "$out/bench-diffusers-$size.json" \
         "$python" "$repo/scripts/bench/sd_unet_torch.py" --device "$device" --dtype f16 \
@@ -278,6 +282,22 @@ for c in cases:
         keys = ("max_abs_diff", "bound", "unet_step_s", "peak_bytes", "gpu_used_bytes", "peak_gpu_bytes", "seconds")
         d = ", ".join(f"{k}={d[k]}" for k in keys if d.get(k) is not None) or json.dumps(d)[:120]
     lines.append(f"| {c['name']} | {c['status']} | {c['seconds']:.0f} | {d} |")
+# Ours against diffusers per size: above 1 means candle is faster.
+import os
+ratios = {}
+for size in (512, 768):
+    paths = [f"{out}/bench-{who}-{size}.json" for who in ("ours", "diffusers")]
+    if all(os.path.exists(p) and os.path.getsize(p) for p in paths):
+        try:
+            ours, theirs = (json.loads(open(p).read().strip().splitlines()[-1]) for p in paths)
+            ratios[str(size)] = theirs["unet_step_s"]["baseline"] / ours["unet_step_s"]["baseline"]
+        except (ValueError, KeyError, ZeroDivisionError, IndexError):
+            pass
+report["diffusers_over_ours"] = ratios
+with open(f"{out}/report.json", "w") as f:
+    json.dump(report, f, indent=2)
+lines += [""] + [f"UNet step at {k}: diffusers / ours = {v:.2f} (above 1: ours is faster)"
+                 for k, v in ratios.items()]
 with open(f"{out}/report.md", "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))
