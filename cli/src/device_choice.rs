@@ -72,13 +72,16 @@ fn refused(e: SelectError) -> Failure {
     bad(e.to_string())
 }
 
-/// Whether this build's pipelines can run on `device`.
-fn runs_here(device: Device) -> bool {
-    device.to_candle().is_ok()
+/// Whether this build's pipelines can run on `device`: CUDA only when built with it.
+fn runs_here(device: Device, cuda_built: bool) -> bool {
+    match device {
+        Device::Cuda(_) => cuda_built,
+        other => other.to_candle().is_ok(),
+    }
 }
 
 /// Where a CUDA build comes from, for every message that needs one.
-pub const CUDA_BUILD_HINT: &str = "build one with `eval \"$(scripts/cuda/toolchain.sh \
+const CUDA_BUILD_HINT: &str = "build one with `eval \"$(scripts/cuda/toolchain.sh \
      /opt/cuda-venv)\"; cargo build --release --features cuda` (docs/cuda.md)";
 
 /// What a CUDA build needs on the host it runs on, named when no CUDA device was found.
@@ -149,11 +152,7 @@ fn choose_for_build(
         }
         _ => refused(e),
     })?;
-    let runs_here = |d: Device| match d {
-        Device::Cuda(_) => cuda_built,
-        other => runs_here(other),
-    };
-    if !asked && !runs_here(selection.device) {
+    if !asked && !runs_here(selection.device, cuda_built) {
         let passed_over = selection.device;
         let cpu_prefs = Preferences {
             device: Some((device::DeviceRequest::Exact(Device::Cpu), String::new())),
