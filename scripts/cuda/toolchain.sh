@@ -37,8 +37,9 @@ LINK_PINS=(
   nvidia-curand==10.4.0.35
 )
 # The libraries candle-core 0.11 links (cudarc's `dynamic-linking` with its cublas,
-# cublaslt, curand, driver and nvrtc features), besides the driver.
-LINKED_LIBS=(cublas cublasLt curand nvrtc)
+# cublaslt, curand, driver and nvrtc features), besides the driver; candle-kernels' static
+# kernels add the CUDA runtime.
+LINKED_LIBS=(cublas cublasLt curand nvrtc cudart)
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
