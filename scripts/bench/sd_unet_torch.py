@@ -1,6 +1,8 @@
 """The torch side of `sd-bench`: seconds per UNet step and peak RSS of diffusers'
 UNet2DConditionModel with the SD 2.1-base config and random weights (torch's default
-initialisation, seeded), on torch CPU at its default thread count, under inference_mode.
+initialisation, seeded), on torch CPU at its default thread count or on a CUDA GPU
+(--device cuda[:N]; each step timed to the GPU's completion, and peak_gpu_bytes is torch's
+max_memory_allocated), under inference_mode.
 Same protocol as sd-bench: --warmup untimed steps, then the median of --steps timed steps;
 one step is one forward on a [batch, 4, size/8, size/8] latent with a [batch, 77, 1024]
 context. Prints the same JSON shape as `sd-bench --json`.
@@ -63,28 +65,39 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     if a.steps < 1 or a.batch < 1 or a.size <= 0 or a.size % 64:
         p.error("--steps and --batch must be >= 1 and --size a positive multiple of 64")
 
+    device = torch.device(a.device)
+    on_gpu = device.type == "cuda"
+    if on_gpu and not torch.cuda.is_available():
+        p.error(f"--device {a.device}: torch sees no CUDA device")
+    # The GPU returns before the work is done; only its completion ends a step.
+    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
+
     torch.manual_seed(a.seed)
     start = time.perf_counter()
     unet = UNet2DConditionModel(**SD21_BASE_UNET).eval()
-    if a.dtype != "f32":
-        unet = unet.to(DTYPES[a.dtype])
+    unet = unet.to(device=device, dtype=DTYPES[a.dtype])
     load_s = time.perf_counter() - start
     latent = a.size // 8
     g = torch.Generator().manual_seed(a.seed)
-    sample = torch.randn(a.batch, 4, latent, latent, generator=g).to(DTYPES[a.dtype])
-    context = torch.randn(a.batch, 77, 1024, generator=g).to(DTYPES[a.dtype])
+    sample = torch.randn(a.batch, 4, latent, latent, generator=g).to(device, DTYPES[a.dtype])
+    context = torch.randn(a.batch, 77, 1024, generator=g).to(device, DTYPES[a.dtype])
+    if on_gpu:
+        torch.cuda.reset_peak_memory_stats(device)
 
     times = []
     with torch.inference_mode():
         for i in range(a.warmup + a.steps):
-            t = torch.tensor(981.0 - 20.0 * i)
+            t = torch.tensor(981.0 - 20.0 * i, device=device)
+            sync()
             s = time.perf_counter()
             unet(sample, t, encoder_hidden_states=context)
+            sync()
             secs = time.perf_counter() - s
             if i >= a.warmup:
                 times.append(secs)
@@ -96,7 +109,8 @@ def main() -> None:
     out = {
         "unet_step_s": {"baseline": statistics.median(times)},
         "peak_bytes": peak,
-        "device": "cpu",
+        "device": a.device,
+        "peak_gpu_bytes": torch.cuda.max_memory_allocated(device) if on_gpu else None,
         "dtype": a.dtype,
         "batch": a.batch,
         "size": a.size,
@@ -109,7 +123,7 @@ def main() -> None:
     if a.json:
         print(json.dumps(out))
     else:
-        print(f"diffusers UNet, {a.size}x{a.size}, batch {a.batch}, {a.dtype}, cpu: "
+        print(f"diffusers UNet, {a.size}x{a.size}, batch {a.batch}, {a.dtype}, {a.device}: "
               f"{out['unet_step_s']['baseline']:.3f} s / step, peak RSS {peak / 1e9:.2f} GB")
 
 

@@ -4,6 +4,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use clap::Parser;
+use cli::device_choice::{DeviceFlag, choose};
 use cli::exit::{Failure, bad, failed, finish};
 use cli::values;
 use pipelines::bench::{RandomWeights, median, peak_rss_bytes};
@@ -21,7 +22,10 @@ What it measures: one UNet step is one UNet2DConditionModel forward on a [batch,
 size/8, size/8] latent with a [batch, 77, 1024] text context (batch 2 = one guided step:
 uncond + cond). The model is the real SD 2.1-base UNet (865M parameters, 3.5 GB at f32)
 with seeded random weights at torch's default-init scale. peak_bytes is the process's
-peak RSS (VmHWM), weights included.
+peak RSS (VmHWM), weights included. On a GPU (--device cuda[:N], a build with the `cuda`
+feature) each step is timed to the device's completion, and gpu_used_bytes is the device
+memory in use after the timed rounds (total - free, all processes), a lower bound on
+the peak: candle frees buffers when they drop.
 
 Runs: each name in --runs is one way of stepping the UNet, timed on the same model:
   baseline        plain forward
@@ -50,7 +54,7 @@ Exit status: 0 measured; 2 bad flag value; 1 a failure while running.";
 #[command(
     name = "sd-bench",
     version,
-    about = "Time SD 2.1-base UNet steps on CPU (random weights)",
+    about = "Time SD 2.1-base UNet steps on CPU or a CUDA GPU (random weights)",
     after_help = AFTER_HELP
 )]
 struct Args {
@@ -79,6 +83,9 @@ struct Args {
         value_delimiter = ','
     )]
     runs: Vec<String>,
+    /// cpu, or cuda[:N] in a build with the `cuda` feature.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceFlag,
     /// Seed of the random weights and inputs.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -125,10 +132,41 @@ fn checked_runs(args: &Args, config: &UNetConfig) -> Result<Vec<(String, Acceler
     Ok(runs)
 }
 
+/// The device --device names, through the same choice (and refusals) as `sd`; the dtype
+/// stays --dtype's, which is part of what is measured.
+fn bench_device(flag: &DeviceFlag) -> Result<(device::Device, Device), Failure> {
+    if flag == &DeviceFlag::Auto {
+        return Err(bad(
+            "--device auto: name the device to measure (cpu or cuda[:N])",
+        ));
+    }
+    // Only a GPU needs the drivers probed; the CPU is always there.
+    let on_cpu = matches!(flag, DeviceFlag::Named(text) if text.eq_ignore_ascii_case("cpu"));
+    let choice = choose(flag, None, None, &device::ProcessEnv, || {
+        if on_cpu {
+            device::Discovery::run(&device::DiscoveryConfig::cpu_only())
+        } else {
+            device::Discovery::from_env(&device::ProcessEnv)
+        }
+    })?;
+    Ok((choice.device, values::candle_device(choice.device)?))
+}
+
+/// Device memory in use now (total - free), where the device reports it.
+fn gpu_used_bytes(id: device::Device) -> Option<u64> {
+    if !matches!(id, device::Device::Cuda(_)) {
+        return None;
+    }
+    let discovery = device::Discovery::from_env(&device::ProcessEnv);
+    discovery
+        .memory(id)
+        .map(|(free, total)| total.saturating_sub(free))
+}
+
 fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure> {
     let config = sd21_base_unet_config().map_err(|e| failed(e.to_string()))?;
     let runs = checked_runs(args, &config)?;
-    let device = Device::Cpu;
+    let (device_id, device) = bench_device(&args.device)?;
     let loading = Instant::now();
     let vb = RandomWeights { seed: args.seed }.var_builder(args.dtype, &device);
     let unet = UNet2DConditionModel::with_kernels(vb, &config, args.attention)
@@ -172,6 +210,8 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
                 let out = unet
                     .forward_with(&sample, t, &context, &mut hooks)
                     .map_err(|e| failed(e.to_string()))?;
+                // A GPU returns before the work is done; the CPU's synchronize is a no-op.
+                device.synchronize().map_err(|e| failed(e.to_string()))?;
                 drop(out);
                 let secs = start.elapsed().as_secs_f64();
                 total += secs;
@@ -211,6 +251,7 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
         None => Vec::new(),
     };
     let peak = peak_rss_bytes();
+    let gpu_used = gpu_used_bytes(device_id);
     if args.json {
         let steps: serde_json::Map<String, serde_json::Value> = results
             .iter()
@@ -220,7 +261,8 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
             "unet_step_s": steps,
             "speedup": speedups.iter().map(|(n, x)| (n.to_string(), serde_json::json!(x))).collect::<serde_json::Map<_, _>>(),
             "peak_bytes": peak,
-            "device": "cpu",
+            "device": device_id.to_string(),
+            "gpu_used_bytes": gpu_used,
             "dtype": args.dtype.as_str(),
             "batch": args.batch,
             "size": args.size,
@@ -233,11 +275,12 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
         println!("{out}");
     } else {
         println!(
-            "SD 2.1-base UNet, {0}x{0}, batch {1}, {2}, {3} kernels, cpu ({4} timed rounds)",
+            "SD 2.1-base UNet, {0}x{0}, batch {1}, {2}, {3} kernels, {4} ({5} timed rounds)",
             args.size,
             args.batch,
             args.dtype.as_str(),
             args.attention,
+            device_id,
             args.steps
         );
         println!(
@@ -254,6 +297,9 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
         match peak {
             Some(b) => println!("peak RSS {:.2} GB", b as f64 / 1e9),
             None => println!("peak RSS unavailable on this platform"),
+        }
+        if let Some(b) = gpu_used {
+            println!("{device_id} memory in use {:.2} GB", b as f64 / 1e9);
         }
         println!("allocator: {}", policy.as_str());
     }
