@@ -146,11 +146,9 @@ pub enum SchedulerError {
     /// Not a scheduler config: a value of the wrong type, or one outside a key's set.
     #[error("scheduler config: {0}")]
     Parse(#[from] serde_json::Error),
-    #[error(
-        "unknown scheduler {0:?} (supported: {list})",
-        list = super::sampler::names().collect::<Vec<_>>().join(", ")
-    )]
-    UnknownScheduler(String),
+    /// `supported`: the names that would have been accepted, comma-separated.
+    #[error("unknown scheduler {name:?} (supported: {supported})")]
+    UnknownScheduler { name: String, supported: String },
     /// A setting diffusers defines that this port does not implement: refused rather than
     /// computing something else.
     #[error("{class} {key} {value} is not supported (only {supported})")]

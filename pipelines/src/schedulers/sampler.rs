@@ -147,7 +147,10 @@ pub fn parse(name: &str) -> Result<Sampler, SchedulerError> {
     }
     Sampler::from_name(name)
         .map(|(_, s)| s)
-        .ok_or_else(|| SchedulerError::UnknownScheduler(name.to_string()))
+        .ok_or_else(|| SchedulerError::UnknownScheduler {
+            name: name.to_string(),
+            supported: names().collect::<Vec<_>>().join(", "),
+        })
 }
 
 #[cfg(test)]

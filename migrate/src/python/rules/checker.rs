@@ -3,7 +3,8 @@
 //! own files; the walk in `mod.rs` decides which rule sees which node.
 
 use super::generator_draws::Placement;
-use super::guards::Guard;
+use super::guard_scope::Guard;
+pub use super::span::span;
 use crate::code::{Code, Entry};
 use crate::diagnostic::Diagnostic;
 use crate::edit::{Edit, Fix};
@@ -51,11 +52,6 @@ pub struct Checker<'s> {
     pub guards: Vec<Guard>,
     /// Where torch.bfloat16 appears, reported once per file (PY114).
     pub bf16_uses: Vec<TextRange>,
-}
-
-/// A node's byte range in the file body.
-pub fn span(node: &impl Ranged) -> (usize, usize) {
-    (node.start().to_usize(), node.end().to_usize())
 }
 
 impl<'s> Checker<'s> {

@@ -3,7 +3,7 @@
 //! when no draw in the file puts it on a device, and must become a device generator when a
 //! draw's `device=` is the (rewritten) device.
 
-use super::checker::span;
+use super::span::span;
 use crate::python::bindings::Bindings;
 use crate::python::names::{callee_tail, cuda_string};
 use ruff_python_ast::visitor::{self, Visitor};

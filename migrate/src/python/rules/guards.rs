@@ -4,6 +4,7 @@
 //! (the block stays skipped off CUDA) and is reported.
 
 use super::checker::Checker;
+use super::guard_scope::Guard;
 use crate::code::{Code, Entry, Kind, Severity};
 use ruff_python_ast::{BoolOp, Expr, ExprBoolOp, ExprIf, Stmt, StmtFunctionDef, StmtIf, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
@@ -22,15 +23,6 @@ test with `device_utils.DEVICE_MODULE.is_available()`.",
     guide: "convert the guarded block by hand, then use `device_utils.DEVICE_MODULE.is_available()`",
     severities: None,
 };
-
-/// One `is_available()` test and the code that runs because of it.
-#[derive(Debug, Clone)]
-pub struct Guard {
-    /// The `torch.cuda.is_available()` calls in the test.
-    pub tests: Vec<TextRange>,
-    /// What runs when the test says CUDA is there.
-    pub guarded: Vec<TextRange>,
-}
 
 impl Checker<'_> {
     /// The `is_available()` calls in a test, and whether the test is negated (`not ...`).
