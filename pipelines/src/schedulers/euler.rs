@@ -194,22 +194,48 @@ impl Euler {
     }
 }
 
+/// The `Scheduler` methods every sampler stepping along a [`SigmaSchedule`] (held in a
+/// field named `schedule`) answers from it; each sampler then writes only its `step`.
+macro_rules! delegate_to_sigma_schedule {
+    () => {
+        fn timesteps(&self) -> &[f64] {
+            &self.schedule.timesteps
+        }
+
+        fn sigmas(&self) -> &[f32] {
+            &self.schedule.sigmas
+        }
+
+        fn init_noise_sigma(&self) -> f64 {
+            self.schedule.init_noise_sigma
+        }
+
+        fn scale_model_input(
+            &self,
+            sample: &candle_core::Tensor,
+            timestep: f64,
+        ) -> candle_core::Result<candle_core::Tensor> {
+            self.schedule.scale(sample, self.schedule.index(timestep))
+        }
+
+        fn begin_at(&mut self, index: usize) {
+            self.schedule.begin_at(index);
+        }
+
+        fn add_noise(
+            &self,
+            original: &candle_core::Tensor,
+            noise: &candle_core::Tensor,
+            timestep: f64,
+        ) -> candle_core::Result<candle_core::Tensor> {
+            self.schedule.add_noise(original, noise, timestep)
+        }
+    };
+}
+pub(crate) use delegate_to_sigma_schedule;
+
 impl Scheduler for Euler {
-    fn timesteps(&self) -> &[f64] {
-        &self.schedule.timesteps
-    }
-
-    fn sigmas(&self) -> &[f32] {
-        &self.schedule.sigmas
-    }
-
-    fn init_noise_sigma(&self) -> f64 {
-        self.schedule.init_noise_sigma
-    }
-
-    fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.scale(sample, self.schedule.index(timestep))
-    }
+    delegate_to_sigma_schedule!();
 
     fn step(
         &mut self,
@@ -228,13 +254,5 @@ impl Scheduler for Euler {
         let out = (sample + (derivative * f64::from(next - sigma))?)?;
         self.schedule.advance(i);
         Ok(out)
-    }
-
-    fn begin_at(&mut self, index: usize) {
-        self.schedule.begin_at(index);
-    }
-
-    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.add_noise(original, noise, timestep)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::config::{FinalSigmas, Prediction, SchedulerClass, SchedulerConfig, SchedulerError};
 use super::euler::SigmaSchedule;
+use super::euler::delegate_to_sigma_schedule;
 use super::scheduler::Scheduler;
 use super::sigma_spacing::SigmaSpacing;
 use candle_core::{Result, Tensor};
@@ -35,21 +36,7 @@ impl EulerAncestral {
 }
 
 impl Scheduler for EulerAncestral {
-    fn timesteps(&self) -> &[f64] {
-        &self.schedule.timesteps
-    }
-
-    fn sigmas(&self) -> &[f32] {
-        &self.schedule.sigmas
-    }
-
-    fn init_noise_sigma(&self) -> f64 {
-        self.schedule.init_noise_sigma
-    }
-
-    fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.scale(sample, self.schedule.index(timestep))
-    }
+    delegate_to_sigma_schedule!();
 
     fn step(
         &mut self,
@@ -76,13 +63,5 @@ impl Scheduler for EulerAncestral {
         .to_dtype(model_output.dtype())?;
         self.schedule.advance(i);
         prev + (noise * f64::from(up))?
-    }
-
-    fn begin_at(&mut self, index: usize) {
-        self.schedule.begin_at(index);
-    }
-
-    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.add_noise(original, noise, timestep)
     }
 }

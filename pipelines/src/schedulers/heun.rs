@@ -4,6 +4,7 @@
 
 use super::config::{FinalSigmas, Prediction, SchedulerClass, SchedulerConfig, SchedulerError};
 use super::euler::SigmaSchedule;
+use super::euler::delegate_to_sigma_schedule;
 use super::scheduler::Scheduler;
 use super::sigma_spacing::SigmaSpacing;
 use candle_core::{Result, Tensor};
@@ -38,24 +39,10 @@ impl Heun {
 }
 
 impl Scheduler for Heun {
-    fn timesteps(&self) -> &[f64] {
-        &self.schedule.timesteps
-    }
-
-    fn sigmas(&self) -> &[f32] {
-        &self.schedule.sigmas
-    }
+    delegate_to_sigma_schedule!();
 
     fn order(&self) -> usize {
         2
-    }
-
-    fn init_noise_sigma(&self) -> f64 {
-        self.schedule.init_noise_sigma
-    }
-
-    fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.scale(sample, self.schedule.index(timestep))
     }
 
     fn step(
@@ -95,13 +82,5 @@ impl Scheduler for Heun {
         };
         self.schedule.advance(i);
         Ok(out)
-    }
-
-    fn begin_at(&mut self, index: usize) {
-        self.schedule.begin_at(index);
-    }
-
-    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.add_noise(original, noise, timestep)
     }
 }

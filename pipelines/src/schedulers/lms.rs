@@ -4,6 +4,7 @@
 
 use super::config::{FinalSigmas, Prediction, SchedulerClass, SchedulerConfig, SchedulerError};
 use super::euler::SigmaSchedule;
+use super::euler::delegate_to_sigma_schedule;
 use super::scheduler::Scheduler;
 use super::sigma_spacing::SigmaSpacing;
 use candle_core::{Result, Tensor};
@@ -59,21 +60,7 @@ fn lagrange_weight(nodes: &[f64], which: usize, (from, to): (f64, f64)) -> f64 {
 }
 
 impl Scheduler for Lms {
-    fn timesteps(&self) -> &[f64] {
-        &self.schedule.timesteps
-    }
-
-    fn sigmas(&self) -> &[f32] {
-        &self.schedule.sigmas
-    }
-
-    fn init_noise_sigma(&self) -> f64 {
-        self.schedule.init_noise_sigma
-    }
-
-    fn scale_model_input(&self, sample: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.scale(sample, self.schedule.index(timestep))
-    }
+    delegate_to_sigma_schedule!();
 
     fn step(
         &mut self,
@@ -112,13 +99,5 @@ impl Scheduler for Lms {
             Some(s) => sample + s,
             None => Ok(sample.clone()),
         }
-    }
-
-    fn begin_at(&mut self, index: usize) {
-        self.schedule.begin_at(index);
-    }
-
-    fn add_noise(&self, original: &Tensor, noise: &Tensor, timestep: f64) -> Result<Tensor> {
-        self.schedule.add_noise(original, noise, timestep)
     }
 }
