@@ -4,7 +4,7 @@
 //! txt2img runs on the tiny SD 2.x model, each sampler built from the model's own scheduler
 //! config as diffusers' `from_config(config, **overrides)` builds it.
 
-use crate::common::{Reference, assert_close, fixtures, load_reference};
+use crate::common::{Reference, assert_close, fixtures, load_reference, recorded_generation};
 use crate::sd_parity::{TOL, check_trace_in, latent_tolerance, model};
 use pipelines::schedulers::{SchedulerConfig, sampler};
 use pipelines::sd::pipeline::{Generation, InitImage};
@@ -92,16 +92,7 @@ fn txt2img_runs_match_diffusers() {
             .expect("listed")
             .build(&sd.scheduler_config, steps)
             .expect("scheduler");
-        let g = Generation {
-            prompt: run["prompt"].as_str().expect("prompt").to_string(),
-            negative_prompt: None,
-            guidance: run["guidance_scale"].as_f64().expect("guidance"),
-            seed: run["seed"].as_u64().expect("seed"),
-            width: run["width"].as_u64().expect("width") as usize,
-            height: run["height"].as_u64().expect("height") as usize,
-            batch: 1,
-            latents: None,
-        };
+        let g = recorded_generation(run, run["prompt"].as_str().expect("prompt"), None);
         let (latents, _) = sd
             .txt2img(&g, sched.as_mut(), &mut |_, _| {})
             .expect("txt2img");
