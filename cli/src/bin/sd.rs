@@ -580,14 +580,17 @@ fn run(args: &Args) -> Result<(), Failure> {
     let mut staged = Vec::with_capacity(images.len() + 1);
     let mut truncated = false;
     let mut deviation_found = None;
-    let mut info = generation_info(
-        args,
-        &choice,
-        &g,
-        (&kind, &sampler_name),
-        &accel.name(),
-        tiling,
-    );
+    let accel_name = accel.name();
+    let info_for = |g: &Generation| {
+        generation_info(
+            args,
+            &choice,
+            g,
+            (&kind, &sampler_name),
+            &accel_name,
+            tiling,
+        )
+    };
     for (run, &run_seed) in seeds.iter().enumerate() {
         g.seed = run_seed;
         let mut scheduler = new_scheduler()?;
@@ -615,14 +618,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             )?);
         }
         let image = sd.decode(&latents)?;
-        info = generation_info(
-            args,
-            &choice,
-            &g,
-            (&kind, &sampler_name),
-            &accel.name(),
-            tiling,
-        );
+        let info = info_for(&g);
         let count = image.dim(0).map_err(ModelError::from)?;
         for i in 0..count {
             let (_, path) = &images[run * args.batch + i];
@@ -659,7 +655,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     }
     if args.json {
         // Runs, then images within a run, as they were written.
-        let mut summary = summary(args, &choice, &info, &kind, &warnings);
+        let mut summary = summary(args, &choice, &info_for(&g), &kind, &warnings);
         summary["outputs"] = json!(images.iter().map(|(_, p)| p).collect::<Vec<_>>());
         summary["seed"] = json!(args.latents.is_none().then_some(seed));
         summary["seeds"] = json!(seeds);
