@@ -155,17 +155,12 @@ impl EncoderFolders {
     pub fn check(&self) -> Result<()> {
         for (_, tokenizer, encoder) in ENCODERS {
             let tok_dir = self.model.join(tokenizer);
-            let has = |file: &str| tok_dir.join(file).is_file();
             if tokenizer == "tokenizer_3" {
-                if !has("tokenizer.json") {
+                if !tok_dir.join("tokenizer.json").is_file() {
                     return Err(TokenizerError::NoTokenizerJson { dir: tok_dir }.into());
                 }
-            } else if !(has("tokenizer.json") || (has("vocab.json") && has("merges.txt"))) {
-                // transformers 5.x saves tokenizer.json alone; older exports vocab + merges.
-                return Err(component_problem(
-                    &tok_dir,
-                    "neither tokenizer.json nor vocab.json with merges.txt",
-                ));
+            } else if let Some(problem) = crate::encoders::clip::missing_layout(&tok_dir) {
+                return Err(component_problem(&tok_dir, problem));
             }
             let enc_dir = self.model.join(encoder);
             if !enc_dir.join("config.json").is_file() {

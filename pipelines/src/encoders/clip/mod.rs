@@ -7,7 +7,7 @@ mod config;
 mod tokenizer;
 
 pub use config::ClipTextConfig;
-pub use tokenizer::ClipTokenizer;
+pub use tokenizer::{ClipTokenizer, missing_layout};
 
 use crate::layers::{
     self, Embedding, EmbeddingConfig, Kernels, LayerNorm, LayerNormConfig, Linear, LinearConfig,

@@ -134,9 +134,17 @@ fn load(dir: &Path, unk: &str) -> Result<Tokenizer, ModelError> {
         return from_vocab_and_merges(&read("vocab.json")?, &read("merges.txt")?, unk)
             .map_err(in_dir);
     }
-    Err(in_dir(
-        "neither tokenizer.json nor vocab.json with merges.txt".into(),
-    ))
+    Err(in_dir(NO_LAYOUT.into()))
+}
+
+const NO_LAYOUT: &str = "neither tokenizer.json nor vocab.json with merges.txt";
+
+/// Why `dir` cannot hold a CLIP tokenizer, checked from the file names alone (so a
+/// pipeline can refuse a folder before loading anything); `None` when one layout is there.
+pub fn missing_layout(dir: &Path) -> Option<&'static str> {
+    let has = |name: &str| dir.join(name).is_file();
+    let complete = has("tokenizer.json") || (has("vocab.json") && has("merges.txt"));
+    (!complete).then_some(NO_LAYOUT)
 }
 
 impl ClipTokenizer {
