@@ -8,7 +8,8 @@
 // instead and declares only the `_fn` types, so tests/conformance.cc can static_assert
 // `std::is_same_v<decltype(&aclrtMemcpy), aclrtMemcpy_fn>` for each of them. The torch-npu
 // wheel ships acl/acl.h but not the aclnn headers; the aclnn half of the check runs when
-// those headers are present too (OPS_NPU_HAVE_ACLNN_HEADERS).
+// those headers are present too (OPS_NPU_HAVE_ACLNN_HEADERS), op by op for the op headers
+// the public repositories ship (scripts/npu/conformance.sh assembles them).
 #pragma once
 
 #include <cstddef>
@@ -19,19 +20,6 @@
 #if __has_include(<aclnn/acl_meta.h>)
 #define OPS_NPU_HAVE_ACLNN_HEADERS 1
 #include <aclnn/acl_meta.h>
-#include <aclnnop/aclnn_ada_layer_norm.h>
-#include <aclnnop/aclnn_flash_attention_score.h>
-#include <aclnnop/aclnn_fused_infer_attention_score_v2.h>
-#include <aclnnop/aclnn_geglu_v3.h>
-#include <aclnnop/aclnn_group_norm.h>
-#include <aclnnop/aclnn_group_norm_silu.h>
-#include <aclnnop/aclnn_layer_norm.h>
-#include <aclnnop/aclnn_matmul.h>
-#include <aclnnop/aclnn_prompt_flash_attention.h>
-#include <aclnnop/aclnn_rms_norm.h>
-#include <aclnnop/aclnn_rotary_position_embedding.h>
-#include <aclnnop/aclnn_silu.h>
-#include <aclnnop/aclnn_swi_glu.h>
 #endif
 #else
 extern "C" {
@@ -43,6 +31,7 @@ typedef enum {
   ACL_INT8 = 2,
   ACL_INT32 = 3,
   ACL_UINT8 = 4,
+  ACL_INT16 = 6,
   ACL_INT64 = 9,
   ACL_DOUBLE = 11,
   ACL_BOOL = 12,
@@ -65,6 +54,7 @@ typedef int32_t aclnnStatus;
 typedef struct aclTensor aclTensor;
 typedef struct aclIntArray aclIntArray;
 typedef struct aclTensorList aclTensorList;
+typedef struct aclScalar aclScalar;
 typedef struct aclOpExecutor aclOpExecutor;
 }
 #endif
@@ -94,6 +84,11 @@ typedef aclIntArray *(*aclCreateIntArray_fn)(const int64_t *value, uint64_t size
 typedef aclnnStatus (*aclDestroyIntArray_fn)(const aclIntArray *array);
 typedef aclTensorList *(*aclCreateTensorList_fn)(const aclTensor *const *value, uint64_t size);
 typedef aclnnStatus (*aclDestroyTensorList_fn)(const aclTensorList *array);
+typedef aclScalar *(*aclCreateScalar_fn)(void *value, aclDataType dataType);
+typedef aclnnStatus (*aclDestroyScalar_fn)(const aclScalar *scalar);
+// Executor reuse: a repeatable executor survives its launch until destroyed.
+typedef aclnnStatus (*aclSetAclOpExecutorRepeatable_fn)(aclOpExecutor *executor);
+typedef aclnnStatus (*aclDestroyAclOpExecutor_fn)(aclOpExecutor *executor);
 
 // Every op's second phase has the same shape.
 #define OPS_NPU_LAUNCH_FN(op)                                                          \
@@ -209,6 +204,58 @@ typedef aclnnStatus (*aclnnMatmulGetWorkspaceSize_fn)(const aclTensor *self,
                                                       aclOpExecutor **executor);
 OPS_NPU_LAUNCH_FN(aclnnMatmul);
 
+// The general op set the models' forward passes need (prototypes as the public
+// op_api/aclnn_*.h headers of hicann/ops-math, ops-nn and ops-cv declare them).
+#define OPS_NPU_OP1(op, ...)                                                           \
+  typedef aclnnStatus (*op##GetWorkspaceSize_fn)(__VA_ARGS__, uint64_t *workspaceSize,   \
+                                                 aclOpExecutor **executor);            \
+  OPS_NPU_LAUNCH_FN(op)
+OPS_NPU_OP1(aclnnAdd, const aclTensor *self, const aclTensor *other, const aclScalar *alpha,
+            aclTensor *out);
+OPS_NPU_OP1(aclnnAdds, const aclTensor *self, const aclScalar *other, const aclScalar *alpha,
+            aclTensor *out);
+OPS_NPU_OP1(aclnnSub, const aclTensor *self, const aclTensor *other, const aclScalar *alpha,
+            aclTensor *out);
+OPS_NPU_OP1(aclnnSubs, const aclTensor *self, const aclScalar *other, const aclScalar *alpha,
+            aclTensor *out);
+OPS_NPU_OP1(aclnnMul, const aclTensor *self, const aclTensor *other, aclTensor *out);
+OPS_NPU_OP1(aclnnMuls, const aclTensor *self, const aclScalar *other, aclTensor *out);
+OPS_NPU_OP1(aclnnDiv, const aclTensor *self, const aclTensor *other, aclTensor *out);
+OPS_NPU_OP1(aclnnDivs, const aclTensor *self, const aclScalar *other, aclTensor *out);
+OPS_NPU_OP1(aclnnNeg, const aclTensor *self, aclTensor *out);
+OPS_NPU_OP1(aclnnExp, const aclTensor *self, aclTensor *out);
+OPS_NPU_OP1(aclnnSigmoid, const aclTensor *self, aclTensor *out);
+OPS_NPU_OP1(aclnnRelu, const aclTensor *self, const aclTensor *out);
+OPS_NPU_OP1(aclnnGelu, const aclTensor *self, aclTensor *out);
+OPS_NPU_OP1(aclnnGeluV2, const aclTensor *x, int64_t approximate, aclTensor *y);
+OPS_NPU_OP1(aclnnClamp, const aclTensor *self, const aclScalar *clipValueMin,
+            const aclScalar *clipValueMax, aclTensor *out);
+OPS_NPU_OP1(aclnnCast, const aclTensor *self, const aclDataType dtype, aclTensor *out);
+OPS_NPU_OP1(aclnnInplaceCopy, aclTensor *selfRef, const aclTensor *src);
+OPS_NPU_OP1(aclnnInplaceZero, aclTensor *selfRef);
+OPS_NPU_OP1(aclnnInplaceFillScalar, aclTensor *selfRef, const aclScalar *value);
+OPS_NPU_OP1(aclnnCat, const aclTensorList *tensors, int64_t dim, aclTensor *out);
+OPS_NPU_OP1(aclnnConstantPadNd, const aclTensor *self, const aclIntArray *pad,
+            const aclScalar *value, aclTensor *out);
+OPS_NPU_OP1(aclnnUpsampleNearest2d, const aclTensor *self, const aclIntArray *outputSize,
+            aclTensor *out);
+OPS_NPU_OP1(aclnnIndexSelect, const aclTensor *self, int64_t dim, const aclTensor *index,
+            aclTensor *out);
+OPS_NPU_OP1(aclnnIndexAdd, const aclTensor *self, const int64_t dim, const aclTensor *index,
+            const aclTensor *source, const aclScalar *alpha, aclTensor *out);
+OPS_NPU_OP1(aclnnEmbedding, const aclTensor *weight, const aclTensor *indices,
+            const aclTensor *out);
+OPS_NPU_OP1(aclnnSoftmax, const aclTensor *self, int64_t dim, aclTensor *out);
+OPS_NPU_OP1(aclnnBatchMatMul, const aclTensor *self, const aclTensor *mat2, aclTensor *out,
+            int8_t cubeMathType);
+OPS_NPU_OP1(aclnnAddmm, const aclTensor *self, const aclTensor *mat1, const aclTensor *mat2,
+            const aclScalar *beta, const aclScalar *alpha, aclTensor *out, int8_t cubeMathType);
+OPS_NPU_OP1(aclnnConvolution, const aclTensor *input, const aclTensor *weight,
+            const aclTensor *bias, const aclIntArray *stride, const aclIntArray *padding,
+            const aclIntArray *dilation, bool transposed, const aclIntArray *outputPadding,
+            const int64_t groups, aclTensor *output, int8_t cubeMathType);
+#undef OPS_NPU_OP1
+
 #undef OPS_NPU_LAUNCH_FN
 
 // X-macro lists of every symbol, by library, so the resolver, the conformance test and
@@ -220,7 +267,8 @@ OPS_NPU_LAUNCH_FN(aclnnMatmul);
 
 #define OPS_NPU_NNOPBASE_SYMBOLS(X)                                                \
   X(aclCreateTensor) X(aclDestroyTensor) X(aclCreateIntArray) X(aclDestroyIntArray) \
-  X(aclCreateTensorList) X(aclDestroyTensorList)
+  X(aclCreateTensorList) X(aclDestroyTensorList) X(aclCreateScalar) X(aclDestroyScalar) \
+  X(aclSetAclOpExecutorRepeatable) X(aclDestroyAclOpExecutor)
 
 #define OPS_NPU_OP_SYMBOLS(X)                                                          \
   X(aclnnFusedInferAttentionScoreV2GetWorkspaceSize) X(aclnnFusedInferAttentionScoreV2) \
@@ -234,4 +282,18 @@ OPS_NPU_LAUNCH_FN(aclnnMatmul);
   X(aclnnGeGluV3GetWorkspaceSize) X(aclnnGeGluV3)                                      \
   X(aclnnSwiGluGetWorkspaceSize) X(aclnnSwiGlu)                                        \
   X(aclnnRotaryPositionEmbeddingGetWorkspaceSize) X(aclnnRotaryPositionEmbedding)      \
-  X(aclnnMatmulGetWorkspaceSize) X(aclnnMatmul)
+  X(aclnnMatmulGetWorkspaceSize) X(aclnnMatmul)                                        \
+  OPS_NPU_GENERAL_OPS(OPS_NPU_OP_PAIR, X)
+
+// Each op as a pair (GetWorkspaceSize, launch); the general ops are called through one
+// generic marshaller (npu_call.h), so this list is their only registration.
+#define OPS_NPU_OP_PAIR(X, op) X(op##GetWorkspaceSize) X(op)
+#define OPS_NPU_GENERAL_OPS(P, X)                                                       \
+  P(X, aclnnAdd) P(X, aclnnAdds) P(X, aclnnSub) P(X, aclnnSubs) P(X, aclnnMul)          \
+  P(X, aclnnMuls) P(X, aclnnDiv) P(X, aclnnDivs) P(X, aclnnNeg) P(X, aclnnExp)          \
+  P(X, aclnnSigmoid) P(X, aclnnRelu) P(X, aclnnGelu) P(X, aclnnGeluV2) P(X, aclnnClamp) \
+  P(X, aclnnCast) P(X, aclnnInplaceCopy) P(X, aclnnInplaceZero)                         \
+  P(X, aclnnInplaceFillScalar) P(X, aclnnCat) P(X, aclnnConstantPadNd)                  \
+  P(X, aclnnUpsampleNearest2d) P(X, aclnnIndexSelect) P(X, aclnnIndexAdd)               \
+  P(X, aclnnEmbedding) P(X, aclnnSoftmax) P(X, aclnnBatchMatMul) P(X, aclnnAddmm)       \
+  P(X, aclnnConvolution)
