@@ -9,6 +9,8 @@ fn main() {
         "csrc/reference.cc",
         "csrc/npu_bridge.cc",
         "csrc/npu_runtime.cc",
+        "csrc/npu_pool.cc",
+        "csrc/npu_call.cc",
     ];
     let mut build = cxx_build::bridge("src/bridge.rs");
     build

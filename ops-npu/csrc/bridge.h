@@ -14,6 +14,7 @@ namespace ffi {
 struct AttnDims;
 struct GemmDims;
 struct NpuTensorDesc;
+struct NpuArg;
 
 void attention(const AttnDims &d, rust::Slice<const float> q, rust::Slice<const float> k,
                rust::Slice<const float> v, rust::Slice<const float> bias,
@@ -49,14 +50,17 @@ rust::Vec<rust::String> npu_loaded_libraries();
 rust::Vec<rust::String> npu_missing_symbols();
 bool npu_has_symbol(rust::Str name);
 rust::String npu_soc_name();
-size_t npu_malloc(size_t bytes);
-void npu_free(size_t ptr);
+size_t npu_pool_allocate(size_t stream, size_t bytes);
+void npu_pool_release(size_t ptr);
+void npu_pool_empty_cache(size_t stream);
+rust::Vec<uint64_t> npu_pool_stats();
+uint64_t npu_pool_cached(size_t stream);
+void npu_call(size_t stream, rust::Str op, rust::Slice<const NpuArg> args);
 void npu_upload(size_t dst, rust::Slice<const uint8_t> src);
 void npu_download(size_t src, rust::Slice<uint8_t> dst);
 size_t npu_stream_create();
 void npu_stream_sync(size_t stream);
 void npu_stream_destroy(size_t stream);
-rust::Vec<uint64_t> npu_workspace_stats();
 void npu_rms_norm(size_t stream, const NpuTensorDesc &x, const NpuTensorDesc &gamma, double eps,
                   const NpuTensorDesc &y, const NpuTensorDesc &rstd);
 void npu_layer_norm(size_t stream, const NpuTensorDesc &x, rust::Slice<const int64_t> normalized,

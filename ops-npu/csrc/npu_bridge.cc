@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "npu_runtime.h"
+#include "npu_call.h"
 #include "ops-npu/csrc/bridge.h"
 #include "ops-npu/src/bridge.rs.h"
 
@@ -11,16 +11,7 @@ namespace ops_npu {
 namespace ffi {
 namespace {
 
-npu::TensorArg arg(const NpuTensorDesc &d) {
-  npu::TensorArg t;
-  t.data = reinterpret_cast<void *>(d.ptr);
-  t.dtype = d.dtype;
-  t.dims.assign(d.dims.begin(), d.dims.end());
-  t.strides.assign(d.strides.begin(), d.strides.end());
-  if (t.present() && t.dims.size() != t.strides.size())
-    throw std::invalid_argument("tensor descriptor: dims and strides differ in length");
-  return t;
-}
+npu::TensorArg arg(const NpuTensorDesc &d) { return npu::tensor_arg(d); }
 
 aclrtStream stream(size_t s) { return reinterpret_cast<aclrtStream>(s); }
 
@@ -52,9 +43,25 @@ bool npu_has_symbol(rust::Str name) { return rt().has(std::string(name)); }
 
 rust::String npu_soc_name() { return rust::String(rt().soc_name()); }
 
-size_t npu_malloc(size_t bytes) { return reinterpret_cast<size_t>(rt().malloc_device(bytes)); }
+size_t npu_pool_allocate(size_t s, size_t bytes) {
+  if (!rt().is_open()) throw std::runtime_error("the NPU runtime is not open");
+  return reinterpret_cast<size_t>(rt().pool().allocate(rt(), stream(s), bytes));
+}
 
-void npu_free(size_t ptr) { rt().free_device(reinterpret_cast<void *>(ptr)); }
+void npu_pool_release(size_t ptr) { rt().pool().release(rt(), reinterpret_cast<void *>(ptr)); }
+
+void npu_pool_empty_cache(size_t s) { rt().pool().empty_cache(rt(), stream(s)); }
+
+rust::Vec<uint64_t> npu_pool_stats() {
+  const npu::PoolStats p = rt().pool().stats();
+  rust::Vec<uint64_t> out;
+  for (uint64_t v : {p.allocated, p.reserved, p.peak_allocated, p.peak_reserved,
+                     p.device_mallocs, p.device_frees, p.cache_hits})
+    out.push_back(v);
+  return out;
+}
+
+uint64_t npu_pool_cached(size_t s) { return rt().pool().cached(stream(s)); }
 
 void npu_upload(size_t dst, rust::Slice<const uint8_t> src) {
   rt().upload(reinterpret_cast<void *>(dst), src.data(), src.size());
@@ -69,14 +76,6 @@ size_t npu_stream_create() { return reinterpret_cast<size_t>(rt().create_stream(
 void npu_stream_sync(size_t s) { rt().sync(stream(s)); }
 
 void npu_stream_destroy(size_t s) { rt().destroy_stream(stream(s)); }
-
-rust::Vec<uint64_t> npu_workspace_stats() {
-  auto [allocs, held] = rt().workspace_stats();
-  rust::Vec<uint64_t> out;
-  out.push_back(allocs);
-  out.push_back(held);
-  return out;
-}
 
 void npu_rms_norm(size_t s, const NpuTensorDesc &x, const NpuTensorDesc &gamma, double eps,
                   const NpuTensorDesc &y, const NpuTensorDesc &rstd) {

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -25,19 +26,7 @@ const char *status_meaning(int64_t status) {
 // Owners of nnopbase objects: destroyed when the op function leaves, whichever way.
 class Tensor {
  public:
-  Tensor(const Runtime &rt, const TensorArg &t) : rt_(rt) {
-    if (!t.present()) return;
-    std::vector<int64_t> storage{1};
-    // Storage spans the furthest element the view reaches.
-    int64_t extent = 1;
-    for (size_t i = 0; i < t.dims.size(); ++i)
-      if (t.dims[i] > 0) extent += (t.dims[i] - 1) * t.strides[i];
-    storage[0] = extent;
-    ptr_ = rt.api().aclCreateTensor(t.dims.data(), t.dims.size(),
-                                    static_cast<aclDataType>(t.dtype), t.strides.data(), 0,
-                                    ACL_FORMAT_ND, storage.data(), storage.size(), t.data);
-    if (!ptr_) throw std::runtime_error("aclCreateTensor returned null");
-  }
+  Tensor(const Runtime &rt, const TensorArg &t) : rt_(rt), ptr_(create_tensor(rt, t)) {}
   ~Tensor() {
     if (ptr_) rt_.api().aclDestroyTensor(ptr_);
   }
@@ -85,16 +74,7 @@ class TensorList {
 };
 
 // A raw tensor handed to a TensorList (which destroys it).
-aclTensor *make_owned_by_list(const Runtime &rt, const TensorArg &t) {
-  int64_t extent = 1;
-  for (size_t i = 0; i < t.dims.size(); ++i)
-    if (t.dims[i] > 0) extent += (t.dims[i] - 1) * t.strides[i];
-  aclTensor *p = rt.api().aclCreateTensor(t.dims.data(), t.dims.size(),
-                                          static_cast<aclDataType>(t.dtype), t.strides.data(),
-                                          0, ACL_FORMAT_ND, &extent, 1, t.data);
-  if (!p) throw std::runtime_error("aclCreateTensor returned null");
-  return p;
-}
+aclTensor *make_owned_by_list(const Runtime &rt, const TensorArg &t) { return create_tensor(rt, t); }
 
 // Phase two of an aclnn call: workspace from the pool, launch, workspace back.
 template <class Launch>
@@ -103,13 +83,39 @@ void launch(Runtime &rt, const char *name, Launch fn, aclrtStream s, uint64_t ws
   rt.require(name, reinterpret_cast<const void *>(fn));
   void *buf = rt.take_workspace(s, ws);
   const aclnnStatus st = fn(buf, ws, ex, s);
-  rt.give_workspace(s, buf, ws);
+  rt.give_workspace(buf);
   rt.check(name, st);
 }
 
 #define OPS_NPU_NEED(rt, sym) (rt).require(#sym, reinterpret_cast<const void *>((rt).api().sym))
 
 }  // namespace
+
+aclTensor *create_tensor(const Runtime &rt, const TensorArg &t) {
+  if (!t.present()) return nullptr;
+  if (t.dims.size() != t.strides.size())
+    throw std::invalid_argument("tensor descriptor: dims and strides differ in length");
+  // Storage must cover the furthest element the view reaches.
+  int64_t reach = t.offset + 1;
+  for (size_t i = 0; i < t.dims.size(); ++i) {
+    if (t.dims[i] == 0) reach = 0;
+    if (reach > 0) reach += (t.dims[i] - 1) * t.strides[i];
+  }
+  const int64_t storage = std::max<int64_t>(t.storage, reach);
+  aclTensor *p = rt.api().aclCreateTensor(t.dims.data(), t.dims.size(),
+                                          static_cast<aclDataType>(t.dtype), t.strides.data(),
+                                          t.offset, static_cast<aclFormat>(t.format), &storage, 1,
+                                          t.data);
+  if (!p) {
+    std::string why = "aclCreateTensor returned null";
+    if (rt.api().aclGetRecentErrMsg) {
+      const char *m = rt.api().aclGetRecentErrMsg();
+      if (m && *m) why += std::string(": ") + m;
+    }
+    throw std::runtime_error(why);
+  }
+  return p;
+}
 
 Runtime &Runtime::get() {
   static Runtime *rt = new Runtime();  // never destroyed: see the class comment
@@ -205,11 +211,25 @@ void Runtime::fail(const std::string &function, int64_t status) const {
   throw std::runtime_error(text);
 }
 
-void *Runtime::malloc_device(size_t bytes) {
+void *Runtime::try_malloc_device(size_t bytes) {
   OPS_NPU_NEED(*this, aclrtMalloc);
   void *p = nullptr;
-  check("aclrtMalloc", api_.aclrtMalloc(&p, bytes == 0 ? 1 : bytes, ACL_MEM_MALLOC_HUGE_FIRST));
+  const aclError st = api_.aclrtMalloc(&p, bytes == 0 ? 1 : bytes, ACL_MEM_MALLOC_HUGE_FIRST);
+  if (st != 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_ = "aclrtMalloc failed with status " + std::to_string(st);
+    if (api_.aclGetRecentErrMsg) {
+      const char *m = api_.aclGetRecentErrMsg();
+      if (m && *m) last_error_ += std::string(": ") + m;
+    }
+    return nullptr;
+  }
   return p;
+}
+
+std::string Runtime::last_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
 }
 
 void Runtime::free_device(void *ptr) {
@@ -240,50 +260,18 @@ void Runtime::sync(aclrtStream stream) {
 
 void Runtime::destroy_stream(aclrtStream stream) {
   if (!open_) return;
-  // Pending work may still use pooled workspaces: finish it before freeing them.
+  // Pending work may still use pooled blocks: finish it before freeing them.
   if (api_.aclrtSynchronizeStream) api_.aclrtSynchronizeStream(stream);
-  std::multimap<uint64_t, void *> pool;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = pools_.find(stream);
-    if (it != pools_.end()) {
-      pool = std::move(it->second);
-      pools_.erase(it);
-    }
-  }
-  for (auto &[size, ptr] : pool) free_device(ptr);
+  pool_.forget_stream(*this, stream);
   if (api_.aclrtDestroyStream) api_.aclrtDestroyStream(stream);
 }
 
 void *Runtime::take_workspace(aclrtStream stream, uint64_t bytes) {
   if (bytes == 0) return nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto &pool = pools_[stream];
-    auto it = pool.lower_bound(bytes);
-    if (it != pool.end()) {
-      void *p = it->second;
-      pool.erase(it);
-      return p;
-    }
-    ++workspace_allocs_;
-  }
-  return malloc_device(bytes);
+  return pool_.allocate(*this, stream, bytes);
 }
 
-void Runtime::give_workspace(aclrtStream stream, void *ptr, uint64_t bytes) {
-  if (!ptr) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  pools_[stream].emplace(bytes, ptr);
-}
-
-std::pair<uint64_t, uint64_t> Runtime::workspace_stats() {
-  std::lock_guard<std::mutex> lock(mu_);
-  uint64_t held = 0;
-  for (auto &[s, pool] : pools_)
-    for (auto &[size, p] : pool) held += size;
-  return {workspace_allocs_, held};
-}
+void Runtime::give_workspace(void *ptr) { pool_.release(*this, ptr); }
 
 void rms_norm(aclrtStream s, const TensorArg &x, const TensorArg &gamma, double eps,
               const TensorArg &y, const TensorArg &rstd) {
@@ -468,11 +456,9 @@ void attention(aclrtStream s, AttentionOp op, const TensorArg &q, const TensorAr
       void *sum_buf = rt.take_workspace(s, stat_bytes);
       struct Give {
         Runtime &rt;
-        aclrtStream s;
         void *p;
-        uint64_t n;
-        ~Give() { rt.give_workspace(s, p, n); }
-      } give_max{rt, s, max_buf, stat_bytes}, give_sum{rt, s, sum_buf, stat_bytes};
+        ~Give() { rt.give_workspace(p); }
+      } give_max{rt, max_buf}, give_sum{rt, sum_buf};
       stat.data = max_buf;
       Tensor tmax(rt, stat);
       stat.data = sum_buf;

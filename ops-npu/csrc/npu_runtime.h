@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "acl_api.h"
+#include "npu_pool.h"
 
 namespace ops_npu {
 namespace npu {
@@ -24,14 +25,21 @@ struct Api {
 #undef OPS_NPU_FIELD
 };
 
-// A device tensor as the caller describes it (element strides, ACL dtype code).
+// A device tensor as the caller describes it: a view (dims, element strides, element
+// offset) into a storage block of `storage` elements at `data`, as aclCreateTensor takes it.
 struct TensorArg {
   void *data = nullptr;
   int32_t dtype = 0;
+  int32_t format = ACL_FORMAT_ND;
+  int64_t offset = 0;
+  int64_t storage = 0;  // 0: just what the view reaches
   std::vector<int64_t> dims;
   std::vector<int64_t> strides;
   bool present() const { return data != nullptr; }
 };
+
+// aclCreateTensor for a TensorArg (nullptr when absent); throws when the runtime refuses.
+aclTensor *create_tensor(const Runtime &rt, const TensorArg &t);
 
 class Runtime {
  public:
@@ -48,21 +56,22 @@ class Runtime {
   bool has(const std::string &symbol) const;
   std::string soc_name() const;
 
-  void *malloc_device(size_t bytes);
+  // aclrtMalloc; nullptr when it fails (last_error() then says why).
+  void *try_malloc_device(size_t bytes);
   void free_device(void *ptr);
+  std::string last_error() const;
+  DevicePool &pool() { return pool_; }
   void upload(void *dst, const void *src, size_t bytes);
   void download(void *dst, const void *src, size_t bytes);
   aclrtStream create_stream();
   void sync(aclrtStream stream);
   void destroy_stream(aclrtStream stream);
 
-  // Workspace of at least `bytes` for the next launch on `stream`. Blocks go back to the
-  // stream's pool right after the launch: work on one stream runs in order, so the next
+  // Workspace of at least `bytes` for the next launch on `stream`, from the caching pool.
+  // It goes back right after the launch: work on one stream runs in order, so the next
   // launch cannot start before the previous one is done with the block.
   void *take_workspace(aclrtStream stream, uint64_t bytes);
-  void give_workspace(aclrtStream stream, void *ptr, uint64_t bytes);
-  // (device allocations made for workspaces, bytes held by the pools)
-  std::pair<uint64_t, uint64_t> workspace_stats();
+  void give_workspace(void *ptr);
 
   // Throws the error text for a failed call.
   [[noreturn]] void fail(const std::string &function, int64_t status) const;
@@ -73,12 +82,12 @@ class Runtime {
 
  private:
   Runtime() = default;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::string last_error_;
   bool open_ = false;
   Api api_;
   std::vector<std::string> loaded_;
-  std::map<aclrtStream, std::multimap<uint64_t, void *>> pools_;
-  uint64_t workspace_allocs_ = 0;
+  DevicePool pool_;
 };
 
 // Ops. Each builds its descriptors, asks for the workspace size, takes a workspace and

@@ -55,14 +55,31 @@ pub(crate) mod ffi {
         beta: f32,
     }
 
-    /// A device tensor for the NPU entry points: address, ACL dtype code, dims and
-    /// element strides. `ptr == 0` means an absent optional tensor.
+    /// A device tensor for the NPU entry points: the storage block's address and length in
+    /// elements, a view into it (dims, element strides, element offset), the ACL dtype and
+    /// format codes. `ptr == 0` means an absent optional tensor.
     #[derive(Debug, Clone, Default)]
     struct NpuTensorDesc {
         ptr: usize,
         dtype: i32,
+        format: i32,
+        offset: i64,
+        storage: i64,
         dims: Vec<i64>,
         strides: Vec<i64>,
+    }
+
+    /// One argument of a general aclnn op, in prototype order; `kind` says which fields
+    /// are read (see crate::npu::call).
+    #[derive(Debug, Clone, Default)]
+    struct NpuArg {
+        kind: u8,
+        tensors: Vec<NpuTensorDesc>,
+        ints: Vec<i64>,
+        number: f64,
+        integer: i64,
+        dtype: i32,
+        text: String,
     }
 
     unsafe extern "C++" {
@@ -202,15 +219,23 @@ pub(crate) mod ffi {
         fn npu_missing_symbols() -> Vec<String>;
         fn npu_has_symbol(name: &str) -> bool;
         fn npu_soc_name() -> String;
-        fn npu_malloc(bytes: usize) -> Result<usize>;
-        fn npu_free(ptr: usize);
+        /// A block of at least `bytes` from the caching pool, owned by `stream`.
+        fn npu_pool_allocate(stream: usize, bytes: usize) -> Result<usize>;
+        fn npu_pool_release(ptr: usize);
+        fn npu_pool_empty_cache(stream: usize) -> Result<()>;
+        /// [allocated, reserved, peak allocated, peak reserved, device mallocs, device
+        /// frees, cache hits]
+        fn npu_pool_stats() -> Vec<u64>;
+        fn npu_pool_cached(stream: usize) -> u64;
+        /// A general aclnn op (acl_api.h's OPS_NPU_GENERAL_OPS) with its arguments in
+        /// prototype order, less workspaceSize and executor.
+        fn npu_call(stream: usize, op: &str, args: &[NpuArg]) -> Result<()>;
         fn npu_upload(dst: usize, src: &[u8]) -> Result<()>;
         fn npu_download(src: usize, dst: &mut [u8]) -> Result<()>;
         fn npu_stream_create() -> Result<usize>;
         fn npu_stream_sync(stream: usize) -> Result<()>;
         fn npu_stream_destroy(stream: usize);
         /// [device allocations made for workspaces, bytes held in the pools]
-        fn npu_workspace_stats() -> Vec<u64>;
 
         fn npu_rms_norm(
             stream: usize,

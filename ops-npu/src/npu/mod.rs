@@ -5,12 +5,23 @@
 //! Verified here only against the test-double libraries the tests build
 //! (tests/doubles/fake_ascend.cc), never on Ascend hardware.
 
+mod bytes;
+pub(crate) mod call;
+mod dtype;
 mod gating;
-mod memory;
 pub mod ops;
+pub mod rules;
+mod storage;
+mod stream;
+mod tensor;
 
+pub use bytes::Bytes;
+pub use call::Scalar;
+pub use dtype::NpuDType;
 pub use gating::{AttentionRoute, cann_at_least};
-pub use memory::{Bytes, NpuBuffer, NpuStream, NpuTensor};
+pub use storage::{DeviceBlock, PoolStats};
+pub use stream::NpuStream;
+pub use tensor::{Format, NpuTensor, contiguous_strides, element_count};
 
 use crate::bridge::ffi;
 use crate::error::{OpsError, Result};
@@ -138,20 +149,24 @@ impl NpuRuntime {
         NpuStream::new()
     }
 
-    /// (device allocations made for workspaces so far, bytes parked in the pools).
-    pub fn workspace_stats(&self) -> (u64, u64) {
-        let s = ffi::npu_workspace_stats();
-        (s[0], s[1])
+    /// The caching pool's figures (tensors and workspaces together).
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats::now()
     }
 }
 
 static OPENED_SOC: std::sync::OnceLock<(String, SocTraits)> = std::sync::OnceLock::new();
 
+/// The opened SoC's name and row of the SoC table.
+pub(crate) fn opened_soc() -> Option<(&'static str, SocTraits)> {
+    OPENED_SOC.get().map(|(s, t)| (s.as_str(), *t))
+}
+
 /// Fails with a clear error when the opened SoC has no kernels for `dtype` (bf16 on
 /// 310P and 910A, per the `device` crate's SoC table), naming the argument.
-pub(crate) fn check_dtype_supported(arg: &'static str, dtype: device::DType) -> Result<()> {
+pub(crate) fn check_dtype_supported(arg: &'static str, dtype: NpuDType) -> Result<()> {
     match OPENED_SOC.get() {
-        Some((soc, traits)) if dtype == device::DType::BF16 && !traits.bf16 => {
+        Some((soc, traits)) if dtype == NpuDType::BF16 && !traits.bf16 => {
             Err(OpsError::Unsupported(format!(
                 "{arg}: {} has no bf16 kernels; use f16 or f32",
                 if soc.is_empty() { "this SoC" } else { soc }

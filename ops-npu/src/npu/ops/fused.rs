@@ -1,8 +1,10 @@
 //! The kernels on NPU tensors. Each call validates shapes on the host, allocates its
 //! outputs and launches one aclnn op on `stream` (asynchronously: download syncs).
 
-use super::memory::{Bytes, absent};
-use super::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor, check_dtype_supported};
+use crate::npu::bytes::Bytes;
+use crate::npu::dtype::NpuDType;
+use crate::npu::tensor::absent;
+use crate::npu::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor, check_dtype_supported};
 use crate::attention::{AttentionOptions, Layout};
 use crate::bridge::ffi;
 use crate::error::backend;
@@ -10,7 +12,6 @@ use crate::error::{OpsError, Result};
 use crate::glu::Gelu;
 use crate::rope::RopeMode;
 use crate::tensor::{Element, TensorView};
-use device::DType;
 
 fn last_dim(arg: &'static str, t: &NpuTensor) -> Result<(usize, usize)> {
     match t.shape().split_last() {
@@ -45,6 +46,12 @@ fn check_vector(arg: &'static str, x: &NpuTensor, t: Option<&NpuTensor>, len: us
     Ok(())
 }
 
+/// Notes a launch of the fused entry points (the general ops note theirs in OpCall).
+fn record(s: &NpuStream, tensors: &[Option<&NpuTensor>]) {
+    let blocks: Vec<_> = tensors.iter().flatten().map(|t| t.block()).collect();
+    s.launched(&blocks);
+}
+
 fn opt(t: Option<&NpuTensor>) -> ffi::NpuTensorDesc {
     t.map_or_else(absent, NpuTensor::desc)
 }
@@ -59,13 +66,13 @@ pub fn rms_norm(
     let (_, dim) = last_dim("x", x)?;
     check_dtype_supported("x", x.dtype())?;
     check_vector("gamma", x, Some(gamma), dim)?;
-    let y = NpuTensor::empty(x.shape(), x.dtype())?;
+    let y = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mut rshape = x.shape().to_vec();
     if let Some(last) = rshape.last_mut() {
         *last = 1;
     }
-    let rstd = NpuTensor::empty(&rshape, DType::F32)?;
-    s.keep(&[Some(x), Some(gamma), Some(&y), Some(&rstd)]);
+    let rstd = NpuTensor::empty(s, &rshape, NpuDType::F32)?;
+    record(s, &[Some(x), Some(gamma), Some(&y), Some(&rstd)]);
     ffi::npu_rms_norm(
         s.raw(),
         &x.desc(),
@@ -90,8 +97,8 @@ pub fn layer_norm(
     check_dtype_supported("x", x.dtype())?;
     check_vector("weight", x, weight, dim)?;
     check_vector("bias", x, bias, dim)?;
-    let out = NpuTensor::empty(x.shape(), x.dtype())?;
-    s.keep(&[Some(x), weight, bias, Some(&out)]);
+    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
+    record(s, &[Some(x), weight, bias, Some(&out)]);
     ffi::npu_layer_norm(
         s.raw(),
         &x.desc(),
@@ -129,9 +136,9 @@ pub fn ada_layer_norm(
         }
         check_same_dtype(arg, x, t)?;
     }
-    let out = NpuTensor::empty(x.shape(), x.dtype())?;
+    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let m = [b, 1, d];
-    s.keep(&[Some(x), Some(scale), Some(shift), Some(&out)]);
+    record(s, &[Some(x), Some(scale), Some(shift), Some(&out)]);
     ffi::npu_ada_layer_norm(
         s.raw(),
         &x.desc(),
@@ -182,10 +189,10 @@ pub fn group_norm(
     eps: f32,
 ) -> Result<NpuTensor> {
     let (n, c, hw) = group_norm_dims(x, groups, gamma, beta)?;
-    let out = NpuTensor::empty(x.shape(), x.dtype())?;
-    let mean = NpuTensor::empty(&[n, groups], x.dtype())?;
-    let rstd = NpuTensor::empty(&[n, groups], x.dtype())?;
-    s.keep(&[
+    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
+    let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
+    let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
+    record(s, &[
         Some(x),
         Some(gamma),
         Some(beta),
@@ -242,10 +249,10 @@ pub fn group_norm_silu(
     if !fused {
         return separate();
     }
-    let out = NpuTensor::empty(x.shape(), x.dtype())?;
-    let mean = NpuTensor::empty(&[n, groups], x.dtype())?;
-    let rstd = NpuTensor::empty(&[n, groups], x.dtype())?;
-    s.keep(&[
+    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
+    let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
+    let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
+    record(s, &[
         Some(x),
         Some(gamma),
         Some(beta),
@@ -279,8 +286,8 @@ pub fn group_norm_silu(
 /// aclnnSilu: x * sigmoid(x) elementwise.
 pub fn silu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
     check_dtype_supported("x", x.dtype())?;
-    let out = NpuTensor::empty(x.shape(), x.dtype())?;
-    s.keep(&[Some(x), Some(&out)]);
+    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
+    record(s, &[Some(x), Some(&out)]);
     ffi::npu_silu(s.raw(), &x.desc(), &out.desc()).map_err(backend)?;
     Ok(out)
 }
@@ -299,10 +306,10 @@ fn halves(x: &NpuTensor) -> Result<Vec<usize>> {
 pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
     check_dtype_supported("x", x.dtype())?;
     let shape = halves(x)?;
-    let out = NpuTensor::empty(&shape, x.dtype())?;
-    let out_gelu = NpuTensor::empty(&shape, x.dtype())?;
+    let out = NpuTensor::empty(s, &shape, x.dtype())?;
+    let out_gelu = NpuTensor::empty(s, &shape, x.dtype())?;
     let approximate = i64::from(gelu == Gelu::Tanh);
-    s.keep(&[Some(x), Some(&out), Some(&out_gelu)]);
+    record(s, &[Some(x), Some(&out), Some(&out_gelu)]);
     ffi::npu_geglu(
         s.raw(),
         &x.desc(),
@@ -317,8 +324,8 @@ pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
 /// aclnnSwiGlu: silu(first half) * second half.
 pub fn swiglu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
     check_dtype_supported("x", x.dtype())?;
-    let out = NpuTensor::empty(&halves(x)?, x.dtype())?;
-    s.keep(&[Some(x), Some(&out)]);
+    let out = NpuTensor::empty(s, &halves(x)?, x.dtype())?;
+    record(s, &[Some(x), Some(&out)]);
     ffi::npu_swiglu(s.raw(), &x.desc(), &out.desc()).map_err(backend)?;
     Ok(out)
 }
@@ -352,9 +359,9 @@ pub fn rope(
         }
         check_same_dtype(arg, x, t)?;
     }
-    let out = NpuTensor::empty(x.shape(), x.dtype())?;
+    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mode = i64::from(mode == RopeMode::Interleaved);
-    s.keep(&[Some(x), Some(cos), Some(sin), Some(&out)]);
+    record(s, &[Some(x), Some(cos), Some(sin), Some(&out)]);
     ffi::npu_rope(
         s.raw(),
         &x.desc(),
@@ -380,14 +387,14 @@ pub fn matmul(rt: &NpuRuntime, s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> R
     }
     check_same_dtype("b", a, b)?;
     check_dtype_supported("a", a.dtype())?;
-    let out = NpuTensor::empty(&[m, n], a.dtype())?;
-    s.keep(&[Some(a), Some(b), Some(&out)]);
+    let out = NpuTensor::empty(s, &[m, n], a.dtype())?;
+    record(s, &[Some(a), Some(b), Some(&out)]);
     ffi::npu_matmul(
         s.raw(),
         &a.desc(),
         &b.desc(),
         &out.desc(),
-        rt.cube_math_type(a.dtype()),
+        i8::from(a.dtype() == NpuDType::F32 && rt.traits().fp32_matmul_needs_downcast),
     )
     .map_err(backend)?;
     Ok(out)
@@ -442,15 +449,18 @@ pub fn attention(
     }
     check_same_dtype("k", q, k)?;
     check_same_dtype("v", q, v)?;
-    let route = rt.attention_route(q.dtype(), opts.return_lse)?;
-    let out = NpuTensor::empty(q.shape(), q.dtype())?;
+    let Some(qd) = q.dtype().float() else {
+        return Err(OpsError::shape("q", format!("attention takes floating q, got {}", q.dtype())));
+    };
+    let route = rt.attention_route(qd, opts.return_lse)?;
+    let out = NpuTensor::empty(s, q.shape(), q.dtype())?;
     let lse = if opts.return_lse {
-        Some(NpuTensor::empty(&[b, hq, sq, 1], DType::F32)?)
+        Some(NpuTensor::empty(s, &[b, hq, sq, 1], NpuDType::F32)?)
     } else {
         None
     };
     let scale = opts.scale.unwrap_or(1.0 / (d.max(1) as f32).sqrt());
-    s.keep(&[
+    record(s, &[
         Some(q),
         Some(k),
         Some(v),
@@ -506,11 +516,17 @@ pub fn attention_or_cpu(
 ) -> Result<(NpuTensor, Option<NpuTensor>, AttentionPath)> {
     match attention(rt, s, q, k, v, opts) {
         Ok((out, lse, route)) => Ok((out, lse, AttentionPath::Npu(route))),
-        Err(OpsError::Unsupported(why)) if q.dtype() != DType::BF16 || rt.traits().bf16 => {
+        Err(OpsError::Unsupported(why)) if q.dtype() != NpuDType::BF16 || rt.traits().bf16 => {
             let (out, lse) = match q.dtype() {
-                DType::F32 => attention_on_cpu::<f32>(s, q, k, v, opts)?,
-                DType::F16 => attention_on_cpu::<half::f16>(s, q, k, v, opts)?,
-                DType::BF16 => attention_on_cpu::<half::bf16>(s, q, k, v, opts)?,
+                NpuDType::F32 => attention_on_cpu::<f32>(s, q, k, v, opts)?,
+                NpuDType::F16 => attention_on_cpu::<half::f16>(s, q, k, v, opts)?,
+                NpuDType::BF16 => attention_on_cpu::<half::bf16>(s, q, k, v, opts)?,
+                other => {
+                    return Err(OpsError::shape(
+                        "q",
+                        format!("attention takes floating q, got {other}"),
+                    ));
+                }
             };
             Ok((out, lse, AttentionPath::CpuFallback(why)))
         }
@@ -520,7 +536,7 @@ pub fn attention_or_cpu(
 
 /// The CPU kernel on downloaded q, k, v (dtype T), bias (widened to f32) and mask
 /// (inverted: aclnn's true = masked, the CPU kernel's true = attend).
-fn attention_on_cpu<T: Bytes>(
+fn attention_on_cpu<T: Bytes + Element>(
     s: &NpuStream,
     q: &NpuTensor,
     k: &NpuTensor,
@@ -534,11 +550,13 @@ fn attention_on_cpu<T: Bytes>(
     );
     let bias = match opts.bias {
         Some(b) => Some(match b.dtype() {
-            DType::F32 => b.download::<f32>(s)?,
-            DType::F16 => <half::f16 as Element>::widen(&b.download::<half::f16>(s)?).into_owned(),
-            DType::BF16 => {
+            NpuDType::F16 => {
+                <half::f16 as Element>::widen(&b.download::<half::f16>(s)?).into_owned()
+            }
+            NpuDType::BF16 => {
                 <half::bf16 as Element>::widen(&b.download::<half::bf16>(s)?).into_owned()
             }
+            _ => b.download::<f32>(s)?,
         }),
         None => None,
     };
@@ -571,12 +589,12 @@ fn attention_on_cpu<T: Bytes>(
     )?;
     let lse = match out.lse {
         // The NPU kernels' softmaxLse shape: [batch, heads, seq_q, 1].
-        Some(l) => Some(upload(&l.data, &[l.shape.as_slice(), &[1]].concat())?),
+        Some(l) => Some(upload(s, &l.data, &[l.shape.as_slice(), &[1]].concat())?),
         None => None,
     };
-    Ok((upload(&out.out.data, &out.out.shape)?, lse))
+    Ok((upload(s, &out.out.data, &out.out.shape)?, lse))
 }
 
-fn upload<T: Bytes>(data: &[T], shape: &[usize]) -> Result<NpuTensor> {
-    NpuTensor::upload(data, shape)
+fn upload<T: Bytes>(s: &NpuStream, data: &[T], shape: &[usize]) -> Result<NpuTensor> {
+    NpuTensor::upload(s, data, shape)
 }

@@ -1,0 +1,145 @@
+//! Which dtypes each aclnn op accepts on which SoC family, transcribed from the op's doc
+//! in the public CANN operator repositories (path per row), so an unsupported request is
+//! refused before launch with the op, the argument and the SoC named. The SoC table
+//! itself (bf16, fused attention, fp32 matmul mode) is the `device` crate's.
+
+use super::dtype::NpuDType;
+use crate::error::{OpsError, Result};
+use device::npu::soc::{SocFamily, SocTraits};
+
+use NpuDType::{BF16, F16, F32};
+
+/// One op's rule for its floating tensors.
+#[derive(Debug, Clone, Copy)]
+pub struct OpRule {
+    pub op: &'static str,
+    /// Where the rule comes from (repository: path).
+    pub doc: &'static str,
+    /// On Atlas A2/A3 (910B, 910_93) and newer.
+    pub current: &'static [NpuDType],
+    /// On SoCs without bf16 kernels (Atlas inference 310P, Atlas training 910A, 310B).
+    pub older: &'static [NpuDType],
+    /// Families the doc lists as unsupported.
+    pub absent_on: &'static [SocFamily],
+}
+
+const ALL: &[NpuDType] = &[F32, F16, BF16];
+const NO_BF16: &[NpuDType] = &[F32, F16];
+
+const fn rule(op: &'static str, doc: &'static str) -> OpRule {
+    OpRule {
+        op,
+        doc,
+        current: ALL,
+        older: NO_BF16,
+        absent_on: &[],
+    }
+}
+
+pub const TABLE: &[OpRule] = &[
+    rule("aclnnAdd", "ops-math: math/add/docs/aclnnAdd&aclnnInplaceAdd.md"),
+    rule("aclnnAdds", "ops-math: math/add/docs/aclnnAdds.md"),
+    rule("aclnnSub", "ops-math: math/sub/docs/aclnnSub&aclnnInplaceSub.md"),
+    rule("aclnnSubs", "ops-math: math/sub/docs/aclnnSubs&aclnnInplaceSubs.md"),
+    rule("aclnnMul", "ops-math: math/mul/docs/aclnnMul&aclnnInplaceMul.md"),
+    rule("aclnnMuls", "ops-math: math/muls/docs/aclnnMuls&aclnnInplaceMuls.md"),
+    rule("aclnnDiv", "ops-math: math/div/docs/aclnnDiv&aclnnInplaceDiv.md"),
+    rule("aclnnDivs", "ops-math: math/div/docs/aclnnDivs&aclnnInplaceDivs.md"),
+    rule("aclnnNeg", "ops-math: math/neg/docs/aclnnNeg&aclnnInplaceNeg.md"),
+    rule("aclnnExp", "ops-math: math/exp/docs/aclnnExp&aclnnInplaceExp.md"),
+    rule("aclnnClamp", "ops-math: conversion/clip_by_value_v2/docs/aclnnClamp.md"),
+    rule("aclnnCast", "ops-math: math/cast/docs/aclnnCast.md"),
+    rule("aclnnInplaceCopy", "ops-math: conversion/view_copy/docs/aclnnInplaceCopy.md"),
+    rule("aclnnInplaceZero", "ops-math: math/zero_op/docs/aclnnInplaceZero.md"),
+    rule(
+        "aclnnInplaceFillScalar",
+        "ops-math: conversion/fill/docs/aclnnInplaceFillScalar.md",
+    ),
+    rule("aclnnCat", "ops-math: conversion/concat_d/docs/aclnnCat.md"),
+    rule(
+        "aclnnConstantPadNd",
+        "ops-math: conversion/pad_v3/docs/aclnnConstantPadNd.md",
+    ),
+    OpRule {
+        // "Atlas 推理系列产品、Atlas 训练系列产品: self and out do not support FLOAT32, BFLOAT16".
+        older: &[F16],
+        ..rule(
+            "aclnnUpsampleNearest2d",
+            "ops-cv: image/resize_nearest_neighbor_v2/docs/aclnnUpsampleNearest2d.md",
+        )
+    },
+    rule("aclnnIndexSelect", "ops-nn: index/gather_v2/docs/aclnnIndexSelect.md"),
+    rule("aclnnIndexAdd", "ops-nn: index/inplace_scatter_add/docs/aclnnIndexAdd.md"),
+    rule("aclnnEmbedding", "ops-nn: index/embedding/docs/aclnnEmbedding.md"),
+    rule("aclnnSoftmax", "ops-nn: activation/softmax_v2/docs/aclnnSoftmax.md"),
+    rule("aclnnGelu", "ops-nn: activation/gelu/docs/aclnnGelu.md"),
+    rule("aclnnGeluV2", "ops-nn: activation/gelu_v2/docs/aclnnGeluV2.md"),
+    rule(
+        "aclnnSigmoid",
+        "ops-nn: activation/sigmoid/docs/aclnnSigmoid&aclnnInplaceSigmoid.md",
+    ),
+    rule("aclnnRelu", "ops-nn: activation/relu/docs/aclnnRelu&aclnnInplaceRelu.md"),
+    rule(
+        "aclnnBatchMatMul",
+        "ops-nn: matmul/batch_mat_mul_v3/docs/aclnnBatchMatMul.md",
+    ),
+    rule("aclnnMatmul", "ops-nn: matmul/mat_mul_v3/docs/aclnnMatmul.md"),
+    rule("aclnnAddmm", "ops-nn: matmul/mat_mul_v3/docs/aclnnAddmm&aclnnInplaceAddmm.md"),
+    OpRule {
+        // "Atlas 训练系列产品: 不支持".
+        absent_on: &[SocFamily::Ascend910A],
+        ..rule(
+            "aclnnConvolution",
+            "ops-nn: conv/convolution_forward/docs/aclnnConvolution.md",
+        )
+    },
+];
+
+pub fn rule_of(op: &str) -> Option<&'static OpRule> {
+    TABLE.iter().find(|r| r.op == op)
+}
+
+/// Refuses `dtype` for `arg` of `op` on the opened SoC when the op's doc does.
+pub(crate) fn check(op: &'static str, arg: &'static str, dtype: NpuDType) -> Result<()> {
+    let Some((soc, traits)) = super::opened_soc() else {
+        return Ok(());
+    };
+    check_on(op, arg, dtype, soc, traits)
+}
+
+pub(crate) fn check_on(
+    op: &'static str,
+    arg: &'static str,
+    dtype: NpuDType,
+    soc: &str,
+    traits: SocTraits,
+) -> Result<()> {
+    let Some(rule) = rule_of(op) else {
+        return Ok(());
+    };
+    let soc = if soc.is_empty() { "this SoC" } else { soc };
+    if rule.absent_on.contains(&traits.family) {
+        return Err(OpsError::Unsupported(format!(
+            "{op} is not available on {soc} ({})",
+            rule.doc
+        )));
+    }
+    if !dtype.is_float() {
+        return Ok(());
+    }
+    let allowed = if traits.bf16 { rule.current } else { rule.older };
+    if allowed.contains(&dtype) {
+        Ok(())
+    } else {
+        Err(OpsError::Unsupported(format!(
+            "{op}: {arg} is {dtype}, which {soc} does not support for this op ({}); \
+             supported: {}",
+            rule.doc,
+            allowed
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
