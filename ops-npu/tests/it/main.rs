@@ -12,4 +12,5 @@ mod conv;
 mod gemm;
 mod npu_conformance;
 mod npu_double;
+mod npu_ops;
 mod torch_fixtures;
