@@ -14,14 +14,19 @@ pub enum AttentionRoute {
     PromptFlash,
     /// aclnnFlashAttentionScore (910B-class, CANN >= 7.0.0).
     FlashScore,
+    /// f32: the fused ops take f16/bf16 only, so BatchMatMul, Softmax and BatchMatMul in
+    /// f32 on the device (ops::attention's doc says what it costs).
+    MatmulSoftmaxF32,
 }
 
 impl AttentionRoute {
-    pub(crate) fn code(self) -> u8 {
+    /// The fused kernel's code for the bridge; None for the composite.
+    pub(crate) fn fused_code(self) -> Option<u8> {
         match self {
-            AttentionRoute::FusedInferV2 => 0,
-            AttentionRoute::PromptFlash => 1,
-            AttentionRoute::FlashScore => 2,
+            AttentionRoute::FusedInferV2 => Some(0),
+            AttentionRoute::PromptFlash => Some(1),
+            AttentionRoute::FlashScore => Some(2),
+            AttentionRoute::MatmulSoftmaxF32 => None,
         }
     }
 }
@@ -55,8 +60,20 @@ impl NpuRuntime {
                 "{soc} has no bf16 kernels; use f16"
             )));
         }
+        // The composite multiplies on the cube unit, which keeps f32 except on SoCs that
+        // need cubeMathType=1 (310P); there the caller's CPU fallback keeps f32 exact.
+        if dtype == DType::F32 && !want_lse && !t.fp32_matmul_needs_downcast {
+            return Ok(AttentionRoute::MatmulSoftmaxF32);
+        }
         let has =
             |op: &str| self.has_symbol(&format!("{op}GetWorkspaceSize")) && self.has_symbol(op);
+        let fused_capable = t.fused_infer_attention || t.flash_attention_score;
+        if dtype == DType::F32 && fused_capable {
+            return Err(OpsError::Unsupported(format!(
+                "the fused attention kernels on {soc} take f16/bf16 queries only (their docs), \
+                 and the f32 composite has no log-sum-exp output"
+            )));
+        }
         if t.fused_infer_attention && has("aclnnFusedInferAttentionScoreV2") {
             return Ok(AttentionRoute::FusedInferV2);
         }

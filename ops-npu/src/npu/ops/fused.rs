@@ -453,30 +453,51 @@ pub fn attention(
         return Err(OpsError::shape("q", format!("attention takes floating q, got {}", q.dtype())));
     };
     let route = rt.attention_route(qd, opts.return_lse)?;
+    let scale = opts.scale.unwrap_or(1.0 / (d.max(1) as f32).sqrt());
+    let Some(code) = route.fused_code() else {
+        let out = super::composite_attention::attention_f32(
+            s,
+            q,
+            k,
+            v,
+            opts.layout,
+            scale,
+            opts.bias,
+            opts.mask,
+        )?;
+        return Ok((out, None, route));
+    };
+    // The fused kernels read dense inputs, and their pse must be in the query's dtype.
+    let (q, k, v) = (q.contiguous(s)?, k.contiguous(s)?, v.contiguous(s)?);
+    let bias = match opts.bias {
+        Some(b) if b.dtype() != q.dtype() => Some(super::cast(s, b, q.dtype())?),
+        Some(b) => Some(b.contiguous(s)?),
+        None => None,
+    };
+    let mask = opts.mask.map(|m| m.contiguous(s)).transpose()?;
     let out = NpuTensor::empty(s, q.shape(), q.dtype())?;
     let lse = if opts.return_lse {
         Some(NpuTensor::empty(s, &[b, hq, sq, 1], NpuDType::F32)?)
     } else {
         None
     };
-    let scale = opts.scale.unwrap_or(1.0 / (d.max(1) as f32).sqrt());
     record(s, &[
-        Some(q),
-        Some(k),
-        Some(v),
-        opts.bias,
-        opts.mask,
+        Some(&q),
+        Some(&k),
+        Some(&v),
+        bias.as_ref(),
+        mask.as_ref(),
         Some(&out),
         lse.as_ref(),
     ]);
     ffi::npu_attention(
         s.raw(),
-        route.code(),
+        code,
         &q.desc(),
         &k.desc(),
         &v.desc(),
-        &opt(opts.bias),
-        &opt(opts.mask),
+        &opt(bias.as_ref()),
+        &opt(mask.as_ref()),
         hq as i64,
         hkv as i64,
         f64::from(scale),

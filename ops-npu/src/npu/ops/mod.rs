@@ -4,6 +4,7 @@
 
 mod activation;
 mod arith;
+mod composite_attention;
 mod convert;
 mod fused;
 mod index;
