@@ -232,10 +232,10 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
     })
 }
 
-/// Whether a migrated Python file refers to the helper module `name`.
+/// Whether a migrated Python file or notebook refers to the helper module `name`.
 fn uses_helper(f: &FileResult, name: &str) -> bool {
     f.status == FileStatus::Changed
-        && f.kind == Some(FileKind::Python)
+        && matches!(f.kind, Some(FileKind::Python | FileKind::Notebook))
         && f.output
             .as_deref()
             .is_some_and(|o| o.contains(&format!("{name}.")))
@@ -366,8 +366,12 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
         FileKind::Markdown => (None, Vec::new(), docs::collect(&source)),
         FileKind::Notebook => {
             let is_trigger = |t: &str| worth_parsing(FileKind::Python, t);
-            match notebook::collect(&source.body, options, is_trigger) {
-                Ok(diagnostics) => (None, Vec::new(), diagnostics),
+            match notebook::migrate(&source.body, options, is_trigger) {
+                Ok(outcome) => (
+                    outcome.output.map(|o| source.with_body(o).to_file_text()),
+                    outcome.edits,
+                    outcome.diagnostics,
+                ),
                 Err(reason) => return failed_with(found, reason, None, text),
             }
         }
