@@ -1,6 +1,7 @@
 //! The migrate crate's integration tests, in one binary so the crate links once for all of
 //! them. Fixtures and snapshots stay in `tests/fixtures` and `tests/snapshots`.
 
+mod ci_recipes;
 mod ci_settings;
 mod cli;
 mod common;
