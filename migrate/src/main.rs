@@ -42,9 +42,9 @@ shell rule). The portable style adds a helper module (device_utils.py: at the tr
 inside each package whose modules use it) that picks NPU, then CUDA, then CPU at run time;
 PREFERRED_DEVICE=npu:1 / PREFERRED_DTYPE=bf16 override it.
 
-Reviewed sites: `# migrate: ignore[PY101]` at the end of a line keeps that code quiet there,
-`# migrate: ignore` every code (`//` in Rust); a comment that suppresses nothing is reported
-as MG004. Settings can live in pyproject.toml under [tool.migrate] (select, ignore, style,
+Reviewed sites: `# migrate: ignore[PY101]` at the end of a line keeps that code quiet there
+(and a rewrite code's edit off the line), `# migrate: ignore` every code (`//` in Rust); a
+comment that suppresses nothing is reported as MG004. Settings can live in pyproject.toml under [tool.migrate] (select, ignore, style,
 fail-on, exclude, helper-module, output-format), found by walking up from the first PATH;
 options given here override them.
 

@@ -58,6 +58,15 @@ fn apply_to_file(file: &mut FileResult, selection: &Selection) -> Vec<PolicyErro
             message: b.message,
         }));
         let mut used = vec![Vec::new(); suppressions.len()];
+        // A comment that kept a rewrite from its line did its job.
+        for held in &file.held_back {
+            if let Some(i) = suppressions
+                .iter()
+                .position(|s| s.line == held.line && s.covers(held.code))
+            {
+                used[i].push(held.code);
+            }
+        }
         file.diagnostics.retain(|d| {
             let hit = suppressions
                 .iter()

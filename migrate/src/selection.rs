@@ -1,6 +1,7 @@
 //! `--select` / `--ignore`: which diagnostics a run reports, by code (`PY101`) or by prefix
-//! (`PY1`, `PY`), as ruff selects rules. Rewrites are the migration itself and always run;
-//! these choose what is reported and what `--fail-on` counts.
+//! (`PY1`, `PY`), as ruff selects rules. Rewrites are the migration itself and always run
+//! (a suppression comment keeps one line's back); these choose what is reported and what
+//! `--fail-on` counts.
 
 use crate::code::{Code, Kind};
 
@@ -18,8 +19,8 @@ pub enum SelectorError {
     )]
     Unknown(String),
     #[error(
-        "{0} is a rewrite, not a diagnostic: rewrites always run; --select/--ignore and \
-suppression comments choose which diagnostics are reported"
+        "{0} is a rewrite, not a diagnostic: --select/--ignore choose diagnostics; a \
+`# migrate: ignore[{0}]` comment keeps one line's rewrite back, --exclude a file's"
     )]
     Rewrite(String),
 }

@@ -1,10 +1,13 @@
 //! Inline suppression comments, as ruff's `# noqa`: `# migrate: ignore[PY101]` on a line
 //! keeps that line's PY101 quiet (a reviewed site), `# migrate: ignore` keeps every code on
-//! it quiet. Rust files write `// migrate: ignore[...]`. A comment that suppresses nothing is
-//! itself reported (MG004), so stale ones do not pile up hiding nothing.
+//! it quiet. Rust files write `// migrate: ignore[...]`. As a suppressed ruff rule's fix is
+//! not applied, a rewrite a comment covers is held back in Python sources, notebook cells,
+//! shell and requirements files (the line stays as written). A comment that suppresses
+//! nothing is itself reported (MG004), so stale ones do not pile up hiding nothing.
 
 use crate::code::{Code, Entry, Kind, Severity};
-use crate::selection::{Selector, SelectorError};
+use crate::edit::Fix;
+use crate::text::SourceText;
 
 pub(crate) static UNUSED_SUPPRESSION: Entry = Entry {
     code: Code::MG004,
@@ -119,20 +122,42 @@ fn comment(line: &str) -> Option<(usize, &str)> {
 }
 
 fn parse_code(text: &str) -> Result<Code, String> {
-    let quoted = format!("{text:?}");
-    let Some(code) = Code::parse(text) else {
-        return Err(format!(
-            "unknown code {quoted} in a `migrate: ignore` comment (`migrate rules` lists them)"
-        ));
-    };
-    // A whole code only, as ruff's noqa; a rewrite code is refused as --select refuses it.
-    match Selector::parse(text) {
-        Err(SelectorError::Rewrite(_)) => Err(format!(
-            "{code} in a `migrate: ignore` comment is a rewrite, not a diagnostic; rewrites are \
-not suppressed (use --exclude to leave a file alone)"
-        )),
-        _ => Ok(code),
+    // A whole code only, as ruff's noqa takes.
+    Code::parse(text).ok_or_else(|| {
+        format!("unknown code {text:?} in a `migrate: ignore` comment (`migrate rules` lists them)")
+    })
+}
+
+/// A rewrite a suppression comment kept from its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldBack {
+    pub line: usize,
+    pub code: Code,
+}
+
+/// Removes the fixes that start on a line whose suppression covers their code, and returns
+/// them. The helper import (PY011) is never held back: other lines' rewrites need it.
+pub fn hold_back(source: &SourceText, fixes: &mut Vec<Fix>) -> Vec<HeldBack> {
+    let (suppressions, _) = scan(&source.body);
+    let mut held = Vec::new();
+    if suppressions.is_empty() {
+        return held;
     }
+    fixes.retain(|fix| {
+        let line = source.line_of(fix.start());
+        let covered = fix.code != Code::PY011
+            && suppressions
+                .iter()
+                .any(|s| s.line == line && s.covers(fix.code));
+        if covered {
+            held.push(HeldBack {
+                line,
+                code: fix.code,
+            });
+        }
+        !covered
+    });
+    held
 }
 
 #[cfg(test)]
@@ -175,14 +200,32 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_rewrite_codes_are_reported_with_their_place() {
+    fn unknown_codes_are_reported_with_their_place() {
         let (found, bad) = scan("a  # migrate: ignore[PY999]\nb  # migrate: ignore[PY002]\n");
         assert_eq!(found.len(), 2);
+        assert_eq!(bad.len(), 1, "a rewrite code is a code: {bad:?}");
         assert_eq!((bad[0].line, bad[0].column), (1, 4));
         assert!(
             bad[0].message.starts_with("unknown code \"PY999\""),
             "{bad:?}"
         );
-        assert!(bad[1].message.starts_with("PY002 in a"), "{bad:?}");
+    }
+
+    #[test]
+    fn a_covered_rewrite_is_held_back_but_never_the_helper_import() {
+        let source = SourceText::new(
+            "a.cuda()  # migrate: ignore[PY002]\nb.cuda()  # migrate: ignore\nc.cuda()\n",
+        );
+        let mut fixes = vec![
+            Fix::single(Code::PY002, 1, 2, "x"),
+            Fix::single(Code::PY011, 0, 0, "import m\n"),
+            Fix::single(Code::PY004, 37, 38, "y"),
+            Fix::single(Code::PY002, 64, 65, "z"),
+        ];
+        let held = hold_back(&source, &mut fixes);
+        let at = |line, code| HeldBack { line, code };
+        assert_eq!(held, vec![at(1, Code::PY002), at(2, Code::PY004)]);
+        let kept: Vec<_> = fixes.iter().map(|f| f.code).collect();
+        assert_eq!(kept, vec![Code::PY011, Code::PY002]);
     }
 }

@@ -10,6 +10,7 @@ use crate::findings::Findings;
 use crate::options::RuleOptions;
 use crate::python;
 use crate::shell::nvidia_smi;
+use crate::suppression::HeldBack;
 use crate::text::SourceText;
 
 #[derive(Debug, Default)]
@@ -18,6 +19,8 @@ pub struct CellOutcome {
     pub output: Option<String>,
     pub edits: Vec<AppliedEdit>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Rewrites held back by suppression comments, at cell lines.
+    pub held_back: Vec<HeldBack>,
 }
 
 pub fn migrate(
@@ -43,6 +46,9 @@ pub fn migrate(
         e.line_start += shift;
         e.line_end += shift;
     }
+    for h in &mut result.held_back {
+        h.line += shift;
+    }
     result.output = result.output.map(|o| format!("{header}{o}"));
     result
 }
@@ -62,6 +68,7 @@ fn migrate_body(
     let mut result = CellOutcome {
         edits: outcome.edits,
         diagnostics: outcome.diagnostics,
+        held_back: outcome.held_back,
         output: None,
     };
     let migrated = outcome.output.map(|o| o.body);

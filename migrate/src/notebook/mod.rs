@@ -14,6 +14,7 @@ mod source_layout;
 use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit, Fix};
 use crate::options::RuleOptions;
+use crate::suppression::HeldBack;
 use crate::text::SourceText;
 use json_spans::{SourceSpan, StringToken};
 
@@ -23,6 +24,8 @@ pub struct NotebookOutcome {
     pub output: Option<String>,
     pub edits: Vec<AppliedEdit>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Rewrites held back by suppression comments, at notebook lines.
+    pub held_back: Vec<HeldBack>,
 }
 
 /// Migrates a notebook's code cells, or says why the file is not a notebook it can read.
@@ -60,6 +63,10 @@ pub fn migrate(
             d.line = place.file_line(d.line);
             d.column = place.column;
             out.diagnostics.push(d);
+        }
+        for mut h in found.held_back {
+            h.line = place.file_line(h.line);
+            out.held_back.push(h);
         }
         for mut e in found.edits {
             e.line_start = place.file_line(e.line_start);

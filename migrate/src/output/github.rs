@@ -5,7 +5,7 @@
 //! `\r` and `\n` become `%25`, `%0D`, `%0A`; in a property `:` and `,` also become `%3A`,
 //! `%2C`, since they would end the property.
 
-use super::Record;
+use super::records::Record;
 use crate::code::Severity;
 use std::fmt::Write;
 
@@ -64,5 +64,39 @@ mod tests {
         // Hand-written from the toolkit's rules: data escapes three characters, properties five.
         assert_eq!(escape_data("a%b\r\nc:d,e"), "a%25b%0D%0Ac:d,e");
         assert_eq!(escape_property("a%b\r\nc:d,e"), "a%25b%0D%0Ac%3Ad%2Ce");
+    }
+
+    #[test]
+    fn a_finding_and_a_failed_file_are_whole_workflow_commands() {
+        let finding = Record {
+            path: "src/a,b:c.py".into(),
+            line: Some(3),
+            column: Some(7),
+            code: Some(crate::Code::PY101),
+            name: Some("flash-attn"),
+            severity: Severity::Error,
+            message: "100% on CUDA\nonly".into(),
+            suggested_fix: Some("guard it, then retry".into()),
+        };
+        let failed = Record {
+            path: "nb.ipynb".into(),
+            line: None,
+            column: None,
+            code: None,
+            name: None,
+            severity: Severity::Error,
+            message: "not migrated: invalid JSON".into(),
+            suggested_fix: None,
+        };
+        let note = Record {
+            severity: Severity::Info,
+            ..failed.clone()
+        };
+        assert_eq!(
+            annotations(&[finding, failed, note]),
+            "::error file=src/a%2Cb%3Ac.py,line=3,col=7,title=migrate PY101 (flash-attn)::100%25 on CUDA%0Aonly%0ASuggested fix: guard it, then retry\n\
+             ::error file=nb.ipynb,title=migrate::not migrated: invalid JSON\n\
+             ::notice file=nb.ipynb,title=migrate::not migrated: invalid JSON\n"
+        );
     }
 }

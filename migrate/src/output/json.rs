@@ -1,7 +1,7 @@
 //! `--output-format json` (one array, pretty-printed) and `json-lines` (one compact object
 //! per line, for streaming into other tools). Both hold the same records.
 
-use super::Record;
+use super::records::Record;
 
 pub fn array(records: &[Record]) -> String {
     serde_json::to_string_pretty(records).unwrap_or_else(|_| "[]".to_string()) + "\n"

@@ -4,7 +4,7 @@
 //! execution notifications (they are about the run, not a rule). A test validates the
 //! output against the official schema, committed as a fixture.
 
-use super::Record;
+use super::records::Record;
 use super::uri;
 use crate::catalog;
 use crate::code::{Kind, Severity};

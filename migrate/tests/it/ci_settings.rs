@@ -6,7 +6,9 @@ use crate::common::*;
 const TRAIN: &str = "import torch\n\
 from flash_attn import flash_attn_func  # migrate: ignore[PY101]\n\
 import xformers.ops\n\
-x = torch.zeros(1).cuda()  # migrate: ignore\n";
+x = torch.zeros(1).cuda()  # migrate: ignore\n\
+y = 1  # migrate: ignore[PY102]\n\
+z = torch.zeros(2).cuda()\n";
 
 fn tree(train: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -17,16 +19,38 @@ fn tree(train: &str) -> tempfile::TempDir {
 #[test]
 fn a_reviewed_site_is_quiet_and_an_idle_suppression_is_listed() {
     let dir = tree(TRAIN);
-    let out = run(&["--check", "."], dir.path());
-    let err = stderr(&out);
+    let out = run(&[".", "--style", "npu"], dir.path());
+    let (patch, err) = (stdout(&out), stderr(&out));
     assert!(!err.contains("train.py:2:"), "PY101 is suppressed: {err}");
     assert!(err.contains("train.py:3:1: error[PY102]"), "{err}");
     assert!(
-        err.contains(
-            "train.py:4:28: warning[MG004] `migrate: ignore` suppresses nothing on this line"
-        ),
-        "the rewrite on line 4 is not a diagnostic, so the comment is idle: {err}"
+        !patch.contains("-x = torch.zeros(1).cuda()"),
+        "a bare comment keeps the line's rewrite back too: {patch}"
     );
+    assert!(patch.contains("+z = torch.zeros(2).npu()\n"), "{patch}");
+    assert!(
+        !err.contains("train.py:4:"),
+        "the comment on line 4 was used: {err}"
+    );
+    assert!(
+        err.contains("train.py:5:8: warning[MG004] `migrate: ignore[PY102]` suppresses nothing on this line: no PY102 here"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_rewrite_code_in_a_comment_keeps_only_that_rewrite_back() {
+    let dir =
+        tree("import torch\nx = torch.zeros(1, device='cuda').cuda()  # migrate: ignore[PY002]\n");
+    let out = run(&["--style", "npu", "."], dir.path());
+    let patch = stdout(&out);
+    assert!(
+        patch.contains("+x = torch.zeros(1, device=\"npu\").cuda()  # migrate: ignore[PY002]\n")
+            || patch
+                .contains("+x = torch.zeros(1, device='npu').cuda()  # migrate: ignore[PY002]\n"),
+        "PY001 still rewrites the device string: {patch}"
+    );
+    assert!(!stderr(&out).contains("MG004"), "{}", stderr(&out));
 }
 
 #[test]

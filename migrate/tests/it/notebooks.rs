@@ -235,3 +235,29 @@ fn a_notebook_escaping_non_ascii_keeps_escaping_it() {
         "{\"cells\": [{\"cell_type\": \"code\", \"metadata\": {}, \"outputs\": [], \"source\": [\"import torch_npu\\n\",\"y = x.npu()  # \\u6a21\\u578b\"]}], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 5}"
     );
 }
+
+#[test]
+fn suppression_comments_work_inside_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let notebook = NOTEBOOK
+        .replace(
+            "\"import torch\\n\",\n",
+            "\"import torch\\n\",\n    \"from flash_attn import flash_attn_func  # migrate: ignore[PY101]\\n\",\n",
+        )
+        .replace("cuda()  # 模型", "cuda()  # 模型  # migrate: ignore");
+    assert_ne!(notebook, NOTEBOOK);
+    let path = dir.path().join("nb.ipynb");
+    write(&path, &notebook);
+    let out = run(&["--apply", "--style", "npu", "."], dir.path());
+    let err = stderr(&out);
+    assert!(!err.contains("PY101") && !err.contains("MG004"), "{err}");
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        after.contains("\"x = torch.zeros(1).cuda()  # 模型  # migrate: ignore\\n\""),
+        "{after}"
+    );
+    assert!(
+        after.contains("\"!npu-smi info\""),
+        "the other lines still migrate: {after}"
+    );
+}
