@@ -4,6 +4,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::edit::AppliedEdit;
 use crate::rust::Needs;
+use crate::suppression::HeldBack;
 use crate::walk::{FileKind, Found};
 use std::path::PathBuf;
 
@@ -32,6 +33,8 @@ pub struct FileResult {
     pub diagnostics: Vec<Diagnostic>,
     /// What rewritten Rust code needs from the device crate.
     pub rust_needs: Needs,
+    /// Rewrites suppression comments kept from their lines; they count as the comments' use.
+    pub held_back: Vec<HeldBack>,
 }
 
 impl FileResult {
@@ -53,6 +56,7 @@ impl FileResult {
             edits: Vec::new(),
             diagnostics: Vec::new(),
             rust_needs: Needs::default(),
+            held_back: Vec::new(),
         }
     }
 

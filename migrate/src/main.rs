@@ -3,10 +3,14 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migrate::apply;
 use migrate::catalog;
+use migrate::config;
 use migrate::file_result::FileStatus;
+use migrate::output::{self, OutputFormat};
 use migrate::output_file;
+use migrate::policy;
 use migrate::report;
 use migrate::run::{self, Migration, RunConfig};
+use migrate::settings;
 use migrate::{Kind, Severity};
 use migrate::{RuleOptions, Style};
 use std::collections::BTreeMap;
@@ -19,21 +23,34 @@ Examples:
   (cd examples/cuda-project && git apply ../../npu.patch)
   migrate --apply .                                rewrite the tree in place
   migrate --check .                                exit 1 if anything would change (CI)
+  migrate --check --fail-on error .                ... or if a blocker is left for a human
+  migrate --check --output-format github .         annotations on the pull request's lines
+  migrate --output-format sarif --output-file migrate.sarif .
+                                                   SARIF 2.1.0 for code scanning (patch on stdout)
+  migrate --select PY1 --ignore PY112 .            report only PY1xx diagnostics, not PY112
   migrate --report report.md --report-format md .  a summary for the pull request
   migrate --style npu .                            torch_npu names, NPU only
   migrate rules                                    every rule and diagnostic code
   migrate rules --markdown                         the code tables of MIGRATION.md
   migrate explain PY101                            what a code means and how to fix it
 
-What it changes: Python sources (device strings, .cuda(), torch.cuda.*, amp, generators,
-nccl, safetensors device args), requirements / conda files and shell scripts. Comments,
-docstrings, log messages and paths are never touched; Markdown is only reported.
-The portable style adds a helper module (device_utils.py: at the tree root, and inside each
-package whose modules use it) that picks NPU, then CUDA, then CPU at run time; PREFERRED_DEVICE=npu:1 / PREFERRED_DTYPE=bf16
-override it.
+What it changes: Python sources and the code cells of Jupyter notebooks (device strings,
+.cuda(), torch.cuda.*, amp, generators, nccl, safetensors device args), requirements / conda
+files and shell scripts. Comments, docstrings, log messages and paths are never touched;
+Markdown is only reported. Notebook magics and `!` escapes are kept (`!nvidia-smi` gets the
+shell rule). The portable style adds a helper module (device_utils.py: at the tree root, and
+inside each package whose modules use it) that picks NPU, then CUDA, then CPU at run time;
+PREFERRED_DEVICE=npu:1 / PREFERRED_DTYPE=bf16 override it.
 
-Exit status: 0 success, 1 with --check when changes are pending, 2 on errors (a file that
-could not be read or parsed, a bad option, a failed write).";
+Reviewed sites: `# migrate: ignore[PY101]` at the end of a line keeps that code quiet there
+(and a rewrite code's edit off the line), `# migrate: ignore` every code (`//` in Rust); a
+comment that suppresses nothing is reported as MG004. Settings can live in pyproject.toml under [tool.migrate] (select, ignore, style,
+fail-on, exclude, helper-module, output-format), found by walking up from the first PATH;
+options given here override them.
+
+Exit status: 0 success; 1 with --check when changes are pending, or when a diagnostic at or
+above --fail-on is left; 2 on errors (a file that could not be read or parsed, a bad option,
+setting or code, a failed write).";
 
 #[derive(Parser)]
 #[command(
@@ -76,19 +93,47 @@ struct RunArgs {
     /// Write the changes in place (atomically per file) instead of printing a patch.
     #[arg(long, conflicts_with = "check")]
     apply: bool,
-    /// Print nothing on stdout; exit 1 when changes would be made.
+    /// Print no patch; exit 1 when changes would be made (or, with --fail-on, when a
+    /// diagnostic at that level is left).
     #[arg(long)]
     check: bool,
     /// portable: call sites use a helper that picks NPU, CUDA or CPU at run time.
-    /// npu: rewrite straight to torch_npu / "npu" (runs on NPU only).
-    #[arg(long, value_enum, default_value_t = StyleArg::Portable)]
-    style: StyleArg,
+    /// npu: rewrite straight to torch_npu / "npu" (runs on NPU only). [default: portable]
+    #[arg(long, value_enum)]
+    style: Option<StyleArg>,
     /// Name of the helper module the portable style adds (tree root and packages).
-    #[arg(long, default_value = migrate::options::DEFAULT_HELPER, value_name = "NAME")]
-    helper_module: String,
-    /// Skip paths matching this glob (relative to the tree root; repeatable).
+    /// [default: device_utils]
+    #[arg(long, value_name = "NAME")]
+    helper_module: Option<String>,
+    /// Skip paths matching this glob (relative to the tree root; repeatable). Replaces the
+    /// config's `exclude`.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// How diagnostics are written: text (stderr, one line each), json, json-lines,
+    /// github (workflow annotations) or sarif (SARIF 2.1.0). The machine formats go to
+    /// stdout in place of the patch, or to --output-file. [default: text]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    output_format: Option<OutputFormatArg>,
+    /// Write the --output-format document to FILE instead of stdout (the patch then stays
+    /// on stdout).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Report only diagnostics with these codes or prefixes (PY1, PY101; comma-separated
+    /// or repeated). Rewrites always run.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    select: Option<Vec<String>>,
+    /// Do not report diagnostics with these codes or prefixes.
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    ignore: Option<Vec<String>>,
+    /// Exit 1 when a reported diagnostic of this severity or worse is left.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    fail_on: Option<FailOnArg>,
+    /// Read settings from this pyproject.toml instead of the nearest one above PATH.
+    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
+    config: Option<PathBuf>,
+    /// Ignore every pyproject.toml.
+    #[arg(long)]
+    isolated: bool,
     /// Write a report of every edit and diagnostic to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -105,6 +150,21 @@ struct RunArgs {
     /// Only print the summary on stderr, not each diagnostic.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormatArg {
+    Text,
+    Json,
+    JsonLines,
+    Github,
+    Sarif,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOnArg {
+    Error,
+    Warning,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -182,24 +242,32 @@ fn explain(code: &str) -> ExitCode {
 }
 
 fn run_migration(args: RunArgs) -> ExitCode {
-    // Before any work: a report path that is a link, FIFO or device is refused, not replaced.
-    if let Some(path) = &args.report
-        && let Err(err) = output_file::check(path)
-    {
-        eprintln!("error: --report {err}");
-        return ExitCode::from(2);
+    // Before any work: an output path that is a link, FIFO or device is refused, not replaced.
+    for (flag, path) in [
+        ("--report", &args.report),
+        ("--output-file", &args.output_file),
+    ] {
+        if let Some(path) = path
+            && let Err(err) = output_file::check(path)
+        {
+            eprintln!("error: {flag} {err}");
+            return ExitCode::from(2);
+        }
     }
-    let style = match args.style {
-        StyleArg::Portable => Style::Portable,
-        StyleArg::Npu => Style::Npu,
+    let settings = match resolve_settings(&args) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
     };
     let config = RunConfig {
         options: RuleOptions {
-            style,
-            helper: args.helper_module.clone(),
+            style: settings.style,
+            helper: settings.helper_module.clone(),
             helper_import: None,
         },
-        excludes: args.exclude.clone(),
+        excludes: settings.exclude.clone(),
         max_file_bytes: args.max_file_size,
         device_crate: match &args.device_crate {
             Some(dir) => match dir.canonicalize() {
@@ -224,14 +292,22 @@ fn run_migration(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut failed = migration
-        .files
-        .iter()
-        .any(|f| f.status == FileStatus::Failed);
+    // Suppressions and --select/--ignore first, so every output and count agrees.
+    let policy_errors = policy::apply(&mut migration, &settings.selection);
+    for err in &policy_errors {
+        eprintln!("error: {err}");
+    }
+    let mut failed = !policy_errors.is_empty()
+        || migration
+            .files
+            .iter()
+            .any(|f| f.status == FileStatus::Failed);
     let pending = migration
         .files
         .iter()
         .any(|f| matches!(f.status, FileStatus::Changed | FileStatus::Added));
+    let format = settings.output_format;
+    let document_on_stdout = format != OutputFormat::Text && args.output_file.is_none();
 
     let mut applied = None;
     if args.apply {
@@ -256,11 +332,23 @@ fn run_migration(args: RunArgs) -> ExitCode {
                 f.relative
             );
         }
-    } else {
+    } else if !document_on_stdout {
         print!("{}", migrate::patch::for_migration(&migration));
     }
-    if !args.quiet {
-        print_diagnostics(&migration);
+    if format == OutputFormat::Text {
+        if !args.quiet {
+            print_diagnostics(&migration);
+        }
+    } else if let Some(document) = output::render(format, &migration, &cwd_prefix(&migration)) {
+        match &args.output_file {
+            None => print!("{document}"),
+            Some(path) => {
+                if let Err(err) = write_report(path, &document) {
+                    eprintln!("error: --output-file: {err}");
+                    failed = true;
+                }
+            }
+        }
     }
     // Built after --apply, so files it could not write are reported as they are on disk.
     let report = report::build(&migration);
@@ -275,12 +363,69 @@ fn run_migration(args: RunArgs) -> ExitCode {
         }
     }
     print_summary(&report, applied);
+    let blocked = settings
+        .fail_on
+        .is_some_and(|level| policy::worst(&migration) >= Some(level));
+    if blocked && let Some(level) = settings.fail_on {
+        eprintln!(
+            "  --fail-on {}: diagnostics at that level or above are left",
+            level.as_str()
+        );
+    }
     if failed {
         ExitCode::from(2)
-    } else if args.check && pending {
+    } else if (args.check && pending) || blocked {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The command line over `[tool.migrate]` (unless --isolated) over the defaults.
+fn resolve_settings(args: &RunArgs) -> Result<settings::Settings, String> {
+    let file = if args.isolated {
+        None
+    } else if let Some(path) = &args.config {
+        config::load(path).map_err(|e| format!("--config {e}"))?
+    } else {
+        match args.paths.first().map(|p| p.canonicalize()) {
+            Some(Ok(start)) => config::discover(&start).map_err(|e| e.to_string())?,
+            // A missing path is reported by the run itself, with the others.
+            _ => None,
+        }
+    };
+    let cli = settings::CommandLine {
+        style: args.style.map(|s| match s {
+            StyleArg::Portable => Style::Portable,
+            StyleArg::Npu => Style::Npu,
+        }),
+        helper_module: args.helper_module.clone(),
+        exclude: args.exclude.clone(),
+        output_format: args.output_format.map(|f| match f {
+            OutputFormatArg::Text => OutputFormat::Text,
+            OutputFormatArg::Json => OutputFormat::Json,
+            OutputFormatArg::JsonLines => OutputFormat::JsonLines,
+            OutputFormatArg::Github => OutputFormat::Github,
+            OutputFormatArg::Sarif => OutputFormat::Sarif,
+        }),
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        fail_on: args.fail_on.map(|f| match f {
+            FailOnArg::Error => Severity::Error,
+            FailOnArg::Warning => Severity::Warning,
+        }),
+    };
+    settings::resolve(cli, file.as_ref())
+}
+
+/// The tree root as seen from the working directory ("" when they are the same), which
+/// GitHub and editors resolve the machine formats' paths from.
+fn cwd_prefix(migration: &Migration) -> String {
+    let cwd = std::env::current_dir().and_then(|d| d.canonicalize());
+    match cwd.as_deref().map(|cwd| migration.root.strip_prefix(cwd)) {
+        Ok(Ok(rel)) if rel.as_os_str().is_empty() => String::new(),
+        Ok(Ok(rel)) => format!("{}/", rel.display()),
+        _ => format!("{}/", migration.root.display()),
     }
 }
 

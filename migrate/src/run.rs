@@ -232,10 +232,10 @@ pub fn migrate_paths(paths: &[PathBuf], config: &RunConfig) -> Result<Migration,
     })
 }
 
-/// Whether a migrated Python file refers to the helper module `name`.
+/// Whether a migrated Python file or notebook refers to the helper module `name`.
 fn uses_helper(f: &FileResult, name: &str) -> bool {
     f.status == FileStatus::Changed
-        && f.kind == Some(FileKind::Python)
+        && matches!(f.kind, Some(FileKind::Python | FileKind::Notebook))
         && f.output
             .as_deref()
             .is_some_and(|o| o.contains(&format!("{name}.")))
@@ -341,11 +341,14 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
     let source = SourceText::new(&text);
     let (output, edits, diagnostics) = match found.kind {
         FileKind::Python => match python::migrate(&source, options) {
-            Ok(outcome) => (
-                outcome.output.map(|o| o.to_file_text()),
-                outcome.edits,
-                outcome.diagnostics,
-            ),
+            Ok(outcome) => {
+                result.held_back = outcome.held_back;
+                (
+                    outcome.output.map(|o| o.to_file_text()),
+                    outcome.edits,
+                    outcome.diagnostics,
+                )
+            }
             Err(err) => {
                 let deep = match &err {
                     python::PythonError::TooDeep(deep) => Some(deep.clone()),
@@ -354,20 +357,27 @@ fn process(found: &walk::Found, options: &RuleOptions, max_bytes: u64) -> FileRe
                 return failed_with(found, err.to_string(), deep, text);
             }
         },
-        FileKind::Shell => line_fixes(&source, shell::collect(&source, options)),
+        FileKind::Shell => line_fixes(&source, shell::collect(&source, options), &mut result),
         FileKind::Requirements | FileKind::CondaEnvironment => {
             let flavor = if found.kind == FileKind::Requirements {
                 Flavor::Pip
             } else {
                 Flavor::Conda
             };
-            line_fixes(&source, requirements::collect(&source, flavor))
+            line_fixes(&source, requirements::collect(&source, flavor), &mut result)
         }
         FileKind::Markdown => (None, Vec::new(), docs::collect(&source)),
         FileKind::Notebook => {
             let is_trigger = |t: &str| worth_parsing(FileKind::Python, t);
-            match notebook::collect(&source.body, options, is_trigger) {
-                Ok(diagnostics) => (None, Vec::new(), diagnostics),
+            match notebook::migrate(&source.body, options, is_trigger) {
+                Ok(outcome) => {
+                    result.held_back = outcome.held_back;
+                    (
+                        outcome.output.map(|o| source.with_body(o).to_file_text()),
+                        outcome.edits,
+                        outcome.diagnostics,
+                    )
+                }
                 Err(reason) => return failed_with(found, reason, None, text),
             }
         }
@@ -429,10 +439,13 @@ fn failed_with(
 }
 
 /// Applies line-based fixes (shell, requirements) in one pass; these rules never nest.
+/// Fixes on a line whose suppression comment covers them are held back (and recorded).
 fn line_fixes(
     source: &SourceText,
-    findings: Findings,
+    mut findings: Findings,
+    result: &mut FileResult,
 ) -> (Option<String>, Vec<AppliedEdit>, Vec<Diagnostic>) {
+    result.held_back = crate::suppression::hold_back(source, &mut findings.fixes);
     let (fixes, _) = edit::resolve_overlaps(findings.fixes);
     let edits = fixes.iter().map(|f| edit::describe(source, f)).collect();
     let output = source

@@ -16,7 +16,9 @@ use crate::requirements::{cuda_packages, torch_npu};
 use crate::rust::rules::{cuda_decisions, cudarc, device_strings, framework_device, macro_body};
 use crate::rust::{device_dependency, manifest};
 use crate::shell::{nccl_env, nvidia_smi, visible_devices};
-use crate::{cuda_source, docs, helper, nesting, python, rust_crates, visible_devices_order};
+use crate::{
+    cuda_source, docs, helper, nesting, python, rust_crates, suppression, visible_devices_order,
+};
 
 /// The catalog entry of a code.
 pub fn entry(code: Code) -> &'static Entry {
@@ -78,6 +80,7 @@ pub fn entry(code: Code) -> &'static Entry {
         Code::MG001 => &helper::HELPER_MODULE_NAME,
         Code::MG002 => &python::FIXPOINT_CAP,
         Code::MG003 => &nesting::TOO_DEEP,
+        Code::MG004 => &suppression::UNUSED_SUPPRESSION,
     }
 }
 

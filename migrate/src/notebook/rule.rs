@@ -8,10 +8,13 @@ pub(crate) static NOTEBOOK_CUDA: Entry = Entry {
     name: "notebook-cuda",
     kind: Kind::Diagnostic,
     severity: Severity::Warning,
-    summary: "CUDA-specific code in a Jupyter notebook cell",
-    explanation: "Notebooks are JSON; migrate reports their code cells but does not rewrite them.",
-    fix: "Apply the rewrite the message names by hand, or move the code into a .py module that \
-migrate rewrites and import it from the notebook.",
-    guide: "make the change the message names by hand (notebooks are reported, not rewritten)",
+    summary: "CUDA-specific text in a notebook cell that is not migrated",
+    explanation: "Code cells are migrated with the Python rules (IPython magics and `!` escapes are \
+kept as they are). A cell that does not parse as Python, or whose cell magic makes it something \
+else (`%%bash`, `%%writefile`), is left unchanged, so its CUDA-specific lines are reported.",
+    fix: "Fix the cell so it parses and run migrate again, or make the change by hand; for a \
+`%%bash` cell, the shell rules (SH001, SH002) say what to write.",
+    guide: "make the cell parse and run again, or change it by hand (`%%bash` and other \
+non-Python cells are left as they are)",
     severities: None,
 };

@@ -12,6 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::edit::{self, AppliedEdit};
 use crate::nesting::{self, Syntax, TooDeep};
 use crate::options::RuleOptions;
+use crate::suppression::{self, HeldBack};
 use crate::text::SourceText;
 use ruff_python_ast::ModModule;
 use ruff_python_parser::Parsed;
@@ -40,6 +41,8 @@ pub struct PythonOutcome {
     pub diagnostics: Vec<Diagnostic>,
     /// Whether the output refers to the helper module.
     pub uses_helper: bool,
+    /// Rewrites a `migrate: ignore` comment kept from their lines (in the input's lines).
+    pub held_back: Vec<HeldBack>,
 }
 
 impl PythonOutcome {
@@ -99,11 +102,15 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
     let mut parsed = parsed;
     let mut applied = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut held_back = Vec::new();
     for pass in 0..MAX_PASSES {
         let current = rewritten_so_far.as_ref().unwrap_or(input);
-        let findings = rules::collect(parsed.suite(), current, options);
+        let mut findings = rules::collect(parsed.suite(), current, options);
+        // Before overlaps are resolved, so a held-back fix never displaces another.
+        let held = suppression::hold_back(current, &mut findings.fixes);
         if pass == 0 {
             diagnostics = findings.diagnostics;
+            held_back = held;
         }
         let (mut fixes, _dropped) = edit::resolve_overlaps(findings.fixes);
         if fixes.is_empty() {
@@ -114,6 +121,7 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
                 edits: applied,
                 diagnostics,
                 uses_helper,
+                held_back,
             });
         }
         let needs_import = fixes
@@ -147,5 +155,6 @@ pub fn migrate(input: &SourceText, options: &RuleOptions) -> Result<PythonOutcom
         edits: Vec::new(),
         diagnostics: outcome_diagnostics,
         uses_helper: false,
+        held_back: Vec::new(),
     })
 }

@@ -1,6 +1,8 @@
 //! The migrate crate's integration tests, in one binary so the crate links once for all of
 //! them. Fixtures and snapshots stay in `tests/fixtures` and `tests/snapshots`.
 
+mod ci_recipes;
+mod ci_settings;
 mod cli;
 mod common;
 mod corpus;
@@ -14,6 +16,7 @@ mod migration_guide;
 mod name_resolution;
 mod notebooks;
 mod output_files;
+mod output_formats;
 mod properties;
 mod python_rules;
 mod python_run;
