@@ -62,11 +62,16 @@ impl NpuRuntime {
         }
         // The composite multiplies on the cube unit, which keeps f32 except on SoCs that
         // need cubeMathType=1 (310P); there the caller's CPU fallback keeps f32 exact.
-        if dtype == DType::F32 && !want_lse && !t.fp32_matmul_needs_downcast {
-            return Ok(AttentionRoute::MatmulSoftmaxF32);
-        }
         let has =
             |op: &str| self.has_symbol(&format!("{op}GetWorkspaceSize")) && self.has_symbol(op);
+        let composite = ["aclnnMatmul", "aclnnMuls", "aclnnAdd", "aclnnCast", "aclnnSoftmax"];
+        if dtype == DType::F32
+            && !want_lse
+            && !t.fp32_matmul_needs_downcast
+            && composite.iter().all(|op| has(op))
+        {
+            return Ok(AttentionRoute::MatmulSoftmaxF32);
+        }
         let fused_capable = t.fused_infer_attention || t.flash_attention_score;
         if dtype == DType::F32 && fused_capable {
             return Err(OpsError::Unsupported(format!(

@@ -44,6 +44,27 @@ fn up(s: &NpuStream, data: &[f32], shape: &[usize]) -> NpuTensor {
     NpuTensor::upload(s, data, shape).unwrap()
 }
 
+/// Values rounded to f16 (what the fused attention kernels take), kept as f32 for the
+/// reference.
+fn round16(x: Vec<f32>) -> Vec<f32> {
+    x.into_iter()
+        .map(|v| half::f16::from_f32(v).to_f32())
+        .collect()
+}
+
+fn up16(s: &NpuStream, data: &[f32], shape: &[usize]) -> NpuTensor {
+    let h: Vec<half::f16> = data.iter().map(|&v| half::f16::from_f32(v)).collect();
+    NpuTensor::upload(s, &h, shape).unwrap()
+}
+
+fn down16(s: &NpuStream, t: &NpuTensor) -> Vec<f32> {
+    t.download::<half::f16>(s)
+        .unwrap()
+        .iter()
+        .map(|v| v.to_f32())
+        .collect()
+}
+
 fn live_descriptors(root: &Path) -> i64 {
     counter(root, "libnnopbase.so", "fake_live_descriptors")
 }
@@ -192,17 +213,18 @@ fn fused_infer_attention_with_bias_mask_gqa_and_lse_body() {
     let s = rt.stream().unwrap();
     let mut rng = Rng::new(8);
     let (b, sq, skv, hq, hkv, d) = (2, 9, 13, 4, 2, 8);
+    // The fused kernels take f16/bf16 (their docs); f32 runs the composite.
     let (q, k, v) = (
-        rng.vec(b * sq * hq * d),
-        rng.vec(b * skv * hkv * d),
-        rng.vec(b * skv * hkv * d),
+        round16(rng.vec(b * sq * hq * d)),
+        round16(rng.vec(b * skv * hkv * d)),
+        round16(rng.vec(b * skv * hkv * d)),
     );
-    let bias = rng.vec(sq * skv);
+    let bias = round16(rng.vec(sq * skv));
     let masked: Vec<bool> = (0..b * sq * skv).map(|i| i % 4 == 3).collect();
     let keep: Vec<bool> = masked.iter().map(|m| !m).collect();
     let (qs, ks) = ([b, sq, hq, d], [b, skv, hkv, d]);
     let (bias_d, mask_d) = (
-        up(&s, &bias, &[1, 1, sq, skv]),
+        up16(&s, &bias, &[1, 1, sq, skv]),
         NpuTensor::upload_mask(&s, &masked, &[b, 1, sq, skv]).unwrap(),
     );
     let opts = NpuAttentionOptions {
@@ -213,7 +235,7 @@ fn fused_infer_attention_with_bias_mask_gqa_and_lse_body() {
         return_lse: true,
     };
     let (out, lse, route) =
-        ops::attention(&rt, &s, &up(&s, &q, &qs), &up(&s, &k, &ks), &up(&s, &v, &ks), &opts).unwrap();
+        ops::attention(&rt, &s, &up16(&s, &q, &qs), &up16(&s, &k, &ks), &up16(&s, &v, &ks), &opts).unwrap();
     assert_eq!(route, AttentionRoute::FusedInferV2);
     let want = attention_with(
         TensorView::new(&q, &qs).unwrap(),
@@ -229,12 +251,7 @@ fn fused_infer_attention_with_bias_mask_gqa_and_lse_body() {
         REF,
     )
     .unwrap();
-    assert_close(
-        "attention",
-        &out.download::<f32>(&s).unwrap(),
-        &want.out.data,
-        F32,
-    );
+    assert_close("attention", &down16(&s, &out), &want.out.data, F16);
     assert_close(
         "lse",
         &lse.unwrap().download::<f32>(&s).unwrap(),
@@ -430,7 +447,7 @@ fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score_body() {
     let s = rt.stream().unwrap();
     let mut rng = Rng::new(6);
     let shape = [1, 3, 2, 8];
-    let (q, k, v) = (rng.vec(48), rng.vec(48), rng.vec(48));
+    let (q, k, v) = (round16(rng.vec(48)), round16(rng.vec(48)), round16(rng.vec(48)));
     let opts = NpuAttentionOptions {
         layout: Layout::Bsnd,
         ..Default::default()
@@ -438,9 +455,9 @@ fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score_body() {
     let (out, _, route) = ops::attention(
         &rt,
         &s,
-        &up(&s, &q, &shape),
-        &up(&s, &k, &shape),
-        &up(&s, &v, &shape),
+        &up16(&s, &q, &shape),
+        &up16(&s, &k, &shape),
+        &up16(&s, &v, &shape),
         &opts,
     )
     .unwrap();
@@ -459,12 +476,7 @@ fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score_body() {
         REF,
     )
     .unwrap();
-    assert_close(
-        "fas",
-        &out.download::<f32>(&s).unwrap(),
-        &want.out.data,
-        F32,
-    );
+    assert_close("fas", &down16(&s, &out), &want.out.data, F16);
     // The log-sum-exp output only exists on the fused inference kernel.
     let lse = NpuAttentionOptions {
         return_lse: true,
@@ -473,9 +485,9 @@ fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score_body() {
     let err = ops::attention(
         &rt,
         &s,
-        &up(&s, &q, &shape),
-        &up(&s, &k, &shape),
-        &up(&s, &v, &shape),
+        &up16(&s, &q, &shape),
+        &up16(&s, &k, &shape),
+        &up16(&s, &v, &shape),
         &lse,
     )
     .unwrap_err();

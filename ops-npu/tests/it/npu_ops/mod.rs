@@ -8,6 +8,7 @@
 
 mod support;
 
+mod attention;
 mod elementwise;
 mod layout;
 mod linear;
