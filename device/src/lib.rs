@@ -41,7 +41,7 @@ pub use dtype::{DType, DTypeSupport};
 pub use env::{EnvSource, MapEnv, ProcessEnv};
 pub use info::{Absence, BackendReport, DeviceInfo, LibraryAttempt, LibraryCandidate, MAX_DEVICES};
 pub use kind::{Device, DeviceKind, DeviceRequest, ParseDeviceError};
-pub use manager::{DeviceManager, MemoryInfo};
+pub use manager::{AllocatorStats, AllocatorStatsSource, DeviceManager, MemoryInfo};
 pub use rng::TorchRng;
 pub use select::{Preferences, SelectError, Selection};
 pub use weights::{TensorsFile, WeightsError};

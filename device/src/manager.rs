@@ -17,11 +17,27 @@ pub struct MemoryInfo {
 /// Releases cached memory for a device and returns how many bytes it gave back.
 pub type CacheReleaser = Box<dyn Fn(Device) -> u64 + Send + Sync>;
 
+/// What an allocator built on top of a vendor runtime holds, in bytes (torch's
+/// memory_allocated / memory_reserved and their peaks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AllocatorStats {
+    /// In live tensors and workspaces.
+    pub allocated: u64,
+    /// Held from the runtime: allocated plus cached for reuse.
+    pub reserved: u64,
+    pub peak_allocated: u64,
+    pub peak_reserved: u64,
+}
+
+/// Reports an allocator's figures for a device (None: it holds nothing there).
+pub type AllocatorStatsSource = Box<dyn Fn(Device) -> Option<AllocatorStats> + Send + Sync>;
+
 /// Enumerates devices once, then answers selection and memory questions.
 pub struct DeviceManager {
     discovery: Discovery,
     preferences: Result<Preferences, SelectError>,
     caches: Vec<CacheReleaser>,
+    allocators: Vec<AllocatorStatsSource>,
 }
 
 impl fmt::Debug for DeviceManager {
@@ -30,6 +46,7 @@ impl fmt::Debug for DeviceManager {
             .field("discovery", &self.discovery)
             .field("preferences", &self.preferences)
             .field("caches", &self.caches.len())
+            .field("allocators", &self.allocators.len())
             .finish()
     }
 }
@@ -55,6 +72,7 @@ impl DeviceManager {
             discovery,
             preferences,
             caches: Vec::new(),
+            allocators: Vec::new(),
         }
     }
 
@@ -120,6 +138,25 @@ impl DeviceManager {
     /// bytes released.
     pub fn empty_cache(&self, device: Device) -> u64 {
         self.caches.iter().map(|release| release(device)).sum()
+    }
+
+    /// Registers an allocator whose figures `allocator_stats` reports.
+    pub fn register_allocator(&mut self, source: AllocatorStatsSource) {
+        self.allocators.push(source);
+    }
+
+    /// The registered allocators' figures for `device`, summed; None when none holds
+    /// anything there.
+    pub fn allocator_stats(&self, device: Device) -> Option<AllocatorStats> {
+        self.allocators
+            .iter()
+            .filter_map(|source| source(device))
+            .reduce(|a, b| AllocatorStats {
+                allocated: a.allocated + b.allocated,
+                reserved: a.reserved + b.reserved,
+                peak_allocated: a.peak_allocated + b.peak_allocated,
+                peak_reserved: a.peak_reserved + b.peak_reserved,
+            })
     }
 }
 

@@ -53,6 +53,7 @@ rust::String npu_soc_name();
 size_t npu_pool_allocate(size_t stream, size_t bytes);
 void npu_pool_release(size_t ptr);
 void npu_pool_empty_cache(size_t stream);
+uint64_t npu_pool_empty_all();
 rust::Vec<uint64_t> npu_pool_stats();
 uint64_t npu_pool_cached(size_t stream);
 void npu_call(size_t stream, rust::Str op, rust::Slice<const NpuArg> args);

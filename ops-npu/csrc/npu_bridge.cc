@@ -52,6 +52,8 @@ void npu_pool_release(size_t ptr) { rt().pool().release(rt(), reinterpret_cast<v
 
 void npu_pool_empty_cache(size_t s) { rt().pool().empty_cache(rt(), stream(s)); }
 
+uint64_t npu_pool_empty_all() { return rt().is_open() ? rt().pool().empty_all(rt()) : 0; }
+
 rust::Vec<uint64_t> npu_pool_stats() {
   const npu::PoolStats p = rt().pool().stats();
   rust::Vec<uint64_t> out;

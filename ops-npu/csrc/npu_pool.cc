@@ -112,6 +112,17 @@ void DevicePool::empty_cache(Runtime &rt, aclrtStream stream) {
   for (auto &[size, p] : blocks) rt.free_device(p);
 }
 
+uint64_t DevicePool::empty_all(Runtime &rt) {
+  std::vector<aclrtStream> streams;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto &[s, blocks] : cache_) streams.push_back(s);
+  }
+  const uint64_t before = stats().reserved;
+  for (aclrtStream s : streams) empty_cache(rt, s);
+  return before - stats().reserved;
+}
+
 void DevicePool::forget_stream(Runtime &rt, aclrtStream stream) {
   std::vector<void *> to_free;
   {

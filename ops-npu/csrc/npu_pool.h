@@ -41,6 +41,8 @@ class DevicePool {
   void release(Runtime &rt, void *ptr);
   // Synchronises `stream` and frees its cached blocks.
   void empty_cache(Runtime &rt, aclrtStream stream);
+  // empty_cache for every stream with cached blocks; returns the bytes given back.
+  uint64_t empty_all(Runtime &rt);
   // Called after `stream` was synchronised, before it is destroyed.
   void forget_stream(Runtime &rt, aclrtStream stream);
   PoolStats stats();

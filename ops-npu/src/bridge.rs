@@ -223,6 +223,8 @@ pub(crate) mod ffi {
         fn npu_pool_allocate(stream: usize, bytes: usize) -> Result<usize>;
         fn npu_pool_release(ptr: usize);
         fn npu_pool_empty_cache(stream: usize) -> Result<()>;
+        /// Empties every stream's cache; the bytes given back.
+        fn npu_pool_empty_all() -> Result<u64>;
         /// [allocated, reserved, peak allocated, peak reserved, device mallocs, device
         /// frees, cache hits]
         fn npu_pool_stats() -> Vec<u64>;

@@ -132,6 +132,24 @@ fn memory_summary_queries_each_device_again() {
 }
 
 #[test]
+fn allocator_stats_sum_the_registered_allocators_for_the_device_asked() {
+    use device::AllocatorStats;
+    let mut manager = DeviceManager::with_env(&MapEnv::new());
+    assert_eq!(manager.allocator_stats(Device::Npu(0)), None);
+    let one = |n: u64| AllocatorStats {
+        allocated: n,
+        reserved: 2 * n,
+        peak_allocated: 3 * n,
+        peak_reserved: 4 * n,
+    };
+    manager.register_allocator(Box::new(move |d| (d == Device::Npu(0)).then(|| one(10))));
+    manager.register_allocator(Box::new(move |d| (d != Device::Cpu).then(|| one(1))));
+    assert_eq!(manager.allocator_stats(Device::Npu(0)), Some(one(11)));
+    assert_eq!(manager.allocator_stats(Device::Npu(1)), Some(one(1)));
+    assert_eq!(manager.allocator_stats(Device::Cpu), None);
+}
+
+#[test]
 fn empty_cache_asks_registered_pools() {
     let m = machine(None, None);
     let mut manager = manager(&m, &MapEnv::new());

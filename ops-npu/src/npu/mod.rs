@@ -107,6 +107,7 @@ impl NpuRuntime {
         let soc = ffi::npu_soc_name();
         // The runtime is process-wide; so is what its SoC supports (ops consult it).
         let _ = OPENED_SOC.set((soc.clone(), soc_traits(&soc)));
+        let _ = OPENED_DEVICE.set(device);
         let cann = libraries
             .root
             .as_ref()
@@ -156,6 +157,34 @@ impl NpuRuntime {
 }
 
 static OPENED_SOC: std::sync::OnceLock<(String, SocTraits)> = std::sync::OnceLock::new();
+static OPENED_DEVICE: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+
+/// Makes the caching pool visible through the `device` crate: its figures answer
+/// `allocator_stats(npu:N)` for the opened device, and `empty_cache(npu:N)` gives its
+/// cached blocks back to the runtime.
+pub fn register_with(manager: &mut device::DeviceManager) {
+    let opened = |d: device::Device| {
+        matches!(d, device::Device::Npu(i) if OPENED_DEVICE.get().is_some_and(|&o| o as usize == i))
+    };
+    manager.register_allocator(Box::new(move |d| {
+        opened(d).then(|| {
+            let p = PoolStats::now();
+            device::AllocatorStats {
+                allocated: p.allocated,
+                reserved: p.reserved,
+                peak_allocated: p.peak_allocated,
+                peak_reserved: p.peak_reserved,
+            }
+        })
+    }));
+    manager.register_cache(Box::new(move |d| {
+        if opened(d) {
+            ffi::npu_pool_empty_all().unwrap_or(0)
+        } else {
+            0
+        }
+    }));
+}
 
 /// The opened SoC's name and row of the SoC table.
 pub(crate) fn opened_soc() -> Option<(&'static str, SocTraits)> {

@@ -61,3 +61,20 @@ fn out_of_device_memory_is_an_error_naming_the_request_not_a_crash() {
     let err = NpuTensor::empty(&env.s, &[usize::MAX, 2], ops_npu::npu::NpuDType::F32).unwrap_err();
     assert!(err.to_string().contains("shape"), "{err}");
 }
+
+#[test]
+fn the_pool_answers_the_device_crates_memory_questions() {
+    let env = open(None);
+    let mut manager = device::DeviceManager::with_env(&device::MapEnv::new());
+    ops_npu::npu::register_with(&mut manager);
+    let x = NpuTensor::empty(&env.s, &[1024], ops_npu::npu::NpuDType::F32).unwrap();
+    drop(NpuTensor::empty(&env.s, &[4096], ops_npu::npu::NpuDType::F32).unwrap());
+    let stats = manager.allocator_stats(device::Device::Npu(0)).unwrap();
+    assert_eq!(stats.allocated, 4096);
+    assert_eq!(stats.reserved, 4096 + 16384);
+    assert!(stats.peak_allocated >= 4096 + 16384);
+    assert_eq!(manager.allocator_stats(device::Device::Npu(1)), None);
+    assert_eq!(manager.empty_cache(device::Device::Npu(0)), 16384);
+    assert_eq!(manager.allocator_stats(device::Device::Npu(0)).unwrap().reserved, 4096);
+    drop(x);
+}
