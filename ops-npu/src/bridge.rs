@@ -238,7 +238,6 @@ pub(crate) mod ffi {
         fn npu_stream_sync(stream: usize) -> Result<()>;
         fn npu_stream_destroy(stream: usize);
         /// [device allocations made for workspaces, bytes held in the pools]
-
         fn npu_rms_norm(
             stream: usize,
             x: &NpuTensorDesc,

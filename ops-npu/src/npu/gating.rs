@@ -64,7 +64,13 @@ impl NpuRuntime {
         // need cubeMathType=1 (310P); there the caller's CPU fallback keeps f32 exact.
         let has =
             |op: &str| self.has_symbol(&format!("{op}GetWorkspaceSize")) && self.has_symbol(op);
-        let composite = ["aclnnMatmul", "aclnnMuls", "aclnnAdd", "aclnnCast", "aclnnSoftmax"];
+        let composite = [
+            "aclnnMatmul",
+            "aclnnMuls",
+            "aclnnAdd",
+            "aclnnCast",
+            "aclnnSoftmax",
+        ];
         if dtype == DType::F32
             && !want_lse
             && !t.fp32_matmul_needs_downcast

@@ -163,9 +163,7 @@ static OPENED_DEVICE: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
 /// `allocator_stats(npu:N)` for the opened device, and `empty_cache(npu:N)` gives its
 /// cached blocks back to the runtime.
 pub fn register_with(manager: &mut device::DeviceManager) {
-    let opened = |d: device::Device| {
-        matches!(d, device::Device::Npu(i) if OPENED_DEVICE.get().is_some_and(|&o| o as usize == i))
-    };
+    let opened = |d: device::Device| matches!(d, device::Device::Npu(i) if OPENED_DEVICE.get().is_some_and(|&o| o as usize == i));
     manager.register_allocator(Box::new(move |d| {
         opened(d).then(|| {
             let p = PoolStats::now();

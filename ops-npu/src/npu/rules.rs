@@ -37,20 +37,56 @@ const fn rule(op: &'static str, doc: &'static str) -> OpRule {
 }
 
 pub const TABLE: &[OpRule] = &[
-    rule("aclnnAdd", "ops-math: math/add/docs/aclnnAdd&aclnnInplaceAdd.md"),
+    rule(
+        "aclnnAdd",
+        "ops-math: math/add/docs/aclnnAdd&aclnnInplaceAdd.md",
+    ),
     rule("aclnnAdds", "ops-math: math/add/docs/aclnnAdds.md"),
-    rule("aclnnSub", "ops-math: math/sub/docs/aclnnSub&aclnnInplaceSub.md"),
-    rule("aclnnSubs", "ops-math: math/sub/docs/aclnnSubs&aclnnInplaceSubs.md"),
-    rule("aclnnMul", "ops-math: math/mul/docs/aclnnMul&aclnnInplaceMul.md"),
-    rule("aclnnMuls", "ops-math: math/muls/docs/aclnnMuls&aclnnInplaceMuls.md"),
-    rule("aclnnDiv", "ops-math: math/div/docs/aclnnDiv&aclnnInplaceDiv.md"),
-    rule("aclnnDivs", "ops-math: math/div/docs/aclnnDivs&aclnnInplaceDivs.md"),
-    rule("aclnnNeg", "ops-math: math/neg/docs/aclnnNeg&aclnnInplaceNeg.md"),
-    rule("aclnnExp", "ops-math: math/exp/docs/aclnnExp&aclnnInplaceExp.md"),
-    rule("aclnnClamp", "ops-math: conversion/clip_by_value_v2/docs/aclnnClamp.md"),
+    rule(
+        "aclnnSub",
+        "ops-math: math/sub/docs/aclnnSub&aclnnInplaceSub.md",
+    ),
+    rule(
+        "aclnnSubs",
+        "ops-math: math/sub/docs/aclnnSubs&aclnnInplaceSubs.md",
+    ),
+    rule(
+        "aclnnMul",
+        "ops-math: math/mul/docs/aclnnMul&aclnnInplaceMul.md",
+    ),
+    rule(
+        "aclnnMuls",
+        "ops-math: math/muls/docs/aclnnMuls&aclnnInplaceMuls.md",
+    ),
+    rule(
+        "aclnnDiv",
+        "ops-math: math/div/docs/aclnnDiv&aclnnInplaceDiv.md",
+    ),
+    rule(
+        "aclnnDivs",
+        "ops-math: math/div/docs/aclnnDivs&aclnnInplaceDivs.md",
+    ),
+    rule(
+        "aclnnNeg",
+        "ops-math: math/neg/docs/aclnnNeg&aclnnInplaceNeg.md",
+    ),
+    rule(
+        "aclnnExp",
+        "ops-math: math/exp/docs/aclnnExp&aclnnInplaceExp.md",
+    ),
+    rule(
+        "aclnnClamp",
+        "ops-math: conversion/clip_by_value_v2/docs/aclnnClamp.md",
+    ),
     rule("aclnnCast", "ops-math: math/cast/docs/aclnnCast.md"),
-    rule("aclnnInplaceCopy", "ops-math: conversion/view_copy/docs/aclnnInplaceCopy.md"),
-    rule("aclnnInplaceZero", "ops-math: math/zero_op/docs/aclnnInplaceZero.md"),
+    rule(
+        "aclnnInplaceCopy",
+        "ops-math: conversion/view_copy/docs/aclnnInplaceCopy.md",
+    ),
+    rule(
+        "aclnnInplaceZero",
+        "ops-math: math/zero_op/docs/aclnnInplaceZero.md",
+    ),
     rule(
         "aclnnInplaceFillScalar",
         "ops-math: conversion/fill/docs/aclnnInplaceFillScalar.md",
@@ -68,23 +104,47 @@ pub const TABLE: &[OpRule] = &[
             "ops-cv: image/resize_nearest_neighbor_v2/docs/aclnnUpsampleNearest2d.md",
         )
     },
-    rule("aclnnIndexSelect", "ops-nn: index/gather_v2/docs/aclnnIndexSelect.md"),
-    rule("aclnnIndexAdd", "ops-nn: index/inplace_scatter_add/docs/aclnnIndexAdd.md"),
-    rule("aclnnEmbedding", "ops-nn: index/embedding/docs/aclnnEmbedding.md"),
-    rule("aclnnSoftmax", "ops-nn: activation/softmax_v2/docs/aclnnSoftmax.md"),
+    rule(
+        "aclnnIndexSelect",
+        "ops-nn: index/gather_v2/docs/aclnnIndexSelect.md",
+    ),
+    rule(
+        "aclnnIndexAdd",
+        "ops-nn: index/inplace_scatter_add/docs/aclnnIndexAdd.md",
+    ),
+    rule(
+        "aclnnEmbedding",
+        "ops-nn: index/embedding/docs/aclnnEmbedding.md",
+    ),
+    rule(
+        "aclnnSoftmax",
+        "ops-nn: activation/softmax_v2/docs/aclnnSoftmax.md",
+    ),
     rule("aclnnGelu", "ops-nn: activation/gelu/docs/aclnnGelu.md"),
-    rule("aclnnGeluV2", "ops-nn: activation/gelu_v2/docs/aclnnGeluV2.md"),
+    rule(
+        "aclnnGeluV2",
+        "ops-nn: activation/gelu_v2/docs/aclnnGeluV2.md",
+    ),
     rule(
         "aclnnSigmoid",
         "ops-nn: activation/sigmoid/docs/aclnnSigmoid&aclnnInplaceSigmoid.md",
     ),
-    rule("aclnnRelu", "ops-nn: activation/relu/docs/aclnnRelu&aclnnInplaceRelu.md"),
+    rule(
+        "aclnnRelu",
+        "ops-nn: activation/relu/docs/aclnnRelu&aclnnInplaceRelu.md",
+    ),
     rule(
         "aclnnBatchMatMul",
         "ops-nn: matmul/batch_mat_mul_v3/docs/aclnnBatchMatMul.md",
     ),
-    rule("aclnnMatmul", "ops-nn: matmul/mat_mul_v3/docs/aclnnMatmul.md"),
-    rule("aclnnAddmm", "ops-nn: matmul/mat_mul_v3/docs/aclnnAddmm&aclnnInplaceAddmm.md"),
+    rule(
+        "aclnnMatmul",
+        "ops-nn: matmul/mat_mul_v3/docs/aclnnMatmul.md",
+    ),
+    rule(
+        "aclnnAddmm",
+        "ops-nn: matmul/mat_mul_v3/docs/aclnnAddmm&aclnnInplaceAddmm.md",
+    ),
     OpRule {
         // "Atlas 训练系列产品: 不支持".
         absent_on: &[SocFamily::Ascend910A],
@@ -127,7 +187,11 @@ pub(crate) fn check_on(
     if !dtype.is_float() {
         return Ok(());
     }
-    let allowed = if traits.bf16 { rule.current } else { rule.older };
+    let allowed = if traits.bf16 {
+        rule.current
+    } else {
+        rule.older
+    };
     if allowed.contains(&dtype) {
         Ok(())
     } else {

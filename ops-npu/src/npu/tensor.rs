@@ -51,9 +51,15 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
 /// Elements in `shape`, refusing a product that overflows (a hostile shape must not
 /// wrap around into a small allocation).
 pub fn element_count(arg: &'static str, shape: &[usize]) -> Result<usize> {
-    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(|| {
-        OpsError::shape(arg, format!("shape {shape:?} has more elements than fit in memory"))
-    })
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            OpsError::shape(
+                arg,
+                format!("shape {shape:?} has more elements than fit in memory"),
+            )
+        })
 }
 
 impl NpuTensor {
@@ -152,7 +158,7 @@ impl NpuTensor {
     }
 
     pub fn is_contiguous(&self) -> bool {
-        self.shape.iter().any(|&d| d == 0)
+        self.shape.contains(&0)
             || self
                 .shape
                 .iter()
@@ -213,7 +219,10 @@ impl NpuTensor {
     /// Elements `start..start + len` of dimension `dim`.
     pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Result<Self> {
         let dim = self.dim("dim", dim)?;
-        if start.checked_add(len).is_none_or(|end| end > self.shape[dim]) {
+        if start
+            .checked_add(len)
+            .is_none_or(|end| end > self.shape[dim])
+        {
             return Err(OpsError::shape(
                 "narrow",
                 format!(
@@ -235,7 +244,7 @@ impl NpuTensor {
     /// `n` equal views along `dim` (the size must divide evenly, as diffusers' chunks do).
     pub fn chunk(&self, n: usize, dim: usize) -> Result<Vec<Self>> {
         let dim = self.dim("dim", dim)?;
-        if n == 0 || self.shape[dim] % n != 0 {
+        if n == 0 || !self.shape[dim].is_multiple_of(n) {
             return Err(OpsError::shape(
                 "chunk",
                 format!("dimension {dim} of size {} into {n}", self.shape[dim]),
@@ -361,7 +370,10 @@ impl NpuTensor {
     pub(crate) fn desc_as(&self, shape: &[usize]) -> ffi::NpuTensorDesc {
         let mut d = self.desc();
         d.dims = shape.iter().map(|&x| x as i64).collect();
-        d.strides = contiguous_strides(shape).iter().map(|&x| x as i64).collect();
+        d.strides = contiguous_strides(shape)
+            .iter()
+            .map(|&x| x as i64)
+            .collect();
         d
     }
 }

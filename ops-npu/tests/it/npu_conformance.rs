@@ -72,7 +72,10 @@ fn doc_prototypes(text: &str) -> Vec<(String, Vec<String>)> {
         let (Some(open), Some(close)) = (after.find('('), after.find(')')) else {
             break;
         };
-        out.push((after[..open].trim().to_string(), parameter_types(&after[open + 1..close])));
+        out.push((
+            after[..open].trim().to_string(),
+            parameter_types(&after[open + 1..close]),
+        ));
         rest = &after[close..];
     }
     out
@@ -97,7 +100,8 @@ fn declared_types(header: &str, name: &str) -> Option<Vec<String>> {
 #[test]
 fn prototypes_of_ops_without_a_published_header_match_their_docs() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let docs = std::fs::read_to_string(manifest.join("tests/fixtures/aclnn-doc-prototypes.txt")).unwrap();
+    let docs =
+        std::fs::read_to_string(manifest.join("tests/fixtures/aclnn-doc-prototypes.txt")).unwrap();
     let header = std::fs::read_to_string(manifest.join("csrc/acl_api.h")).unwrap();
     let protos = doc_prototypes(&docs);
     // RmsNorm, GeGluV3 and SwiGlu, both phases each.
@@ -105,7 +109,10 @@ fn prototypes_of_ops_without_a_published_header_match_their_docs() {
     for (name, types) in protos {
         let declared = declared_types(&header, &name)
             .unwrap_or_else(|| panic!("acl_api.h does not declare {name}"));
-        assert_eq!(declared, types, "{name}: acl_api.h differs from the op's doc");
+        assert_eq!(
+            declared, types,
+            "{name}: acl_api.h differs from the op's doc"
+        );
     }
 }
 
@@ -117,7 +124,11 @@ fn the_prototype_parser_sees_a_changed_parameter() {
         got,
         vec![(
             "aclnnX".to_string(),
-            vec!["const aclTensor*".to_string(), "double".into(), "aclTensor*".into()]
+            vec![
+                "const aclTensor*".to_string(),
+                "double".into(),
+                "aclTensor*".into()
+            ]
         )]
     );
     assert_ne!(parameter_types("float eps"), parameter_types("double eps"));

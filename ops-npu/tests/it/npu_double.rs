@@ -234,8 +234,15 @@ fn fused_infer_attention_with_bias_mask_gqa_and_lse_body() {
         mask: Some(&mask_d),
         return_lse: true,
     };
-    let (out, lse, route) =
-        ops::attention(&rt, &s, &up16(&s, &q, &qs), &up16(&s, &k, &ks), &up16(&s, &v, &ks), &opts).unwrap();
+    let (out, lse, route) = ops::attention(
+        &rt,
+        &s,
+        &up16(&s, &q, &qs),
+        &up16(&s, &k, &ks),
+        &up16(&s, &v, &ks),
+        &opts,
+    )
+    .unwrap();
     assert_eq!(route, AttentionRoute::FusedInferV2);
     let want = attention_with(
         TensorView::new(&q, &qs).unwrap(),
@@ -391,7 +398,13 @@ fn ascend310p_rejects_flash_attention_and_the_caller_falls_back_body() {
         "bf16 is not silently moved to the CPU: {err}"
     );
     assert_eq!(rt.cube_math_type(device::DType::F32), 1);
-    let m = ops::matmul(&rt, &s, &up(&s, &q[..4], &[2, 2]), &up(&s, &k[..4], &[2, 2])).unwrap();
+    let m = ops::matmul(
+        &rt,
+        &s,
+        &up(&s, &q[..4], &[2, 2]),
+        &up(&s, &k[..4], &[2, 2]),
+    )
+    .unwrap();
     assert_eq!(m.download::<f32>(&s).unwrap().len(), 4);
 }
 
@@ -447,7 +460,11 @@ fn without_fused_infer_attention_cann_7_routes_to_flash_attention_score_body() {
     let s = rt.stream().unwrap();
     let mut rng = Rng::new(6);
     let shape = [1, 3, 2, 8];
-    let (q, k, v) = (round16(rng.vec(48)), round16(rng.vec(48)), round16(rng.vec(48)));
+    let (q, k, v) = (
+        round16(rng.vec(48)),
+        round16(rng.vec(48)),
+        round16(rng.vec(48)),
+    );
     let opts = NpuAttentionOptions {
         layout: Layout::Bsnd,
         ..Default::default()
@@ -615,8 +632,15 @@ fn group_norm_silu_case(rt: &NpuRuntime, root: &Path) -> (i64, GroupNormSiluPath
     let mut rng = Rng::new(12);
     let shape = [2, 16, 3, 4];
     let (x, w, b) = (rng.vec(2 * 16 * 12), rng.vec(16), rng.vec(16));
-    let (y, path) =
-        ops::group_norm_silu(&s, &up(&s, &x, &shape), 4, &up(&s, &w, &[16]), &up(&s, &b, &[16]), 1e-5).unwrap();
+    let (y, path) = ops::group_norm_silu(
+        &s,
+        &up(&s, &x, &shape),
+        4,
+        &up(&s, &w, &[16]),
+        &up(&s, &b, &[16]),
+        1e-5,
+    )
+    .unwrap();
     let want = group_norm(
         TensorView::new(&x, &shape).unwrap(),
         4,
@@ -654,7 +678,7 @@ fn every_npu_kernel_runs_at_f16_and_bf16_body() {
 fn every_kernel_at<T: Bytes + ops_npu::Element>(rt: &NpuRuntime, s: &NpuStream, tol: Tol) {
     let mut rng = Rng::new(21);
     let half = |n: usize, rng: &mut Rng| -> Vec<T> { T::narrow(rng.vec(n)) };
-    let dev = |d: &[T], shape: &[usize]| NpuTensor::upload(&s, d, shape).unwrap();
+    let dev = |d: &[T], shape: &[usize]| NpuTensor::upload(s, d, shape).unwrap();
     let check = |what: &str, got: &NpuTensor, want: &[T]| {
         assert_eq!(got.dtype(), T::NPU_DTYPE, "{what}: output dtype");
         assert_close(

@@ -38,12 +38,17 @@ fn repeat_heads(s: &NpuStream, t: &NpuTensor, hq: usize) -> Result<NpuTensor> {
         .reshape(&[b, hq, len, d])
 }
 
+/// q, k and v of one attention call, in `layout`.
+pub(crate) struct Qkv<'a> {
+    pub q: &'a NpuTensor,
+    pub k: &'a NpuTensor,
+    pub v: &'a NpuTensor,
+    pub layout: Layout,
+}
+
 pub(crate) fn attention_f32(
     s: &NpuStream,
-    q: &NpuTensor,
-    k: &NpuTensor,
-    v: &NpuTensor,
-    layout: Layout,
+    Qkv { q, k, v, layout }: Qkv<'_>,
     scale: f32,
     bias: Option<&NpuTensor>,
     mask: Option<&NpuTensor>,
@@ -52,7 +57,11 @@ pub(crate) fn attention_f32(
     let hq = q4.shape()[1];
     let k4 = repeat_heads(s, &to_bnsd(k, layout)?, hq)?;
     let v4 = repeat_heads(s, &to_bnsd(v, layout)?, hq)?;
-    let mut scores = mul_scalar(s, &matmul_nd(s, &q4, &k4.transpose(2, 3)?)?, f64::from(scale))?;
+    let mut scores = mul_scalar(
+        s,
+        &matmul_nd(s, &q4, &k4.transpose(2, 3)?)?,
+        f64::from(scale),
+    )?;
     if let Some(b) = bias {
         let b = if b.dtype() == NpuDType::F32 {
             b.clone()

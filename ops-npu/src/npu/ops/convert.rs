@@ -25,7 +25,11 @@ pub fn copy_into(s: &NpuStream, dst: &NpuTensor, src: &NpuTensor) -> Result<()> 
     if dst.shape() != src.shape() {
         return Err(OpsError::shape(
             "src",
-            format!("shape {:?} differs from the destination's {:?}", src.shape(), dst.shape()),
+            format!(
+                "shape {:?} differs from the destination's {:?}",
+                src.shape(),
+                dst.shape()
+            ),
         ));
     }
     rules::check("aclnnInplaceCopy", "selfRef", dst.dtype())?;

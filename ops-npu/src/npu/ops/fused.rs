@@ -1,15 +1,15 @@
 //! The kernels on NPU tensors. Each call validates shapes on the host, allocates its
 //! outputs and launches one aclnn op on `stream` (asynchronously: download syncs).
 
-use crate::npu::bytes::Bytes;
-use crate::npu::dtype::NpuDType;
-use crate::npu::tensor::absent;
-use crate::npu::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor, check_dtype_supported};
 use crate::attention::{AttentionOptions, Layout};
 use crate::bridge::ffi;
 use crate::error::backend;
 use crate::error::{OpsError, Result};
 use crate::glu::Gelu;
+use crate::npu::bytes::Bytes;
+use crate::npu::dtype::NpuDType;
+use crate::npu::tensor::absent;
+use crate::npu::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor, check_dtype_supported};
 use crate::rope::RopeMode;
 use crate::tensor::{Element, TensorView};
 
@@ -192,14 +192,17 @@ pub fn group_norm(
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
     let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
-    record(s, &[
-        Some(x),
-        Some(gamma),
-        Some(beta),
-        Some(&out),
-        Some(&mean),
-        Some(&rstd),
-    ]);
+    record(
+        s,
+        &[
+            Some(x),
+            Some(gamma),
+            Some(beta),
+            Some(&out),
+            Some(&mean),
+            Some(&rstd),
+        ],
+    );
     ffi::npu_group_norm(
         s.raw(),
         &x.desc(),
@@ -252,14 +255,17 @@ pub fn group_norm_silu(
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
     let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
-    record(s, &[
-        Some(x),
-        Some(gamma),
-        Some(beta),
-        Some(&out),
-        Some(&mean),
-        Some(&rstd),
-    ]);
+    record(
+        s,
+        &[
+            Some(x),
+            Some(gamma),
+            Some(beta),
+            Some(&out),
+            Some(&mean),
+            Some(&rstd),
+        ],
+    );
     match ffi::npu_group_norm_silu(
         s.raw(),
         &x.desc(),
@@ -450,21 +456,21 @@ pub fn attention(
     check_same_dtype("k", q, k)?;
     check_same_dtype("v", q, v)?;
     let Some(qd) = q.dtype().float() else {
-        return Err(OpsError::shape("q", format!("attention takes floating q, got {}", q.dtype())));
+        return Err(OpsError::shape(
+            "q",
+            format!("attention takes floating q, got {}", q.dtype()),
+        ));
     };
     let route = rt.attention_route(qd, opts.return_lse)?;
     let scale = opts.scale.unwrap_or(1.0 / (d.max(1) as f32).sqrt());
     let Some(code) = route.fused_code() else {
-        let out = super::composite_attention::attention_f32(
-            s,
+        let qkv = super::composite_attention::Qkv {
             q,
             k,
             v,
-            opts.layout,
-            scale,
-            opts.bias,
-            opts.mask,
-        )?;
+            layout: opts.layout,
+        };
+        let out = super::composite_attention::attention_f32(s, qkv, scale, opts.bias, opts.mask)?;
         return Ok((out, None, route));
     };
     // The fused kernels read dense inputs, and their pse must be in the query's dtype.
@@ -481,15 +487,18 @@ pub fn attention(
     } else {
         None
     };
-    record(s, &[
-        Some(&q),
-        Some(&k),
-        Some(&v),
-        bias.as_ref(),
-        mask.as_ref(),
-        Some(&out),
-        lse.as_ref(),
-    ]);
+    record(
+        s,
+        &[
+            Some(&q),
+            Some(&k),
+            Some(&v),
+            bias.as_ref(),
+            mask.as_ref(),
+            Some(&out),
+            lse.as_ref(),
+        ],
+    );
     ffi::npu_attention(
         s.raw(),
         code,

@@ -22,7 +22,12 @@ fn index_vector(arg: &'static str, t: &NpuTensor) -> Result<usize> {
 }
 
 /// The slices of `a` along `dim` at `index`.
-pub fn index_select(s: &NpuStream, a: &NpuTensor, dim: isize, index: &NpuTensor) -> Result<NpuTensor> {
+pub fn index_select(
+    s: &NpuStream,
+    a: &NpuTensor,
+    dim: isize,
+    index: &NpuTensor,
+) -> Result<NpuTensor> {
     let dtype = float_input("aclnnIndexSelect", "self", a)?;
     let d = resolve_dim("dim", dim, a.shape().len())?;
     let n = index_vector("index", index)?;

@@ -21,7 +21,11 @@ pub fn batch_matmul(s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> Result<NpuTe
     let (&[ba, m, k], &[bb, k2, n]) = (a.shape(), b.shape()) else {
         return Err(OpsError::shape(
             "self",
-            format!("batch_matmul takes two 3-d tensors, got {:?} and {:?}", a.shape(), b.shape()),
+            format!(
+                "batch_matmul takes two 3-d tensors, got {:?} and {:?}",
+                a.shape(),
+                b.shape()
+            ),
         ));
     };
     if ba != bb || k != k2 {
@@ -48,7 +52,11 @@ pub fn matmul_nd(s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> Result<NpuTenso
     if ra < 2 || rb < 2 {
         return Err(OpsError::shape(
             "self",
-            format!("matmul_nd takes tensors of 2+ dimensions, got {:?} and {:?}", a.shape(), b.shape()),
+            format!(
+                "matmul_nd takes tensors of 2+ dimensions, got {:?} and {:?}",
+                a.shape(),
+                b.shape()
+            ),
         ));
     }
     let (m, k) = (a.shape()[ra - 2], a.shape()[ra - 1]);
@@ -148,13 +156,29 @@ pub fn conv2d(
     let (&[n, c, h, w], &[o, ci, kh, kw]) = (x.shape(), weight.shape()) else {
         return Err(OpsError::shape(
             "input",
-            format!("conv2d takes NCHW input and OIHW weight, got {:?} and {:?}", x.shape(), weight.shape()),
+            format!(
+                "conv2d takes NCHW input and OIHW weight, got {:?} and {:?}",
+                x.shape(),
+                weight.shape()
+            ),
         ));
     };
-    if p.stride == 0 || p.dilation == 0 || p.groups == 0 || c % p.groups != 0 || ci * p.groups != c || o % p.groups != 0 {
+    if p.stride == 0
+        || p.dilation == 0
+        || p.groups == 0
+        || c % p.groups != 0
+        || ci * p.groups != c
+        || o % p.groups != 0
+    {
         return Err(OpsError::shape(
             "weight",
-            format!("{:?} does not fit {c} input channels in {} groups (stride {}, dilation {})", weight.shape(), p.groups, p.stride, p.dilation),
+            format!(
+                "{:?} does not fit {c} input channels in {} groups (stride {}, dilation {})",
+                weight.shape(),
+                p.groups,
+                p.stride,
+                p.dilation
+            ),
         ));
     }
     if bias.is_some_and(|b| b.shape() != [o]) {
@@ -165,11 +189,19 @@ pub fn conv2d(
         (len + 2 * p.padding)
             .checked_sub(span)
             .map(|r| r / p.stride + 1)
-            .ok_or_else(|| OpsError::shape("input", format!("{len} + padding is smaller than the kernel span {span}")))
+            .ok_or_else(|| {
+                OpsError::shape(
+                    "input",
+                    format!("{len} + padding is smaller than the kernel span {span}"),
+                )
+            })
     };
     let (oh, ow) = (size(h, kh)?, size(w, kw)?);
     let out = NpuTensor::empty(s, &[n, o, oh, ow], dtype)?.with_format(Format::Nchw)?;
-    let (xi, wi) = (x.with_format(Format::Nchw)?, weight.with_format(Format::Nchw)?);
+    let (xi, wi) = (
+        x.with_format(Format::Nchw)?,
+        weight.with_format(Format::Nchw)?,
+    );
     let pair = |v: usize| [v as i64, v as i64];
     OpCall::new("aclnnConvolution")
         .tensor(&xi)

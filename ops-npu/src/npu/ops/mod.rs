@@ -45,7 +45,12 @@ pub(crate) fn broadcast_shape(arg: &'static str, a: &[usize], b: &[usize]) -> Re
         .collect()
 }
 
-pub(crate) fn same_dtype(op: &'static str, arg: &'static str, a: &NpuTensor, b: &NpuTensor) -> Result<()> {
+pub(crate) fn same_dtype(
+    op: &'static str,
+    arg: &'static str,
+    a: &NpuTensor,
+    b: &NpuTensor,
+) -> Result<()> {
     if a.dtype() != b.dtype() {
         return Err(OpsError::shape(
             arg,

@@ -19,8 +19,7 @@ pub fn cat(s: &NpuStream, ts: &[&NpuTensor], dim: isize) -> Result<NpuTensor> {
     for t in ts {
         same_dtype("aclnnCat", "tensors", first, t)?;
         let fits = t.shape().len() == rank
-            && t
-                .shape()
+            && t.shape()
                 .iter()
                 .zip(first.shape())
                 .enumerate()
@@ -28,7 +27,11 @@ pub fn cat(s: &NpuStream, ts: &[&NpuTensor], dim: isize) -> Result<NpuTensor> {
         if !fits {
             return Err(OpsError::shape(
                 "tensors",
-                format!("{:?} does not fit {:?} outside dimension {d}", t.shape(), first.shape()),
+                format!(
+                    "{:?} does not fit {:?} outside dimension {d}",
+                    t.shape(),
+                    first.shape()
+                ),
             ));
         }
         shape[d] += t.shape()[d];
@@ -46,10 +49,13 @@ pub fn cat(s: &NpuStream, ts: &[&NpuTensor], dim: isize) -> Result<NpuTensor> {
 /// as torch.nn.functional.pad does.
 pub fn constant_pad(s: &NpuStream, a: &NpuTensor, pad: &[usize], value: f64) -> Result<NpuTensor> {
     let dtype = float_input("aclnnConstantPadNd", "self", a)?;
-    if pad.len() % 2 != 0 || pad.len() / 2 > a.shape().len() {
+    if !pad.len().is_multiple_of(2) || pad.len() / 2 > a.shape().len() {
         return Err(OpsError::shape(
             "pad",
-            format!("{pad:?} is not (before, after) pairs for a {}-d tensor", a.shape().len()),
+            format!(
+                "{pad:?} is not (before, after) pairs for a {}-d tensor",
+                a.shape().len()
+            ),
         ));
     }
     let mut shape = a.shape().to_vec();
@@ -69,7 +75,12 @@ pub fn constant_pad(s: &NpuStream, a: &NpuTensor, pad: &[usize], value: f64) -> 
 }
 
 /// Nearest-neighbour upsampling of an NCHW tensor to (height, width).
-pub fn upsample_nearest2d(s: &NpuStream, a: &NpuTensor, height: usize, width: usize) -> Result<NpuTensor> {
+pub fn upsample_nearest2d(
+    s: &NpuStream,
+    a: &NpuTensor,
+    height: usize,
+    width: usize,
+) -> Result<NpuTensor> {
     let dtype = float_input("aclnnUpsampleNearest2d", "self", a)?;
     let &[n, c, _, _] = a.shape() else {
         return Err(OpsError::shape(

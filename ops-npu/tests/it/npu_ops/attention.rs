@@ -20,7 +20,12 @@ fn f32_attention_runs_the_composite_with_bias_mask_and_grouped_heads() {
     let bias = random(&mut rng, &[1, 1, sq, skv], DType::F32);
     let masked: Vec<bool> = (0..b * sq * skv).map(|i| i % 3 == 1).collect();
     let mask_d = NpuTensor::upload_mask(s, &masked, &[b, 1, sq, skv]).unwrap();
-    let (bias_d, qd, kd, vd) = (to_npu(s, &bias), to_npu(s, &q), to_npu(s, &k), to_npu(s, &v));
+    let (bias_d, qd, kd, vd) = (
+        to_npu(s, &bias),
+        to_npu(s, &q),
+        to_npu(s, &k),
+        to_npu(s, &v),
+    );
     let opts = NpuAttentionOptions {
         layout: Layout::Bsnd,
         scale: Some(0.3),
@@ -37,10 +42,14 @@ fn f32_attention_runs_the_composite_with_bias_mask_and_grouped_heads() {
     let bnsd = |t: &Tensor| t.transpose(1, 2).unwrap().contiguous().unwrap();
     let repeat = |t: Tensor| {
         let idx: Vec<u32> = (0..hq as u32).map(|h| h / (hq / hkv) as u32).collect();
-        t.index_select(&Tensor::new(idx.as_slice(), &Device::Cpu).unwrap(), 1).unwrap()
+        t.index_select(&Tensor::new(idx.as_slice(), &Device::Cpu).unwrap(), 1)
+            .unwrap()
     };
     let (q4, k4, v4) = (bnsd(&q), repeat(bnsd(&k)), repeat(bnsd(&v)));
-    let penalty: Vec<f32> = masked.iter().map(|&m| if m { f32::NEG_INFINITY } else { 0.0 }).collect();
+    let penalty: Vec<f32> = masked
+        .iter()
+        .map(|&m| if m { f32::NEG_INFINITY } else { 0.0 })
+        .collect();
     let penalty = Tensor::from_vec(penalty, (b, 1, sq, skv), &Device::Cpu).unwrap();
     let scores = (q4.matmul(&k4.t().unwrap()).unwrap() * 0.3)
         .unwrap()
@@ -52,11 +61,23 @@ fn f32_attention_runs_the_composite_with_bias_mask_and_grouped_heads() {
     let e = scores.broadcast_sub(&m).unwrap().exp().unwrap();
     let p = e.broadcast_div(&e.sum_keepdim(D::Minus1).unwrap()).unwrap();
     let want = host(&p.matmul(&v4).unwrap().transpose(1, 2).unwrap());
-    assert_units("f32 composite attention", DType::F32, &from_npu(s, &out), &want, 64.0, 1.0);
+    assert_units(
+        "f32 composite attention",
+        DType::F32,
+        &from_npu(s, &out),
+        &want,
+        64.0,
+        1.0,
+    );
 
     // The log-sum-exp output exists only on the fused kernels, which take f16/bf16.
-    let with_lse = NpuAttentionOptions { return_lse: true, ..opts };
-    let err = ops::attention(&env.rt, s, &qd, &kd, &vd, &with_lse).unwrap_err().to_string();
+    let with_lse = NpuAttentionOptions {
+        return_lse: true,
+        ..opts
+    };
+    let err = ops::attention(&env.rt, s, &qd, &kd, &vd, &with_lse)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("f16/bf16"), "{err}");
     assert_no_leaked_descriptors(&env);
 }

@@ -33,7 +33,10 @@ fn softmax_ref(x: &Tensor, dim: usize) -> Tensor {
 }
 
 fn sigmoid_ref(x: &Tensor) -> Tensor {
-    (x.neg().unwrap().exp().unwrap() + 1.0).unwrap().recip().unwrap()
+    (x.neg().unwrap().exp().unwrap() + 1.0)
+        .unwrap()
+        .recip()
+        .unwrap()
 }
 
 #[test]
@@ -56,7 +59,8 @@ fn binary_ops_broadcast_over_strided_views_at_every_dtype() {
             let bd = to_npu(s, &b);
             for (view, ad) in views(s, &a) {
                 type Op = fn(&NpuStream, &NpuTensor, &NpuTensor) -> ops_npu::Result<NpuTensor>;
-                let cases: [(&str, Op, fn(&Tensor, &Tensor) -> Tensor); 4] = [
+                type Cpu = fn(&Tensor, &Tensor) -> Tensor;
+                let cases: [(&str, Op, Cpu); 4] = [
                     ("add", ops::add, |x, y| x.broadcast_add(y).unwrap()),
                     ("sub", ops::sub, |x, y| x.broadcast_sub(y).unwrap()),
                     ("mul", ops::mul, |x, y| x.broadcast_mul(y).unwrap()),
@@ -88,11 +92,23 @@ fn scalar_forms_match_candle_affine() {
                 ("add_scalar", ops::add_scalar(s, &ad, v).unwrap(), 1.0, v),
                 ("sub_scalar", ops::sub_scalar(s, &ad, v).unwrap(), 1.0, -v),
                 ("mul_scalar", ops::mul_scalar(s, &ad, v).unwrap(), v, 0.0),
-                ("div_scalar", ops::div_scalar(s, &ad, v).unwrap(), 1.0 / v, 0.0),
+                (
+                    "div_scalar",
+                    ops::div_scalar(s, &ad, v).unwrap(),
+                    1.0 / v,
+                    0.0,
+                ),
             ];
             for (name, got, mul, add) in cases {
                 let want = reference(dtype, &[&a], |t| t[0].affine(mul, add).unwrap());
-                assert_units(&format!("{name} {view}"), dtype, &from_npu(s, &got), &want, 2.0, 1.0);
+                assert_units(
+                    &format!("{name} {view}"),
+                    dtype,
+                    &from_npu(s, &got),
+                    &want,
+                    2.0,
+                    1.0,
+                );
             }
         }
     }
@@ -121,8 +137,16 @@ fn unary_ops_and_softmax_match_candle() {
                 ),
                 ("sigmoid", Box::new(ops::sigmoid), Box::new(sigmoid_ref)),
                 ("relu", Box::new(ops::relu), Box::new(|x| x.relu().unwrap())),
-                ("gelu (erf)", Box::new(ops::gelu), Box::new(|x| x.gelu_erf().unwrap())),
-                ("gelu (tanh)", Box::new(ops::gelu_tanh), Box::new(|x| x.gelu().unwrap())),
+                (
+                    "gelu (erf)",
+                    Box::new(ops::gelu),
+                    Box::new(|x| x.gelu_erf().unwrap()),
+                ),
+                (
+                    "gelu (tanh)",
+                    Box::new(ops::gelu_tanh),
+                    Box::new(|x| x.gelu().unwrap()),
+                ),
                 (
                     "softmax(-1)",
                     Box::new(|s, x| ops::softmax(s, x, -1)),
@@ -137,7 +161,14 @@ fn unary_ops_and_softmax_match_candle() {
             for (name, npu, cpu) in cases {
                 let got = npu(s, &ad).unwrap();
                 let want = reference(dtype, &[&a], |t| cpu(&t[0]));
-                assert_units(&format!("{name} {view}"), dtype, &from_npu(s, &got), &want, units, 1.0);
+                assert_units(
+                    &format!("{name} {view}"),
+                    dtype,
+                    &from_npu(s, &got),
+                    &want,
+                    units,
+                    1.0,
+                );
             }
         }
     }

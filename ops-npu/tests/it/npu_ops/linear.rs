@@ -10,7 +10,11 @@ use ops_npu::npu::ops::{self, Conv2d};
 /// f32 the two sides also accumulate differently (f64 or f32, in another order).
 fn dot_units(dtype: DType, k: usize) -> (f32, f32) {
     let floor = (k as f32).sqrt();
-    if dtype == DType::F32 { (4.0 * k as f32, floor) } else { (2.0, floor) }
+    if dtype == DType::F32 {
+        (4.0 * k as f32, floor)
+    } else {
+        (2.0, floor)
+    }
 }
 
 #[test]
@@ -20,7 +24,10 @@ fn matmuls_match_candle_with_transposed_weights_and_broadcast_batches() {
     let mut rng = Rng::new(301);
     for dtype in DTYPES {
         // batch_matmul [b, m, k] x [b, k, n]
-        let (a, b) = (random(&mut rng, &[3, 5, 16], dtype), random(&mut rng, &[3, 16, 7], dtype));
+        let (a, b) = (
+            random(&mut rng, &[3, 5, 16], dtype),
+            random(&mut rng, &[3, 16, 7], dtype),
+        );
         let got = ops::batch_matmul(s, &to_npu(s, &a), &to_npu(s, &b)).unwrap();
         let want = reference(dtype, &[&a, &b], |t| t[0].matmul(&t[1]).unwrap());
         let (u, f) = dot_units(dtype, 16);
@@ -33,17 +40,36 @@ fn matmuls_match_candle_with_transposed_weights_and_broadcast_batches() {
         assert!(!wt.is_contiguous());
         let got = ops::matmul_nd(s, &to_npu(s, &x), &wt).unwrap();
         assert_eq!(got.shape(), &[2, 4, 9, 24]);
-        let want = reference(dtype, &[&x, &w], |t| t[0].broadcast_matmul(&t[1].t().unwrap()).unwrap());
+        let want = reference(dtype, &[&x, &w], |t| {
+            t[0].broadcast_matmul(&t[1].t().unwrap()).unwrap()
+        });
         let (u, f) = dot_units(dtype, 32);
-        assert_units("matmul_nd (x @ w.T)", dtype, &from_npu(s, &got), &want, u, f);
+        assert_units(
+            "matmul_nd (x @ w.T)",
+            dtype,
+            &from_npu(s, &got),
+            &want,
+            u,
+            f,
+        );
 
         // Attention-style batch broadcast: [2, 1, 6, 8] x [1, 3, 8, 5].
-        let (a, b) = (random(&mut rng, &[2, 1, 6, 8], dtype), random(&mut rng, &[1, 3, 8, 5], dtype));
+        let (a, b) = (
+            random(&mut rng, &[2, 1, 6, 8], dtype),
+            random(&mut rng, &[1, 3, 8, 5], dtype),
+        );
         let got = ops::matmul_nd(s, &to_npu(s, &a), &to_npu(s, &b)).unwrap();
         assert_eq!(got.shape(), &[2, 3, 6, 5]);
         let want = reference(dtype, &[&a, &b], |t| t[0].broadcast_matmul(&t[1]).unwrap());
         let (u, f) = dot_units(dtype, 8);
-        assert_units("matmul_nd broadcast", dtype, &from_npu(s, &got), &want, u, f);
+        assert_units(
+            "matmul_nd broadcast",
+            dtype,
+            &from_npu(s, &got),
+            &want,
+            u,
+            f,
+        );
 
         // addmm: beta * bias + alpha * (a @ b), bias a row vector.
         let (bias, a, b) = (
@@ -51,7 +77,15 @@ fn matmuls_match_candle_with_transposed_weights_and_broadcast_batches() {
             random(&mut rng, &[5, 16], dtype),
             random(&mut rng, &[16, 7], dtype),
         );
-        let got = ops::addmm(s, &to_npu(s, &bias), &to_npu(s, &a), &to_npu(s, &b), 0.5, 2.0).unwrap();
+        let got = ops::addmm(
+            s,
+            &to_npu(s, &bias),
+            &to_npu(s, &a),
+            &to_npu(s, &b),
+            0.5,
+            2.0,
+        )
+        .unwrap();
         let want = reference(dtype, &[&bias, &a, &b], |t| {
             (t[1].matmul(&t[2]).unwrap() * 2.0)
                 .unwrap()
@@ -72,16 +106,47 @@ fn convolutions_match_candle_for_the_unet_and_vae_shapes() {
     for dtype in DTYPES {
         let x = random(&mut rng, &[2, 4, 9, 8], dtype);
         for (name, o, k, p) in [
-            ("3x3 stride 1", 6, 3, Conv2d { padding: 1, ..Conv2d::default() }),
-            ("3x3 stride 2 (downsampler)", 6, 3, Conv2d { stride: 2, padding: 1, ..Conv2d::default() }),
+            (
+                "3x3 stride 1",
+                6,
+                3,
+                Conv2d {
+                    padding: 1,
+                    ..Conv2d::default()
+                },
+            ),
+            (
+                "3x3 stride 2 (downsampler)",
+                6,
+                3,
+                Conv2d {
+                    stride: 2,
+                    padding: 1,
+                    ..Conv2d::default()
+                },
+            ),
             ("1x1 (shortcut)", 5, 1, Conv2d::default()),
-            ("3x3 dilation 2, 2 groups", 6, 3, Conv2d { padding: 2, dilation: 2, groups: 2, ..Conv2d::default() }),
+            (
+                "3x3 dilation 2, 2 groups",
+                6,
+                3,
+                Conv2d {
+                    padding: 2,
+                    dilation: 2,
+                    groups: 2,
+                    ..Conv2d::default()
+                },
+            ),
         ] {
             let w = random(&mut rng, &[o, 4 / p.groups, k, k], dtype);
             let b = random(&mut rng, &[o], dtype);
-            let got = ops::conv2d(s, &to_npu(s, &x), &to_npu(s, &w), Some(&to_npu(s, &b)), p).unwrap();
+            let got =
+                ops::conv2d(s, &to_npu(s, &x), &to_npu(s, &w), Some(&to_npu(s, &b)), p).unwrap();
             let want_t = {
-                let t: Vec<Tensor> = [&x, &w, &b].iter().map(|t| t.to_dtype(DType::F32).unwrap()).collect();
+                let t: Vec<Tensor> = [&x, &w, &b]
+                    .iter()
+                    .map(|t| t.to_dtype(DType::F32).unwrap())
+                    .collect();
                 t[0].conv2d(&t[1], p.padding, p.stride, p.dilation, p.groups)
                     .unwrap()
                     .broadcast_add(&t[2].reshape((1, o, 1, 1)).unwrap())
@@ -91,7 +156,14 @@ fn convolutions_match_candle_for_the_unet_and_vae_shapes() {
             };
             assert_eq!(got.shape(), want_t.dims(), "{name}");
             let (u, f) = dot_units(dtype, 4 / p.groups * k * k);
-            assert_units(&format!("conv2d {name}"), dtype, &from_npu(s, &got), &host(&want_t), u, f);
+            assert_units(
+                &format!("conv2d {name}"),
+                dtype,
+                &from_npu(s, &got),
+                &host(&want_t),
+                u,
+                f,
+            );
         }
     }
     assert_no_leaked_descriptors(&env);

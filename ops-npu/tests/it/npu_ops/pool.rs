@@ -47,7 +47,10 @@ fn a_block_used_on_another_stream_lives_until_that_stream_is_synchronised() {
     // hand the block to a new tensor that overwrites it before s2 runs.
     drop(x);
     let overwrite = NpuTensor::upload(s1, &[-1.0f32; 4], &[4]).unwrap();
-    assert_eq!(y.download::<f32>(&s2).unwrap(), vec![10.0, 20.0, 30.0, 40.0]);
+    assert_eq!(
+        y.download::<f32>(&s2).unwrap(),
+        vec![10.0, 20.0, 30.0, 40.0]
+    );
     drop((overwrite, y));
     assert_no_leaked_descriptors(&env);
 }
@@ -55,7 +58,12 @@ fn a_block_used_on_another_stream_lives_until_that_stream_is_synchronised() {
 #[test]
 fn out_of_device_memory_is_an_error_naming_the_request_not_a_crash() {
     let env = open(None);
-    let err = NpuTensor::empty(&env.s, &[1 << 20, 1 << 20, 1 << 10], ops_npu::npu::NpuDType::F32).unwrap_err();
+    let err = NpuTensor::empty(
+        &env.s,
+        &[1 << 20, 1 << 20, 1 << 10],
+        ops_npu::npu::NpuDType::F32,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("out of device memory"), "{err}");
     // An element count that overflows is refused before any allocation.
     let err = NpuTensor::empty(&env.s, &[usize::MAX, 2], ops_npu::npu::NpuDType::F32).unwrap_err();
@@ -75,6 +83,12 @@ fn the_pool_answers_the_device_crates_memory_questions() {
     assert!(stats.peak_allocated >= 4096 + 16384);
     assert_eq!(manager.allocator_stats(device::Device::Npu(1)), None);
     assert_eq!(manager.empty_cache(device::Device::Npu(0)), 16384);
-    assert_eq!(manager.allocator_stats(device::Device::Npu(0)).unwrap().reserved, 4096);
+    assert_eq!(
+        manager
+            .allocator_stats(device::Device::Npu(0))
+            .unwrap()
+            .reserved,
+        4096
+    );
     drop(x);
 }

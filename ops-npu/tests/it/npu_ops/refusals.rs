@@ -15,10 +15,18 @@ fn the_310p_refuses_bf16_and_f32_upsampling_before_launch() {
     let x32 = to_npu(s, &random(&mut rng, &[1, 2, 3, 3], DType::F32));
     // bf16 tensors cannot even be computed with: the cast into bf16 is refused.
     let err = ops::cast(s, &x16, NpuDType::BF16).unwrap_err().to_string();
-    assert!(err.contains("aclnnCast") && err.contains("Ascend310P3") && err.contains("bf16"), "{err}");
+    assert!(
+        err.contains("aclnnCast") && err.contains("Ascend310P3") && err.contains("bf16"),
+        "{err}"
+    );
     // The doc: upsampling takes no FLOAT32 on Atlas inference products; f16 runs.
-    let err = ops::upsample_nearest2d(s, &x32, 6, 6).unwrap_err().to_string();
-    assert!(err.contains("aclnnUpsampleNearest2d") && err.contains("self") && err.contains("f32"), "{err}");
+    let err = ops::upsample_nearest2d(s, &x32, 6, 6)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("aclnnUpsampleNearest2d") && err.contains("self") && err.contains("f32"),
+        "{err}"
+    );
     assert!(ops::upsample_nearest2d(s, &x16, 6, 6).is_ok());
     assert_no_leaked_descriptors(&env);
 }
@@ -33,7 +41,10 @@ fn shape_and_dtype_mistakes_name_the_argument() {
     let err = ops::add(s, &a, &b).unwrap_err().to_string();
     assert!(err.starts_with("other:"), "{err}");
     let err = ops::mul(s, &a, &h).unwrap_err().to_string();
-    assert!(err.contains("aclnnMul") && err.contains("cast first"), "{err}");
+    assert!(
+        err.contains("aclnnMul") && err.contains("cast first"),
+        "{err}"
+    );
     let err = ops::batch_matmul(s, &a, &b).unwrap_err().to_string();
     assert!(err.starts_with("self:"), "{err}");
     let err = ops::softmax(s, &a, 2).unwrap_err().to_string();
@@ -43,7 +54,12 @@ fn shape_and_dtype_mistakes_name_the_argument() {
     assert!(err.starts_with("index:"), "{err}");
     let err = a.reshape(&[4, 2]).unwrap_err().to_string();
     assert!(err.starts_with("shape:"), "{err}");
-    let err = a.transpose(0, 1).unwrap().reshape(&[6]).unwrap_err().to_string();
+    let err = a
+        .transpose(0, 1)
+        .unwrap()
+        .reshape(&[6])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("contiguous"), "{err}");
     assert_no_leaked_descriptors(&env);
 }

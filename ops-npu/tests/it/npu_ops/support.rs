@@ -67,8 +67,18 @@ pub fn to_npu(s: &NpuStream, t: &Tensor) -> NpuTensor {
 pub fn from_npu(s: &NpuStream, t: &NpuTensor) -> Vec<f32> {
     match t.dtype() {
         NpuDType::F32 => t.download::<f32>(s).unwrap(),
-        NpuDType::F16 => t.download::<half::f16>(s).unwrap().iter().map(|v| v.to_f32()).collect(),
-        NpuDType::BF16 => t.download::<half::bf16>(s).unwrap().iter().map(|v| v.to_f32()).collect(),
+        NpuDType::F16 => t
+            .download::<half::f16>(s)
+            .unwrap()
+            .iter()
+            .map(|v| v.to_f32())
+            .collect(),
+        NpuDType::BF16 => t
+            .download::<half::bf16>(s)
+            .unwrap()
+            .iter()
+            .map(|v| v.to_f32())
+            .collect(),
         other => panic!("no download for {other}"),
     }
 }
@@ -76,7 +86,10 @@ pub fn from_npu(s: &NpuStream, t: &NpuTensor) -> Vec<f32> {
 /// candle computing `f` in f32 on the (already rounded) inputs, the result rounded to
 /// `dtype`: the reference a correctly rounded kernel is held to.
 pub fn reference(dtype: DType, inputs: &[&Tensor], f: impl Fn(&[Tensor]) -> Tensor) -> Vec<f32> {
-    let wide: Vec<Tensor> = inputs.iter().map(|t| t.to_dtype(DType::F32).unwrap()).collect();
+    let wide: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| t.to_dtype(DType::F32).unwrap())
+        .collect();
     crate::common::host(&f(&wide).to_dtype(dtype).unwrap())
 }
 
