@@ -1,5 +1,6 @@
 //! Device memory blocks from the caching pool (csrc/npu_pool.h) and the pool's figures.
 
+use super::stream::NpuStream;
 use crate::bridge::ffi;
 use crate::error::{Result, backend};
 
@@ -10,15 +11,15 @@ use crate::error::{Result, backend};
 pub struct DeviceBlock {
     ptr: usize,
     bytes: usize,
-    stream: usize,
+    stream_id: u64,
 }
 
 impl DeviceBlock {
-    pub(crate) fn allocate(stream: usize, bytes: usize) -> Result<Self> {
+    pub(crate) fn allocate(stream: &NpuStream, bytes: usize) -> Result<Self> {
         Ok(Self {
-            ptr: ffi::npu_pool_allocate(stream, bytes).map_err(backend)?,
+            ptr: ffi::npu_pool_allocate(stream.raw(), bytes).map_err(backend)?,
             bytes,
-            stream,
+            stream_id: stream.id(),
         })
     }
 
@@ -34,9 +35,9 @@ impl DeviceBlock {
         self.bytes == 0
     }
 
-    /// The raw handle of the stream whose cache the block returns to.
-    pub(crate) fn stream(&self) -> usize {
-        self.stream
+    /// The stream whose cache the block returns to (NpuStream::id).
+    pub(crate) fn stream_id(&self) -> u64 {
+        self.stream_id
     }
 }
 

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug)]
 pub struct NpuStream {
     raw: usize,
+    /// Unique for the process: a destroyed stream's handle may be reused by a new one.
+    id: u64,
     foreign: Mutex<Vec<Arc<DeviceBlock>>>,
     pending: AtomicU64,
     launches: AtomicU64,
@@ -22,8 +24,10 @@ pub struct NpuStream {
 
 impl NpuStream {
     pub(crate) fn new() -> Result<Self> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(Self {
             raw: ffi::npu_stream_create().map_err(backend)?,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             foreign: Mutex::new(Vec::new()),
             pending: AtomicU64::new(0),
             launches: AtomicU64::new(0),
@@ -35,13 +39,17 @@ impl NpuStream {
         self.raw
     }
 
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Notes one launch that read or wrote `blocks`.
     pub(crate) fn launched(&self, blocks: &[&Arc<DeviceBlock>]) {
         self.pending.fetch_add(1, Ordering::Relaxed);
         self.launches.fetch_add(1, Ordering::Relaxed);
         let foreign: Vec<Arc<DeviceBlock>> = blocks
             .iter()
-            .filter(|b| b.stream() != self.raw)
+            .filter(|b| b.stream_id() != self.id)
             .map(|b| Arc::clone(b))
             .collect();
         if !foreign.is_empty() {

@@ -71,7 +71,7 @@ impl NpuTensor {
             .checked_mul(dtype.size_in_bytes())
             .ok_or_else(|| OpsError::shape("shape", format!("{shape:?} overflows")))?;
         Ok(Self {
-            block: Arc::new(DeviceBlock::allocate(s.raw(), bytes)?),
+            block: Arc::new(DeviceBlock::allocate(s, bytes)?),
             shape: shape.to_vec(),
             strides: contiguous_strides(shape),
             offset: 0,
