@@ -12,4 +12,5 @@ mod conv;
 mod gemm;
 mod npu_conformance;
 mod npu_double;
+mod npu_double_strict;
 mod torch_fixtures;
