@@ -84,7 +84,8 @@ done
 
 link() {  # name objects... -- libraries...
   local name="$1"; shift
-  "$cxx" -shared -o "$tmp/$name" "$@" -Wl,--version-script="$vs" -Wl,-rpath,'$ORIGIN' -L"$tmp"
+  # nodelete: the runtime registers an exit handler (the report), so it must stay mapped.
+  "$cxx" -shared -o "$tmp/$name" "$@" -Wl,--version-script="$vs" -Wl,-rpath,'$ORIGIN' -Wl,-z,nodelete -L"$tmp"
 }
 link libascendcl.so "$tmp/runtime.o"
 link libnnopbase.so "$tmp/nnopbase.o" "$tmp/numeric.o" -lascendcl
