@@ -1,19 +1,18 @@
-//! Builds the test-double Ascend libraries (tests/doubles/fake_ascend.cc plus ops-npu's scalar
-//! reference kernels) with the system C++ compiler, the way device/tests/doubles builds
-//! its fake ACL: one compilation per variant, configured by -D macros rather than the
-//! environment. Variants are cached under CARGO_TARGET_TMPDIR by their flags, and written
-//! to a temporary name then renamed, so concurrent test processes never see half a file.
+//! Builds the test-double Ascend libraries (tests/doubles) through scripts/npu/build-double.sh,
+//! the same recipe that produces a standalone CANN-shaped folder, one variant per set of
+//! options. Variants are cached under CARGO_TARGET_TMPDIR by their options and the double's
+//! sources, built into a temporary folder and renamed into place, so concurrent test
+//! processes never see half a variant.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CSRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/csrc");
-const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/doubles/fake_ascend.cc");
+const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 
 #[derive(Debug, Clone, Default)]
 pub struct FakeAscend {
-    defines: Vec<String>,
+    args: Vec<String>,
     cann: Option<String>,
     skip_opapi: bool,
 }
@@ -23,26 +22,41 @@ impl FakeAscend {
         Self::default()
     }
 
-    fn define(mut self, name: &str, value: impl std::fmt::Display) -> Self {
-        self.defines.push(format!("-D{name}={value}"));
+    fn arg(mut self, flag: &str, value: impl std::fmt::Display) -> Self {
+        self.args.push(flag.to_string());
+        self.args.push(value.to_string());
         self
     }
 
+    /// What aclrtGetSocName answers; also picks the product family whose doc rows apply.
     pub fn soc(self, name: &str) -> Self {
-        self.define("FAKE_SOC", format!("\"{name}\""))
+        self.arg("--soc", name)
     }
 
+    /// Bytes every op's first phase asks for.
     pub fn workspace(self, bytes: u64) -> Self {
-        self.define("FAKE_WORKSPACE", bytes)
+        self.arg("--workspace", bytes)
     }
 
+    /// That op's first phase fails with 561003 (kernel binary not installed).
     pub fn fail_op(self, op: &str) -> Self {
-        self.define("FAKE_FAIL_OP", format!("\"{op}\""))
+        self.arg("--fail-op", op)
     }
 
-    pub fn without(mut self, symbol: &str) -> Self {
-        self.defines.push(format!("-DFAKE_OMIT_{symbol}"));
-        self
+    /// Leaves a symbol (for an op: both of its phases) out of its library.
+    pub fn without(self, symbol: &str) -> Self {
+        self.arg("--without", symbol)
+    }
+
+    /// How many devices aclrtGetDeviceCount reports.
+    pub fn devices(self, n: u32) -> Self {
+        self.arg("--devices", n)
+    }
+
+    /// Capacity of each device: aclrtMalloc past it fails with ACL_ERROR_RT_MEMORY_ALLOCATION
+    /// and aclrtGetMemInfo reports it, less what is allocated.
+    pub fn memory(self, bytes: u64) -> Self {
+        self.arg("--memory", bytes)
     }
 
     /// Writes share/info/runtime/version.info with this CANN version.
@@ -59,61 +73,61 @@ impl FakeAscend {
 
     /// Builds (or reuses) the variant and returns its CANN-like root.
     pub fn install(&self) -> PathBuf {
+        let script = Path::new(MANIFEST).join("../scripts/npu/build-double.sh");
+        let mut args = self.args.clone();
+        args.extend(["--cann".into(), self.cann.clone().unwrap_or("none".into())]);
+        if self.skip_opapi {
+            args.push("--no-opapi".into());
+        }
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&self.defines, &self.cann, self.skip_opapi).hash(&mut h);
+        args.hash(&mut h);
         // Sources are part of the key, so an edited double is rebuilt.
-        for source in [
-            SOURCE,
-            &format!("{CSRC}/reference.cc"),
-            &format!("{CSRC}/acl_api.h"),
-            &format!("{CSRC}/cpu_kernels.h"),
-        ] {
-            std::fs::read(source).unwrap().hash(&mut h);
+        std::fs::read(&script).unwrap().hash(&mut h);
+        std::fs::read(Path::new(MANIFEST).join("csrc/acl_api.h"))
+            .unwrap()
+            .hash(&mut h);
+        let mut sources: Vec<PathBuf> = std::fs::read_dir(doubles_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("cc" | "h")))
+            .collect();
+        sources.sort();
+        for s in &sources {
+            std::fs::read(s).unwrap().hash(&mut h);
         }
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("fake-ascend")
-            .join(format!("{:016x}", h.finish()));
-        let lib64 = root.join("lib64");
-        std::fs::create_dir_all(&lib64).unwrap();
-        let mut parts = vec![
-            ("FAKE_PART_ACL", "libascendcl.so"),
-            ("FAKE_PART_NNOPBASE", "libnnopbase.so"),
-        ];
-        if !self.skip_opapi {
-            parts.push(("FAKE_PART_OPAPI", "libopapi.so"));
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-ascend");
+        let root = base.join(format!("{:016x}", h.finish()));
+        if root.join("lib64/libascendcl.so").exists() {
+            return root;
         }
-        for (part, name) in parts {
-            let target = lib64.join(name);
-            if target.exists() {
-                continue;
-            }
-            let tmp = lib64.join(format!("{name}.{}.tmp", std::process::id()));
-            let mut cmd = Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()));
-            cmd.args(["-std=c++17", "-shared", "-fPIC", "-O1", "-o"])
-                .arg(&tmp)
-                .arg(format!("-D{part}"))
-                .arg(format!("-I{CSRC}"))
-                .args(&self.defines)
-                .arg(SOURCE);
-            if part == "FAKE_PART_OPAPI" {
-                cmd.arg(Path::new(CSRC).join("reference.cc"));
-            }
-            let status = cmd
-                .status()
-                .expect("a C++ compiler (c++) is needed to build the test-double Ascend libraries");
-            assert!(status.success(), "compiling the {part} double failed");
-            std::fs::rename(&tmp, &target).unwrap();
-        }
-        if let Some(v) = &self.cann {
-            let info = root.join("share/info/runtime");
-            std::fs::create_dir_all(&info).unwrap();
-            std::fs::write(info.join("version.info"), format!("Version={v}\n")).unwrap();
+        std::fs::create_dir_all(&base).unwrap();
+        let tmp = base.join(format!("{:016x}.{}.tmp", h.finish(), std::process::id()));
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(&args)
+            .arg(&tmp)
+            .output()
+            .expect("bash is needed to build the test-double Ascend libraries");
+        assert!(
+            out.status.success(),
+            "building the test double failed ({args:?}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Another process may have won the race; its variant is the same.
+        if std::fs::rename(&tmp, &root).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
         }
         root
     }
 }
 
-/// Calls a counter the doubles export (`fake_live_descriptors` and friends).
+/// The double's source folder.
+pub fn doubles_dir() -> PathBuf {
+    Path::new(MANIFEST).join("tests/doubles")
+}
+
+/// Calls a counter the doubles export (`fake_live_descriptors`, `fake_launches` and friends,
+/// all defined in libascendcl.so and reachable through any of the three libraries).
 pub fn counter(root: &Path, library: &str, symbol: &str) -> i64 {
     // SAFETY: the doubles are our own test libraries, already loaded by the runtime under
     // test (dlopen returns the same handle); the symbol is `int64_t (*)()`.

@@ -12,5 +12,6 @@ mod conv;
 mod gemm;
 mod npu_conformance;
 mod npu_double;
+mod npu_double_strict;
 mod npu_ops;
 mod torch_fixtures;
