@@ -249,8 +249,10 @@ const std::unordered_map<std::string, Invoker> &general_ops() {
      run(rt, #op, #op "GetWorkspaceSize", rt.api().op##GetWorkspaceSize, rt.api().op, s, \
          a);                                                                            \
    }},
+  // aclnnMatmul is declared with the fused entry points but takes general arguments too.
   static const std::unordered_map<std::string, Invoker> table = {
-      OPS_NPU_GENERAL_OPS(OPS_NPU_GENERAL_ENTRY, unused)};
+      OPS_NPU_GENERAL_OPS(OPS_NPU_GENERAL_ENTRY, unused)
+          OPS_NPU_GENERAL_ENTRY(unused, aclnnMatmul)};
 #undef OPS_NPU_GENERAL_ENTRY
   return table;
 }

@@ -31,7 +31,8 @@ pub struct SocTraits {
     pub flash_attention_score: bool,
     /// aclnnFusedInferAttentionScoreV2 (inference FA).
     pub fused_infer_attention: bool,
-    /// fp32 matmul needs cubeMathType=1 (allow down-precision).
+    /// fp32 matmul needs cubeMathType=1, which computes it in fp16 (aclnnMatmul's doc:
+    /// Atlas training and inference products do not take cubeMathType=0 for FLOAT32).
     pub fp32_matmul_needs_downcast: bool,
 }
 
@@ -47,7 +48,7 @@ const fn traits(family: SocFamily, bf16: bool, fa: bool, fia: bool, downcast: bo
 
 /// One row per family; an unknown SoC gets the most conservative answers.
 const TABLE: [SocTraits; 7] = [
-    traits(SocFamily::Ascend910A, false, false, false, false),
+    traits(SocFamily::Ascend910A, false, false, false, true),
     traits(SocFamily::Ascend910B, true, true, true, false),
     traits(SocFamily::Ascend910_93, true, true, true, false),
     traits(SocFamily::Ascend950, true, true, true, false),
@@ -127,5 +128,7 @@ mod tests {
         assert!(!soc_traits("Ascend310P3").bf16);
         assert!(!soc_traits("mystery").bf16);
         assert!(soc_traits("Ascend310P3").fp32_matmul_needs_downcast);
+        assert!(soc_traits("Ascend910A").fp32_matmul_needs_downcast);
+        assert!(!soc_traits("Ascend910B3").fp32_matmul_needs_downcast);
     }
 }

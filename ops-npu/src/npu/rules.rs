@@ -19,7 +19,7 @@ pub struct OpRule {
     pub current: &'static [NpuDType],
     /// On SoCs without bf16 kernels (Atlas inference 310P, Atlas training 910A, 310B).
     pub older: &'static [NpuDType],
-    /// Families the doc lists as unsupported.
+    /// Families whose products the doc's 产品支持情况 lists as 不支持 (no kernel).
     pub absent_on: &'static [SocFamily],
 }
 
@@ -37,81 +37,141 @@ const fn rule(op: &'static str, doc: &'static str) -> OpRule {
 }
 
 pub const TABLE: &[OpRule] = &[
-    rule(
-        "aclnnAdd",
-        "ops-math: math/add/docs/aclnnAdd&aclnnInplaceAdd.md",
-    ),
-    rule("aclnnAdds", "ops-math: math/add/docs/aclnnAdds.md"),
-    rule(
-        "aclnnSub",
-        "ops-math: math/sub/docs/aclnnSub&aclnnInplaceSub.md",
-    ),
-    rule(
-        "aclnnSubs",
-        "ops-math: math/sub/docs/aclnnSubs&aclnnInplaceSubs.md",
-    ),
+    OpRule {
+        absent_on: &[SocFamily::Ascend310P, SocFamily::Ascend310B],
+        ..rule(
+            "aclnnAdd",
+            "ops-math: math/add/docs/aclnnAdd&aclnnInplaceAdd.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule("aclnnAdds", "ops-math: math/add/docs/aclnnAdds.md")
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310P],
+        ..rule(
+            "aclnnSub",
+            "ops-math: math/sub/docs/aclnnSub&aclnnInplaceSub.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnSubs",
+            "ops-math: math/sub/docs/aclnnSubs&aclnnInplaceSubs.md",
+        )
+    },
     rule(
         "aclnnMul",
         "ops-math: math/mul/docs/aclnnMul&aclnnInplaceMul.md",
     ),
-    rule(
-        "aclnnMuls",
-        "ops-math: math/muls/docs/aclnnMuls&aclnnInplaceMuls.md",
-    ),
-    rule(
-        "aclnnDiv",
-        "ops-math: math/div/docs/aclnnDiv&aclnnInplaceDiv.md",
-    ),
-    rule(
-        "aclnnDivs",
-        "ops-math: math/div/docs/aclnnDivs&aclnnInplaceDivs.md",
-    ),
-    rule(
-        "aclnnNeg",
-        "ops-math: math/neg/docs/aclnnNeg&aclnnInplaceNeg.md",
-    ),
-    rule(
-        "aclnnExp",
-        "ops-math: math/exp/docs/aclnnExp&aclnnInplaceExp.md",
-    ),
-    rule(
-        "aclnnClamp",
-        "ops-math: conversion/clip_by_value_v2/docs/aclnnClamp.md",
-    ),
-    rule("aclnnCast", "ops-math: math/cast/docs/aclnnCast.md"),
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnMuls",
+            "ops-math: math/muls/docs/aclnnMuls&aclnnInplaceMuls.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310P],
+        ..rule(
+            "aclnnDiv",
+            "ops-math: math/div/docs/aclnnDiv&aclnnInplaceDiv.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310P, SocFamily::Ascend310B],
+        ..rule(
+            "aclnnDivs",
+            "ops-math: math/div/docs/aclnnDivs&aclnnInplaceDivs.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310P],
+        ..rule(
+            "aclnnNeg",
+            "ops-math: math/neg/docs/aclnnNeg&aclnnInplaceNeg.md",
+        )
+    },
+    OpRule {
+        absent_on: &[
+            SocFamily::Ascend910A,
+            SocFamily::Ascend310P,
+            SocFamily::Ascend310B,
+        ],
+        ..rule(
+            "aclnnExp",
+            "ops-math: math/exp/docs/aclnnExp&aclnnInplaceExp.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnClamp",
+            "ops-math: conversion/clip_by_value_v2/docs/aclnnClamp.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule("aclnnCast", "ops-math: math/cast/docs/aclnnCast.md")
+    },
     rule(
         "aclnnInplaceCopy",
         "ops-math: conversion/view_copy/docs/aclnnInplaceCopy.md",
     ),
-    rule(
-        "aclnnInplaceZero",
-        "ops-math: math/zero_op/docs/aclnnInplaceZero.md",
-    ),
-    rule(
-        "aclnnInplaceFillScalar",
-        "ops-math: conversion/fill/docs/aclnnInplaceFillScalar.md",
-    ),
-    rule("aclnnCat", "ops-math: conversion/concat_d/docs/aclnnCat.md"),
-    rule(
-        "aclnnConstantPadNd",
-        "ops-math: conversion/pad_v3/docs/aclnnConstantPadNd.md",
-    ),
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnInplaceZero",
+            "ops-math: math/zero_op/docs/aclnnInplaceZero.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnInplaceFillScalar",
+            "ops-math: conversion/fill/docs/aclnnInplaceFillScalar.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule("aclnnCat", "ops-math: conversion/concat_d/docs/aclnnCat.md")
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnConstantPadNd",
+            "ops-math: conversion/pad_v3/docs/aclnnConstantPadNd.md",
+        )
+    },
     OpRule {
         // "Atlas 推理系列产品、Atlas 训练系列产品: self and out do not support FLOAT32, BFLOAT16".
         older: &[F16],
+        absent_on: &[SocFamily::Ascend310B],
         ..rule(
             "aclnnUpsampleNearest2d",
             "ops-cv: image/resize_nearest_neighbor_v2/docs/aclnnUpsampleNearest2d.md",
         )
     },
-    rule(
-        "aclnnIndexSelect",
-        "ops-nn: index/gather_v2/docs/aclnnIndexSelect.md",
-    ),
-    rule(
-        "aclnnIndexAdd",
-        "ops-nn: index/inplace_scatter_add/docs/aclnnIndexAdd.md",
-    ),
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnIndexSelect",
+            "ops-nn: index/gather_v2/docs/aclnnIndexSelect.md",
+        )
+    },
+    OpRule {
+        absent_on: &[
+            SocFamily::Ascend910A,
+            SocFamily::Ascend310P,
+            SocFamily::Ascend310B,
+        ],
+        ..rule(
+            "aclnnIndexAdd",
+            "ops-nn: index/inplace_scatter_add/docs/aclnnIndexAdd.md",
+        )
+    },
     rule(
         "aclnnEmbedding",
         "ops-nn: index/embedding/docs/aclnnEmbedding.md",
@@ -120,37 +180,122 @@ pub const TABLE: &[OpRule] = &[
         "aclnnSoftmax",
         "ops-nn: activation/softmax_v2/docs/aclnnSoftmax.md",
     ),
-    rule("aclnnGelu", "ops-nn: activation/gelu/docs/aclnnGelu.md"),
-    rule(
-        "aclnnGeluV2",
-        "ops-nn: activation/gelu_v2/docs/aclnnGeluV2.md",
-    ),
-    rule(
-        "aclnnSigmoid",
-        "ops-nn: activation/sigmoid/docs/aclnnSigmoid&aclnnInplaceSigmoid.md",
-    ),
-    rule(
-        "aclnnRelu",
-        "ops-nn: activation/relu/docs/aclnnRelu&aclnnInplaceRelu.md",
-    ),
-    rule(
-        "aclnnBatchMatMul",
-        "ops-nn: matmul/batch_mat_mul_v3/docs/aclnnBatchMatMul.md",
-    ),
-    rule(
-        "aclnnMatmul",
-        "ops-nn: matmul/mat_mul_v3/docs/aclnnMatmul.md",
-    ),
-    rule(
-        "aclnnAddmm",
-        "ops-nn: matmul/mat_mul_v3/docs/aclnnAddmm&aclnnInplaceAddmm.md",
-    ),
     OpRule {
-        // "Atlas 训练系列产品: 不支持".
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule("aclnnGelu", "ops-nn: activation/gelu/docs/aclnnGelu.md")
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnGeluV2",
+            "ops-nn: activation/gelu_v2/docs/aclnnGeluV2.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnSigmoid",
+            "ops-nn: activation/sigmoid/docs/aclnnSigmoid&aclnnInplaceSigmoid.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310P, SocFamily::Ascend310B],
+        ..rule(
+            "aclnnRelu",
+            "ops-nn: activation/relu/docs/aclnnRelu&aclnnInplaceRelu.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnBatchMatMul",
+            "ops-nn: matmul/batch_mat_mul_v3/docs/aclnnBatchMatMul.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnMatmul",
+            "ops-nn: matmul/mat_mul_v3/docs/aclnnMatmul.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnAddmm",
+            "ops-nn: matmul/mat_mul_v3/docs/aclnnAddmm&aclnnInplaceAddmm.md",
+        )
+    },
+    OpRule {
         absent_on: &[SocFamily::Ascend910A],
         ..rule(
             "aclnnConvolution",
             "ops-nn: conv/convolution_forward/docs/aclnnConvolution.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
+        ..rule("aclnnRmsNorm", "ops-nn: norm/rms_norm/docs/aclnnRmsNorm.md")
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310P],
+        ..rule(
+            "aclnnLayerNorm",
+            "ops-nn: norm/layer_norm_v4/docs/aclnnLayerNorm&aclnnLayerNormWithImplMode.md",
+        )
+    },
+    OpRule {
+        absent_on: &[
+            SocFamily::Ascend910A,
+            SocFamily::Ascend310P,
+            SocFamily::Ascend310B,
+        ],
+        ..rule(
+            "aclnnAdaLayerNorm",
+            "ops-nn: norm/ada_layer_norm/docs/aclnnAdaLayerNorm.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule(
+            "aclnnGroupNorm",
+            "ops-nn: norm/group_norm/docs/aclnnGroupNorm.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
+        ..rule(
+            "aclnnGroupNormSilu",
+            "ops-nn: norm/group_norm_silu/docs/aclnnGroupNormSilu.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend310B],
+        ..rule("aclnnSilu", "ops-nn: activation/swish/docs/aclnnSilu.md")
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
+        ..rule(
+            "aclnnGeGluV3",
+            "ops-nn: activation/ge_glu_v2/docs/aclnnGeGluV3.md",
+        )
+    },
+    OpRule {
+        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
+        ..rule(
+            "aclnnSwiGlu",
+            "ops-nn: activation/swi_glu/docs/aclnnSwiGlu.md",
+        )
+    },
+    OpRule {
+        absent_on: &[
+            SocFamily::Ascend910A,
+            SocFamily::Ascend310P,
+            SocFamily::Ascend310B,
+        ],
+        ..rule(
+            "aclnnRotaryPositionEmbedding",
+            "ops-transformer: posembedding/rotary_position_embedding/docs/aclnnRotaryPositionEmbedding.md",
         )
     },
 ];

@@ -64,7 +64,7 @@ pub fn rms_norm(
     eps: f32,
 ) -> Result<(NpuTensor, NpuTensor)> {
     let (_, dim) = last_dim("x", x)?;
-    check_dtype_supported("x", x.dtype())?;
+    crate::npu::rules::check("aclnnRmsNorm", "x", x.dtype())?;
     check_vector("gamma", x, Some(gamma), dim)?;
     let y = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mut rshape = x.shape().to_vec();
@@ -94,7 +94,7 @@ pub fn layer_norm(
     eps: f32,
 ) -> Result<NpuTensor> {
     let (_, dim) = last_dim("x", x)?;
-    check_dtype_supported("x", x.dtype())?;
+    crate::npu::rules::check("aclnnLayerNorm", "x", x.dtype())?;
     check_vector("weight", x, weight, dim)?;
     check_vector("bias", x, bias, dim)?;
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
@@ -126,7 +126,7 @@ pub fn ada_layer_norm(
             format!("expected [batch, seq, dim], got {:?}", x.shape()),
         ));
     };
-    check_dtype_supported("x", x.dtype())?;
+    crate::npu::rules::check("aclnnAdaLayerNorm", "x", x.dtype())?;
     for (arg, t) in [("scale", scale), ("shift", shift)] {
         if t.shape() != [b, d] && t.shape() != [b, 1, d] {
             return Err(OpsError::shape(
@@ -189,6 +189,7 @@ pub fn group_norm(
     eps: f32,
 ) -> Result<NpuTensor> {
     let (n, c, hw) = group_norm_dims(x, groups, gamma, beta)?;
+    crate::npu::rules::check("aclnnGroupNorm", "x", x.dtype())?;
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
     let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
@@ -248,7 +249,8 @@ pub fn group_norm_silu(
         Ok((silu(s, &normed)?, GroupNormSiluPath::Separate))
     };
     let fused = ffi::npu_has_symbol("aclnnGroupNormSiluGetWorkspaceSize")
-        && ffi::npu_has_symbol("aclnnGroupNormSilu");
+        && ffi::npu_has_symbol("aclnnGroupNormSilu")
+        && crate::npu::rules::check("aclnnGroupNormSilu", "x", x.dtype()).is_ok();
     if !fused {
         return separate();
     }
@@ -291,7 +293,7 @@ pub fn group_norm_silu(
 
 /// aclnnSilu: x * sigmoid(x) elementwise.
 pub fn silu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
-    check_dtype_supported("x", x.dtype())?;
+    crate::npu::rules::check("aclnnSilu", "x", x.dtype())?;
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     record(s, &[Some(x), Some(&out)]);
     ffi::npu_silu(s.raw(), &x.desc(), &out.desc()).map_err(backend)?;
@@ -310,7 +312,7 @@ fn halves(x: &NpuTensor) -> Result<Vec<usize>> {
 
 /// aclnnGeGluV3 (GELU on the second half, diffusers' order).
 pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
-    check_dtype_supported("x", x.dtype())?;
+    crate::npu::rules::check("aclnnGeGluV3", "x", x.dtype())?;
     let shape = halves(x)?;
     let out = NpuTensor::empty(s, &shape, x.dtype())?;
     let out_gelu = NpuTensor::empty(s, &shape, x.dtype())?;
@@ -329,7 +331,7 @@ pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
 
 /// aclnnSwiGlu: silu(first half) * second half.
 pub fn swiglu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
-    check_dtype_supported("x", x.dtype())?;
+    crate::npu::rules::check("aclnnSwiGlu", "x", x.dtype())?;
     let out = NpuTensor::empty(s, &halves(x)?, x.dtype())?;
     record(s, &[Some(x), Some(&out)]);
     ffi::npu_swiglu(s.raw(), &x.desc(), &out.desc()).map_err(backend)?;
@@ -351,7 +353,7 @@ pub fn rope(
             format!("expected 4 dimensions, got {:?}", x.shape()),
         ));
     };
-    check_dtype_supported("x", x.dtype())?;
+    crate::npu::rules::check("aclnnRotaryPositionEmbedding", "x", x.dtype())?;
     let (seq, view) = match layout {
         Layout::Bsnd => (b, [1, b, 1, d]),
         Layout::Bnsd => (c, [1, 1, c, d]),
@@ -392,7 +394,7 @@ pub fn matmul(rt: &NpuRuntime, s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> R
         ));
     }
     check_same_dtype("b", a, b)?;
-    check_dtype_supported("a", a.dtype())?;
+    crate::npu::rules::check("aclnnMatmul", "a", a.dtype())?;
     let out = NpuTensor::empty(s, &[m, n], a.dtype())?;
     record(s, &[Some(a), Some(b), Some(&out)]);
     ffi::npu_matmul(
@@ -440,7 +442,7 @@ pub fn attention(
         })
     };
     let (b, hq, sq, d) = dims("q", q)?;
-    let (kb, hkv, _, kd) = dims("k", k)?;
+    let (kb, hkv, skv, kd) = dims("k", k)?;
     if v.shape() != k.shape() {
         return Err(OpsError::shape(
             "v",
@@ -476,8 +478,7 @@ pub fn attention(
     // The fused kernels read dense inputs, and their pse must be in the query's dtype.
     let (q, k, v) = (q.contiguous(s)?, k.contiguous(s)?, v.contiguous(s)?);
     let bias = match opts.bias {
-        Some(b) if b.dtype() != q.dtype() => Some(super::cast(s, b, q.dtype())?),
-        Some(b) => Some(b.contiguous(s)?),
+        Some(b) => Some(pse_for(s, b, q.dtype(), hq, sq, skv)?),
         None => None,
     };
     let mask = opts.mask.map(|m| m.contiguous(s)).transpose()?;
@@ -516,6 +517,30 @@ pub fn attention(
     )
     .map_err(backend)?;
     Ok((out, lse, route))
+}
+
+/// The fused kernels' pse: the query's dtype, shape (B or 1, heads, Sq, Skv) and dense
+/// (FusedInferAttentionScoreV2's doc), so a bias shared by the heads is repeated.
+fn pse_for(
+    s: &NpuStream,
+    bias: &NpuTensor,
+    dtype: NpuDType,
+    heads: usize,
+    sq: usize,
+    skv: usize,
+) -> Result<NpuTensor> {
+    let mut b = bias.clone();
+    while b.shape().len() < 4 {
+        b = b.unsqueeze(0)?;
+    }
+    let batch = b.shape()[0];
+    let b = b.broadcast_as(&[batch, heads, sq, skv])?;
+    let b = if b.dtype() == dtype {
+        b
+    } else {
+        super::cast(s, &b, dtype)?
+    };
+    b.contiguous(s)
 }
 
 /// Where [`attention_or_cpu`] ran.

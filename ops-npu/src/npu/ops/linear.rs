@@ -7,11 +7,19 @@ use crate::npu::dtype::NpuDType;
 use crate::npu::stream::NpuStream;
 use crate::npu::tensor::{Format, NpuTensor};
 
-/// cubeMathType: 0 (KEEP_DTYPE) except f32 on a SoC whose cube unit cannot keep it, where
-/// the docs require 1 (ALLOW_FP32_DOWN_PRECISION).
+/// cubeMathType for the matmuls: 0 (KEEP_DTYPE) except f32 on a SoC whose cube unit cannot
+/// keep it (Atlas training and inference products), where the docs require 1
+/// (ALLOW_FP32_DOWN_PRECISION: computed in fp16 there).
 fn cube_math_type(dtype: NpuDType) -> i64 {
     let downcast = crate::npu::opened_soc().is_some_and(|(_, t)| t.fp32_matmul_needs_downcast);
     i64::from(dtype == NpuDType::F32 && downcast)
+}
+
+/// cubeMathType for aclnnConvolution: its doc supports no KEEP_DTYPE for FLOAT inputs on
+/// any product, so f32 takes 1 (ALLOW_FP32_DOWN_PRECISION): HFLOAT32 on Atlas A2/A3,
+/// fp16 on inference products.
+fn conv_cube_math_type(dtype: NpuDType) -> i64 {
+    i64::from(dtype == NpuDType::F32)
 }
 
 /// [b, m, k] x [b, k, n] -> [b, m, n].
@@ -214,7 +222,7 @@ pub fn conv2d(
         .int_array(&[0, 0])
         .int(p.groups as i64)
         .tensor(&out)
-        .int(cube_math_type(dtype))
+        .int(conv_cube_math_type(dtype))
         .launch(s)?;
     out.with_format(Format::Nd)
 }

@@ -12,7 +12,7 @@ fn freed_blocks_serve_the_next_allocation_on_their_stream_and_go_back_on_empty_c
     let env = open(None);
     let s = &env.s;
     let before = PoolStats::now();
-    let mallocs = || counter(&env.root, "libascendcl.so", "fake_malloc_calls");
+    let mallocs = || counter(&env.root, "libascendcl.so", "fake_mallocs");
     let m0 = mallocs();
     // A denoise-loop shape of work: every step allocates and frees the same sizes.
     let mut rng = Rng::new(401);
@@ -23,9 +23,9 @@ fn freed_blocks_serve_the_next_allocation_on_their_stream_and_go_back_on_empty_c
         drop((y, z));
     }
     let after = PoolStats::now();
-    // Two blocks for y and z on the first step, then each step reuses them.
+    // Blocks for x, y, z and one workspace on the first step; later steps reuse them.
     assert!(after.cache_hits - before.cache_hits >= 18, "{after:?}");
-    assert!(mallocs() - m0 <= 3, "aclrtMalloc calls: {}", mallocs() - m0);
+    assert!(mallocs() - m0 <= 4, "aclrtMalloc calls: {}", mallocs() - m0);
     assert!(after.peak_allocated >= 3 * 64 * 64 * 4);
     assert_eq!(after.allocated, 64 * 64 * 4, "only x is still allocated");
     assert!(s.cached_bytes() >= 2 * 64 * 64 * 4);
@@ -73,7 +73,11 @@ fn out_of_device_memory_is_an_error_naming_the_request_not_a_crash() {
 #[test]
 fn the_pool_answers_the_device_crates_memory_questions() {
     let env = open(None);
-    let mut manager = device::DeviceManager::with_env(&device::MapEnv::new());
+    // No probing: a discovery that loads the same libascendcl.so would reset the device
+    // this process has open (see docs/npu-backend.md).
+    let prefs = device::Preferences::from_env(&device::MapEnv::new()).unwrap();
+    let mut manager =
+        device::DeviceManager::with_config(&device::DiscoveryConfig::cpu_only(), prefs);
     ops_npu::npu::register_with(&mut manager);
     let x = NpuTensor::empty(&env.s, &[1024], ops_npu::npu::NpuDType::F32).unwrap();
     drop(NpuTensor::empty(&env.s, &[4096], ops_npu::npu::NpuDType::F32).unwrap());
