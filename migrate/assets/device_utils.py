@@ -12,7 +12,6 @@ Overrides (environment variables):
 """
 
 import importlib
-import math
 import os
 
 import torch
