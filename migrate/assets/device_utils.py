@@ -477,8 +477,9 @@ def memory_efficient_attention(query, key, value, attn_bias=None, p=0.0, scale=N
         return xops.memory_efficient_attention(
             query, key, value, attn_bias=attn_bias, p=p, scale=scale, **options
         )
-    if options:
-        _unsupported("memory_efficient_attention", next(iter(options)), "...")
+    for name, value in options.items():
+        if value is not None:  # op=None / output_dtype=None are the defaults
+            _unsupported("memory_efficient_attention", name, value)
     single_head = query.dim() == 3
     if single_head:
         query, key, value = query.unsqueeze(2), key.unsqueeze(2), value.unsqueeze(2)

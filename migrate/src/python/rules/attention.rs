@@ -147,14 +147,16 @@ scaled_dot_product_attention).",
 
     /// `if device_utils.xformers_usable():` blocks, so their toggle call is not wrapped again.
     pub fn remember_xformers_gate(&mut self, stmt: &StmtIf) {
+        // An availability test, not a user's flag (`if args.xformers:` still needs the gate).
         let test = self.text(stmt.test.as_ref());
-        if test.contains("xformers") {
+        if test.contains("xformers_usable") || test.contains("xformers_available") {
             self.xformers_gates
                 .push(super::guards::body_range(&stmt.body));
         }
     }
 
-    /// `pipe.enable_xformers_memory_efficient_attention()`.
+    /// `pipe.enable_xformers_memory_efficient_attention()`, and diffusers' lower-level
+    /// `set_use_memory_efficient_attention_xformers(...)`.
     pub fn enable_xformers_call(&mut self, call: &ExprCall) {
         let range = call.range();
         if self.xformers_gates.iter().any(|g| g.contains_range(range)) {
@@ -182,10 +184,16 @@ scaled_dot_product_attention).",
                 self.replace_span(&XFORMERS_TOGGLE, lines.start, lines.end, replacement);
             }
             _ => {
+                let name = self
+                    .text(call.func.as_ref())
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 self.diag(
                     &XFORMERS,
                     range,
-                    "enable_xformers_memory_efficient_attention() raises where xformers is not installed",
+                    format!("{name}() raises where xformers is not installed"),
                 );
             }
         }

@@ -101,16 +101,15 @@ impl Checker<'_> {
         if next.starts_with(&format!("{indent}{line}")) {
             return; // added by an earlier run
         }
+        // The edit spans the assignment's own lines too, so the report shows it on them.
         let nl = self.src.newline;
+        let own = &self.src.body[lines.start..lines.end];
         let text = if lines.has_break {
-            format!("{indent}{line}{nl}")
+            format!("{own}{indent}{line}{nl}")
         } else {
-            format!("{nl}{indent}{line}")
+            format!("{own}{nl}{indent}{line}")
         };
-        self.edit(
-            &HF32_SWITCH,
-            vec![crate::edit::Edit::insert(lines.end, text)],
-        );
+        self.replace_span(&HF32_SWITCH, lines.start, lines.end, text);
     }
 
     fn precision_flag(&mut self, attr: &ExprAttribute) {

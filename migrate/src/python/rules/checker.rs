@@ -27,6 +27,10 @@ pub struct Checker<'s> {
     /// Uses of flash-attn / xformers / apex / bitsandbytes names already rewritten or
     /// reported (nested parts of them are not looked at again).
     pub shim_done: Vec<TextRange>,
+    /// Stand-in names in call position (or a class whose method is called): rewritten.
+    pub shim_callees: Vec<TextRange>,
+    /// Operands of comparisons with None, which only test whether a library imported.
+    pub none_tests: Vec<TextRange>,
     /// Callees whose call keeps the library (arguments a stand-in cannot carry over).
     pub shim_blocked: Vec<TextRange>,
     /// Bodies of `if` blocks whose test mentions xformers: their toggle call is conditional.
@@ -75,6 +79,8 @@ impl<'s> Checker<'s> {
             handled: HashSet::new(),
             shim_done: Vec::new(),
             shim_blocked: Vec::new(),
+            shim_callees: Vec::new(),
+            none_tests: Vec::new(),
             xformers_gates: Vec::new(),
             expression_statements: HashSet::new(),
             hf32_targets: Vec::new(),

@@ -96,6 +96,15 @@ impl Checker<'_> {
             (_, "cuda") => self.cuda_method(call),
             (_, "add_argument") => self.argparse_default(call),
             (_, "enable_xformers_memory_efficient_attention") => self.enable_xformers_call(call),
+            (_, "set_use_memory_efficient_attention_xformers")
+                if call
+                    .arguments
+                    .args
+                    .first()
+                    .is_none_or(|a| self.text(a) != "False") =>
+            {
+                self.enable_xformers_call(call)
+            }
             (_, "DataParallel") => self.data_parallel_call(call),
             (_, "CUDAExtension" | "BuildExtension") => self.cuda_extension_call(call, tail),
             (_, "load" | "load_inline") => self.extension_load_call(call, name),
@@ -248,6 +257,7 @@ impl Checker<'_> {
     /// A comparison with "cuda" (as a whole), else each comparison of a chain
     /// (`a == b != c`) on its own for "nccl".
     fn visit_compare(&mut self, cmp: &ExprCompare) {
+        self.remember_none_test(cmp);
         if self.cuda_comparison(cmp) {
             return;
         }

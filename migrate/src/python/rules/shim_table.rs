@@ -38,6 +38,9 @@ pub struct Restriction {
     pub name: &'static str,
     /// Source spellings accepted.
     pub allowed: &'static [&'static str],
+    /// A value that is not a literal (`op=self.attention_op`) is left to the stand-in,
+    /// which refuses anything but the allowed values at run time.
+    pub checked_at_run_time: bool,
 }
 
 const NONE: &[&str] = &["None"];
@@ -63,7 +66,15 @@ impl Shim {
             "apex.optimizers.FusedAdam" | "apex.optimizers.fused_adam.FusedAdam" => Shim::FusedAdam,
             "apex.optimizers.FusedLAMB" | "apex.optimizers.fused_lamb.FusedLAMB" => Shim::FusedLamb,
             _ => {
-                let name = qualified.strip_prefix("bitsandbytes.optim.")?;
+                // bitsandbytes.optim.X, and the module paths releases also expose it under.
+                let name = [
+                    "bitsandbytes.optim.",
+                    "bitsandbytes.optim.adam.",
+                    "bitsandbytes.optim.adamw.",
+                    "bitsandbytes.adam.",
+                ]
+                .iter()
+                .find_map(|prefix| qualified.strip_prefix(prefix))?;
                 return BNB_ADAM
                     .iter()
                     .find(|n| **n == name)
@@ -194,18 +205,22 @@ impl Shim {
             Restriction {
                 name: "softcap",
                 allowed: &["0", "0.0"],
+                checked_at_run_time: false,
             },
             Restriction {
                 name: "alibi_slopes",
                 allowed: NONE,
+                checked_at_run_time: false,
             },
             Restriction {
                 name: "return_attn_probs",
                 allowed: FALSE,
+                checked_at_run_time: false,
             },
             Restriction {
                 name: "block_table",
                 allowed: NONE,
+                checked_at_run_time: false,
             },
         ];
         match self {
@@ -214,48 +229,58 @@ impl Shim {
                 Restriction {
                     name: "op",
                     allowed: NONE,
+                    checked_at_run_time: true,
                 },
                 Restriction {
                     name: "output_dtype",
                     allowed: NONE,
+                    checked_at_run_time: true,
                 },
             ],
             Shim::FusedAdam => &[
                 Restriction {
                     name: "bias_correction",
                     allowed: TRUE,
+                    checked_at_run_time: false,
                 },
                 Restriction {
                     name: "amsgrad",
                     allowed: FALSE,
+                    checked_at_run_time: false,
                 },
             ],
             Shim::FusedLamb => &[
                 Restriction {
                     name: "bias_correction",
                     allowed: TRUE,
+                    checked_at_run_time: false,
                 },
                 Restriction {
                     name: "amsgrad",
                     allowed: FALSE,
+                    checked_at_run_time: false,
                 },
                 Restriction {
                     name: "adam_w_mode",
                     allowed: TRUE,
+                    checked_at_run_time: false,
                 },
             ],
             Shim::BnbAdam(_) => &[
                 Restriction {
                     name: "amsgrad",
                     allowed: FALSE,
+                    checked_at_run_time: false,
                 },
                 Restriction {
                     name: "percentile_clipping",
                     allowed: &["100"],
+                    checked_at_run_time: false,
                 },
                 Restriction {
                     name: "args",
                     allowed: NONE,
+                    checked_at_run_time: false,
                 },
             ],
             Shim::LowerTriangularMask | Shim::BlockDiagonalMask => &[],

@@ -47,9 +47,20 @@ impl Checker<'_> {
     /// A call whose callee has a stand-in: decides from the arguments whether the
     /// rewrite computes the same thing (runs before the callee itself is visited).
     pub fn shim_call(&mut self, call: &ExprCall, name: Option<&str>) {
+        if let Expr::Attribute(method) = call.func.as_ref()
+            && self
+                .qualified(&method.value)
+                .as_deref()
+                .and_then(Shim::of)
+                .is_some()
+        {
+            // `BlockDiagonalMask.from_seqlens(...)`: the class is used for a call.
+            self.shim_callees.push(method.value.range());
+        }
         let Some(shim) = name.and_then(Shim::of) else {
             return;
         };
+        self.shim_callees.push(call.func.range());
         if self
             .shim_done
             .iter()
@@ -66,17 +77,41 @@ impl Checker<'_> {
             let why = "built by its constructor; the stand-in takes BlockDiagonalMask.from_seqlens";
             return self.block_shim(call.func.range(), shim, why.to_string());
         }
+        let mut checked_later = Vec::new();
         let problem = match named(call, shim.positional(), shim.keyword_only()) {
             Err(why) => Some(why.to_string()),
             Ok(args) => shim.restrictions().iter().find_map(|r| {
                 let (_, value) = args.iter().find(|(n, _)| *n == r.name)?;
                 let text = self.text(*value);
-                (!r.allowed.contains(&text)).then(|| format!("{}={text}", r.name))
+                if r.allowed.contains(&text) {
+                    return None;
+                }
+                if r.checked_at_run_time && !value.is_literal_expr() {
+                    checked_later.push(format!("{}={text}", r.name));
+                    return None;
+                }
+                Some(format!("{}={text}", r.name))
             }),
         };
         if let Some(problem) = problem {
             let why = format!("{problem} has no portable equivalent");
             return self.block_shim(call.func.range(), shim, why);
+        }
+        if let Some(argument) = checked_later.first() {
+            let entry = if shim.is_optimizer() {
+                &APEX
+            } else {
+                &XFORMERS
+            };
+            self.diag(
+                entry,
+                call.range(),
+                format!(
+                    "{}: {argument} is honoured on CUDA only; elsewhere the stand-in refuses anything but None at run time",
+                    shim.library_name()
+                ),
+            )
+            .set_severity(Severity::Warning);
         }
         if shim.is_optimizer() {
             self.optimizer_caveat(call, shim);
@@ -134,6 +169,15 @@ impl Checker<'_> {
         }
         if let Some(shim) = Shim::of(&qualified) {
             self.shim_done.push(range);
+            if !self.shim_callees.contains(&range) {
+                // As a value (`if flash_attn_func is None`, `fn = flash_attn_func`) the name
+                // keeps meaning the library: the project's own fallbacks keep working, and a
+                // call made through it later is where a host without the library stops.
+                if !self.none_tests.contains(&range) {
+                    self.value_use(range, shim);
+                }
+                return true;
+            }
             if self.opts.style == Style::Portable {
                 let entry = if shim.is_optimizer() {
                     &OPTIMIZER_SHIM
@@ -156,6 +200,37 @@ impl Checker<'_> {
         true
     }
 
+    fn value_use(&mut self, range: TextRange, shim: Shim) {
+        let entry = if shim.is_optimizer() {
+            &APEX
+        } else if matches!(shim, Shim::FlashAttn | Shim::FlashVarlen) {
+            &FLASH_ATTN
+        } else {
+            &XFORMERS
+        };
+        let text = self.text(&range).to_string();
+        self.diag(
+            entry,
+            range,
+            format!(
+                "{text} used as a value is None where the library is missing; call {}.{} instead",
+                self.opts.helper,
+                shim.helper_name()
+            ),
+        )
+        .set_severity(Severity::Warning);
+    }
+
+    /// `x is None` / `x is not None` / `x == None`: the operand is only tested.
+    pub fn remember_none_test(&mut self, cmp: &ruff_python_ast::ExprCompare) {
+        let operands: Vec<&Expr> = std::iter::once(cmp.left.as_ref())
+            .chain(cmp.comparators.iter())
+            .collect();
+        if operands.iter().any(|e| e.is_none_literal_expr()) {
+            self.none_tests.extend(operands.iter().map(|e| e.range()));
+        }
+    }
+
     fn has_shim_prefix(&self, expr: &Expr) -> bool {
         let mut current = expr;
         while let Expr::Attribute(attr) = current {
@@ -173,6 +248,9 @@ impl Checker<'_> {
     }
 
     fn unsupported_library_use(&mut self, range: TextRange, root: &str, qualified: &str) {
+        if root == "xformers" && self.xformers_gates.iter().any(|g| g.contains_range(range)) {
+            return; // under the project's own `if is_xformers_available():`
+        }
         let (entry, severity): (&Entry, Severity) = match root {
             "flash_attn" => (&FLASH_ATTN, Severity::Error),
             "xformers" => (&XFORMERS, Severity::Error),
