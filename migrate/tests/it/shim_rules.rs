@@ -384,13 +384,21 @@ fn older_bitsandbytes_module_paths_find_the_same_stand_in() {
 }
 
 #[test]
-fn a_name_used_as_a_value_keeps_meaning_the_library() {
-    // The project's own fallback decides on None: rewriting the test would bypass it.
+fn a_name_tested_for_none_keeps_meaning_the_library() {
+    // The project's own fallback decides on None: rewriting the test would bypass it. Passed
+    // around, the helper's function stands in as it does in a call.
     let src = "from flash_attn import flash_attn_func\nif flash_attn_func is None:\n    o = sdpa(q, k, v)\nelse:\n    o = flash_attn_func(q, k, v)\nattend = flash_attn_func\n";
     let out = portable(src);
     assert_eq!(
         out.text,
-        "try:\n    from flash_attn import flash_attn_func\nexcept ImportError:\n    flash_attn_func = None\nimport device_utils\nif flash_attn_func is None:\n    o = sdpa(q, k, v)\nelse:\n    o = device_utils.flash_attn_func(q, k, v)\nattend = flash_attn_func\n"
+        "try:\n    from flash_attn import flash_attn_func\nexcept ImportError:\n    flash_attn_func = None\nimport device_utils\nif flash_attn_func is None:\n    o = sdpa(q, k, v)\nelse:\n    o = device_utils.flash_attn_func(q, k, v)\nattend = device_utils.flash_attn_func\n"
     );
-    assert_eq!(out.diagnostics, vec![("PY101", Severity::Warning, 6)]);
+    assert_eq!(out.diagnostics, vec![]);
+    let out = portable(
+        "import xformers.ops as xops\nuse = bool(args.x) and not xops\nif xops.memory_efficient_attention:\n    pass\n",
+    );
+    assert_eq!(
+        out.text,
+        "try:\n    import xformers.ops as xops\nexcept ImportError:\n    xops = None\nimport device_utils\nuse = bool(args.x) and not xops\nif device_utils.memory_efficient_attention:\n    pass\n"
+    );
 }

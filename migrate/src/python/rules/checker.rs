@@ -29,8 +29,8 @@ pub struct Checker<'s> {
     pub shim_done: Vec<TextRange>,
     /// Stand-in names in call position (or a class whose method is called): rewritten.
     pub shim_callees: Vec<TextRange>,
-    /// Operands of comparisons with None, which only test whether a library imported.
-    pub none_tests: Vec<TextRange>,
+    /// Names whose value is only tested (`is None`, `if name:`): whether a library imported.
+    pub availability_tests: Vec<TextRange>,
     /// Callees whose call keeps the library (arguments a stand-in cannot carry over).
     pub shim_blocked: Vec<TextRange>,
     /// Bodies of `if` blocks whose test mentions xformers: their toggle call is conditional.
@@ -80,7 +80,7 @@ impl<'s> Checker<'s> {
             shim_done: Vec::new(),
             shim_blocked: Vec::new(),
             shim_callees: Vec::new(),
-            none_tests: Vec::new(),
+            availability_tests: Vec::new(),
             xformers_gates: Vec::new(),
             expression_statements: HashSet::new(),
             hf32_targets: Vec::new(),

@@ -303,7 +303,10 @@ impl<'a> Visitor<'a> for Checker<'_> {
                 self.expression_statements
                     .insert(expr.value.start().to_usize());
             }
-            Stmt::If(if_stmt) => self.remember_xformers_gate(if_stmt),
+            Stmt::If(if_stmt) => {
+                self.remember_truth_test(&if_stmt.test);
+                self.remember_xformers_gate(if_stmt)
+            }
             _ => {}
         }
         visitor::walk_stmt(self, stmt);
@@ -322,9 +325,14 @@ impl<'a> Visitor<'a> for Checker<'_> {
                 self.torch_cuda_name(name)
             }
             Expr::BoolOp(op) => {
+                for value in &op.values {
+                    self.remember_truth_test(value);
+                }
                 self.and_guard(op);
             }
+            Expr::UnaryOp(_) => self.remember_truth_test(expr),
             Expr::If(ternary) => {
+                self.remember_truth_test(&ternary.test);
                 self.ternary_guard(ternary);
                 self.backend_ternary(ternary);
                 self.cuda_ternary(expr, ternary)

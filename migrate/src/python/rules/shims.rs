@@ -169,13 +169,14 @@ impl Checker<'_> {
         }
         if let Some(shim) = Shim::of(&qualified) {
             self.shim_done.push(range);
-            if !self.shim_callees.contains(&range) {
-                // As a value (`if flash_attn_func is None`, `fn = flash_attn_func`) the name
-                // keeps meaning the library: the project's own fallbacks keep working, and a
-                // call made through it later is where a host without the library stops.
-                if !self.none_tests.contains(&range) {
-                    self.value_use(range, shim);
-                }
+            if self.availability_tests.contains(&range) {
+                // `if flash_attn_func is None:` tests whether the library imported: the
+                // project's own fallback decides, as before migration.
+                return true;
+            }
+            if self.opts.style == Style::Npu && !self.shim_callees.contains(&range) {
+                // Without a helper there is nothing to pass around in its place.
+                self.value_use(range, shim);
                 return true;
             }
             if self.opts.style == Style::Portable {
@@ -213,9 +214,8 @@ impl Checker<'_> {
             entry,
             range,
             format!(
-                "{text} used as a value is None where the library is missing; call {}.{} instead",
-                self.opts.helper,
-                shim.helper_name()
+                "{text} used as a value is None where the library is missing; NPU style rewrites \
+calls only"
             ),
         )
         .set_severity(Severity::Warning);
@@ -227,7 +227,25 @@ impl Checker<'_> {
             .chain(cmp.comparators.iter())
             .collect();
         if operands.iter().any(|e| e.is_none_literal_expr()) {
-            self.none_tests.extend(operands.iter().map(|e| e.range()));
+            self.availability_tests.extend(
+                operands
+                    .iter()
+                    .filter(|e| e.is_name_expr())
+                    .map(|e| e.range()),
+            );
+        }
+    }
+
+    /// A name whose truth is tested (`if flash_attn_func:`, `not xops`, an operand of `and`
+    /// / `or`, a ternary's test). Only a name: an attribute of a module bound to None would
+    /// fail right there.
+    pub fn remember_truth_test(&mut self, expr: &Expr) {
+        let expr = match expr {
+            Expr::UnaryOp(op) if op.op == ruff_python_ast::UnaryOp::Not => op.operand.as_ref(),
+            other => other,
+        };
+        if expr.is_name_expr() {
+            self.availability_tests.push(expr.range());
         }
     }
 
