@@ -117,7 +117,12 @@ impl Checker<'_> {
             self.optimizer_caveat(call, shim);
         }
         if self.opts.style == Style::Npu {
-            let rewritten = if shim.is_optimizer() {
+            let rewritten = if shim == Shim::LowerTriangularMask {
+                Err(
+                    "torch_npu takes it only as memory_efficient_attention's literal attn_bias"
+                        .to_string(),
+                )
+            } else if shim.is_optimizer() {
                 self.npu_optimizer_call(call, shim)
             } else {
                 self.npu_attention_call(call, shim)
