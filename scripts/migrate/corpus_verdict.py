@@ -26,13 +26,31 @@ def failing_line(stderr, tree):
     return None
 
 
-def reported(report, where):
+def original_lines(work, where):
+    """The lines of the unmigrated file a migrated line can stand for: the same number, and
+    every line with exactly the same text. Diagnostics are numbered in the original file,
+    while lines migrate added (a guarded import, a helper import) move the migrated file's
+    numbers; a line left as written keeps its text."""
     path, line = where
+    candidates = {line}
+    try:
+        after = read(work / "after" / path).splitlines()
+        before = read(work / "before" / path).splitlines()
+    except OSError:
+        return candidates
+    if 0 < line <= len(after) and after[line - 1].strip():
+        text = after[line - 1]
+        candidates |= {i + 1 for i, b in enumerate(before) if b == text}
+    return candidates
+
+
+def reported(report, where, lines):
+    path, _ = where
     for f in report["files"]:
         if f["path"] != path:
             continue
         for d in f["diagnostics"]:
-            if d["line"] == line and d["severity"] in ("warning", "error"):
+            if d["line"] in lines and d["severity"] in ("warning", "error"):
                 return d["code"]
     return None
 
@@ -56,7 +74,7 @@ def main():
         verdict, detail = "ok-b-runs", "needed CUDA, runs after"
     else:
         where = failing_line(read(work / "after.err"), work / "after")
-        code = reported(report, where) if where else None
+        code = reported(report, where, original_lines(work, where)) if where else None
         if code:
             verdict, detail = "ok-b-reported", f"stops at {where[0]}:{where[1]}, reported {code}"
         else:

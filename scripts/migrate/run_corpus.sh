@@ -5,7 +5,9 @@
 #   scripts/migrate/run_corpus.sh VENV [MIGRATE_BINARY]
 #
 # VENV is a Python virtual environment with torch (and safetensors); nothing is installed
-# into it. Without MIGRATE_BINARY, migrate is built with cargo. Exit status 1 when any
+# into it. A program with a _fake_libs/ folder (tiny CPU stand-ins for flash-attn, xformers,
+# apex, bitsandbytes) runs before migration with that folder on PYTHONPATH and after
+# migration without it, so (a) compares the library's results with the helper's. Without MIGRATE_BINARY, migrate is built with cargo. Exit status 1 when any
 # program breaks the principle.
 set -euo pipefail
 
@@ -41,8 +43,10 @@ for dir in "$repo"/migrate/tests/corpus/*/; do
         fi
     }
     for side in before after; do
+        libs=""
+        [ "$side" = before ] && [ -d "$w/before/_fake_libs" ] && libs="$w/before/_fake_libs"
         set +e
-        (cd "$w/$side" && timeout 120 "$python" main.py >"$w/$side.out" 2>"$w/$side.err")
+        (cd "$w/$side" && PYTHONPATH="$libs" timeout 120 "$python" main.py >"$w/$side.out" 2>"$w/$side.err")
         echo $? >"$w/$side.rc"
         set -e
     done

@@ -9,8 +9,8 @@ use crate::code::{Code, Entry};
 use crate::notebook::rule as notebook;
 use crate::python::rules::{
     amp, attention, backend_flags, bf16, cuda_method, device_argument, device_index,
-    device_type_check, distributed, environment, float64, generator, guards, safetensors,
-    torch_cuda, unresolved, vendor_stacks,
+    device_type_check, distributed, environment, float64, generator, guarded_imports, guards,
+    optimizers, safetensors, torch_cuda, unresolved, vendor_stacks,
 };
 use crate::requirements::{cuda_packages, torch_npu};
 use crate::rust::rules::{cuda_decisions, cudarc, device_strings, framework_device, macro_body};
@@ -34,6 +34,12 @@ pub fn entry(code: Code) -> &'static Entry {
         Code::PY009 => &device_index::INTEGER_DEVICE_INDEX,
         Code::PY010 => &environment::VISIBLE_DEVICES_ENV,
         Code::PY011 => &python::imports::HELPER_IMPORT,
+        Code::PY012 => &attention::ATTENTION_SHIM,
+        Code::PY013 => &optimizers::OPTIMIZER_SHIM,
+        Code::PY014 => &device_type_check::ACCELERATOR_CHECK,
+        Code::PY015 => &backend_flags::HF32_SWITCH,
+        Code::PY016 => &guarded_imports::GUARDED_IMPORT,
+        Code::PY017 => &attention::XFORMERS_TOGGLE,
         Code::PY101 => &attention::FLASH_ATTN,
         Code::PY102 => &attention::XFORMERS,
         Code::PY103 => &vendor_stacks::APEX,
@@ -51,6 +57,8 @@ pub fn entry(code: Code) -> &'static Entry {
         Code::PY115 => &unresolved::UNRESOLVED_CUDA,
         Code::PY116 => &guards::GUARD_KEPT,
         Code::PY117 => &vendor_stacks::CUDA_ONLY_PACKAGE,
+        Code::PY118 => &optimizers::OPTIMIZER_STATE,
+        Code::PY119 => &optimizers::BNB_QUANTIZATION,
         Code::SH001 => &visible_devices::VISIBLE_DEVICES,
         Code::SH002 => &nvidia_smi::NVIDIA_SMI,
         Code::SH101 => &visible_devices_order::VISIBLE_DEVICES_ORDER,

@@ -12,7 +12,15 @@ use ruff_python_ast::{Expr, Stmt};
 use std::collections::HashMap;
 
 /// Top-level modules whose names the rules look at.
-const TRACKED: &[&str] = &["torch", "flash_attn", "xformers", "triton", "safetensors"];
+const TRACKED: &[&str] = &[
+    "torch",
+    "flash_attn",
+    "xformers",
+    "triton",
+    "safetensors",
+    "apex",
+    "bitsandbytes",
+];
 
 /// Local name -> the qualified name it is bound to (`th` -> `torch`, `cuda` -> `torch.cuda`).
 #[derive(Debug, Default, Clone)]

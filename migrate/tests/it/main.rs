@@ -22,4 +22,5 @@ mod python_rules;
 mod python_run;
 mod report_counts;
 mod rust_rules;
+mod shim_rules;
 mod wrong_edits;

@@ -220,11 +220,22 @@ fn diagnostics(src: &str) -> Vec<(&'static str, Severity)> {
 }
 
 #[test]
-fn py101_flash_attn_unguarded_import_and_calls_guarded_import_is_fine() {
+fn py101_flash_attn_uses_no_stand_in_covers() {
+    // An import sharing its line cannot be wrapped in try: it stays, reported.
     assert_eq!(
-        diagnostics("from flash_attn import flash_attn_func\no = flash_attn_func(q, k, v)\n"),
-        vec![("PY101", Severity::Error), ("PY101", Severity::Error)]
+        diagnostics("import flash_attn; import os\n"),
+        vec![("PY101", Severity::Error)]
     );
+    // A call with an argument the stand-in cannot carry over, and a module with no stand-in:
+    // the import is guarded, each use is reported at its line.
+    let out = portable(
+        "from flash_attn import flash_attn_func\no = flash_attn_func(q, k, v, alibi_slopes=s)\n",
+    );
+    assert_eq!(out.diagnostics, vec![("PY101", Severity::Error, 2)]);
+    let out = portable(
+        "from flash_attn.layers.rotary import apply_rotary_emb\ny = apply_rotary_emb(x, cos, sin)\n",
+    );
+    assert_eq!(out.diagnostics, vec![("PY101", Severity::Error, 2)]);
     assert_eq!(
         diagnostics(
             "try:\n    from flash_attn import flash_attn_func\nexcept ImportError:\n    flash_attn_func = None\n"
@@ -234,22 +245,28 @@ fn py101_flash_attn_unguarded_import_and_calls_guarded_import_is_fine() {
 }
 
 #[test]
-fn py102_xformers() {
+fn py102_xformers_uses_no_stand_in_covers() {
     assert_eq!(
-        diagnostics("import xformers.ops\n"),
+        diagnostics("import xformers.ops; import os\n"),
         vec![("PY102", Severity::Error)]
     );
+    // A one-line block leaves no room for the condition.
     assert_eq!(
-        diagnostics("pipe.enable_xformers_memory_efficient_attention()\n"),
+        diagnostics("if ok: pipe.enable_xformers_memory_efficient_attention()\n"),
         vec![("PY102", Severity::Error)]
     );
+    let out = portable("import xformers.ops as xops\nop = xops.fmha.cutlass.FwOp\n");
+    assert_eq!(out.diagnostics, vec![("PY102", Severity::Error, 2)]);
     assert_eq!(diagnostics("pipe.enable_attention_slicing()\n"), vec![]);
 }
 
 #[test]
 fn py103_to_py105_vendor_stacks() {
+    // apex.amp has no stand-in: the import is guarded and the use reported where it stops.
+    let out = portable("from apex import amp\nm, o = amp.initialize(m, o)\n");
+    assert_eq!(out.diagnostics, vec![("PY103", Severity::Warning, 2)]);
     assert_eq!(
-        diagnostics("from apex import amp\n"),
+        diagnostics("import apex, os\n"),
         vec![("PY103", Severity::Warning)]
     );
     assert_eq!(
@@ -279,8 +296,9 @@ fn py107_to_py113_diagnostics() {
         diagnostics("major, minor = torch.cuda.get_device_capability()\n"),
         vec![("PY107", Severity::Error)]
     );
+    // Receivers that may not be tensors or devices: a class's own flag, a string.
     assert_eq!(
-        diagnostics("if x.is_cuda or x.device.type == \"cuda\":\n    pass\n"),
+        diagnostics("if self.is_cuda or device == \"cuda\":\n    pass\n"),
         vec![("PY108", Severity::Warning), ("PY108", Severity::Warning)]
     );
     assert_eq!(

@@ -24,8 +24,23 @@ pub struct Checker<'s> {
     pub bindings: Bindings,
     /// Start offsets of string literals a rule already dealt with (no PY113 for them).
     pub handled: HashSet<usize>,
-    /// Names bound by `from flash_attn... import name`.
-    pub flash_names: HashSet<String>,
+    /// Uses of flash-attn / xformers / apex / bitsandbytes names already rewritten or
+    /// reported (nested parts of them are not looked at again).
+    pub shim_done: Vec<TextRange>,
+    /// Stand-in names in call position (or a class whose method is called): rewritten.
+    pub shim_callees: Vec<TextRange>,
+    /// Names whose value is only tested (`is None`, `if name:`): whether a library imported.
+    pub availability_tests: Vec<TextRange>,
+    /// Callees whose call keeps the library (arguments a stand-in cannot carry over).
+    pub shim_blocked: Vec<TextRange>,
+    /// Bodies of `if` blocks whose test mentions xformers: their toggle call is conditional.
+    pub xformers_gates: Vec<TextRange>,
+    /// Start offsets of expressions that are whole statements.
+    pub expression_statements: HashSet<usize>,
+    /// TF32 switches assigned on their own line, which gain the HF32 line instead of a note.
+    pub hf32_targets: Vec<TextRange>,
+    /// The file defines or assigns an `is_cuda` of its own.
+    pub defines_is_cuda: bool,
     /// > 0 inside the body of a `try` whose handlers catch import failures.
     pub guarded_depth: usize,
     /// (code, line) pairs already reported, so one line gets one note per code.
@@ -62,7 +77,14 @@ impl<'s> Checker<'s> {
             findings: Findings::default(),
             bindings,
             handled: HashSet::new(),
-            flash_names: HashSet::new(),
+            shim_done: Vec::new(),
+            shim_blocked: Vec::new(),
+            shim_callees: Vec::new(),
+            availability_tests: Vec::new(),
+            xformers_gates: Vec::new(),
+            expression_statements: HashSet::new(),
+            hf32_targets: Vec::new(),
+            defines_is_cuda: false,
             guarded_depth: 0,
             noted_lines: HashSet::new(),
             bf16_uses: Vec::new(),

@@ -37,6 +37,10 @@ impl Checker<'_> {
     }
 
     fn collect_availability_calls(&self, expr: &Expr, out: &mut Vec<TextRange>) {
+        if let Some(range) = self.accelerator_test(expr) {
+            out.push(range);
+            return;
+        }
         match expr {
             Expr::Call(call)
                 if self.qualified(&call.func).as_deref() == Some("torch.cuda.is_available") =>

@@ -10,6 +10,7 @@ pub(crate) mod amp;
 pub(crate) mod attention;
 pub(crate) mod backend_flags;
 pub(crate) mod bf16;
+mod call_arguments;
 mod checker;
 pub(crate) mod cuda_method;
 pub(crate) mod device_argument;
@@ -21,8 +22,14 @@ pub(crate) mod float64;
 pub(crate) mod generator;
 mod generator_draws;
 mod guard_scope;
+pub(crate) mod guarded_imports;
 pub(crate) mod guards;
+mod npu_attention;
+pub(crate) mod optimizers;
+mod own_line;
 pub(crate) mod safetensors;
+mod shim_table;
+mod shims;
 mod span;
 mod storage;
 pub(crate) mod torch_cuda;
@@ -36,12 +43,13 @@ use crate::python::names::{callee_tail, dotted};
 use crate::text::SourceText;
 use checker::Checker;
 use device_argument::DEVICE_ARGUMENT;
+use guarded_imports::guarded_root;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{
-    Alias, CmpOp, ExceptHandler, Expr, ExprAttribute, ExprCall, ExprContext, Stmt, StmtFunctionDef,
-    StmtTry,
+    Alias, ExceptHandler, Expr, ExprAttribute, ExprCall, ExprCompare, ExprContext, Stmt,
+    StmtFunctionDef, StmtTry,
 };
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::Ranged;
 use safetensors::{SAFETENSORS_DEVICE, is_safetensors_loader};
 
 pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Findings {
@@ -51,9 +59,12 @@ pub fn collect(body: &[Stmt], source: &SourceText, options: &RuleOptions) -> Fin
         generator_draws::placements(body, &bindings, &source.body, &options.helper, &line_of);
     let shimmed = unresolved::shimmed_members(body, &bindings);
     let defines_cuda_method = source.body.contains("def cuda(");
+    // A class of the file's own answers is_cuda: its receivers are not known to be tensors.
+    let defines_is_cuda = source.body.contains("def is_cuda") || source.body.contains(".is_cuda =");
     let mut checker = Checker::new(source, options, bindings);
     checker.shimmed = shimmed;
     checker.defines_cuda_method = defines_cuda_method;
+    checker.defines_is_cuda = defines_is_cuda;
     checker.generator_placements = placements;
     checker.visit_body(body);
     checker.report_unresolved();
@@ -69,6 +80,7 @@ impl Checker<'_> {
         let name = name.as_deref();
         let tail = callee_tail(call).unwrap_or_default();
         let args = &call.arguments;
+        self.shim_call(call, name);
 
         if self.generator(call, name) || self.amp_call(call, name) {
             return self.keywords(call, tail);
@@ -84,16 +96,25 @@ impl Checker<'_> {
             (_, "cuda") => self.cuda_method(call),
             (_, "add_argument") => self.argparse_default(call),
             (_, "enable_xformers_memory_efficient_attention") => self.enable_xformers_call(call),
+            (_, "set_use_memory_efficient_attention_xformers")
+                if call
+                    .arguments
+                    .args
+                    .first()
+                    .is_none_or(|a| self.text(a) != "False") =>
+            {
+                self.enable_xformers_call(call)
+            }
             (_, "DataParallel") => self.data_parallel_call(call),
             (_, "CUDAExtension" | "BuildExtension") => self.cuda_extension_call(call, tail),
             (_, "load" | "load_inline") => self.extension_load_call(call, name),
             (_, "is_nccl_available") => self.is_nccl_available_call(call),
+            (_, "BitsAndBytesConfig") => self.bitsandbytes_config_call(call),
             (Some(compiler @ ("torch.compile" | "torch.jit.script")), _) => {
                 self.compile_call(call, compiler)
             }
             _ => {}
         }
-        self.attention_library_call(call, name, tail);
         self.keywords(call, tail);
         self.float64_on_device(call);
     }
@@ -122,6 +143,7 @@ impl Checker<'_> {
                     }
                 }
                 "device_type" => self.rewrite_device_type(&kw.value),
+                "load_in_8bit" | "load_in_4bit" => self.quantized_loading_keyword(arg, &kw.value),
                 "backend" => self.rewrite_backend(&kw.value),
                 _ => {}
             }
@@ -159,22 +181,26 @@ impl Checker<'_> {
                 .map(|a| a.name.id.as_str().to_string())
                 .collect(),
         };
-        for m in &modules {
-            let root = m.split('.').next().unwrap_or_default();
-            match root {
-                "flash_attn" | "sageattention" if !guarded => {
-                    self.unguarded_flash_attn_import(stmt, m)
+        let root_of = |m: &String| m.split('.').next().unwrap_or_default().to_string();
+        // Guarded only when every module of the statement has stand-ins: binding None to a
+        // library the helper does not cover would move its failure to an unreported line.
+        let guard = !guarded
+            && !modules.is_empty()
+            && modules.iter().all(|m| guarded_root(&root_of(m)))
+            && self.guard_import(stmt);
+        for m in modules.iter().filter(|_| !guard) {
+            let root = root_of(m);
+            match root.as_str() {
+                "flash_attn" | "sageattention" | "xformers" => {
+                    self.attention_import(stmt, m, guarded)
                 }
-                "flash_attn" | "sageattention" => {}
-                "xformers" => self.xformers_import(stmt, m, guarded),
-                _ => self.vendor_import(stmt, root, m),
+                _ => self.vendor_import(stmt, &root, m),
             }
         }
         if let Some(m) = module {
             if m == "torch.backends.cuda" {
                 self.backends_cuda_import(aliases);
             }
-            self.remember_flash_attn_names(m, aliases);
             self.amp_import(stmt, m);
         }
     }
@@ -216,6 +242,7 @@ impl Checker<'_> {
             self.device_named_target(target, value);
             self.remember_binding(target, value);
         }
+        self.tf32_assignment(targets, stmt);
     }
 
     fn visit_function_def(&mut self, def: &StmtFunctionDef) {
@@ -227,20 +254,18 @@ impl Checker<'_> {
         }
     }
 
-    /// Each comparison of a chain (`a == b != c`) on its own.
-    fn visit_compare(
-        &mut self,
-        left: &Expr,
-        ops: &[CmpOp],
-        comparators: &[Expr],
-        whole: TextRange,
-    ) {
-        let operands: Vec<&Expr> = std::iter::once(left).chain(comparators).collect();
-        for (op, pair) in ops.iter().zip(operands.windows(2)) {
-            let (a, b) = (pair[0], pair[1]);
-            if !self.cuda_comparison(*op, a, b, whole) {
-                self.nccl_comparison(*op, a, b, whole);
-            }
+    /// A comparison with "cuda" (as a whole), else each comparison of a chain
+    /// (`a == b != c`) on its own for "nccl".
+    fn visit_compare(&mut self, cmp: &ExprCompare) {
+        self.remember_none_test(cmp);
+        if self.cuda_comparison(cmp) {
+            return;
+        }
+        let operands: Vec<&Expr> = std::iter::once(cmp.left.as_ref())
+            .chain(cmp.comparators.iter())
+            .collect();
+        for (op, pair) in cmp.ops.iter().zip(operands.windows(2)) {
+            self.nccl_comparison(*op, pair[0], pair[1], cmp.range());
         }
     }
 }
@@ -274,6 +299,14 @@ impl<'a> Visitor<'a> for Checker<'_> {
                 }
             }
             Stmt::FunctionDef(def) => self.visit_function_def(def),
+            Stmt::Expr(expr) => {
+                self.expression_statements
+                    .insert(expr.value.start().to_usize());
+            }
+            Stmt::If(if_stmt) => {
+                self.remember_truth_test(&if_stmt.test);
+                self.remember_xformers_gate(if_stmt)
+            }
             _ => {}
         }
         visitor::walk_stmt(self, stmt);
@@ -282,6 +315,7 @@ impl<'a> Visitor<'a> for Checker<'_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(call) => self.visit_call(call),
+            Expr::Attribute(_) | Expr::Name(_) if self.shim_reference(expr) => {}
             Expr::Attribute(attr) => {
                 self.cuda_use(expr);
                 self.visit_attribute(attr)
@@ -291,17 +325,20 @@ impl<'a> Visitor<'a> for Checker<'_> {
                 self.torch_cuda_name(name)
             }
             Expr::BoolOp(op) => {
+                for value in &op.values {
+                    self.remember_truth_test(value);
+                }
                 self.and_guard(op);
             }
+            Expr::UnaryOp(_) => self.remember_truth_test(expr),
             Expr::If(ternary) => {
+                self.remember_truth_test(&ternary.test);
                 self.ternary_guard(ternary);
                 self.backend_ternary(ternary);
                 self.cuda_ternary(expr, ternary)
             }
             Expr::Dict(dict) => self.device_dict_values(dict),
-            Expr::Compare(cmp) => {
-                self.visit_compare(&cmp.left, &cmp.ops, &cmp.comparators, cmp.range())
-            }
+            Expr::Compare(cmp) => self.visit_compare(cmp),
             Expr::StringLiteral(_) => self.leftover_cuda_string(expr),
             _ => {}
         }

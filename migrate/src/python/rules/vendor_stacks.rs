@@ -12,14 +12,18 @@ pub(crate) static APEX: Entry = Entry {
     name: "apex",
     kind: Kind::Diagnostic,
     severity: Severity::Warning,
-    summary: "NVIDIA apex / amp_C / bitsandbytes have no Ascend build",
-    explanation: "apex.amp, apex.optimizers.FusedAdam, apex.parallel.DistributedDataParallel, amp_C and \
-bitsandbytes ship CUDA kernels only.",
+    summary: "An apex / amp_C / bitsandbytes use no stand-in covers",
+    explanation: "apex, amp_C and bitsandbytes ship CUDA kernels only. FusedAdam, FusedLAMB and \
+bitsandbytes' Adam optimizers are rewritten (PY013); apex.amp, apex.parallel, other optimizers \
+and calls with arguments a stand-in cannot carry over are reported here (an error where the \
+call stops a host without the library).",
     fix: "Use torch.amp for mixed precision, torch.optim.AdamW(fused=False) or \
 torch_npu.optim.NpuFusedAdamW, and torch.nn.parallel.DistributedDataParallel.",
     guide: "torch.amp for mixed precision; `torch.optim.AdamW` or `torch_npu.optim.NpuFusedAdamW`; \
 torch DDP instead of apex DDP; no bitsandbytes on NPU",
-    severities: None,
+    severities: Some(
+        "warning (import, other uses), error (a call a stand-in cannot take), info (guarded import)",
+    ),
 };
 
 pub(crate) static CUDA_ONLY_PACKAGE: Entry = Entry {
@@ -91,7 +95,11 @@ impl Checker<'_> {
             "triton" => &TRITON_JIT,
             _ => return,
         };
-        self.diag(entry, stmt.range(), format!("import of {module}"));
+        let guarded = self.guarded_depth > 0;
+        let diag = self.diag(entry, stmt.range(), format!("import of {module}"));
+        if guarded && entry.code == APEX.code {
+            diag.set_severity(Severity::Info);
+        }
     }
 
     /// `@triton.jit` and `@torch.jit.script`.

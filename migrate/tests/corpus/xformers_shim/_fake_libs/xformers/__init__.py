@@ -1,0 +1,1 @@
+"""A CPU stand-in for xformers in the corpus."""
