@@ -186,13 +186,13 @@ mod tests {
     #[test]
     fn a_time_cell_keeps_its_magic_first_and_lines_count_from_it() {
         let out = migrate(
-            "%%time\ny = x.cuda()\nimport flash_attn\n",
+            "%%time\ny = x.cuda()\nimport sageattention\n",
             &RuleOptions::npu(),
             &trigger,
         );
         assert_eq!(
             out.output.as_deref(),
-            Some("%%time\nimport torch_npu\ny = x.npu()\nimport flash_attn\n")
+            Some("%%time\nimport torch_npu\ny = x.npu()\nimport sageattention\n")
         );
         let py101 = out
             .diagnostics

@@ -59,7 +59,7 @@ fn the_documented_workflow_and_hooks_run_and_gate() {
         let blocked = tempfile::tempdir().unwrap();
         write(
             &blocked.path().join("a.py"),
-            "from flash_attn import flash_attn_func\n",
+            "from sageattention import sageattn\n",
         );
         let out = run_command(command, blocked.path());
         let expected = if command.contains("--fail-on error") {

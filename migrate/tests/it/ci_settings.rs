@@ -4,11 +4,13 @@
 use crate::common::*;
 
 const TRAIN: &str = "import torch\n\
-from flash_attn import flash_attn_func  # migrate: ignore[PY101]\n\
+from sageattention import sageattn  # migrate: ignore[PY101]\n\
 import xformers.ops\n\
 x = torch.zeros(1).cuda()  # migrate: ignore\n\
 y = 1  # migrate: ignore[PY102]\n\
-z = torch.zeros(2).cuda()\n";
+z = torch.zeros(2).cuda()\n\
+# A kernel class no stand-in covers keeps xformers reported.\n\
+op = xformers.ops.fmha.cutlass.FwOp\n";
 
 fn tree(train: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -22,7 +24,7 @@ fn a_reviewed_site_is_quiet_and_an_idle_suppression_is_listed() {
     let out = run(&[".", "--style", "npu"], dir.path());
     let (patch, err) = (stdout(&out), stderr(&out));
     assert!(!err.contains("train.py:2:"), "PY101 is suppressed: {err}");
-    assert!(err.contains("train.py:3:1: error[PY102]"), "{err}");
+    assert!(err.contains("train.py:8:6: error[PY102]"), "{err}");
     assert!(
         !patch.contains("-x = torch.zeros(1).cuda()"),
         "a bare comment keeps the line's rewrite back too: {patch}"
@@ -96,7 +98,7 @@ fn unknown_codes_are_errors_naming_them() {
 #[test]
 fn fail_on_gates_on_what_is_left_for_a_human() {
     // Nothing to rewrite, one error (PY101) left.
-    let dir = tree("from flash_attn import flash_attn_func\n");
+    let dir = tree("from sageattention import sageattn\n");
     assert_eq!(run(&["--check", "."], dir.path()).status.code(), Some(0));
     assert_eq!(
         run(&["--check", "--fail-on", "error", "."], dir.path())
@@ -114,7 +116,7 @@ fn fail_on_gates_on_what_is_left_for_a_human() {
         Some(0),
         "an ignored code does not count"
     );
-    let reviewed = tree("from flash_attn import flash_attn_func  # migrate: ignore[PY101]\n");
+    let reviewed = tree("from sageattention import sageattn  # migrate: ignore[PY101]\n");
     assert_eq!(
         run(&["--check", "--fail-on", "warning", "."], reviewed.path())
             .status
@@ -133,7 +135,7 @@ fn pyproject_settings_are_found_above_the_target_and_the_command_line_wins() {
     );
     write(
         &dir.path().join("src/train.py"),
-        "import xformers.ops\nfrom flash_attn import flash_attn_func\nx = y.cuda()\n",
+        "import xformers.ops\nfrom sageattention import sageattn\nx = y.cuda()\nop = xformers.ops.fmha.cutlass.FwOp\n",
     );
     let out = run(&["src"], dir.path());
     let (patch, err) = (stdout(&out), stderr(&out));

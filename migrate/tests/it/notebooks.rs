@@ -156,7 +156,7 @@ fn findings_are_reported_at_the_notebook_line_with_the_cell_named() {
     let dir = tempfile::tempdir().unwrap();
     let notebook = NOTEBOOK.replace(
         "\"import torch\\n\",\n",
-        "\"import torch\\n\",\n    \"from flash_attn import flash_attn_func\\n\",\n    \"!nvidia-smi | grep MiB\\n\",\n",
+        "\"import torch\\n\",\n    \"from sageattention import sageattn\\n\",\n    \"!nvidia-smi | grep MiB\\n\",\n",
     );
     write(&dir.path().join("nb.ipynb"), &notebook);
     let out = run(&["--check", "."], dir.path());
@@ -242,7 +242,7 @@ fn suppression_comments_work_inside_cells() {
     let notebook = NOTEBOOK
         .replace(
             "\"import torch\\n\",\n",
-            "\"import torch\\n\",\n    \"from flash_attn import flash_attn_func  # migrate: ignore[PY101]\\n\",\n",
+            "\"import torch\\n\",\n    \"from sageattention import sageattn  # migrate: ignore[PY101]\\n\",\n",
         )
         .replace("cuda()  # 模型", "cuda()  # 模型  # migrate: ignore");
     assert_ne!(notebook, NOTEBOOK);

@@ -11,7 +11,7 @@ fn tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(
         &dir.path().join("train.py"),
-        "import torch\nfrom flash_attn import flash_attn_func\nx = torch.zeros(1).cuda()\n",
+        "import torch\nfrom sageattention import sageattn\nx = torch.zeros(1).cuda()\n",
     );
     write(
         &dir.path().join("脚本/运行 1.sh"),
@@ -136,7 +136,7 @@ fn annotation_paths_are_relative_to_the_working_directory() {
     let (_, out, _) = output(&["--output-format", "github", "sub"], &{
         let parent = dir.path().to_path_buf();
         std::fs::create_dir_all(parent.join("sub")).unwrap();
-        write(&parent.join("sub/a.py"), "import flash_attn\n");
+        write(&parent.join("sub/a.py"), "import sageattention\n");
         parent
     });
     assert!(
