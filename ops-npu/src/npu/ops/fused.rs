@@ -464,6 +464,14 @@ pub fn attention(
         ));
     };
     let route = rt.attention_route(qd, opts.return_lse)?;
+    if route == AttentionRoute::PromptFlash && opts.bias.is_some() {
+        // Its doc reserves pseShift (to be passed as nullptr): a bias would be dropped.
+        return Err(OpsError::Unsupported(
+            "aclnnPromptFlashAttention takes no attention bias (its pseShift is reserved), \
+             and this CANN has no aclnnFusedInferAttentionScoreV2"
+                .into(),
+        ));
+    }
     let scale = opts.scale.unwrap_or(1.0 / (d.max(1) as f32).sqrt());
     let Some(code) = route.fused_code() else {
         let qkv = super::composite_attention::Qkv {
