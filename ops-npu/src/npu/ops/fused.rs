@@ -63,6 +63,9 @@ pub fn rms_norm(
     gamma: &NpuTensor,
     eps: f32,
 ) -> Result<(NpuTensor, NpuTensor)> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
+    let gamma = &gamma.contiguous(s)?;
     let (_, dim) = last_dim("x", x)?;
     crate::npu::rules::check("aclnnRmsNorm", "x", x.dtype())?;
     check_vector("gamma", x, Some(gamma), dim)?;
@@ -93,6 +96,13 @@ pub fn layer_norm(
     bias: Option<&NpuTensor>,
     eps: f32,
 ) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
+    let (weight, bias) = (
+        weight.map(|t| t.contiguous(s)).transpose()?,
+        bias.map(|t| t.contiguous(s)).transpose()?,
+    );
+    let (weight, bias) = (weight.as_ref(), bias.as_ref());
     let (_, dim) = last_dim("x", x)?;
     crate::npu::rules::check("aclnnLayerNorm", "x", x.dtype())?;
     check_vector("weight", x, weight, dim)?;
@@ -120,6 +130,10 @@ pub fn ada_layer_norm(
     shift: &NpuTensor,
     eps: f32,
 ) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
+    let scale = &scale.contiguous(s)?;
+    let shift = &shift.contiguous(s)?;
     let &[b, _, d] = x.shape() else {
         return Err(OpsError::shape(
             "x",
@@ -188,6 +202,10 @@ pub fn group_norm(
     beta: &NpuTensor,
     eps: f32,
 ) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
+    let gamma = &gamma.contiguous(s)?;
+    let beta = &beta.contiguous(s)?;
     let (n, c, hw) = group_norm_dims(x, groups, gamma, beta)?;
     crate::npu::rules::check("aclnnGroupNorm", "x", x.dtype())?;
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
@@ -243,6 +261,10 @@ pub fn group_norm_silu(
     beta: &NpuTensor,
     eps: f32,
 ) -> Result<(NpuTensor, GroupNormSiluPath)> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
+    let gamma = &gamma.contiguous(s)?;
+    let beta = &beta.contiguous(s)?;
     let (n, _, _) = group_norm_dims(x, groups, gamma, beta)?;
     let separate = || -> Result<(NpuTensor, GroupNormSiluPath)> {
         let normed = group_norm(s, x, groups, gamma, beta, eps)?;
@@ -293,6 +315,8 @@ pub fn group_norm_silu(
 
 /// aclnnSilu: x * sigmoid(x) elementwise.
 pub fn silu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
     crate::npu::rules::check("aclnnSilu", "x", x.dtype())?;
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     record(s, &[Some(x), Some(&out)]);
@@ -312,6 +336,8 @@ fn halves(x: &NpuTensor) -> Result<Vec<usize>> {
 
 /// aclnnGeGluV3 (GELU on the second half, diffusers' order).
 pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
     crate::npu::rules::check("aclnnGeGluV3", "x", x.dtype())?;
     let shape = halves(x)?;
     let out = NpuTensor::empty(s, &shape, x.dtype())?;
@@ -331,6 +357,8 @@ pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
 
 /// aclnnSwiGlu: silu(first half) * second half.
 pub fn swiglu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
     crate::npu::rules::check("aclnnSwiGlu", "x", x.dtype())?;
     let out = NpuTensor::empty(s, &halves(x)?, x.dtype())?;
     record(s, &[Some(x), Some(&out)]);
@@ -347,6 +375,10 @@ pub fn rope(
     layout: Layout,
     mode: RopeMode,
 ) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let x = &x.contiguous(s)?;
+    let cos = &cos.contiguous(s)?;
+    let sin = &sin.contiguous(s)?;
     let &[_, b, c, d] = x.shape() else {
         return Err(OpsError::shape(
             "x",
@@ -384,6 +416,9 @@ pub fn rope(
 
 /// aclnnMatmul of [m, k] x [k, n], with the SoC's cubeMathType.
 pub fn matmul(rt: &NpuRuntime, s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> Result<NpuTensor> {
+    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let a = &a.contiguous(s)?;
+    let b = &b.contiguous(s)?;
     let (&[m, k], &[k2, n]) = (a.shape(), b.shape()) else {
         return Err(OpsError::shape("a", "matmul takes two 2-d tensors"));
     };

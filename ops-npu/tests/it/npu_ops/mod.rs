@@ -10,6 +10,7 @@ mod support;
 
 mod attention;
 mod elementwise;
+mod fused;
 mod layout;
 mod linear;
 mod pool;
