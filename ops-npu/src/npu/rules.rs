@@ -36,268 +36,63 @@ const fn rule(op: &'static str, doc: &'static str) -> OpRule {
     }
 }
 
+impl OpRule {
+    const fn older(self, older: &'static [NpuDType]) -> Self {
+        OpRule { older, ..self }
+    }
+
+    const fn absent(self, absent_on: &'static [SocFamily]) -> Self {
+        OpRule { absent_on, ..self }
+    }
+}
+
+// Families as the docs' product lists name them: Atlas training (910A), Atlas inference
+// (310P), Atlas 200I/500 A2 (310B).
+const T: SocFamily = SocFamily::Ascend910A;
+const I: SocFamily = SocFamily::Ascend310P;
+const B: SocFamily = SocFamily::Ascend310B;
+
 pub const TABLE: &[OpRule] = &[
-    OpRule {
-        absent_on: &[SocFamily::Ascend310P, SocFamily::Ascend310B],
-        ..rule(
-            "aclnnAdd",
-            "ops-math: math/add/docs/aclnnAdd&aclnnInplaceAdd.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule("aclnnAdds", "ops-math: math/add/docs/aclnnAdds.md")
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310P],
-        ..rule(
-            "aclnnSub",
-            "ops-math: math/sub/docs/aclnnSub&aclnnInplaceSub.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnSubs",
-            "ops-math: math/sub/docs/aclnnSubs&aclnnInplaceSubs.md",
-        )
-    },
-    rule(
-        "aclnnMul",
-        "ops-math: math/mul/docs/aclnnMul&aclnnInplaceMul.md",
-    ),
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnMuls",
-            "ops-math: math/muls/docs/aclnnMuls&aclnnInplaceMuls.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310P],
-        ..rule(
-            "aclnnDiv",
-            "ops-math: math/div/docs/aclnnDiv&aclnnInplaceDiv.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310P, SocFamily::Ascend310B],
-        ..rule(
-            "aclnnDivs",
-            "ops-math: math/div/docs/aclnnDivs&aclnnInplaceDivs.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310P],
-        ..rule(
-            "aclnnNeg",
-            "ops-math: math/neg/docs/aclnnNeg&aclnnInplaceNeg.md",
-        )
-    },
-    OpRule {
-        absent_on: &[
-            SocFamily::Ascend910A,
-            SocFamily::Ascend310P,
-            SocFamily::Ascend310B,
-        ],
-        ..rule(
-            "aclnnExp",
-            "ops-math: math/exp/docs/aclnnExp&aclnnInplaceExp.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnClamp",
-            "ops-math: conversion/clip_by_value_v2/docs/aclnnClamp.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule("aclnnCast", "ops-math: math/cast/docs/aclnnCast.md")
-    },
-    rule(
-        "aclnnInplaceCopy",
-        "ops-math: conversion/view_copy/docs/aclnnInplaceCopy.md",
-    ),
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnInplaceZero",
-            "ops-math: math/zero_op/docs/aclnnInplaceZero.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnInplaceFillScalar",
-            "ops-math: conversion/fill/docs/aclnnInplaceFillScalar.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule("aclnnCat", "ops-math: conversion/concat_d/docs/aclnnCat.md")
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnConstantPadNd",
-            "ops-math: conversion/pad_v3/docs/aclnnConstantPadNd.md",
-        )
-    },
-    OpRule {
-        // "Atlas 推理系列产品、Atlas 训练系列产品: self and out do not support FLOAT32, BFLOAT16".
-        older: &[F16],
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnUpsampleNearest2d",
-            "ops-cv: image/resize_nearest_neighbor_v2/docs/aclnnUpsampleNearest2d.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnIndexSelect",
-            "ops-nn: index/gather_v2/docs/aclnnIndexSelect.md",
-        )
-    },
-    OpRule {
-        absent_on: &[
-            SocFamily::Ascend910A,
-            SocFamily::Ascend310P,
-            SocFamily::Ascend310B,
-        ],
-        ..rule(
-            "aclnnIndexAdd",
-            "ops-nn: index/inplace_scatter_add/docs/aclnnIndexAdd.md",
-        )
-    },
-    rule(
-        "aclnnEmbedding",
-        "ops-nn: index/embedding/docs/aclnnEmbedding.md",
-    ),
-    rule(
-        "aclnnSoftmax",
-        "ops-nn: activation/softmax_v2/docs/aclnnSoftmax.md",
-    ),
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule("aclnnGelu", "ops-nn: activation/gelu/docs/aclnnGelu.md")
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnGeluV2",
-            "ops-nn: activation/gelu_v2/docs/aclnnGeluV2.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnSigmoid",
-            "ops-nn: activation/sigmoid/docs/aclnnSigmoid&aclnnInplaceSigmoid.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310P, SocFamily::Ascend310B],
-        ..rule(
-            "aclnnRelu",
-            "ops-nn: activation/relu/docs/aclnnRelu&aclnnInplaceRelu.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnBatchMatMul",
-            "ops-nn: matmul/batch_mat_mul_v3/docs/aclnnBatchMatMul.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnMatmul",
-            "ops-nn: matmul/mat_mul_v3/docs/aclnnMatmul.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnAddmm",
-            "ops-nn: matmul/mat_mul_v3/docs/aclnnAddmm&aclnnInplaceAddmm.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend910A],
-        ..rule(
-            "aclnnConvolution",
-            "ops-nn: conv/convolution_forward/docs/aclnnConvolution.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
-        ..rule("aclnnRmsNorm", "ops-nn: norm/rms_norm/docs/aclnnRmsNorm.md")
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310P],
-        ..rule(
-            "aclnnLayerNorm",
-            "ops-nn: norm/layer_norm_v4/docs/aclnnLayerNorm&aclnnLayerNormWithImplMode.md",
-        )
-    },
-    OpRule {
-        absent_on: &[
-            SocFamily::Ascend910A,
-            SocFamily::Ascend310P,
-            SocFamily::Ascend310B,
-        ],
-        ..rule(
-            "aclnnAdaLayerNorm",
-            "ops-nn: norm/ada_layer_norm/docs/aclnnAdaLayerNorm.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule(
-            "aclnnGroupNorm",
-            "ops-nn: norm/group_norm/docs/aclnnGroupNorm.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
-        ..rule(
-            "aclnnGroupNormSilu",
-            "ops-nn: norm/group_norm_silu/docs/aclnnGroupNormSilu.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend310B],
-        ..rule("aclnnSilu", "ops-nn: activation/swish/docs/aclnnSilu.md")
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
-        ..rule(
-            "aclnnGeGluV3",
-            "ops-nn: activation/ge_glu_v2/docs/aclnnGeGluV3.md",
-        )
-    },
-    OpRule {
-        absent_on: &[SocFamily::Ascend910A, SocFamily::Ascend310B],
-        ..rule(
-            "aclnnSwiGlu",
-            "ops-nn: activation/swi_glu/docs/aclnnSwiGlu.md",
-        )
-    },
-    OpRule {
-        absent_on: &[
-            SocFamily::Ascend910A,
-            SocFamily::Ascend310P,
-            SocFamily::Ascend310B,
-        ],
-        ..rule(
-            "aclnnRotaryPositionEmbedding",
-            "ops-transformer: posembedding/rotary_position_embedding/docs/aclnnRotaryPositionEmbedding.md",
-        )
-    },
+    rule("aclnnAdd", "ops-math: math/add/docs/aclnnAdd&aclnnInplaceAdd.md").absent(&[I, B]),
+    rule("aclnnAdds", "ops-math: math/add/docs/aclnnAdds.md").absent(&[B]),
+    rule("aclnnSub", "ops-math: math/sub/docs/aclnnSub&aclnnInplaceSub.md").absent(&[I]),
+    rule("aclnnSubs", "ops-math: math/sub/docs/aclnnSubs&aclnnInplaceSubs.md").absent(&[B]),
+    rule("aclnnMul", "ops-math: math/mul/docs/aclnnMul&aclnnInplaceMul.md"),
+    rule("aclnnMuls", "ops-math: math/muls/docs/aclnnMuls&aclnnInplaceMuls.md").absent(&[B]),
+    rule("aclnnDiv", "ops-math: math/div/docs/aclnnDiv&aclnnInplaceDiv.md").absent(&[I]),
+    rule("aclnnDivs", "ops-math: math/div/docs/aclnnDivs&aclnnInplaceDivs.md").absent(&[I, B]),
+    rule("aclnnNeg", "ops-math: math/neg/docs/aclnnNeg&aclnnInplaceNeg.md").absent(&[I]),
+    rule("aclnnExp", "ops-math: math/exp/docs/aclnnExp&aclnnInplaceExp.md").absent(&[T, I, B]),
+    rule("aclnnClamp", "ops-math: conversion/clip_by_value_v2/docs/aclnnClamp.md").absent(&[B]),
+    rule("aclnnCast", "ops-math: math/cast/docs/aclnnCast.md").absent(&[B]),
+    rule("aclnnInplaceCopy", "ops-math: conversion/view_copy/docs/aclnnInplaceCopy.md"),
+    rule("aclnnInplaceZero", "ops-math: math/zero_op/docs/aclnnInplaceZero.md").absent(&[B]),
+    rule("aclnnInplaceFillScalar", "ops-math: conversion/fill/docs/aclnnInplaceFillScalar.md").absent(&[B]),
+    rule("aclnnCat", "ops-math: conversion/concat_d/docs/aclnnCat.md").absent(&[B]),
+    rule("aclnnConstantPadNd", "ops-math: conversion/pad_v3/docs/aclnnConstantPadNd.md").absent(&[B]),
+    // "Atlas 推理系列产品、Atlas 训练系列产品: self and out do not support FLOAT32, BFLOAT16".
+    rule("aclnnUpsampleNearest2d", "ops-cv: image/resize_nearest_neighbor_v2/docs/aclnnUpsampleNearest2d.md").older(&[F16]).absent(&[B]),
+    rule("aclnnIndexSelect", "ops-nn: index/gather_v2/docs/aclnnIndexSelect.md").absent(&[B]),
+    rule("aclnnIndexAdd", "ops-nn: index/inplace_scatter_add/docs/aclnnIndexAdd.md").absent(&[T, I, B]),
+    rule("aclnnEmbedding", "ops-nn: index/embedding/docs/aclnnEmbedding.md"),
+    rule("aclnnSoftmax", "ops-nn: activation/softmax_v2/docs/aclnnSoftmax.md"),
+    rule("aclnnGelu", "ops-nn: activation/gelu/docs/aclnnGelu.md").absent(&[B]),
+    rule("aclnnGeluV2", "ops-nn: activation/gelu_v2/docs/aclnnGeluV2.md").absent(&[B]),
+    rule("aclnnSigmoid", "ops-nn: activation/sigmoid/docs/aclnnSigmoid&aclnnInplaceSigmoid.md").absent(&[B]),
+    rule("aclnnRelu", "ops-nn: activation/relu/docs/aclnnRelu&aclnnInplaceRelu.md").absent(&[I, B]),
+    rule("aclnnBatchMatMul", "ops-nn: matmul/batch_mat_mul_v3/docs/aclnnBatchMatMul.md").absent(&[B]),
+    rule("aclnnMatmul", "ops-nn: matmul/mat_mul_v3/docs/aclnnMatmul.md").absent(&[B]),
+    rule("aclnnAddmm", "ops-nn: matmul/mat_mul_v3/docs/aclnnAddmm&aclnnInplaceAddmm.md").absent(&[B]),
+    rule("aclnnConvolution", "ops-nn: conv/convolution_forward/docs/aclnnConvolution.md").absent(&[T]),
+    rule("aclnnRmsNorm", "ops-nn: norm/rms_norm/docs/aclnnRmsNorm.md").absent(&[T, B]),
+    rule("aclnnLayerNorm", "ops-nn: norm/layer_norm_v4/docs/aclnnLayerNorm&aclnnLayerNormWithImplMode.md").absent(&[I]),
+    rule("aclnnAdaLayerNorm", "ops-nn: norm/ada_layer_norm/docs/aclnnAdaLayerNorm.md").absent(&[T, I, B]),
+    rule("aclnnGroupNorm", "ops-nn: norm/group_norm/docs/aclnnGroupNorm.md").absent(&[B]),
+    rule("aclnnGroupNormSilu", "ops-nn: norm/group_norm_silu/docs/aclnnGroupNormSilu.md").absent(&[T, B]),
+    rule("aclnnSilu", "ops-nn: activation/swish/docs/aclnnSilu.md").absent(&[B]),
+    rule("aclnnGeGluV3", "ops-nn: activation/ge_glu_v2/docs/aclnnGeGluV3.md").absent(&[T, B]),
+    rule("aclnnSwiGlu", "ops-nn: activation/swi_glu/docs/aclnnSwiGlu.md").absent(&[T, B]),
+    rule("aclnnRotaryPositionEmbedding", "ops-transformer: posembedding/rotary_position_embedding/docs/aclnnRotaryPositionEmbedding.md").absent(&[T, I, B]),
 ];
 
 pub fn rule_of(op: &str) -> Option<&'static OpRule> {
