@@ -1,6 +1,5 @@
 //! Device memory blocks from the caching pool (csrc/npu_pool.h) and the pool's figures.
 
-use super::stream::NpuStream;
 use crate::bridge::ffi;
 use crate::error::{Result, backend};
 
@@ -15,11 +14,12 @@ pub struct DeviceBlock {
 }
 
 impl DeviceBlock {
-    pub(crate) fn allocate(stream: &NpuStream, bytes: usize) -> Result<Self> {
+    /// A block from the cache of the stream with this handle and NpuStream::id.
+    pub(crate) fn allocate(stream: usize, stream_id: u64, bytes: usize) -> Result<Self> {
         Ok(Self {
-            ptr: ffi::npu_pool_allocate(stream.raw(), bytes).map_err(backend)?,
+            ptr: ffi::npu_pool_allocate(stream, bytes).map_err(backend)?,
             bytes,
-            stream_id: stream.id(),
+            stream_id,
         })
     }
 

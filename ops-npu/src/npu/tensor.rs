@@ -71,7 +71,7 @@ impl NpuTensor {
             .checked_mul(dtype.size_in_bytes())
             .ok_or_else(|| OpsError::shape("shape", format!("{shape:?} overflows")))?;
         Ok(Self {
-            block: Arc::new(DeviceBlock::allocate(s, bytes)?),
+            block: Arc::new(DeviceBlock::allocate(s.raw(), s.id(), bytes)?),
             shape: shape.to_vec(),
             strides: contiguous_strides(shape),
             offset: 0,
@@ -109,7 +109,7 @@ impl NpuTensor {
     }
 
     /// Waits for `s`'s work, then copies the tensor to the host (a strided view is made
-    /// contiguous on the device first).
+    /// contiguous on the device first; `contiguous` lives with the copy op in ops).
     pub fn download<T: Bytes>(&self, s: &NpuStream) -> Result<Vec<T>> {
         if T::NPU_DTYPE != self.dtype {
             return Err(OpsError::Unsupported(format!(
@@ -340,17 +340,6 @@ impl NpuTensor {
         let mut t = self.clone();
         t.format = format;
         Ok(t)
-    }
-
-    /// This view as a contiguous tensor: itself when already contiguous, else a copy on
-    /// `s` (aclnnInplaceCopy reads the strided view).
-    pub fn contiguous(&self, s: &NpuStream) -> Result<Self> {
-        if self.is_contiguous() {
-            return Ok(self.clone());
-        }
-        let out = Self::empty(s, &self.shape, self.dtype)?.with_format(self.format)?;
-        super::ops::copy_into(s, &out, self)?;
-        Ok(out)
     }
 
     /// The descriptor the C++ side turns into an aclTensor.

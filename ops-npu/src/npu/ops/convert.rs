@@ -39,6 +39,19 @@ pub fn copy_into(s: &NpuStream, dst: &NpuTensor, src: &NpuTensor) -> Result<()> 
         .launch(s)
 }
 
+impl NpuTensor {
+    /// This view as a contiguous tensor: itself when already contiguous, else a copy on
+    /// `s` (aclnnInplaceCopy reads the strided view).
+    pub fn contiguous(&self, s: &NpuStream) -> Result<NpuTensor> {
+        if self.is_contiguous() {
+            return Ok(self.clone());
+        }
+        let out = NpuTensor::empty(s, self.shape(), self.dtype())?.with_format(self.format())?;
+        copy_into(s, &out, self)?;
+        Ok(out)
+    }
+}
+
 /// Sets every element of the view `t` to zero.
 pub fn zero(s: &NpuStream, t: &NpuTensor) -> Result<()> {
     rules::check("aclnnInplaceZero", "selfRef", t.dtype())?;
