@@ -165,6 +165,33 @@ pub fn ada_layer_norm(
     Ok(out)
 }
 
+/// The outputs of a GroupNorm(Silu) launch (out like x; mean and rstd [n, groups] in x's
+/// dtype, as both ops' docs give them), noted on the stream with the inputs.
+fn group_norm_launch_outputs(
+    s: &NpuStream,
+    x: &NpuTensor,
+    n: usize,
+    groups: usize,
+    gamma: &NpuTensor,
+    beta: &NpuTensor,
+) -> Result<(NpuTensor, NpuTensor, NpuTensor)> {
+    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
+    let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
+    let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
+    record(
+        s,
+        &[
+            Some(x),
+            Some(gamma),
+            Some(beta),
+            Some(&out),
+            Some(&mean),
+            Some(&rstd),
+        ],
+    );
+    Ok((out, mean, rstd))
+}
+
 /// (n, c, hw) of a GroupNorm input, with gamma/beta and groups checked against it.
 fn group_norm_dims(
     x: &NpuTensor,
@@ -208,20 +235,7 @@ pub fn group_norm(
     let beta = &beta.contiguous(s)?;
     let (n, c, hw) = group_norm_dims(x, groups, gamma, beta)?;
     crate::npu::rules::check("aclnnGroupNorm", "x", x.dtype())?;
-    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
-    let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
-    let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
-    record(
-        s,
-        &[
-            Some(x),
-            Some(gamma),
-            Some(beta),
-            Some(&out),
-            Some(&mean),
-            Some(&rstd),
-        ],
-    );
+    let (out, mean, rstd) = group_norm_launch_outputs(s, x, n, groups, gamma, beta)?;
     ffi::npu_group_norm(
         s.raw(),
         &x.desc(),
@@ -276,20 +290,7 @@ pub fn group_norm_silu(
     if !fused {
         return separate();
     }
-    let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
-    let mean = NpuTensor::empty(s, &[n, groups], x.dtype())?;
-    let rstd = NpuTensor::empty(s, &[n, groups], x.dtype())?;
-    record(
-        s,
-        &[
-            Some(x),
-            Some(gamma),
-            Some(beta),
-            Some(&out),
-            Some(&mean),
-            Some(&rstd),
-        ],
-    );
+    let (out, mean, rstd) = group_norm_launch_outputs(s, x, n, groups, gamma, beta)?;
     match ffi::npu_group_norm_silu(
         s.raw(),
         &x.desc(),
