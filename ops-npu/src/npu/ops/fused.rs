@@ -46,6 +46,17 @@ fn check_vector(arg: &'static str, x: &NpuTensor, t: Option<&NpuTensor>, len: us
     Ok(())
 }
 
+/// The inputs as dense tensors (a view is copied on `s`): several of these kernels' docs
+/// require contiguous inputs. Called after the checks, so a refused call launches nothing.
+fn dense<const N: usize>(s: &NpuStream, ts: [&NpuTensor; N]) -> Result<[NpuTensor; N]> {
+    let mut out = Vec::with_capacity(N);
+    for t in ts {
+        out.push(t.contiguous(s)?);
+    }
+    out.try_into()
+        .map_err(|_| OpsError::Backend("dense: input count changed".into()))
+}
+
 /// Notes a launch of the fused entry points (the general ops note theirs in OpCall).
 fn record(s: &NpuStream, tensors: &[Option<&NpuTensor>]) {
     let blocks: Vec<_> = tensors.iter().flatten().map(|t| t.block()).collect();
@@ -63,12 +74,11 @@ pub fn rms_norm(
     gamma: &NpuTensor,
     eps: f32,
 ) -> Result<(NpuTensor, NpuTensor)> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
-    let gamma = &gamma.contiguous(s)?;
     let (_, dim) = last_dim("x", x)?;
     crate::npu::rules::check("aclnnRmsNorm", "x", x.dtype())?;
     check_vector("gamma", x, Some(gamma), dim)?;
+    let [x, gamma] = dense(s, [x, gamma])?;
+    let (x, gamma) = (&x, &gamma);
     let y = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mut rshape = x.shape().to_vec();
     if let Some(last) = rshape.last_mut() {
@@ -96,17 +106,16 @@ pub fn layer_norm(
     bias: Option<&NpuTensor>,
     eps: f32,
 ) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
+    let (_, dim) = last_dim("x", x)?;
+    crate::npu::rules::check("aclnnLayerNorm", "x", x.dtype())?;
+    check_vector("weight", x, weight, dim)?;
+    check_vector("bias", x, bias, dim)?;
     let x = &x.contiguous(s)?;
     let (weight, bias) = (
         weight.map(|t| t.contiguous(s)).transpose()?,
         bias.map(|t| t.contiguous(s)).transpose()?,
     );
     let (weight, bias) = (weight.as_ref(), bias.as_ref());
-    let (_, dim) = last_dim("x", x)?;
-    crate::npu::rules::check("aclnnLayerNorm", "x", x.dtype())?;
-    check_vector("weight", x, weight, dim)?;
-    check_vector("bias", x, bias, dim)?;
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     record(s, &[Some(x), weight, bias, Some(&out)]);
     ffi::npu_layer_norm(
@@ -130,10 +139,6 @@ pub fn ada_layer_norm(
     shift: &NpuTensor,
     eps: f32,
 ) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
-    let scale = &scale.contiguous(s)?;
-    let shift = &shift.contiguous(s)?;
     let &[b, _, d] = x.shape() else {
         return Err(OpsError::shape(
             "x",
@@ -150,6 +155,8 @@ pub fn ada_layer_norm(
         }
         check_same_dtype(arg, x, t)?;
     }
+    let [x, scale, shift] = dense(s, [x, scale, shift])?;
+    let (x, scale, shift) = (&x, &scale, &shift);
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let m = [b, 1, d];
     record(s, &[Some(x), Some(scale), Some(shift), Some(&out)]);
@@ -229,12 +236,10 @@ pub fn group_norm(
     beta: &NpuTensor,
     eps: f32,
 ) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
-    let gamma = &gamma.contiguous(s)?;
-    let beta = &beta.contiguous(s)?;
     let (n, c, hw) = group_norm_dims(x, groups, gamma, beta)?;
     crate::npu::rules::check("aclnnGroupNorm", "x", x.dtype())?;
+    let [x, gamma, beta] = dense(s, [x, gamma, beta])?;
+    let (x, gamma, beta) = (&x, &gamma, &beta);
     let (out, mean, rstd) = group_norm_launch_outputs(s, x, n, groups, gamma, beta)?;
     ffi::npu_group_norm(
         s.raw(),
@@ -275,10 +280,6 @@ pub fn group_norm_silu(
     beta: &NpuTensor,
     eps: f32,
 ) -> Result<(NpuTensor, GroupNormSiluPath)> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
-    let gamma = &gamma.contiguous(s)?;
-    let beta = &beta.contiguous(s)?;
     let (n, _, _) = group_norm_dims(x, groups, gamma, beta)?;
     let separate = || -> Result<(NpuTensor, GroupNormSiluPath)> {
         let normed = group_norm(s, x, groups, gamma, beta, eps)?;
@@ -290,6 +291,8 @@ pub fn group_norm_silu(
     if !fused {
         return separate();
     }
+    let [x, gamma, beta] = dense(s, [x, gamma, beta])?;
+    let (x, gamma, beta) = (&x, &gamma, &beta);
     let (out, mean, rstd) = group_norm_launch_outputs(s, x, n, groups, gamma, beta)?;
     match ffi::npu_group_norm_silu(
         s.raw(),
@@ -316,9 +319,8 @@ pub fn group_norm_silu(
 
 /// aclnnSilu: x * sigmoid(x) elementwise.
 pub fn silu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
     crate::npu::rules::check("aclnnSilu", "x", x.dtype())?;
+    let x = &x.contiguous(s)?;
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     record(s, &[Some(x), Some(&out)]);
     ffi::npu_silu(s.raw(), &x.desc(), &out.desc()).map_err(backend)?;
@@ -337,10 +339,9 @@ fn halves(x: &NpuTensor) -> Result<Vec<usize>> {
 
 /// aclnnGeGluV3 (GELU on the second half, diffusers' order).
 pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
     crate::npu::rules::check("aclnnGeGluV3", "x", x.dtype())?;
     let shape = halves(x)?;
+    let x = &x.contiguous(s)?;
     let out = NpuTensor::empty(s, &shape, x.dtype())?;
     let out_gelu = NpuTensor::empty(s, &shape, x.dtype())?;
     let approximate = i64::from(gelu == Gelu::Tanh);
@@ -358,9 +359,8 @@ pub fn geglu(s: &NpuStream, x: &NpuTensor, gelu: Gelu) -> Result<NpuTensor> {
 
 /// aclnnSwiGlu: silu(first half) * second half.
 pub fn swiglu(s: &NpuStream, x: &NpuTensor) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
     crate::npu::rules::check("aclnnSwiGlu", "x", x.dtype())?;
+    let x = &x.contiguous(s)?;
     let out = NpuTensor::empty(s, &halves(x)?, x.dtype())?;
     record(s, &[Some(x), Some(&out)]);
     ffi::npu_swiglu(s.raw(), &x.desc(), &out.desc()).map_err(backend)?;
@@ -376,10 +376,6 @@ pub fn rope(
     layout: Layout,
     mode: RopeMode,
 ) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let x = &x.contiguous(s)?;
-    let cos = &cos.contiguous(s)?;
-    let sin = &sin.contiguous(s)?;
     let &[_, b, c, d] = x.shape() else {
         return Err(OpsError::shape(
             "x",
@@ -400,6 +396,8 @@ pub fn rope(
         }
         check_same_dtype(arg, x, t)?;
     }
+    let [x, cos, sin] = dense(s, [x, cos, sin])?;
+    let (x, cos, sin) = (&x, &cos, &sin);
     let out = NpuTensor::empty(s, x.shape(), x.dtype())?;
     let mode = i64::from(mode == RopeMode::Interleaved);
     record(s, &[Some(x), Some(cos), Some(sin), Some(&out)]);
@@ -417,9 +415,6 @@ pub fn rope(
 
 /// aclnnMatmul of [m, k] x [k, n], with the SoC's cubeMathType.
 pub fn matmul(rt: &NpuRuntime, s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> Result<NpuTensor> {
-    // Views are made dense first: several of these ops' docs require contiguous inputs.
-    let a = &a.contiguous(s)?;
-    let b = &b.contiguous(s)?;
     let (&[m, k], &[k2, n]) = (a.shape(), b.shape()) else {
         return Err(OpsError::shape("a", "matmul takes two 2-d tensors"));
     };
@@ -431,6 +426,8 @@ pub fn matmul(rt: &NpuRuntime, s: &NpuStream, a: &NpuTensor, b: &NpuTensor) -> R
     }
     check_same_dtype("b", a, b)?;
     crate::npu::rules::check("aclnnMatmul", "a", a.dtype())?;
+    let [a, b] = dense(s, [a, b])?;
+    let (a, b) = (&a, &b);
     let out = NpuTensor::empty(s, &[m, n], a.dtype())?;
     record(s, &[Some(a), Some(b), Some(&out)]);
     ffi::npu_matmul(
@@ -520,7 +517,7 @@ pub fn attention(
         return Ok((out, None, route));
     };
     // The fused kernels read dense inputs, and their pse must be in the query's dtype.
-    let (q, k, v) = (q.contiguous(s)?, k.contiguous(s)?, v.contiguous(s)?);
+    let [q, k, v] = dense(s, [q, k, v])?;
     let bias = match opts.bias {
         Some(b) => Some(pse_for(s, b, q.dtype(), hq, sq, skv)?),
         None => None,
