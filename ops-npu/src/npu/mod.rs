@@ -189,20 +189,6 @@ pub(crate) fn opened_soc() -> Option<(&'static str, SocTraits)> {
     OPENED_SOC.get().map(|(s, t)| (s.as_str(), *t))
 }
 
-/// Fails with a clear error when the opened SoC has no kernels for `dtype` (bf16 on
-/// 310P and 910A, per the `device` crate's SoC table), naming the argument.
-pub(crate) fn check_dtype_supported(arg: &'static str, dtype: NpuDType) -> Result<()> {
-    match OPENED_SOC.get() {
-        Some((soc, traits)) if dtype == NpuDType::BF16 && !traits.bf16 => {
-            Err(OpsError::Unsupported(format!(
-                "{arg}: {} has no bf16 kernels; use f16 or f32",
-                if soc.is_empty() { "this SoC" } else { soc }
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Whether this process has opened the NPU runtime (it stays open until exit).
 pub fn is_open() -> bool {
     ffi::npu_is_open()

@@ -9,7 +9,7 @@ use crate::glu::Gelu;
 use crate::npu::bytes::Bytes;
 use crate::npu::dtype::NpuDType;
 use crate::npu::tensor::absent;
-use crate::npu::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor, check_dtype_supported};
+use crate::npu::{AttentionRoute, NpuRuntime, NpuStream, NpuTensor};
 use crate::rope::RopeMode;
 use crate::tensor::{Element, TensorView};
 
@@ -215,7 +215,6 @@ fn group_norm_dims(
             ));
         }
     };
-    check_dtype_supported("x", x.dtype())?;
     if groups == 0 || c % groups != 0 {
         return Err(OpsError::shape(
             "groups",
