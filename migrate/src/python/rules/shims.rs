@@ -137,13 +137,7 @@ impl Checker<'_> {
     /// Leaves a use as written and says why it has no stand-in.
     fn block_shim(&mut self, at: TextRange, shim: Shim, why: String) {
         self.shim_blocked.push(at);
-        let entry = if shim.is_optimizer() {
-            &APEX
-        } else if matches!(shim, Shim::FlashAttn | Shim::FlashVarlen) {
-            &FLASH_ATTN
-        } else {
-            &XFORMERS
-        };
+        let entry = library_entry(shim);
         let fix = self.shim_fix(shim);
         self.diag(entry, at, format!("{}: {why}", shim.library_name()))
             .set_severity(Severity::Error)
@@ -207,13 +201,7 @@ impl Checker<'_> {
     }
 
     fn value_use(&mut self, range: TextRange, shim: Shim) {
-        let entry = if shim.is_optimizer() {
-            &APEX
-        } else if matches!(shim, Shim::FlashAttn | Shim::FlashVarlen) {
-            &FLASH_ATTN
-        } else {
-            &XFORMERS
-        };
+        let entry = library_entry(shim);
         let text = self.text(&range).to_string();
         self.diag(
             entry,
@@ -287,5 +275,16 @@ calls only"
             format!("{text} ({qualified}) has no portable replacement"),
         )
         .set_severity(severity);
+    }
+}
+
+/// The diagnostic that reports a library use no stand-in covers.
+fn library_entry(shim: Shim) -> &'static Entry {
+    if shim.is_optimizer() {
+        &APEX
+    } else if matches!(shim, Shim::FlashAttn | Shim::FlashVarlen) {
+        &FLASH_ATTN
+    } else {
+        &XFORMERS
     }
 }
