@@ -74,12 +74,6 @@ impl From<DType> for NpuDType {
     }
 }
 
-impl PartialEq<DType> for NpuDType {
-    fn eq(&self, other: &DType) -> bool {
-        *self == NpuDType::from(*other)
-    }
-}
-
 impl std::fmt::Display for NpuDType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -5,7 +5,7 @@
 
 use super::dtype::NpuDType;
 use crate::error::{OpsError, Result};
-use device::npu::soc::{SocFamily, SocTraits};
+use device::npu::soc::SocFamily;
 
 use NpuDType::{BF16, F16, F32};
 
@@ -95,26 +95,13 @@ pub const TABLE: &[OpRule] = &[
     rule("aclnnRotaryPositionEmbedding", "ops-transformer: posembedding/rotary_position_embedding/docs/aclnnRotaryPositionEmbedding.md").absent(&[T, I, B]),
 ];
 
-pub fn rule_of(op: &str) -> Option<&'static OpRule> {
+fn rule_of(op: &str) -> Option<&'static OpRule> {
     TABLE.iter().find(|r| r.op == op)
 }
 
 /// Refuses `dtype` for `arg` of `op` on the opened SoC when the op's doc does.
 pub(crate) fn check(op: &'static str, arg: &'static str, dtype: NpuDType) -> Result<()> {
-    let Some((soc, traits)) = super::opened_soc() else {
-        return Ok(());
-    };
-    check_on(op, arg, dtype, soc, traits)
-}
-
-pub(crate) fn check_on(
-    op: &'static str,
-    arg: &'static str,
-    dtype: NpuDType,
-    soc: &str,
-    traits: SocTraits,
-) -> Result<()> {
-    let Some(rule) = rule_of(op) else {
+    let (Some((soc, traits)), Some(rule)) = (super::opened_soc(), rule_of(op)) else {
         return Ok(());
     };
     let soc = if soc.is_empty() { "this SoC" } else { soc };

@@ -167,11 +167,6 @@ impl NpuTensor {
                 .all(|((&d, &s), c)| d == 1 || s == c)
     }
 
-    /// Whether two tensors share storage (one is a view of the other, or both of one).
-    pub fn shares_storage(&self, other: &NpuTensor) -> bool {
-        Arc::ptr_eq(&self.block, &other.block)
-    }
-
     pub(crate) fn block(&self) -> &Arc<DeviceBlock> {
         &self.block
     }

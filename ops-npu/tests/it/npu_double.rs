@@ -11,7 +11,9 @@ use ops_npu::attention::{AttentionOptions, Layout, attention_with};
 use ops_npu::glu::{Gelu, geglu, swiglu};
 use ops_npu::norm::{ada_layer_norm, group_norm, layer_norm, rms_norm};
 use ops_npu::npu::ops::{self, AttentionPath, GroupNormSiluPath, NpuAttentionOptions};
-use ops_npu::npu::{AttentionRoute, Bytes, NpuLibraries, NpuRuntime, NpuStream, NpuTensor};
+use ops_npu::npu::{
+    AttentionRoute, Bytes, NpuDType, NpuLibraries, NpuRuntime, NpuStream, NpuTensor,
+};
 use ops_npu::rope::{RopeMode, rope};
 use ops_npu::{Implementation, OpsError, TensorView};
 use std::path::Path;
@@ -369,7 +371,7 @@ fn ascend310p_rejects_flash_attention_and_the_caller_falls_back_body() {
     )
     .unwrap();
     assert!(matches!(path, AttentionPath::CpuFallback(_)), "{path:?}");
-    assert_eq!(out.dtype(), device::DType::F16);
+    assert_eq!(out.dtype(), NpuDType::F16);
     let want = attention_with(
         TensorView::new(&q16, &shape).unwrap(),
         TensorView::new(&k16, &shape).unwrap(),
@@ -696,7 +698,7 @@ fn every_kernel_at<T: Bytes + ops_npu::Element>(rt: &NpuRuntime, s: &NpuStream, 
     let bv = TensorView::new(&b, &[16]).unwrap();
 
     let (y, rstd) = ops::rms_norm(s, &xd, &wd, 1e-6).unwrap();
-    assert_eq!(rstd.dtype(), device::DType::F32);
+    assert_eq!(rstd.dtype(), NpuDType::F32);
     check(
         "rms_norm",
         &y,

@@ -14,6 +14,7 @@ fn freed_blocks_serve_the_next_allocation_on_their_stream_and_go_back_on_empty_c
     let before = PoolStats::now();
     let mallocs = || counter(&env.root, "libascendcl.so", "fake_mallocs");
     let m0 = mallocs();
+    let (launches, syncs) = (s.launches(), s.synchronizations());
     // A denoise-loop shape of work: every step allocates and frees the same sizes.
     let mut rng = Rng::new(401);
     let x = to_npu(s, &random(&mut rng, &[64, 64], DType::F32));
@@ -23,6 +24,9 @@ fn freed_blocks_serve_the_next_allocation_on_their_stream_and_go_back_on_empty_c
         drop((y, z));
     }
     let after = PoolStats::now();
+    // Twenty launches and no host synchronisation: nothing was downloaded.
+    assert_eq!(s.launches() - launches, 20);
+    assert_eq!(s.synchronizations(), syncs);
     // Blocks for x, y, z and one workspace on the first step; later steps reuse them.
     assert!(after.cache_hits - before.cache_hits >= 18, "{after:?}");
     assert!(mallocs() - m0 <= 4, "aclrtMalloc calls: {}", mallocs() - m0);
