@@ -122,6 +122,15 @@ pub fn candle_dtype(dtype: device::DType) -> candle_core::DType {
 /// The candle device for `--device`, or why there is none (CUDA not compiled in, no
 /// such GPU), as bad input. An NPU is refused here too; callers that can say more about
 /// what does run on the NPU check for it first.
+/// The device --device names, opened (for an NPU: its runtime and stream). A host without
+/// CANN is bad input naming where it was looked for.
+pub fn model_device(
+    device: device::Device,
+) -> Result<pipelines::model_tensor::ModelDevice, crate::exit::Failure> {
+    pipelines::model_tensor::ModelDevice::open(device)
+        .map_err(|e| crate::exit::bad(format!("--device {device}: {e}")))
+}
+
 pub fn candle_device(device: device::Device) -> Result<candle_core::Device, crate::exit::Failure> {
     device
         .to_candle()

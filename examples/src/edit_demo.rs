@@ -48,7 +48,7 @@ pub fn prepare(
         refine_model: None,
         seed: crate::edit_recipes::SEED,
         dtype: candle_core::DType::F32,
-        device: candle_core::Device::Cpu,
+        device: candle_core::Device::Cpu.into(),
     })
 }
 

@@ -17,6 +17,7 @@ use candle_core::{DType, Device, Tensor};
 use pipelines::bench::{RandomWeights, median, peak_rss_bytes};
 use pipelines::hidream::transformer::{HiDreamTransformer, TransformerConfig, TransformerInputs};
 use pipelines::layers::Kernels;
+use pipelines::model_tensor::Tensor as MTensor;
 use std::time::Instant;
 
 struct Args {
@@ -91,13 +92,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = Device::Cpu;
     let cfg = config(args.heads)?;
     let vb = RandomWeights { seed: 0 }.var_builder(args.dtype, &device);
-    let model = HiDreamTransformer::new(cfg.clone(), vb, Kernels::Fused)?;
+    let model = HiDreamTransformer::new(cfg.clone(), vb.into(), Kernels::Fused)?;
     let latent = args.size / 8;
-    let latents = Tensor::randn(0f32, 1.0, (1, cfg.in_channels, latent, latent), &device)?;
+    let randn = |shape: &[usize]| -> candle_core::Result<MTensor> {
+        Ok(Tensor::randn(0f32, 1.0, shape, &device)?.into())
+    };
+    let latents = randn(&[1, cfg.in_channels, latent, latent])?;
     let timesteps = Tensor::new(&[500f32], &device)?;
-    let t5 = Tensor::randn(0f32, 1.0, (1, args.tokens, 4096), &device)?;
-    let llama = Tensor::randn(0f32, 1.0, (32, 1, args.tokens, 4096), &device)?;
-    let pooled = Tensor::randn(0f32, 1.0, (1, 2048), &device)?;
+    let t5 = randn(&[1, args.tokens, 4096])?;
+    let llama = randn(&[32, 1, args.tokens, 4096])?;
+    let pooled = randn(&[1, 2048])?;
     let inputs = TransformerInputs {
         latents: &latents,
         timesteps: &timesteps,
@@ -109,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for step in 0..args.warmup + args.steps {
         let start = Instant::now();
         let out = model.forward(&inputs)?;
-        out.flatten_all()?.sum(0)?.to_scalar::<f32>()?;
+        out.into_host()?.flatten_all()?.sum(0)?.to_scalar::<f32>()?;
         if step >= args.warmup {
             times.push(start.elapsed().as_secs_f64());
         }

@@ -14,6 +14,7 @@ use candle_core::{DType, Device, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::var_builder::SimpleBackend;
 use device::TorchRng;
+use pipelines::model_tensor::Tensor as MTensor;
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::accel::{Accelerations, CfgParallel};
 use pipelines::sd::config::UNetConfig;
@@ -99,7 +100,10 @@ fn main() -> Result<()> {
     let dev = Device::Cpu;
     let config: UNetConfig =
         serde_json::from_str(SD21_BASE_UNET).map_err(candle_core::Error::msg)?;
-    let vb = VarBuilder::from_backend(Box::new(RandomWeights), DType::F32, dev.clone());
+    let vb = pipelines::model_tensor::VarBuilder::new(
+        VarBuilder::from_backend(Box::new(RandomWeights), DType::F32, dev.clone()),
+        dev.clone().into(),
+    );
     let unet = UNet2DConditionModel::new(vb, &config)?;
     let latent = size / 8;
     let mut rng = TorchRng::new(0);
@@ -109,6 +113,10 @@ fn main() -> Result<()> {
         &dev,
     )?;
     let context = Tensor::from_vec(rng.randn_f32(2 * 77 * 1024), (2, 77, 1024), &dev)?;
+    let (sample_m, context_m) = (
+        MTensor::from(sample.clone()),
+        MTensor::from(context.clone()),
+    );
 
     // Baseline and ToMe calls alternate, and each keeps its fastest run: on a shared
     // machine interference only ever adds time, so the minimum is the steadier figure.
@@ -121,7 +129,7 @@ fn main() -> Result<()> {
         for (i, accel) in variants.iter().enumerate() {
             let mut hooks = accel.hooks(None);
             let start = Instant::now();
-            unet.forward_with(&sample, 501.0, &context, &mut hooks)?;
+            unet.forward_with(&sample_m, 501.0, &context_m, &mut hooks)?;
             if round > 0 {
                 best[i] = best[i].min(start.elapsed().as_secs_f64());
             }
@@ -146,12 +154,12 @@ fn main() -> Result<()> {
     let split = median_secs(runs, || {
         let plain = Accelerations::default();
         let mut hooks = Box::new([plain.hooks(Some(2)), plain.hooks(Some(2))]);
-        let half = |t: &Tensor, i| t.narrow(0, i, 1);
+        let half = |t: &MTensor, i| t.narrow(0, i, 1);
         parallel
             .run(
                 &unet,
-                (&half(&sample, 0)?, 501.0),
-                (&half(&context, 0)?, &half(&context, 1)?),
+                (&half(&sample_m, 0)?, 501.0),
+                (&half(&context_m, 0)?, &half(&context_m, 1)?),
                 &mut hooks,
             )
             .map(|_| ())
@@ -169,8 +177,10 @@ fn main() -> Result<()> {
             let timesteps = sched.timesteps().to_vec();
             for (i, &t) in timesteps.iter().enumerate() {
                 hooks.begin_step(i);
-                let noise =
-                    unet.forward_with(&Tensor::cat(&[&x, &x], 0)?, t, &context, &mut hooks)?;
+                let input = MTensor::from(Tensor::cat(&[&x, &x], 0)?);
+                let noise = unet
+                    .forward_with(&input, t, &context_m, &mut hooks)?
+                    .into_host()?;
                 let (u, c) = (noise.narrow(0, 0, 1)?, noise.narrow(0, 1, 1)?);
                 let guided = (&u + ((c - &u)? * 7.5)?)?;
                 x = sched.step(&guided, t, &x, &mut rng.clone())?;

@@ -39,6 +39,7 @@ pub mod input_file;
 pub mod layers;
 pub mod lora;
 pub mod model_source;
+pub mod model_tensor;
 pub mod models;
 pub mod output_file;
 pub mod python_json;

@@ -168,7 +168,10 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
     let runs = checked_runs(args, &config)?;
     let (device_id, device) = bench_device(&args.device)?;
     let loading = Instant::now();
-    let vb = RandomWeights { seed: args.seed }.var_builder(args.dtype, &device);
+    let vb = pipelines::model_tensor::VarBuilder::new(
+        RandomWeights { seed: args.seed }.var_builder(args.dtype, &device),
+        device.clone().into(),
+    );
     let unet = UNet2DConditionModel::with_kernels(vb, &config, args.attention)
         .map_err(|e| failed(e.to_string()))?;
     let load_s = loading.elapsed().as_secs_f64();
@@ -183,8 +186,8 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
             .and_then(|t| t.to_dtype(args.dtype))
             .map_err(Failure::from)
     };
-    let sample = normal(&[args.batch, 4, latent, latent])?;
-    let context = normal(&[args.batch, 77, 1024])?;
+    let sample = normal(&[args.batch, 4, latent, latent])?.into();
+    let context = normal(&[args.batch, 77, 1024])?.into();
 
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
     for round in 0..args.warmup + args.steps {

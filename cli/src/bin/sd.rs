@@ -10,13 +10,13 @@ use cli::output_paths::check_outputs;
 use cli::progress::step_bar;
 use cli::seed::SeedArg;
 use cli::values;
-use device::Device;
 use pipelines::error::ModelError;
 use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::image::{stage_png, to_rgb8};
 use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
 use pipelines::lora::{LoraFile, LoraSpec};
+use pipelines::model_tensor::ModelDevice;
 use pipelines::models::autoencoders::untiled_decode_bytes;
 use pipelines::schedulers::{self, Sampler};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
@@ -249,24 +249,15 @@ fn model_and_checkpoint(args: &Args) -> Result<(PathBuf, Option<Arc<Checkpoint>>
     Ok((folder, Some(checkpoint)))
 }
 
-/// The candle device for --device; an NPU is refused with what does and does not run there.
-fn candle_device(device: Device) -> Result<candle_core::Device, Failure> {
-    if let Device::Npu(i) = device {
-        return Err(bad(format!(
-            "--device npu:{i}: end-to-end Stable Diffusion on an Ascend NPU does not exist yet.\n\
-             What exists: NPU discovery and health checks (`doctor`), and the fused kernels in \
-             ops-npu (attention, GroupNorm, GEGLU) being wired in as the layers this pipeline \
-             uses. What cannot run on the NPU yet: the text encoder, UNet and VAE as a whole \
-             (they execute on candle, which has no NPU backend). Nothing was run on the CPU \
-             instead; use --device cpu (or cuda:N) explicitly."
-        )));
-    }
-    values::candle_device(device)
-}
-
 /// The second device for --cfg-parallel: the next one of the same kind.
-fn second_device(first: &candle_core::Device) -> Result<candle_core::Device, Failure> {
-    match first {
+fn second_device(first: &ModelDevice) -> Result<ModelDevice, Failure> {
+    let ModelDevice::Candle(first) = first else {
+        return Err(bad(
+            "--cfg-parallel is not available on an NPU yet (two-chip CFG needs each worker \
+             thread bound to its own chip); run without it",
+        ));
+    };
+    let second = match first {
         candle_core::Device::Cpu => Ok(candle_core::Device::Cpu),
         candle_core::Device::Cuda(_) => {
             let ordinal = match first.location() {
@@ -283,7 +274,8 @@ fn second_device(first: &candle_core::Device) -> Result<candle_core::Device, Fai
             "--cfg-parallel is not available on {:?}",
             other.location()
         ))),
-    }
+    }?;
+    Ok(ModelDevice::Candle(second))
 }
 
 fn accelerations(
@@ -293,6 +285,11 @@ fn accelerations(
     (seed, guidance): &(u64, f64),
 ) -> Result<Accelerations, Failure> {
     let mut accel = Accelerations::default();
+    if let (Some(_), ModelDevice::Npu(_)) = (a.tome, sd.device()) {
+        return Err(bad(
+            "--tome is a CPU kernel with no NPU route; drop --tome or run on --device cpu",
+        ));
+    }
     if let Some(ratio) = a.tome {
         if !(ratio > 0.0 && ratio <= pipelines::sd::accel::tome::MAX_RATIO) {
             return Err(bad(format!("--tome {ratio} is outside (0, 0.75]")));
@@ -463,11 +460,10 @@ fn run(args: &Args) -> Result<(), Failure> {
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&outputs);
     let (model, checkpoint) = model_and_checkpoint(args)?;
     let model = model.as_path();
-    if let Some(i) = args.device.names_npu() {
-        candle_device(Device::Npu(i))?;
-    }
     let choice = choose_here(&args.device, args.dtype, None)?;
-    let device = candle_device(choice.device)?;
+    let model_device = values::model_device(choice.device)?;
+    // Latents, noise and images live on the host side of the model device.
+    let device = model_device.host();
     let (dtype, kernels) = (values::candle_dtype(choice.dtype), args.attention);
     if !(args.strength > 0.0 && args.strength <= 1.0) {
         return Err(bad(format!(
@@ -502,7 +498,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         loras: loras.into(),
         checkpoint,
     };
-    let mut sd = StableDiffusion::load_with(model, &device, options)?
+    let mut sd = StableDiffusion::load_with(model, model_device, options)?
         .with_clip_skip(args.clip_skip)
         .map_err(|e| bad(format!("--clip-skip: {e}")))?;
     if args.vae_slicing {

@@ -75,7 +75,10 @@ fn run(args: &Args) -> Result<(), Failure> {
     pipelines::host_memory::keep_freed_memory();
     let config = sd21_vae_config().map_err(|e| failed(e.to_string()))?;
     let device = Device::Cpu;
-    let vb = RandomWeights { seed: 0 }.var_builder(args.dtype, &device);
+    let vb = pipelines::model_tensor::VarBuilder::new(
+        RandomWeights { seed: 0 }.var_builder(args.dtype, &device),
+        device.clone().into(),
+    );
     let mut vae = AutoencoderKL::with_kernels(vb, &config, args.attention)
         .map_err(|e| failed(e.to_string()))?;
     if args.tiling {
@@ -87,7 +90,9 @@ fn run(args: &Args) -> Result<(), Failure> {
         .map_err(|e| failed(e.to_string()))?;
     let baseline = peak_rss_bytes();
     let started = Instant::now();
-    let image = vae.decode(&latents).map_err(|e| failed(e.to_string()))?;
+    let image = vae
+        .decode(&latents.into())
+        .map_err(|e| failed(e.to_string()))?;
     let seconds = started.elapsed().as_secs_f64();
     let peak = peak_rss_bytes();
     drop(image);

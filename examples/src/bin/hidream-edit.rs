@@ -12,7 +12,6 @@ use cli::model_arg::resolve_in_place;
 use cli::output_paths::check_outputs;
 use cli::progress::Progress;
 use cli::values;
-use device::Device;
 use examples::edit_demo;
 use examples::edit_recipes::{self, EditRecipe};
 use pipelines::generation_info::{GenerationInfo, a1111_sampler};
@@ -216,7 +215,7 @@ fn apply_choices(s: &mut EditSettings, args: &Args, recipe: &EditRecipe, e1_full
 fn user_job(
     args: &Args,
     recipe: &EditRecipe,
-    (dtype, device): (DType, candle_core::Device),
+    (dtype, device): (DType, pipelines::model_tensor::ModelDevice),
     sources: &mut Vec<(String, ResolvedModel)>,
 ) -> Result<EditJob, Failure> {
     let (Some(model), Some(llama), Some(image)) = (&args.model, &args.llama, &args.image) else {
@@ -253,14 +252,11 @@ fn user_job(
 
 /// The device and dtype `--device` / `--dtype` and the environment choose; bf16 by default
 /// (HiDream is published in it).
-fn device_and_dtype(args: &Args) -> Result<(DType, candle_core::Device), Failure> {
-    if let Some(i) = args.device.names_npu() {
-        values::candle_device(Device::Npu(i))?;
-    }
+fn device_and_dtype(args: &Args) -> Result<(DType, pipelines::model_tensor::ModelDevice), Failure> {
     let choice = choose_here(&args.device, args.dtype, Some(device::DType::BF16))?;
     Ok((
         values::candle_dtype(choice.dtype),
-        values::candle_device(choice.device)?,
+        values::model_device(choice.device)?,
     ))
 }
 

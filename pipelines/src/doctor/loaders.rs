@@ -9,6 +9,7 @@ use crate::config::read_config;
 use crate::encoders::clip::{ClipTextConfig, ClipTextModel, ClipTokenizer};
 use crate::hidream::transformer::{HiDreamTransformer, TransformerConfig};
 use crate::layers::Kernels;
+use crate::model_tensor::{ModelDevice, VarBuilder as ModelVars};
 use crate::models::autoencoders::{AutoencoderKL, VaeConfig};
 use crate::schedulers::{self, SchedulerConfig};
 use crate::sd::config::UNetConfig;
@@ -100,12 +101,14 @@ fn text<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-/// Builds a model over `vars` when there are any (see [`check`]).
+/// Builds a model over `vars` (on the CPU) when there are any (see [`check`]).
 fn build<E: std::fmt::Display>(
     vars: Option<VarBuilder<'static>>,
-    model: impl FnOnce(VarBuilder<'static>) -> Result<(), E>,
+    model: impl FnOnce(ModelVars<'static>) -> Result<(), E>,
 ) -> Result<(), String> {
-    vars.map_or(Ok(()), |vb| model(vb).map_err(text))
+    vars.map_or(Ok(()), |vb| {
+        model(ModelVars::new(vb, ModelDevice::Candle(Device::Cpu))).map_err(text)
+    })
 }
 
 /// Runs the loader's checks for component `name` of a `pipeline` folder at `root`.

@@ -4,13 +4,12 @@
 //! output with it). RMSNorm, rotary embeddings (plain, or Llama-3.1's `llama3` frequency
 //! rescaling), grouped-query attention under a causal and padding mask, SwiGLU MLP.
 
-use super::{EncoderError, attention, key_padding_mask, stacked_linear};
+use super::{EncoderError, attention, key_mask, stacked_linear};
 use crate::config::{ConfigError, read_checked_config};
 use crate::layers::{Embedding, EmbeddingConfig, Linear, LinearConfig};
-use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::VarBuilder;
+use crate::model_tensor::{ModelDevice, Tensor, VarBuilder};
+use candle_core::{DType, Result};
 use ops_npu::attention::Layout;
-use ops_npu::candle_ops;
 use ops_npu::rope::RopeMode;
 use serde::Deserialize;
 use std::path::Path;
@@ -240,7 +239,7 @@ impl Rope {
 
     /// cos and sin tables `[seq, head_dim]` for positions 0..seq, each frequency used for
     /// both halves (the rotate-half pairing).
-    fn tables(self, seq: usize, head_dim: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+    fn tables(self, seq: usize, head_dim: usize, device: &ModelDevice) -> Result<(Tensor, Tensor)> {
         let inv = self.inverse_frequencies(head_dim);
         let angles: Vec<f32> = (0..seq)
             .flat_map(|p| {
@@ -285,7 +284,6 @@ impl DecoderLayer {
                     (mlp.pp("up_proj"), c.intermediate_size),
                 ],
                 h,
-                vb.dtype(),
             )?
         };
         let bias = c.attention_bias;
@@ -337,13 +335,12 @@ impl DecoderLayer {
         let eps = c.rms_norm_eps as f32;
         let (b, s, _) = x.dims3()?;
         let d = c.head_dim();
-        let h = candle_ops::rms_norm(x, Some(&self.input_norm), eps)?;
+        let h = crate::layers::rms_norm(x, &self.input_norm, eps)?;
         let (cos, sin) = rope;
         let rotate = |t: Tensor, heads: usize| {
-            candle_ops::rope(
+            crate::layers::rope(
                 &t.reshape((b, s, heads, d))?,
-                cos,
-                sin,
+                (cos, sin),
                 Layout::Bsnd,
                 RopeMode::Half,
             )
@@ -354,8 +351,8 @@ impl DecoderLayer {
         let scale = (d as f32).powf(-0.5);
         let a = attention(&q, &k, &v, scale, None, Some(mask))?;
         let x = (x + self.o.forward(&a)?)?;
-        let h = candle_ops::rms_norm(&x, Some(&self.post_attention_norm), eps)?;
-        let h = candle_ops::swiglu(&self.gate_up.forward(&h)?)?;
+        let h = crate::layers::rms_norm(&x, &self.post_attention_norm, eps)?;
+        let h = crate::layers::swiglu(&self.gate_up.forward(&h)?)?;
         x + self.down.forward(&h)?
     }
 }
@@ -407,10 +404,10 @@ impl LlamaModel {
     pub fn load(
         dir: &Path,
         dtype: DType,
-        device: &Device,
+        device: impl Into<ModelDevice>,
     ) -> std::result::Result<Self, EncoderError> {
         let config = LlamaConfig::from_file(&dir.join("config.json"))?;
-        let vb = super::folder_vars(dir, dtype, device)?;
+        let vb = super::folder_vars(dir, dtype, &device.into())?;
         Self::new(vb, &config).map_err(|source| EncoderError::Weights {
             component: dir.display().to_string(),
             source,
@@ -437,13 +434,9 @@ impl LlamaModel {
     ) -> Result<Vec<Tensor>> {
         let (b, s) = input_ids.dims2()?;
         let device = input_ids.device();
-        let causal: Vec<u8> = (0..s)
-            .flat_map(|q| (0..s).map(move |k| u8::from(k <= q)))
-            .collect();
-        let mask = Tensor::from_vec(causal, (1, 1, s, s), device)?
-            .broadcast_mul(&key_padding_mask(attention_mask, b, s, device)?)?;
+        let mask = key_mask(attention_mask, (b, s), true, &device)?;
         let mut x = self.embed.forward(input_ids)?;
-        let (cos, sin) = self.rope.tables(s, self.config.head_dim(), device)?;
+        let (cos, sin) = self.rope.tables(s, self.config.head_dim(), &device)?;
         let rope = (cos.to_dtype(x.dtype())?, sin.to_dtype(x.dtype())?);
         let mut states = Vec::with_capacity(self.layers.len() + 1);
         for layer in &self.layers {
@@ -451,7 +444,7 @@ impl LlamaModel {
             x = layer.forward(&x, &self.config, &rope, &mask)?;
         }
         let eps = self.config.rms_norm_eps as f32;
-        states.push(candle_ops::rms_norm(&x, Some(&self.final_norm), eps)?);
+        states.push(crate::layers::rms_norm(&x, &self.final_norm, eps)?);
         Ok(states)
     }
 }

@@ -14,12 +14,11 @@ pub use llama::{LlamaConfig, LlamaModel};
 pub use t5::{T5Config, T5EncoderModel};
 
 use crate::config::ConfigFileError;
-use crate::layers::{Linear, LinearConfig};
-use candle_core::{DType, Result, Tensor};
-use candle_nn::VarBuilder;
-use ops_npu::attention::Layout;
-use ops_npu::candle_ops::{self, CandleAttention};
-use std::collections::HashMap;
+use crate::layers::HeadsAttention;
+use crate::layers::Linear;
+use crate::model_tensor::{ModelDevice, NpuValue, Tensor, VarBuilder};
+use candle_core::{DType, Result};
+use ops_npu::npu::NpuTensor;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,41 +45,28 @@ impl From<ConfigFileError> for EncoderError {
 pub(crate) fn folder_vars(
     dir: &Path,
     dtype: DType,
-    device: &candle_core::Device,
+    device: &ModelDevice,
 ) -> std::result::Result<VarBuilder<'static>, EncoderError> {
-    crate::weights::component_vars(dir, dtype, device).map_err(|e| EncoderError::Weights {
-        component: dir.display().to_string(),
-        source: candle_core::Error::Msg(e.to_string()),
-    })
+    crate::weights::component_vars(dir, dtype, &device.host())
+        .map(|vb| VarBuilder::new(vb, device.clone()))
+        .map_err(|e| EncoderError::Weights {
+            component: dir.display().to_string(),
+            source: candle_core::Error::Msg(e.to_string()),
+        })
 }
 
 /// One linear layer whose output is the concatenation of several bias-free projections of
 /// the same input (gate and up, for instance), so that the gated-unit kernels can read
 /// both halves from one GEMM. Each part is loaded, and shape-checked, under its own name.
-pub(crate) fn stacked_linear(
-    parts: &[(VarBuilder, usize)],
-    inputs: usize,
-    dtype: DType,
-) -> Result<Linear> {
-    let Some((first, _)) = parts.first() else {
+pub(crate) fn stacked_linear(parts: &[(VarBuilder, usize)], inputs: usize) -> Result<Linear> {
+    if parts.is_empty() {
         candle_core::bail!("stacked_linear needs at least one part")
-    };
+    }
     let weights = parts
         .iter()
         .map(|(vb, outputs)| vb.get((*outputs, inputs), "weight"))
         .collect::<Result<Vec<_>>>()?;
-    let outputs = parts.iter().map(|(_, o)| o).sum();
-    let weight = Tensor::cat(&weights, 0)?;
-    let device = first.device().clone();
-    let vb = VarBuilder::from_tensors(HashMap::from([("weight".into(), weight)]), dtype, &device);
-    Linear::load(
-        vb,
-        LinearConfig {
-            in_features: inputs,
-            out_features: outputs,
-            bias: false,
-        },
-    )
+    Linear::from_parts(&Tensor::cat(&weights, 0)?, None)
 }
 
 /// Attention over `[batch, seq, heads, head_dim]` q and k/v (k/v may have fewer heads that
@@ -95,25 +81,22 @@ pub(crate) fn attention(
     bias: Option<&Tensor>,
     mask: Option<&Tensor>,
 ) -> Result<Tensor> {
-    let (b, s, heads, head_dim) = q.dims4()?;
-    let opts = CandleAttention {
-        layout: Layout::Bsnd,
-        scale: Some(scale),
-        bias,
-        mask,
-    };
-    candle_ops::attention(q, k, v, &opts)?.reshape((b, s, heads * head_dim))
+    crate::layers::attention_heads(q, k, v, HeadsAttention { scale, bias, mask })
 }
 
-/// `[batch, seq]` padding mask (any dtype, non-zero = a real token) as u8
-/// `[batch, 1, 1, seq]`, or all ones when the caller gives none.
-pub(crate) fn key_padding_mask(
+/// Which keys each query may attend to, built on the host and placed on `device`: the
+/// `[batch, seq]` padding mask (any dtype, non-zero = a real token; all real when the
+/// caller gives none) as `[batch, 1, 1, seq]`, or with `causal` also each query's later
+/// keys removed, `[batch, 1, seq, seq]`. u8 (1 = attend) on a candle device; on the NPU a
+/// bool tensor in aclnn's convention (true = masked out).
+pub(crate) fn key_mask(
     attention_mask: Option<&Tensor>,
-    batch: usize,
-    seq: usize,
-    device: &candle_core::Device,
+    (batch, seq): (usize, usize),
+    causal: bool,
+    device: &ModelDevice,
 ) -> Result<Tensor> {
-    let mask = match attention_mask {
+    let host = device.host();
+    let keep = match attention_mask {
         Some(m) => {
             let dims = m.dims();
             if dims != [batch, seq] {
@@ -121,9 +104,32 @@ pub(crate) fn key_padding_mask(
                     "attention_mask has shape {dims:?}; expected [{batch}, {seq}] like input_ids"
                 );
             }
-            m.ne(0u8)?
+            m.to_host()?.ne(0u8)?
         }
-        None => Tensor::ones((batch, seq), DType::U8, device)?,
+        None => candle_core::Tensor::ones((batch, seq), DType::U8, &host)?,
     };
-    mask.reshape((batch, 1, 1, seq))
+    let mut keep = keep.reshape((batch, 1, 1, seq))?;
+    if causal {
+        let lower: Vec<u8> = (0..seq)
+            .flat_map(|q| (0..seq).map(move |k| u8::from(k <= q)))
+            .collect();
+        keep =
+            candle_core::Tensor::from_vec(lower, (1, 1, seq, seq), &host)?.broadcast_mul(&keep)?;
+    }
+    let shape = keep.dims().to_vec();
+    match device {
+        ModelDevice::Candle(_) => Ok(Tensor::Candle(keep)),
+        // aclnn's convention: true = masked out.
+        ModelDevice::Npu(ctx) => {
+            let masked: Vec<bool> = keep
+                .flatten_all()?
+                .to_vec1::<u8>()?
+                .into_iter()
+                .map(|k| k == 0)
+                .collect();
+            let t = NpuTensor::upload_mask(ctx.stream(), &masked, &shape)
+                .map_err(candle_core::Error::wrap)?;
+            Ok(Tensor::Npu(NpuValue::new(t, ctx.clone())))
+        }
+    }
 }

@@ -3,12 +3,11 @@
 //! attention plus a learned relative-position bias that only the first block owns and every
 //! block reuses, and either the original ReLU feed-forward or v1.1's gated one.
 
-use super::{EncoderError, attention, key_padding_mask, stacked_linear};
+use super::{EncoderError, attention, key_mask, stacked_linear};
 use crate::config::{ConfigError, read_checked_config};
 use crate::layers::{Embedding, EmbeddingConfig, Linear, LinearConfig};
-use candle_core::{D, DType, Device, Result, Tensor};
-use candle_nn::VarBuilder;
-use ops_npu::candle_ops;
+use crate::model_tensor::{ModelDevice, Tensor, VarBuilder};
+use candle_core::{D, DType, Result};
 use ops_npu::glu::Gelu;
 use serde::Deserialize;
 use std::path::Path;
@@ -193,7 +192,6 @@ impl Block {
                 wi: stacked_linear(
                     &[(dense.pp("wi_1"), c.d_ff), (dense.pp("wi_0"), c.d_ff)],
                     c.d_model,
-                    vb.dtype(),
                 )?,
                 act,
             }
@@ -250,7 +248,7 @@ impl Block {
     ) -> Result<Tensor> {
         let eps = c.layer_norm_epsilon as f32;
         let (b, s, _) = x.dims3()?;
-        let h = candle_ops::rms_norm(x, Some(&self.attn_norm), eps)?;
+        let h = crate::layers::rms_norm(x, &self.attn_norm, eps)?;
         let split = |t: Tensor| t.reshape((b, s, c.num_heads, c.d_kv));
         let a = attention(
             &split(self.q.forward(&h)?)?,
@@ -261,14 +259,14 @@ impl Block {
             Some(mask),
         )?;
         let x = (x + self.o.forward(&a)?)?;
-        let h = candle_ops::rms_norm(&x, Some(&self.ff_norm), eps)?;
+        let h = crate::layers::rms_norm(&x, &self.ff_norm, eps)?;
         let h = match &self.ff {
             FeedForward::Plain { wi, act } => act.apply(&wi.forward(&h)?)?,
             FeedForward::Gated { wi, act } => {
                 let both = wi.forward(&h)?;
                 match act {
-                    Activation::GeluTanh => candle_ops::geglu(&both, Gelu::Tanh)?,
-                    Activation::GeluErf => candle_ops::geglu(&both, Gelu::Erf)?,
+                    Activation::GeluTanh => crate::layers::geglu(&both, Gelu::Tanh)?,
+                    Activation::GeluErf => crate::layers::geglu(&both, Gelu::Erf)?,
                     other => {
                         let halves = both.chunk(2, D::Minus1)?;
                         (&halves[0] * other.apply(&halves[1])?)?
@@ -337,10 +335,10 @@ impl T5EncoderModel {
     pub fn load(
         dir: &Path,
         dtype: DType,
-        device: &Device,
+        device: impl Into<ModelDevice>,
     ) -> std::result::Result<Self, EncoderError> {
         let config = T5Config::from_file(&dir.join("config.json"))?;
-        let vb = super::folder_vars(dir, dtype, device)?;
+        let vb = super::folder_vars(dir, dtype, &device.into())?;
         Self::new(vb, &config).map_err(|source| EncoderError::Weights {
             component: dir.display().to_string(),
             source,
@@ -352,7 +350,7 @@ impl T5EncoderModel {
     }
 
     /// `[1, heads, seq, seq]` bias added to every block's attention scores.
-    fn position_bias(&self, seq: usize, device: &Device) -> Result<Tensor> {
+    fn position_bias(&self, seq: usize, device: &ModelDevice) -> Result<Tensor> {
         let c = &self.config;
         let buckets: Vec<u32> = (0..seq as i64)
             .flat_map(|query| {
@@ -380,17 +378,13 @@ impl T5EncoderModel {
     pub fn forward(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>) -> Result<Tensor> {
         let (b, s) = input_ids.dims2()?;
         let device = input_ids.device();
-        let mask = key_padding_mask(attention_mask, b, s, device)?;
-        let position_bias = self.position_bias(s, device)?;
+        let mask = key_mask(attention_mask, (b, s), false, &device)?;
+        let position_bias = self.position_bias(s, &device)?;
         let mut x = self.embed.forward(input_ids)?;
         for block in &self.blocks {
             x = block.forward(&x, &self.config, &position_bias, &mask)?;
         }
-        candle_ops::rms_norm(
-            &x,
-            Some(&self.final_norm),
-            self.config.layer_norm_epsilon as f32,
-        )
+        crate::layers::rms_norm(&x, &self.final_norm, self.config.layer_norm_epsilon as f32)
     }
 }
 

@@ -11,8 +11,8 @@
 //! transformer guided two ways on the target description, without the source image.
 
 use super::HiDreamError;
-use super::prompt_embeds::PromptEmbeds;
-use super::transformer::{HiDreamTransformer, TransformerInputs};
+use super::prompt_embeds::{PlacedEmbeds, PromptEmbeds};
+use super::transformer::HiDreamTransformer;
 use super::vae::{image_to_latents, latents_to_image};
 use crate::models::autoencoders::AutoencoderKL;
 use crate::schedulers::flow::{FlowScheduler, NoiseSource};
@@ -137,23 +137,6 @@ fn batch(parts: &[&PromptEmbeds]) -> Result<PromptEmbeds, HiDreamError> {
     })
 }
 
-fn predict(
-    transformer: &HiDreamTransformer,
-    latents: &Tensor,
-    timestep: f32,
-    embeds: &PromptEmbeds,
-) -> Result<Tensor, HiDreamError> {
-    let b = latents.dim(0)?;
-    let timesteps = Tensor::full(timestep, b, latents.device())?;
-    transformer.forward(&TransformerInputs {
-        latents,
-        timesteps: &timesteps,
-        t5: &embeds.t5,
-        llama: &embeds.llama,
-        pooled: &embeds.pooled,
-    })
-}
-
 /// Runs the edit from `initial_latents` (`[1, c, h, w]` noise, h and w the source image's
 /// latent size) and returns the final latents and the decoded image.
 ///
@@ -243,6 +226,7 @@ pub fn edit_with(
     let total = timesteps.len();
     let refine_from = refine_start(total, settings.refine_strength);
     let mut latents = initial_latents.clone();
+    let (mut placed_edit, mut placed_refine) = (None, None);
     for (step, &t) in timesteps.iter().enumerate() {
         let refining = step >= refine_from;
         let conditions = if guided {
@@ -252,7 +236,9 @@ pub fn edit_with(
         };
         let repeated = Tensor::cat(&vec![&latents; conditions], 0)?;
         let velocity = if refining {
-            let raw = predict(transformers.refiner()?, &repeated, t, &refine_embeds)?;
+            let refiner = transformers.refiner()?;
+            let embeds = PlacedEmbeds::reuse(&mut placed_refine, &refine_embeds, refiner.device())?;
+            let raw = refiner.predict(&repeated, t, embeds)?;
             let raw = raw.narrow(D::Minus1, 0, width)?.neg()?;
             if guided {
                 let chunks = raw.chunk(2, 0)?;
@@ -262,7 +248,9 @@ pub fn edit_with(
             }
         } else {
             let input = Tensor::cat(&[&repeated, &edit_images], D::Minus1)?;
-            let raw = predict(transformers.editor()?, &input, t, &edit_embeds)?;
+            let editor = transformers.editor()?;
+            let embeds = PlacedEmbeds::reuse(&mut placed_edit, &edit_embeds, editor.device())?;
+            let raw = editor.predict(&input, t, embeds)?;
             let raw = raw.narrow(D::Minus1, 0, width)?.neg()?;
             if guided {
                 let chunks = raw.chunk(3, 0)?;

@@ -22,8 +22,9 @@ use super::transformer::{HiDreamTransformer, TransformerLoadOptions, read_folder
 use super::vae::load_vae;
 use super::weight_check::{check_weight_files, run_components};
 use crate::layers::Kernels;
+use crate::model_tensor::ModelDevice;
 use crate::schedulers::flow::{self, FlowSchedulerConfig};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use device::TorchRng;
 use std::path::{Path, PathBuf};
 
@@ -48,7 +49,8 @@ pub struct EditJob {
     /// Every model's weights and compute dtype (f32, f16 or bf16); latents, guidance and
     /// scheduler arithmetic stay f32.
     pub dtype: DType,
-    pub device: Device,
+    /// Where the models run; images, latents and the scheduler stay on its host side.
+    pub device: ModelDevice,
 }
 
 impl EditJob {
@@ -145,6 +147,7 @@ pub fn run_edit_job(
     let settings = &job.settings;
     settings.validate()?;
     let device = &job.device;
+    let host = &device.host();
     // Cheap inputs first: a bad image or scheduler config should not cost an encoder load.
     let loaded = read_source_image(&job.image)?;
     for note in &loaded.notes {
@@ -152,7 +155,7 @@ pub fn run_edit_job(
     }
     let source = loaded.image;
     let sized = size_source(&source, settings.sizing, &job.image)?;
-    let image = to_tensor(&sized, device)?;
+    let image = to_tensor(&sized, host)?;
     let scheduler_path = job.model.join("scheduler/scheduler_config.json");
     let scheduler_error = |message: String| HiDreamError::Config {
         path: scheduler_path.clone(),
@@ -201,7 +204,7 @@ pub fn run_edit_job(
             dtype: job.dtype,
             ..TransformerLoadOptions::default()
         };
-        HiDreamTransformer::load_with(dir, device, &options)
+        HiDreamTransformer::load_with(dir, device.clone(), &options)
     };
     let mut editor = match &job.lora {
         Some(lora) => load_with(LoraParts::All, lora)?,
@@ -230,7 +233,7 @@ pub fn run_edit_job(
     let loads_refiner = load_refiner.is_some();
     let mut transformers = SwapAtRefine::new(editor, load_refiner);
     on_event(EditEvent::Stage("loading the VAE"));
-    let vae = load_vae(&job.model.join("vae"), device, job.dtype)?;
+    let vae = load_vae(&job.model.join("vae"), device.clone(), job.dtype)?;
 
     // One generator for the starting latents and then the scheduler's noise, as a seeded
     // torch generator passed to the reference pipeline is used.
@@ -250,7 +253,7 @@ pub fn run_edit_job(
             ),
         })?;
     let shape = [1, vae.config().latent_channels, h / factor, w / factor];
-    let initial = Tensor::from_vec(rng.randn_shape(&shape), &shape[..], device)?;
+    let initial = Tensor::from_vec(rng.randn_shape(&shape), &shape[..], host)?;
 
     on_event(EditEvent::Stage("editing"));
     let inputs = EditInputs {

@@ -64,8 +64,8 @@ mod tests {
     use super::*;
     use crate::hidream::transformer::TransformerConfig;
     use crate::layers::Kernels;
+    use crate::model_tensor::VarBuilder;
     use candle_core::{DType, Device};
-    use candle_nn::VarBuilder;
     use std::cell::Cell;
 
     /// A real (tiny, zero-weight) transformer, told apart by its max_seq.

@@ -327,7 +327,7 @@ pub fn load_transformer_with_lora(
     lora: &Path,
     default_alpha: f64,
     parts: LoraParts,
-    device: &Device,
+    device: &crate::model_tensor::ModelDevice,
     dtype: DType,
     kernels: Kernels,
 ) -> Result<HiDreamTransformer, HiDreamError> {
@@ -342,7 +342,10 @@ pub fn load_transformer_with_lora(
     let base = unsafe { MmapedSafetensors::multi(&files) }.map_err(weights_error)?;
     let merged = MergedWeights::new(base, LoraCheckpoint::read(lora)?, default_alpha, parts)?;
     let backend: Box<dyn SimpleBackend> = Box::new(merged);
-    let vb = VarBuilder::from_backend(backend, dtype, device.clone());
+    let vb = crate::model_tensor::VarBuilder::new(
+        VarBuilder::from_backend(backend, dtype, device.host()),
+        device.clone(),
+    );
     HiDreamTransformer::new(config, vb, kernels).map_err(|e| match e {
         HiDreamError::Candle(source) => weights_error(source),
         other => other,

@@ -11,6 +11,7 @@ use super::tokenize::{self, SentenceTokenizer, TokenizerError, Tokens};
 use crate::encoders::clip::ClipTextConfig;
 use crate::encoders::clip::ClipTextModelWithProjection;
 use crate::encoders::{EncoderError, LlamaModel, T5EncoderModel};
+use crate::model_tensor::{ModelDevice, Tensor as ModelTensor, VarBuilder};
 use candle_core::{DType, Device, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -105,7 +106,8 @@ pub struct EncodeOptions {
     /// Whether to encode the negative prompt too (classifier-free guidance).
     pub with_negative: bool,
     pub dtype: DType,
-    pub device: Device,
+    /// Where the encoders run; the embeddings come back to the host.
+    pub device: ModelDevice,
 }
 
 impl Default for EncodeOptions {
@@ -114,7 +116,7 @@ impl Default for EncodeOptions {
             max_sequence_length: tokenize::DEFAULT_MAX_SEQUENCE_LENGTH,
             with_negative: true,
             dtype: DType::F32,
-            device: Device::Cpu,
+            device: ModelDevice::Candle(Device::Cpu),
         }
     }
 }
@@ -197,11 +199,16 @@ fn run_error(component: &str) -> impl Fn(candle_core::Error) -> PromptEncodingEr
 }
 
 /// `[1, len]` u32 ids and mask of one tokenized prompt.
-fn id_tensors(tokens: &Tokens, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+/// The ids on the encoders' device and the padding mask on its host side (the encoders
+/// read the mask on the host to build their attention masks).
+fn id_tensors(
+    tokens: &Tokens,
+    device: &ModelDevice,
+) -> candle_core::Result<(ModelTensor, ModelTensor)> {
     let len = tokens.ids.len();
     Ok((
-        Tensor::from_slice(&tokens.ids, (1, len), device)?,
-        Tensor::from_slice(&tokens.mask, (1, len), device)?,
+        ModelTensor::from_vec(tokens.ids.clone(), (1, len), device)?,
+        ModelTensor::Candle(Tensor::from_slice(&tokens.mask, (1, len), &device.host())?),
     ))
 }
 
@@ -240,8 +247,9 @@ fn encode_clip(
             ),
         ));
     }
-    let vb = crate::weights::component_vars(&dir, options.dtype, &options.device)
+    let vb = crate::weights::component_vars(&dir, options.dtype, &options.device.host())
         .map_err(|e| component_problem(&dir, e.to_string()))?;
+    let vb = VarBuilder::new(vb, options.device.clone());
     let model = ClipTextModelWithProjection::new(vb, &config).map_err(run_error(encoder_dir))?;
     texts
         .iter()
@@ -250,7 +258,7 @@ fn encode_clip(
             note_truncation(warnings, &tokens, name);
             let (ids, _) = id_tensors(&tokens, &options.device).map_err(run_error(encoder_dir))?;
             let (_, pooled) = model.forward(&ids).map_err(run_error(encoder_dir))?;
-            Ok(pooled)
+            pooled.into_host().map_err(run_error(encoder_dir))
         })
         .collect()
 }
@@ -281,6 +289,7 @@ fn encode_t5(
                 id_tensors(&tokens, &options.device).map_err(run_error(encoder_dir))?;
             model
                 .forward(&ids, Some(&mask))
+                .and_then(ModelTensor::into_host)
                 .map_err(run_error(encoder_dir))
         })
         .collect()
@@ -306,7 +315,9 @@ fn encode_llama(
                 .forward(&ids, Some(&mask))
                 .map_err(run_error(component))?;
             // transformers' hidden_states[1:]: every layer's output, not the embeddings.
-            Tensor::stack(&states[1..], 0).map_err(run_error(component))
+            ModelTensor::stack(&states[1..], 0)
+                .and_then(ModelTensor::into_host)
+                .map_err(run_error(component))
         })
         .collect()
 }

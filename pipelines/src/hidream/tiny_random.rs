@@ -14,11 +14,11 @@ use crate::encoders::{LlamaConfig, LlamaModel, T5Config, T5EncoderModel};
 use crate::hidream::HiDreamError;
 use crate::hidream::transformer::{HiDreamTransformer, TransformerConfig};
 use crate::layers::Kernels;
+use crate::model_tensor::{ModelDevice, VarBuilder as ModelVars};
 use crate::models::autoencoders::AutoencoderKL;
 use crate::models::autoencoders::VaeConfig;
 use crate::weights::ShapeRecorder;
 use candle_core::{Device, Tensor};
-use candle_nn::VarBuilder;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -479,10 +479,13 @@ fn byte_symbols() -> Vec<char> {
 
 /// The (name, shape) of every parameter `build` asks for.
 fn record(
-    build: impl FnOnce(VarBuilder<'static>) -> Result<(), HiDreamError>,
+    build: impl FnOnce(ModelVars<'static>) -> Result<(), HiDreamError>,
 ) -> Result<Vec<(String, Vec<usize>)>, HiDreamError> {
     let recorder = ShapeRecorder::default();
-    build(recorder.var_builder())?;
+    build(ModelVars::new(
+        recorder.var_builder(),
+        ModelDevice::Candle(Device::Cpu),
+    ))?;
     Ok(recorder.names_and_shapes())
 }
 

@@ -5,36 +5,45 @@
 use super::HiDreamError;
 use super::transformer::check_model_dtype;
 use crate::config::read_checked_config;
+use crate::model_tensor::{ModelDevice, VarBuilder};
 use crate::models::autoencoders::AutoencoderKL;
 use crate::models::autoencoders::VaeConfig;
 use crate::tensor_math::div_scalar;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use std::path::Path;
 
 /// A diffusers `vae` folder (config.json and weights), loaded in `dtype` (f32, f16 or
 /// bf16; files in another dtype are converted as they load).
-pub fn load_vae(dir: &Path, device: &Device, dtype: DType) -> Result<AutoencoderKL, HiDreamError> {
+pub fn load_vae(
+    dir: &Path,
+    device: impl Into<ModelDevice>,
+    dtype: DType,
+) -> Result<AutoencoderKL, HiDreamError> {
+    let device: ModelDevice = device.into();
     check_model_dtype(dtype)?;
     let config: VaeConfig =
         read_checked_config(&dir.join("config.json"), VaeConfig::check_supported)?;
-    let vb =
-        crate::weights::component_vars(dir, dtype, device).map_err(|e| HiDreamError::Config {
+    let vb = crate::weights::component_vars(dir, dtype, &device.host()).map_err(|e| {
+        HiDreamError::Config {
             path: dir.to_path_buf(),
             message: e.to_string(),
-        })?;
+        }
+    })?;
+    let vb = VarBuilder::new(vb, device);
     AutoencoderKL::new(vb, &config).map_err(|source| HiDreamError::Weights {
         component: dir.display().to_string(),
         source,
     })
 }
 
-/// An image in [-1, 1] `[b, 3, H, W]` to the latent the transformer sees:
-/// `(mode - shift_factor) * scaling_factor`, as f32.
+/// An image in [-1, 1] `[b, 3, H, W]` (on the host) to the latent the transformer sees:
+/// `(mode - shift_factor) * scaling_factor`, as f32 on the host.
 pub fn image_to_latents(vae: &AutoencoderKL, image: &Tensor) -> Result<Tensor, HiDreamError> {
     let config = vae.config();
     let mode = vae
-        .encode(&image.to_dtype(vae.dtype())?)?
+        .encode(&vae.device().place(&image.to_dtype(vae.dtype())?)?)?
         .mean
+        .into_host()?
         .to_dtype(DType::F32)?;
     Ok(((mode - config.shift_factor.unwrap_or(0.0))? * config.scaling_factor)?)
 }
@@ -55,6 +64,7 @@ pub fn latents_to_image(vae: &AutoencoderKL, latents: &Tensor) -> Result<Tensor,
     let scaled = div_scalar(&latents.to_dtype(DType::F32)?, config.scaling_factor as f32)?;
     let z = (scaled + config.shift_factor.unwrap_or(0.0))?;
     Ok(vae
-        .decode(&z.to_dtype(vae.dtype())?)?
+        .decode(&vae.device().place(&z.to_dtype(vae.dtype())?)?)?
+        .into_host()?
         .to_dtype(DType::F32)?)
 }

@@ -2,10 +2,11 @@
 
 use super::Kernels;
 use super::linear::{Linear, LinearConfig};
-use candle_core::{D, Result, Tensor};
-use candle_nn::VarBuilder;
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::{D, Result};
 use ops_npu::candle_ops;
 use ops_npu::glu::Gelu;
+use ops_npu::npu::ops;
 
 pub fn silu(x: &Tensor) -> Result<Tensor> {
     x.silu()
@@ -18,7 +19,7 @@ pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
 
 /// OpenAI CLIP's `x * sigmoid(1.702 x)`.
 pub fn quick_gelu(x: &Tensor) -> Result<Tensor> {
-    x * candle_nn::ops::sigmoid(&(x * 1.702)?)?
+    x * (x * 1.702)?.sigmoid()?
 }
 
 /// The sizes of a [`GeGlu`] (diffusers' `GEGLU(dim_in, dim_out)`).
@@ -52,8 +53,19 @@ impl GeGlu {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let h = self.proj.forward(x)?;
+        if let Tensor::Npu(h) = &h {
+            // aclnnGeGluV3, GELU on the second half as diffusers orders it.
+            return Ok(Tensor::Npu(h.wrap(ops::geglu(
+                h.context().stream(),
+                h.tensor(),
+                Gelu::Erf,
+            ))?));
+        }
         match self.kernels {
-            Kernels::Fused => candle_ops::geglu(&h, Gelu::Erf),
+            Kernels::Fused => Ok(Tensor::Candle(candle_ops::geglu(
+                h.as_candle()?,
+                Gelu::Erf,
+            )?)),
             Kernels::Naive => {
                 let chunks = h.chunk(2, D::Minus1)?;
                 chunks[0].mul(&gelu_erf(&chunks[1])?)

@@ -1,9 +1,10 @@
 //! 2-d convolution, and the nearest-neighbour resize that precedes it in upsampling blocks.
 
-use super::Kernels;
-use candle_core::{DType, Result, Tensor};
-use candle_nn::VarBuilder;
+use super::{Kernels, npu};
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::{DType, Result};
 use ops_npu::candle_ops::{self, Conv2dParams, composite};
+use ops_npu::npu::ops;
 
 /// The sizes of a [`Conv2d`] with a square kernel (torch's `nn.Conv2d(in_channels,
 /// out_channels, kernel_size, stride, padding, bias)`). `Default` gives torch's defaults
@@ -51,7 +52,7 @@ pub struct Conv2d {
     params: Conv2dParams,
     kernels: Kernels,
     /// Winograd-transformed weights, for the convolutions that take that path.
-    winograd: Option<Tensor>,
+    winograd: Option<candle_core::Tensor>,
 }
 
 impl Conv2d {
@@ -85,7 +86,7 @@ impl Conv2d {
             && weight.dtype() == DType::F32
             && weight.device().is_cpu()
         {
-            Some(candle_ops::winograd_weight(&weight)?)
+            Some(candle_ops::winograd_weight(weight.as_candle()?)?)
         } else {
             None
         };
@@ -99,14 +100,39 @@ impl Conv2d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let bias = self.bias.as_ref();
-        match (self.kernels, &self.winograd) {
-            (Kernels::Naive, _) => composite::conv2d(x, &self.weight, bias, &self.params),
+        let x = match x {
+            Tensor::Candle(x) => x,
+            Tensor::Npu(x) => return self.forward_npu(x),
+        };
+        let weight = npu::candle("conv2d", &self.weight)?;
+        let bias = self
+            .bias
+            .as_ref()
+            .map(|b| npu::candle("conv2d", b))
+            .transpose()?;
+        Ok(Tensor::Candle(match (self.kernels, &self.winograd) {
+            (Kernels::Naive, _) => composite::conv2d(x, weight, bias, &self.params)?,
             (Kernels::Fused, Some(u)) if x.dtype() == DType::F32 && x.device().is_cpu() => {
-                candle_ops::conv2d_winograd(x, u, bias)
+                candle_ops::conv2d_winograd(x, u, bias)?
             }
-            (Kernels::Fused, _) => candle_ops::conv2d(x, &self.weight, bias, &self.params),
-        }
+            (Kernels::Fused, _) => candle_ops::conv2d(x, weight, bias, &self.params)?,
+        }))
+    }
+
+    /// aclnnConvolution (NCHW), the bias added by the kernel.
+    fn forward_npu(&self, x: &crate::model_tensor::NpuValue) -> Result<Tensor> {
+        let [w] = npu::operands("conv2d", x, [&self.weight])?;
+        let bias = match &self.bias {
+            Some(b) => Some(npu::operands("conv2d bias", x, [b])?[0].tensor()),
+            None => None,
+        };
+        let params = ops::Conv2d {
+            stride: self.params.stride,
+            padding: self.params.padding,
+            ..ops::Conv2d::default()
+        };
+        let y = ops::conv2d(x.context().stream(), x.tensor(), w.tensor(), bias, params);
+        npu::wrap(x, y)
     }
 }
 
@@ -128,11 +154,11 @@ mod tests {
         let mut map = HashMap::new();
         map.insert(
             "weight".to_string(),
-            Tensor::randn(0f32, 1.0, (c_out, c, kernel, kernel), &dev).expect("w"),
+            candle_core::Tensor::randn(0f32, 1.0, (c_out, c, kernel, kernel), &dev).expect("w"),
         );
         map.insert(
             "bias".to_string(),
-            Tensor::randn(0f32, 1.0, c_out, &dev).expect("b"),
+            candle_core::Tensor::randn(0f32, 1.0, c_out, &dev).expect("b"),
         );
         let vb = VarBuilder::from_tensors(map, DType::F32, &dev);
         let x = Tensor::randn(0f32, 1.0, (b, c, h, w), &dev).expect("x");
@@ -148,7 +174,7 @@ mod tests {
         let ours = make(Kernels::Fused).forward(&x).expect("fused");
         let theirs = make(Kernels::Naive).forward(&x).expect("naive");
         assert_eq!(ours.dims(), theirs.dims());
-        let diff = (ours - theirs)
+        let diff = (ours.to_host().expect("ours") - theirs.to_host().expect("theirs"))
             .and_then(|d| d.abs())
             .and_then(|d| d.flatten_all())
             .and_then(|d| d.max(0))
@@ -177,7 +203,7 @@ mod tests {
     #[test]
     fn a_convolution_without_bias_loads_no_bias() {
         let dev = Device::Cpu;
-        let weight = Tensor::ones((1, 1, 1, 1), DType::F32, &dev).expect("w");
+        let weight = candle_core::Tensor::ones((1, 1, 1, 1), DType::F32, &dev).expect("w");
         let vb =
             VarBuilder::from_tensors(HashMap::from([("weight".into(), weight)]), DType::F32, &dev);
         let config = Conv2dConfig {

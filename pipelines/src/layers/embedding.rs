@@ -1,7 +1,7 @@
 //! Token and position lookup tables.
 
-use candle_core::{Module, Result, Tensor};
-use candle_nn::VarBuilder;
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::Result;
 
 /// The sizes of an [`Embedding`] (torch's `nn.Embedding(num_embeddings, embedding_dim)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,19 +11,26 @@ pub struct EmbeddingConfig {
     pub embedding_dim: usize,
 }
 
+/// A lookup table: row `i` of `weight` for id `i` (aclnnEmbedding on the NPU).
 #[derive(Debug, Clone)]
-pub struct Embedding(candle_nn::Embedding);
+pub struct Embedding {
+    weight: Tensor,
+}
 
 impl Embedding {
+    /// `weight` under `vb`.
     pub fn load(vb: VarBuilder, config: EmbeddingConfig) -> Result<Embedding> {
-        Ok(Embedding(candle_nn::embedding(
-            config.num_embeddings,
-            config.embedding_dim,
-            vb,
-        )?))
+        Ok(Embedding {
+            weight: vb.get((config.num_embeddings, config.embedding_dim), "weight")?,
+        })
     }
 
+    /// The rows for `ids` (any shape), with a trailing embedding dimension.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        self.0.forward(ids)
+        self.weight.embedding(ids)
+    }
+
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
     }
 }

@@ -1,8 +1,10 @@
 //! Fully connected layer.
 
-use candle_core::{Result, Tensor};
-use candle_nn::VarBuilder;
+use super::npu;
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::Result;
 use ops_npu::candle_ops::matmul::matmul;
+use ops_npu::npu::ops;
 
 /// The sizes of a [`Linear`] (torch's `nn.Linear(in_features, out_features, bias)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,12 +52,31 @@ impl Linear {
             candle_core::bail!("linear: a scalar input has no features")
         };
         let rows: usize = lead.iter().product();
-        // f32 on the CPU: ops-npu's packed GEMM with the bias fused; otherwise candle's.
-        let y = matmul(
-            &x.reshape((rows, last))?,
-            &self.weight_t,
-            self.bias.as_ref(),
-        )?;
+        let x2 = x.reshape((rows, last))?;
+        let y = match &x2 {
+            // f32 on the CPU: ops-npu's packed GEMM with the bias fused; otherwise candle's.
+            Tensor::Candle(x2) => {
+                let bias = self
+                    .bias
+                    .as_ref()
+                    .map(|b| npu::candle("linear", b))
+                    .transpose()?;
+                Tensor::Candle(matmul(x2, npu::candle("linear", &self.weight_t)?, bias)?)
+            }
+            // aclnnAddmm with the bias, aclnnMatmul without.
+            Tensor::Npu(x2) => {
+                let [w] = npu::operands("linear", x2, [&self.weight_t])?;
+                let s = x2.context().stream();
+                let y = match &self.bias {
+                    Some(b) => {
+                        let [b] = npu::operands("linear bias", x2, [b])?;
+                        ops::addmm(s, b.tensor(), x2.tensor(), w.tensor(), 1.0, 1.0)
+                    }
+                    None => ops::matmul(x2.context().runtime(), s, x2.tensor(), w.tensor()),
+                };
+                npu::wrap(x2, y)?
+            }
+        };
         let mut shape = lead.to_vec();
         shape.push(self.weight_t.dim(1)?);
         y.reshape(shape)

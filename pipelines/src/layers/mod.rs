@@ -11,13 +11,16 @@ mod activation;
 mod attention;
 mod conv;
 mod embedding;
+mod fused;
 mod linear;
 mod norm;
+mod npu;
 
 pub use activation::{GeGlu, GeGluConfig, gelu_erf, quick_gelu, silu};
-pub use attention::attention;
+pub use attention::{HeadsAttention, attention, attention_heads};
 pub use conv::{Conv2d, Conv2dConfig, upsample_nearest};
 pub use embedding::{Embedding, EmbeddingConfig};
+pub use fused::{ada_layer_norm, geglu, rms_norm, rope, swiglu};
 pub use linear::{Linear, LinearConfig};
 pub use norm::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig};
 

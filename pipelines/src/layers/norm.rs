@@ -1,10 +1,11 @@
 //! GroupNorm and LayerNorm: ops-npu's one-pass kernels (statistics in f32 for every dtype,
 //! SiLU fused where a model follows the norm with one) or candle's.
 
-use super::Kernels;
-use candle_core::{Module, Result, Tensor};
-use candle_nn::VarBuilder;
+use super::{Kernels, npu};
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::{Module, Result};
 use ops_npu::candle_ops;
+use ops_npu::npu::ops;
 
 /// The sizes of a [`GroupNorm`] (torch's `nn.GroupNorm(num_groups, num_channels, eps)`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,26 +23,22 @@ pub struct GroupNorm {
     groups: usize,
     eps: f64,
     kernels: Kernels,
-    naive: candle_nn::GroupNorm,
 }
 
 impl GroupNorm {
+    /// `weight` and `bias` under `vb` (torch's affine GroupNorm).
     pub fn load(vb: VarBuilder, config: GroupNormConfig, kernels: Kernels) -> Result<GroupNorm> {
         let GroupNormConfig {
             groups,
             channels,
             eps,
         } = config;
-        let weight = vb.get(channels, "weight")?;
-        let bias = vb.get(channels, "bias")?;
-        let naive = candle_nn::GroupNorm::new(weight.clone(), bias.clone(), channels, groups, eps)?;
         Ok(GroupNorm {
-            weight,
-            bias,
+            weight: vb.get(channels, "weight")?,
+            bias: vb.get(channels, "bias")?,
             groups,
             eps,
             kernels,
-            naive,
         })
     }
 
@@ -49,26 +46,50 @@ impl GroupNorm {
         self.run(x, false)
     }
 
-    /// `silu(group_norm(x))`, one pass over x with the fused kernel.
+    /// `silu(group_norm(x))`, one pass over x with the fused kernel (and on the NPU where
+    /// its CANN has aclnnGroupNormSilu).
     pub fn forward_silu(&self, x: &Tensor) -> Result<Tensor> {
         self.run(x, true)
     }
 
     fn run(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
-        match self.kernels {
-            Kernels::Fused => candle_ops::group_norm(
-                x,
-                self.groups,
-                Some(&self.weight),
-                Some(&self.bias),
-                self.eps as f32,
-                silu,
-            ),
-            Kernels::Naive => {
-                let y = self.naive.forward(x)?;
-                if silu { y.silu() } else { Ok(y) }
+        let x = match x {
+            Tensor::Candle(x) => x,
+            // aclnnGroupNormSilu where the CANN has it for this SoC, else the two ops.
+            Tensor::Npu(x) => {
+                let [w, b] = npu::operands("group_norm", x, [&self.weight, &self.bias])?;
+                let s = x.context().stream();
+                let (g, e) = (self.groups, self.eps as f32);
+                let y = if silu {
+                    ops::group_norm_silu(s, x.tensor(), g, w.tensor(), b.tensor(), e).map(|r| r.0)
+                } else {
+                    ops::group_norm(s, x.tensor(), g, w.tensor(), b.tensor(), e)
+                };
+                return npu::wrap(x, y);
             }
-        }
+        };
+        let (w, b) = (
+            npu::candle("group_norm", &self.weight)?,
+            npu::candle("group_norm", &self.bias)?,
+        );
+        let y = match self.kernels {
+            Kernels::Fused => {
+                candle_ops::group_norm(x, self.groups, Some(w), Some(b), self.eps as f32, silu)?
+            }
+            Kernels::Naive => {
+                let channels = w.dim(0)?;
+                let naive = candle_nn::GroupNorm::new(
+                    w.clone(),
+                    b.clone(),
+                    channels,
+                    self.groups,
+                    self.eps,
+                )?;
+                let y = naive.forward(x)?;
+                if silu { y.silu()? } else { y }
+            }
+        };
+        Ok(Tensor::Candle(y))
     }
 }
 
@@ -86,29 +107,43 @@ pub struct LayerNorm {
     bias: Tensor,
     eps: f64,
     kernels: Kernels,
-    naive: candle_nn::LayerNorm,
 }
 
 impl LayerNorm {
+    /// `weight` and `bias` under `vb`.
     pub fn load(vb: VarBuilder, config: LayerNormConfig, kernels: Kernels) -> Result<LayerNorm> {
-        let weight = vb.get(config.dim, "weight")?;
-        let bias = vb.get(config.dim, "bias")?;
-        let naive = candle_nn::LayerNorm::new(weight.clone(), bias.clone(), config.eps);
         Ok(LayerNorm {
-            weight,
-            bias,
+            weight: vb.get(config.dim, "weight")?,
+            bias: vb.get(config.dim, "bias")?,
             eps: config.eps,
             kernels,
-            naive,
         })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self.kernels {
-            Kernels::Fused => {
-                candle_ops::layer_norm(x, Some(&self.weight), Some(&self.bias), self.eps as f32)
+        let x = match x {
+            Tensor::Candle(x) => x,
+            Tensor::Npu(x) => {
+                let [w, b] = npu::operands("layer_norm", x, [&self.weight, &self.bias])?;
+                let y = ops::layer_norm(
+                    x.context().stream(),
+                    x.tensor(),
+                    Some(w.tensor()),
+                    Some(b.tensor()),
+                    self.eps as f32,
+                );
+                return npu::wrap(x, y);
             }
-            Kernels::Naive => self.naive.forward(x),
-        }
+        };
+        let (w, b) = (
+            npu::candle("layer_norm", &self.weight)?,
+            npu::candle("layer_norm", &self.bias)?,
+        );
+        Ok(Tensor::Candle(match self.kernels {
+            Kernels::Fused => candle_ops::layer_norm(x, Some(w), Some(b), self.eps as f32)?,
+            Kernels::Naive => {
+                candle_nn::LayerNorm::new(w.clone(), b.clone(), self.eps).forward(x)?
+            }
+        }))
     }
 }

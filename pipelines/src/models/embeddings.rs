@@ -1,7 +1,8 @@
 //! Sinusoidal timestep features shared by the UNet and the HiDream transformer
 //! (diffusers' embeddings.py).
 
-use candle_core::{Device, Result, Tensor};
+use crate::model_tensor::{ModelDevice, Tensor};
+use candle_core::Result;
 
 /// diffusers' `get_timestep_embedding`, in f32 like the reference (the frequencies are
 /// computed in float32 there too).
@@ -10,7 +11,7 @@ pub fn timestep_embedding(
     dim: usize,
     flip_sin_to_cos: bool,
     freq_shift: f64,
-    device: &Device,
+    device: &ModelDevice,
 ) -> Result<Tensor> {
     let half = dim / 2;
     let scale = -(10000f64.ln()) as f32;

@@ -4,8 +4,8 @@
 use crate::layers::{
     self, Conv2d, Conv2dConfig, GroupNorm, GroupNormConfig, Kernels, Linear, LinearConfig,
 };
-use candle_core::{Result, Tensor};
-use candle_nn::VarBuilder;
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::Result;
 
 /// diffusers' ResnetBlock2D with the "default" time-embedding shift.
 #[derive(Debug, Clone)]

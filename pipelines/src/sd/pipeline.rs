@@ -10,6 +10,7 @@ use crate::encoders::clip::{ClipTextConfig, ClipTextModel, ClipTokenizer};
 use crate::error::ModelError;
 use crate::layers::Kernels;
 use crate::lora::{self, LoraFile, Target};
+use crate::model_tensor::{ModelDevice, Tensor as ModelTensor, VarBuilder};
 use crate::models::autoencoders::{AutoencoderKL, VaeConfig};
 use crate::schedulers::{Scheduler, SchedulerConfig};
 use crate::tensor_math::all_finite;
@@ -27,7 +28,9 @@ pub struct StableDiffusion {
     pub unet: UNet2DConditionModel,
     pub vae: AutoencoderKL,
     pub scheduler_config: SchedulerConfig,
-    device: Device,
+    /// Where the models run. Latents, noise, guidance and the scheduler stay on its host
+    /// side (the device itself for candle, the CPU for an NPU).
+    device: ModelDevice,
     /// The models' weights and compute dtype. Latents, noise, guidance and scheduler
     /// arithmetic stay f32 whatever it is (see `predict`).
     dtype: DType,
@@ -122,22 +125,24 @@ fn weights_err(component: &str) -> impl Fn(candle_core::Error) -> ModelError + '
 /// `options` say, LoRA included.
 pub fn load_unet(
     root: &Path,
-    device: &Device,
+    device: &ModelDevice,
     options: &LoadOptions,
 ) -> Result<UNet2DConditionModel, ModelError> {
     let dir = component_dir(root, "unet")?;
     let cfg: UNetConfig = read_config(&dir.join("config.json"))?;
+    let host = device.host();
     let vars = match &options.checkpoint {
-        Some(checkpoint) => checkpoint.unet_vars(&cfg, options.dtype, device)?,
-        None => lora::component_vars(&dir, options.dtype, device, &options.loras, Target::Unet)?,
+        Some(checkpoint) => checkpoint.unet_vars(&cfg, options.dtype, &host)?,
+        None => lora::component_vars(&dir, options.dtype, &host, &options.loras, Target::Unet)?,
     };
+    let vars = VarBuilder::new(vars, device.clone());
     UNet2DConditionModel::with_kernels(vars, &cfg, options.kernels).map_err(weights_err("unet"))
 }
 
 impl StableDiffusion {
     /// Loads a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae,
     /// scheduler), every component configured from its own config file.
-    pub fn load(root: &Path, device: &Device) -> Result<Self, ModelError> {
+    pub fn load(root: &Path, device: impl Into<ModelDevice>) -> Result<Self, ModelError> {
         Self::load_with(root, device, LoadOptions::default())
     }
 
@@ -145,9 +150,11 @@ impl StableDiffusion {
     /// bf16, from f32 or fp16 files alike) and the layers running `options.kernels`.
     pub fn load_with(
         root: &Path,
-        device: &Device,
+        device: impl Into<ModelDevice>,
         options: LoadOptions,
     ) -> Result<Self, ModelError> {
+        let device = &device.into();
+        let host = &device.host();
         options.check()?;
         let LoadOptions { dtype, kernels, .. } = options;
         if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
@@ -169,9 +176,10 @@ impl StableDiffusion {
         let dir = component_dir(root, "text_encoder")?;
         let cfg: ClipTextConfig = read_config(&dir.join("config.json"))?;
         let vars = match &options.checkpoint {
-            Some(checkpoint) => checkpoint.text_encoder_vars(dtype, device),
-            None => lora::component_vars(&dir, dtype, device, &options.loras, Target::TextEncoder)?,
+            Some(checkpoint) => checkpoint.text_encoder_vars(dtype, host),
+            None => lora::component_vars(&dir, dtype, host, &options.loras, Target::TextEncoder)?,
         };
+        let vars = VarBuilder::new(vars, device.clone());
         let text_encoder = ClipTextModel::with_kernels(vars, &cfg, kernels)
             .map_err(weights_err("text_encoder"))?;
 
@@ -181,9 +189,10 @@ impl StableDiffusion {
         let cfg: VaeConfig =
             read_checked_config(&dir.join("config.json"), VaeConfig::check_supported)?;
         let vars = match &options.checkpoint {
-            Some(checkpoint) => checkpoint.vae_vars(&cfg, dtype, device),
-            None => component_vars(&dir, dtype, device)?,
+            Some(checkpoint) => checkpoint.vae_vars(&cfg, dtype, host),
+            None => component_vars(&dir, dtype, host)?,
         };
+        let vars = VarBuilder::new(vars, device.clone());
         let vae = AutoencoderKL::with_kernels(vars, &cfg, kernels).map_err(weights_err("vae"))?;
 
         let scheduler_config: SchedulerConfig =
@@ -221,8 +230,15 @@ impl StableDiffusion {
         self.clip_skip
     }
 
-    pub fn device(&self) -> &Device {
+    /// Where the models run.
+    pub fn device(&self) -> &ModelDevice {
         &self.device
+    }
+
+    /// Where latents, noise and images live: the model device for candle, the CPU for an
+    /// NPU.
+    pub fn host_device(&self) -> Device {
+        self.device.host()
     }
 
     pub fn dtype(&self) -> DType {
@@ -250,10 +266,10 @@ impl StableDiffusion {
     }
 
     /// Text embeddings `[1, 77, hidden]` and whether the prompt was truncated.
-    pub fn encode_prompt(&self, prompt: &str) -> Result<(Tensor, bool), ModelError> {
+    pub fn encode_prompt(&self, prompt: &str) -> Result<(ModelTensor, bool), ModelError> {
         let enc = self.tokenizer.encode(prompt)?;
         let len = enc.ids.len();
-        let ids = Tensor::from_vec(enc.ids, (1, len), &self.device)?;
+        let ids = ModelTensor::from_vec(enc.ids, (1, len), &self.device)?;
         let embeds = self
             .text_encoder
             .forward_skipping(&ids, self.clip_skip - 1)?;
@@ -262,7 +278,7 @@ impl StableDiffusion {
 
     /// Context for one UNet call: `[cond x batch]`, or `[uncond x batch, cond x batch]`
     /// with guidance (diffusers' order for `num_images_per_prompt`).
-    fn conditioning(&self, g: &Generation) -> Result<(Tensor, bool), ModelError> {
+    fn conditioning(&self, g: &Generation) -> Result<(ModelTensor, bool), ModelError> {
         let (cond, truncated) = self.encode_prompt(&g.prompt)?;
         let cond = cond.repeat((g.batch, 1, 1))?;
         if g.guidance <= 1.0 {
@@ -272,7 +288,7 @@ impl StableDiffusion {
             self.encode_prompt(g.negative_prompt.as_deref().unwrap_or(""))?;
         let uncond = uncond.repeat((g.batch, 1, 1))?;
         Ok((
-            Tensor::cat(&[&uncond, &cond], 0)?,
+            ModelTensor::cat(&[&uncond, &cond], 0)?,
             truncated || neg_truncated,
         ))
     }
@@ -304,12 +320,14 @@ impl StableDiffusion {
 
     /// One guided UNet evaluation. The UNet runs in the model dtype; its f32 output and
     /// the guidance arithmetic keep latents f32 between steps (diffusers keeps them in the
-    /// model dtype; f32 only removes rounding, see README).
+    /// model dtype; f32 only removes rounding, see README). The UNet input is placed on the
+    /// model device once and its prediction comes back once (on an NPU: one upload, one
+    /// download, and that download is the step's one synchronisation).
     fn predict(
         &self,
         latents: &Tensor,
         t: f64,
-        (context, guidance): (&Tensor, f64),
+        (context, guidance): (&ModelTensor, f64),
         scheduler: &dyn Scheduler,
         lanes: &mut Lanes,
     ) -> Result<Tensor, ModelError> {
@@ -320,12 +338,16 @@ impl StableDiffusion {
                 let input = scheduler
                     .scale_model_input(latents, t)?
                     .to_dtype(self.dtype)?;
+                let input = self.device.place(&input)?;
                 let halves = (
                     &context.narrow(0, 0, batch)?,
                     &context.narrow(0, batch, batch)?,
                 );
                 let (uncond, cond) = parallel.run(&self.unet, (&input, t), halves, hooks)?;
-                (uncond.to_dtype(DType::F32)?, cond.to_dtype(DType::F32)?)
+                (
+                    uncond.into_host()?.to_dtype(DType::F32)?,
+                    cond.into_host()?.to_dtype(DType::F32)?,
+                )
             }
             Lanes::Single(hooks) => {
                 let input = if cfg {
@@ -338,7 +360,8 @@ impl StableDiffusion {
                     .to_dtype(self.dtype)?;
                 let noise = self
                     .unet
-                    .forward_with(&input, t, context, hooks)?
+                    .forward_with(&self.device.place(&input)?, t, context, hooks)?
+                    .into_host()?
                     .to_dtype(DType::F32)?;
                 if !cfg {
                     return Ok(noise);
@@ -353,7 +376,7 @@ impl StableDiffusion {
         &self,
         mut latents: Tensor,
         timesteps: &[f64],
-        (context, guidance, accel): (&Tensor, f64, &Accelerations),
+        (context, guidance, accel): (&ModelTensor, f64, &Accelerations),
         scheduler: &mut dyn Scheduler,
         rng: &mut TorchRng,
         progress: &mut dyn FnMut(usize, usize),
@@ -416,7 +439,7 @@ impl StableDiffusion {
                         l.dims()
                     )));
                 }
-                l.to_device(&self.device)?.to_dtype(DType::F32)?
+                l.to_device(&self.host_device())?.to_dtype(DType::F32)?
             }
             None => self.noise(&mut rng, shape)?,
         };
@@ -476,11 +499,12 @@ impl StableDiffusion {
                 init.strength
             )));
         };
-        let image = ((init.image.to_device(&self.device)?.to_dtype(self.dtype)? * 2.0)? - 1.0)?;
-        let dist = self.vae.encode(&image)?;
+        let host = self.host_device();
+        let image = ((init.image.to_device(&host)?.to_dtype(self.dtype)? * 2.0)? - 1.0)?;
+        let dist = self.vae.encode(&self.device.place(&image)?)?;
         let (mean, std) = (
-            dist.mean.to_dtype(DType::F32)?,
-            dist.std.to_dtype(DType::F32)?,
+            dist.mean.into_host()?.to_dtype(DType::F32)?,
+            dist.std.into_host()?.to_dtype(DType::F32)?,
         );
         let eps = self.noise(&mut rng, mean.dims4()?)?;
         let sampled = (&mean + (&std * &eps)?)?;
@@ -517,7 +541,7 @@ impl StableDiffusion {
     ) -> Result<Tensor, ModelError> {
         let (b, c, h, w) = shape;
         let data = rng.randn_f32(b * c * h * w);
-        Ok(Tensor::from_vec(data, shape, &self.device)?)
+        Ok(Tensor::from_vec(data, shape, &self.host_device())?)
     }
 
     /// Final latents to an NCHW image in [0, 1] (diffusers' postprocess before uint8).
@@ -525,7 +549,8 @@ impl StableDiffusion {
         let z = (latents.to_dtype(DType::F32)? / self.vae.config().scaling_factor)?;
         let image = self
             .vae
-            .decode(&z.to_dtype(self.dtype)?)?
+            .decode(&self.device.place(&z.to_dtype(self.dtype)?)?)?
+            .into_host()?
             .to_dtype(DType::F32)?;
         Ok(((image / 2.0)? + 0.5)?.clamp(0f32, 1f32)?)
     }

@@ -9,10 +9,10 @@ use crate::layers::{
     self, Conv2d, Conv2dConfig, GeGlu, GeGluConfig, GroupNorm, GroupNormConfig, Kernels, LayerNorm,
     LayerNormConfig, Linear, LinearConfig,
 };
+use crate::model_tensor::{Tensor, VarBuilder};
 use crate::models::embeddings::timestep_embedding;
 use crate::models::resnet::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
-use candle_core::{Result, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::Result;
 use ops_npu::candle_ops::tome::TokenMerge;
 
 #[derive(Debug, Clone)]
@@ -131,7 +131,11 @@ impl BasicTransformerBlock {
     fn forward(&self, x: &Tensor, context: &Tensor, merge: Option<&TokenMerge>) -> Result<Tensor> {
         let normed = self.norm1.forward(x)?;
         let attended = match merge {
-            Some(m) => m.unmerge(&self.attn1.forward(&m.merge(&normed)?, None)?)?,
+            Some(m) => {
+                // Token merging is a CPU kernel (the NPU never gets here: see tome.rs).
+                let merged = Tensor::Candle(m.merge(normed.as_candle()?)?);
+                Tensor::Candle(m.unmerge(self.attn1.forward(&merged, None)?.as_candle()?)?)
+            }
             None => self.attn1.forward(&normed, None)?,
         };
         let x = (attended + x)?;
@@ -549,7 +553,7 @@ impl UNet2DConditionModel {
             self.time_channels,
             self.flip_sin_to_cos,
             self.freq_shift,
-            sample.device(),
+            &sample.device(),
         )?
         .to_dtype(sample.dtype())?
         .broadcast_as((batch, self.time_channels))?

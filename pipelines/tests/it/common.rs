@@ -209,3 +209,13 @@ pub fn reference_image_u8(name: &str, index: usize) -> Vec<u8> {
         .map(|v| (v * 255.0).round() as u8)
         .collect()
 }
+
+/// A fixture (host candle tensor) as a model input on the CPU.
+pub fn m(t: &Tensor) -> pipelines::model_tensor::Tensor {
+    t.clone().into()
+}
+
+/// A model output as a host candle tensor.
+pub fn h(t: &pipelines::model_tensor::Tensor) -> Tensor {
+    t.to_host().expect("model output to the host")
+}

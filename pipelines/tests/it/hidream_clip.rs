@@ -2,6 +2,7 @@
 //! tiny random-weight models (scripts/fixtures/hidream_clip_reference.py), for both of
 //! transformers' end-of-text rules.
 
+use crate::common::{h, m};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use pipelines::encoders::clip::ClipTextConfig;
@@ -28,18 +29,23 @@ fn check(case: &str) {
         VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, &device)
     }
     .expect("weights");
-    let model = ClipTextModelWithProjection::new(vb, &config).expect("model");
+    let model = ClipTextModelWithProjection::new(vb.into(), &config).expect("model");
     let reference =
         candle_core::safetensors::load(dir.join("reference.safetensors"), &device).expect("ref");
     let ids = reference["input_ids"].to_dtype(DType::U32).expect("ids");
-    let (hidden, embeds) = model.forward(&ids).expect("forward");
+    let (hidden, embeds) = model.forward(&m(&ids)).expect("forward");
     // f32 through 5 layers of width 32: summation order differs from torch's, so allow a
     // few units in the last place of O(1) values.
     let hidden_name = format!("{case} last_hidden_state");
-    assert_close(&hidden_name, &hidden, &reference["last_hidden_state"], 1e-5);
+    assert_close(
+        &hidden_name,
+        &h(&hidden),
+        &reference["last_hidden_state"],
+        1e-5,
+    );
     assert_close(
         &format!("{case} text_embeds"),
-        &embeds,
+        &h(&embeds),
         &reference["text_embeds"],
         1e-5,
     );
@@ -81,7 +87,7 @@ fn a_projection_of_the_wrong_width_names_the_tensor() {
         )
     }
     .expect("weights");
-    let err = ClipTextModelWithProjection::new(vb, &config)
+    let err = ClipTextModelWithProjection::new(vb.into(), &config)
         .expect_err("a 48-wide projection must not load from 32-wide weights")
         .to_string();
     assert!(err.contains("text_projection"), "{err}");

@@ -3,6 +3,7 @@
 //! scripts/fixtures/hidream_edit_reference.py on tiny random-weight models), plus the
 //! bad-input errors.
 
+use crate::common::{h, m};
 use candle_core::{DType, Device, Tensor};
 use pipelines::hidream::edit::{self, EditModels, EditPrompts, EditVariant, StepProgress};
 use pipelines::hidream::edit_image::{self, SourceSizing};
@@ -65,7 +66,7 @@ fn adapted_transformer_in(dtype: DType, parts: LoraParts) -> HiDreamTransformer 
         &dir().join("lora.safetensors"),
         alpha,
         parts,
-        &Device::Cpu,
+        &Device::Cpu.into(),
         dtype,
         Kernels::default(),
     )
@@ -82,15 +83,20 @@ fn lora_merge_matches_peft() {
     let model = adapted_transformer(LoraParts::All);
     let out = model
         .forward(&TransformerInputs {
-            latents: &tensor("lora.hidden_states"),
+            latents: &m(&tensor("lora.hidden_states")),
             timesteps: &tensor("lora.timesteps"),
-            t5: &tensor("lora.encoder_hidden_states_t5"),
-            llama: &tensor("lora.encoder_hidden_states_llama3"),
-            pooled: &tensor("lora.pooled_embeds"),
+            t5: &m(&tensor("lora.encoder_hidden_states_t5")),
+            llama: &m(&tensor("lora.encoder_hidden_states_llama3")),
+            pooled: &m(&tensor("lora.pooled_embeds")),
         })
         .expect("forward");
     // PEFT runs the adapter unmerged (W x + s B A x); merging first only reorders f32 sums.
-    assert_close("LoRA-adapted forward", &out, &tensor("lora.output"), 1e-4);
+    assert_close(
+        "LoRA-adapted forward",
+        &h(&out),
+        &tensor("lora.output"),
+        1e-4,
+    );
 
     let files = [dir().join("transformer/diffusion_pytorch_model.safetensors")];
     // SAFETY: the fixture file is not modified while mapped.

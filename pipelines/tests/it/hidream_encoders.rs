@@ -2,6 +2,7 @@
 //! models (fixtures from scripts/fixtures/hidream_encoders_reference.py): every output
 //! position, padded ones included, at f32 on the CPU.
 
+use crate::common::{h, m};
 use candle_core::{DType, Device, Tensor};
 use pipelines::encoders::{LlamaModel, T5EncoderModel};
 use std::collections::HashMap;
@@ -52,9 +53,12 @@ fn check_t5(name: &str) {
     let io = io(&dir);
     let model = T5EncoderModel::load(&dir, DType::F32, &Device::Cpu).expect("load T5");
     let got = model
-        .forward(get(&io, "input_ids"), Some(get(&io, "attention_mask")))
+        .forward(
+            &m(get(&io, "input_ids")),
+            Some(&m(get(&io, "attention_mask"))),
+        )
         .expect("T5 forward");
-    assert_close(name, &got, get(&io, "last_hidden_state"));
+    assert_close(name, &h(&got), get(&io, "last_hidden_state"));
 }
 
 #[test]
@@ -79,7 +83,10 @@ fn llama_all_hidden_states_match_transformers() {
     let io = io(&dir);
     let model = LlamaModel::load(&dir, DType::F32, &Device::Cpu).expect("load Llama");
     let states = model
-        .forward(get(&io, "input_ids"), Some(get(&io, "attention_mask")))
+        .forward(
+            &m(get(&io, "input_ids")),
+            Some(&m(get(&io, "attention_mask"))),
+        )
         .expect("Llama forward");
     let layers = model.config().num_hidden_layers;
     assert_eq!(
@@ -90,7 +97,7 @@ fn llama_all_hidden_states_match_transformers() {
     for (i, got) in states.iter().enumerate() {
         assert_close(
             &format!("llama hidden_states.{i}"),
-            got,
+            &h(&got),
             get(&io, &format!("hidden_states.{i}")),
         );
     }
@@ -104,11 +111,11 @@ fn t5_padding_mask_changes_the_padded_row() {
     let io = io(&dir);
     let model = T5EncoderModel::load(&dir, DType::F32, &Device::Cpu).expect("load T5");
     let unmasked = model
-        .forward(get(&io, "input_ids"), None)
+        .forward(&m(get(&io, "input_ids")), None)
         .expect("T5 forward");
     let want = get(&io, "last_hidden_state");
     let first_row = |t: &Tensor| t.narrow(0, 0, 1).and_then(|t| t.narrow(1, 0, 11));
-    let diff = max_abs(&(first_row(&unmasked).unwrap() - first_row(want).unwrap()).unwrap());
+    let diff = max_abs(&(first_row(&h(&unmasked)).unwrap() - first_row(want).unwrap()).unwrap());
     assert!(
         diff > 1e-3,
         "unmasked padded row matched the masked reference ({diff:e})"
@@ -117,7 +124,7 @@ fn t5_padding_mask_changes_the_padded_row() {
     let second = |t: &Tensor| t.narrow(0, 1, 1);
     assert_close(
         "t5_gated unpadded row without mask",
-        &second(&unmasked).unwrap(),
+        &second(&h(&unmasked)).unwrap(),
         &second(want).unwrap(),
     );
 }

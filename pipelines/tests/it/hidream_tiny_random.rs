@@ -1,6 +1,7 @@
 //! The tiny random-weight model the demo and CLI tests run on: every component loads
 //! through the loaders a real download goes through, and runs to finite outputs.
 
+use crate::common::{h, m};
 use candle_core::{DType, Device, Tensor};
 use pipelines::encoders::clip::ClipTextConfig;
 use pipelines::encoders::clip::ClipTextModelWithProjection;
@@ -45,7 +46,9 @@ fn every_component_loads_and_runs() {
         let dir = model.model_dir.join(encoder);
         let config: ClipTextConfig = read_json(&dir.join("config.json"));
         let clip = ClipTextModelWithProjection::new(
-            component_vars(&dir, DType::F32, &dev).expect("clip weights"),
+            component_vars(&dir, DType::F32, &dev)
+                .expect("clip weights")
+                .into(),
             &config,
         )
         .expect("clip");
@@ -56,9 +59,9 @@ fn every_component_loads_and_runs() {
             .unwrap()
             .unsqueeze(0)
             .unwrap();
-        let (_, embeds) = clip.forward(&ids).expect("clip forward");
-        all_finite(encoder, &embeds);
-        pooled.push(embeds);
+        let (_, embeds) = clip.forward(&m(&ids)).expect("clip forward");
+        all_finite(encoder, &h(&embeds));
+        pooled.push(h(&embeds));
     }
     let pooled = Tensor::cat(&pooled, 1).unwrap();
 
@@ -66,14 +69,14 @@ fn every_component_loads_and_runs() {
     let mask = Tensor::ones((1, tokens), DType::U32, &dev).unwrap();
     let t5 = T5EncoderModel::load(&model.model_dir.join("text_encoder_3"), DType::F32, &dev)
         .expect("t5")
-        .forward(&ids, Some(&mask))
+        .forward(&m(&ids), Some(&m(&mask)))
         .expect("t5 forward");
-    all_finite("t5", &t5);
+    all_finite("t5", &h(&t5));
     let llama = LlamaModel::load(&model.llama_dir, DType::F32, &dev)
         .expect("llama")
-        .forward(&ids, Some(&mask))
+        .forward(&m(&ids), Some(&m(&mask)))
         .expect("llama forward");
-    let llama = Tensor::stack(&llama[1..], 0).unwrap();
+    let llama = Tensor::stack(&llama[1..].iter().map(h).collect::<Vec<_>>(), 0).unwrap();
     all_finite("llama", &llama);
 
     let transformer = HiDreamTransformer::load(
@@ -86,26 +89,28 @@ fn every_component_loads_and_runs() {
     let timesteps = Tensor::new(&[500f32], &dev).unwrap();
     let out = transformer
         .forward(&TransformerInputs {
-            latents: &latents,
+            latents: &m(&latents),
             timesteps: &timesteps,
             t5: &t5,
-            llama: &llama,
-            pooled: &pooled,
+            llama: &m(&llama),
+            pooled: &m(&pooled),
         })
         .expect("transformer forward");
     assert_eq!(out.dims(), latents.dims());
-    all_finite("transformer", &out);
+    all_finite("transformer", &h(&out));
 
     let vae_dir = model.model_dir.join("vae");
     let config: VaeConfig = read_json(&vae_dir.join("config.json"));
     let vae = AutoencoderKL::new(
-        component_vars(&vae_dir, DType::F32, &dev).expect("vae weights"),
+        component_vars(&vae_dir, DType::F32, &dev)
+            .expect("vae weights")
+            .into(),
         &config,
     )
     .expect("vae");
-    let image = vae.decode(&latents).expect("decode");
+    let image = vae.decode(&m(&latents)).expect("decode");
     assert_eq!(image.dims(), &[1, 3, 64, 96]);
-    all_finite("vae decode", &image);
+    all_finite("vae decode", &h(&image));
 }
 
 #[test]
@@ -144,7 +149,7 @@ fn the_tiny_lora_merges_into_the_tiny_transformer_and_changes_it() {
         &lora,
         E1_FULL_LORA_ALPHA,
         LoraParts::All,
-        &dev,
+        &dev.clone().into(),
         candle_core::DType::F32,
         Kernels::default(),
     )
@@ -155,16 +160,16 @@ fn the_tiny_lora_merges_into_the_tiny_transformer_and_changes_it() {
     let llama = Tensor::randn(0f32, 1., (2, 1, 4, 32), &dev).unwrap();
     let pooled = Tensor::randn(0f32, 1., (1, 64), &dev).unwrap();
     let inputs = TransformerInputs {
-        latents: &latents,
+        latents: &m(&latents),
         timesteps: &timesteps,
-        t5: &t5,
-        llama: &llama,
-        pooled: &pooled,
+        t5: &m(&t5),
+        llama: &m(&llama),
+        pooled: &m(&pooled),
     };
     let a = plain.forward(&inputs).expect("plain forward");
     let b = merged.forward(&inputs).expect("merged forward");
-    all_finite("merged", &b);
-    let diff = (a - b)
+    all_finite("merged", &h(&b));
+    let diff = (h(&a) - h(&b))
         .unwrap()
         .abs()
         .unwrap()
@@ -204,7 +209,7 @@ fn an_edit_job_checks_the_refine_folder_before_loading_anything() {
         refine_model: Some(refine.clone()),
         seed: 0,
         dtype: DType::F32,
-        device: Device::Cpu,
+        device: Device::Cpu.into(),
     };
     let mut stages = Vec::new();
     let err = run_edit_job(&job, &mut |event| {
@@ -255,7 +260,7 @@ fn an_edit_job_edits_a_rotated_jpeg_upright_and_says_so() {
         refine_model: None,
         seed: 0,
         dtype: DType::F32,
-        device: Device::Cpu,
+        device: Device::Cpu.into(),
     };
     let mut notes = Vec::new();
     let edited = run_edit_job(&job, &mut |event| {

@@ -10,6 +10,7 @@
 //! renormalised top-2, -inf instead of zeroed keys) moves the outputs by 1e-2 or more.
 
 use crate::common::{assert_close, assert_within_rounding, copy_dir, load_reference};
+use crate::common::{h, m};
 use candle_core::{DType, Device, Tensor};
 use pipelines::hidream::HiDreamError;
 use pipelines::hidream::transformer::{
@@ -42,14 +43,14 @@ fn forward_case(case: &str, options: &TransformerLoadOptions) -> (Tensor, Tensor
         .expect("fixture transformer loads");
     assert_eq!(model.dtype(), options.dtype);
     let inputs = TransformerInputs {
-        latents: get("hidden_states"),
+        latents: &m(get("hidden_states")),
         timesteps: get("timesteps"),
-        t5: get("encoder_hidden_states_t5"),
-        llama: get("encoder_hidden_states_llama3"),
-        pooled: get("pooled_embeds"),
+        t5: &m(get("encoder_hidden_states_t5")),
+        llama: &m(get("encoder_hidden_states_llama3")),
+        pooled: &m(get("pooled_embeds")),
     };
     let out = model.forward(&inputs).expect("forward");
-    (out, get("output").clone())
+    (h(&out), get("output").clone())
 }
 
 fn run_case(case: &str, kernels: Kernels) {
@@ -192,11 +193,11 @@ fn wrong_latent_channels_are_rejected() {
     let latents =
         Tensor::zeros((2, 3, 8, 8), candle_core::DType::F32, &Device::Cpu).expect("zeros");
     let inputs = TransformerInputs {
-        latents: &latents,
+        latents: &m(&latents),
         timesteps: &tensors["square.timesteps"],
-        t5: &tensors["square.encoder_hidden_states_t5"],
-        llama: &tensors["square.encoder_hidden_states_llama3"],
-        pooled: &tensors["square.pooled_embeds"],
+        t5: &m(&tensors["square.encoder_hidden_states_t5"]),
+        llama: &m(&tensors["square.encoder_hidden_states_llama3"]),
+        pooled: &m(&tensors["square.pooled_embeds"]),
     };
     let msg = model.forward(&inputs).expect_err("3 channels").to_string();
     assert!(

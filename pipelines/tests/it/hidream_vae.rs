@@ -2,6 +2,7 @@
 //! AutoencoderKL on a tiny random-weight model (scripts/fixtures/hidream_vae_reference.py),
 //! with both kernel choices.
 
+use crate::common::{h, m};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use pipelines::layers::Kernels;
@@ -36,9 +37,9 @@ fn flux_style_vae_encodes_and_decodes_like_diffusers() {
             )
         }
         .expect("weights");
-        let vae = AutoencoderKL::with_kernels(vb, &config, kernels).expect("vae");
-        let dist = vae.encode(&reference["image"]).expect("encode");
-        let decoded = vae.decode(&reference["latents"]).expect("decode");
+        let vae = AutoencoderKL::with_kernels(vb.into(), &config, kernels).expect("vae");
+        let dist = vae.encode(&m(&reference["image"])).expect("encode");
+        let decoded = vae.decode(&m(&reference["latents"])).expect("decode");
         // f32 through a dozen convolutions and a mid-block attention with O(1)
         // activations: summation order (Winograd, im2col GEMM, torch's conv) differs.
         for (name, got, want, tol) in [
@@ -46,7 +47,7 @@ fn flux_style_vae_encodes_and_decodes_like_diffusers() {
             ("std", &dist.std, &reference["std"], 1e-4),
             ("decoded", &decoded, &reference["decoded"], 1e-4),
         ] {
-            assert_close(&format!("{kernels:?} {name}"), got, want, tol);
+            assert_close(&format!("{kernels:?} {name}"), &h(&got), want, tol);
         }
     }
 }
@@ -64,17 +65,24 @@ fn reduced_precision_vae_stays_within_its_rounding_bounds() {
         let vae = pipelines::hidream::vae::load_vae(&dir(), &device, dtype).expect("vae");
         assert_eq!(vae.dtype(), dtype);
         let dist = vae
-            .encode(&reference["image"].to_dtype(dtype).expect("cast"))
+            .encode(&m(&reference["image"].to_dtype(dtype).expect("cast")))
             .expect("encode");
         let decoded = vae
-            .decode(&reference["latents"].to_dtype(dtype).expect("cast"))
+            .decode(&m(&reference["latents"].to_dtype(dtype).expect("cast")))
             .expect("decode");
         for (name, got, want) in [
             ("mean", &dist.mean, &reference["mean"]),
             ("std", &dist.std, &reference["std"]),
             ("decoded", &decoded, &reference["decoded"]),
         ] {
-            assert_within_rounding(&format!("{dtype:?} {name}"), got, want, dtype, 12.0, 3.0);
+            assert_within_rounding(
+                &format!("{dtype:?} {name}"),
+                &h(&got),
+                want,
+                dtype,
+                12.0,
+                3.0,
+            );
         }
     }
 }

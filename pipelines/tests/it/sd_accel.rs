@@ -8,6 +8,7 @@
 //! point, merge set or destination draw fails by orders of magnitude.
 
 use crate::common::{copy_dir, fixtures, max_abs_diff};
+use crate::common::{h, m};
 use candle_core::{Device, Tensor};
 use pipelines::error::ModelError;
 use pipelines::schedulers::{self, Scheduler};
@@ -233,8 +234,8 @@ fn deviation_matches_the_references_own_deviation() {
 #[test]
 fn batch_of_two_equals_two_batches_of_one_bitwise() {
     let sd = model();
-    let sample = Tensor::randn(0f32, 1.0, (2, 4, 16, 20), &Device::Cpu).expect("sample");
-    let context = Tensor::randn(0f32, 1.0, (2, 77, 32), &Device::Cpu).expect("context");
+    let sample = m(&Tensor::randn(0f32, 1.0, (2, 4, 16, 20), &Device::Cpu).expect("sample"));
+    let context = m(&Tensor::randn(0f32, 1.0, (2, 77, 32), &Device::Cpu).expect("context"));
     let both = sd.unet.forward(&sample, 501.0, &context).expect("batch 2");
     for i in 0..2 {
         let one = sd
@@ -246,8 +247,8 @@ fn batch_of_two_equals_two_batches_of_one_bitwise() {
             )
             .expect("batch 1");
         assert_eq!(
-            bits(&both.narrow(0, i, 1).expect("half")),
-            bits(&one),
+            bits(&h(&both.narrow(0, i, 1).expect("half"))),
+            bits(&h(&one)),
             "half {i}"
         );
     }

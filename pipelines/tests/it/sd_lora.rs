@@ -3,6 +3,7 @@
 //! adapter in diffusers/PEFT and in kohya layout, on the UNet (attention, projections,
 //! 3x3 convolutions) and the text encoder.
 
+use crate::common::h;
 use crate::common::{
     Reference, assert_close, fixtures, load_reference, max_abs, recorded_generation,
     reference_tensor, txt2img_with_folder_scheduler,
@@ -69,7 +70,7 @@ fn both_layouts_match_diffusers_fused_lora() {
         let (embeds, _) = sd.encode_prompt(prompt).expect("encode");
         assert_close(
             &format!("{name} embeds"),
-            &embeds,
+            &h(&embeds),
             &tensor(&format!("{name}.embeds")),
             TOL,
         );

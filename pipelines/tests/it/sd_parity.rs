@@ -4,6 +4,7 @@
 //! in magnitude (see `latent_tolerance`).
 
 use crate::common::{Reference, assert_close, fixtures, json, reference, tensor};
+use crate::common::{h, m};
 use candle_core::{Device, Tensor};
 use pipelines::schedulers::{self, SchedulerConfig};
 use pipelines::sd::pipeline::{Generation, InitImage, StableDiffusion};
@@ -56,19 +57,19 @@ fn text_embeddings_match_the_pipeline() {
     let p1 = refs[1].as_str().expect("prompt");
     assert_close(
         "cond",
-        &sd.encode_prompt(p0).expect("encode").0,
+        &h(&sd.encode_prompt(p0).expect("encode").0),
         &tensor("text.cond"),
         TOL,
     );
     assert_close(
         "uncond",
-        &sd.encode_prompt("").expect("encode").0,
+        &h(&sd.encode_prompt("").expect("encode").0),
         &tensor("text.uncond"),
         TOL,
     );
     assert_close(
         "cond1",
-        &sd.encode_prompt(p1).expect("encode").0,
+        &h(&sd.encode_prompt(p1).expect("encode").0),
         &tensor("text.cond1"),
         TOL,
     );
@@ -79,26 +80,26 @@ fn unet_forward_matches() {
     let sd = model();
     let enc = tensor("unet.encoder_hidden_states");
     let sample = tensor("unet.sample");
-    let out = sd.unet.forward(&sample, 981.0, &enc).expect("unet");
-    assert_close("unet t=981", &out, &tensor("unet.out"), TOL);
-    let out = sd.unet.forward(&sample, 1.0, &enc).expect("unet");
-    assert_close("unet t=1", &out, &tensor("unet.out_t1"), TOL);
+    let out = sd.unet.forward(&m(&sample), 981.0, &m(&enc)).expect("unet");
+    assert_close("unet t=981", &h(&out), &tensor("unet.out"), TOL);
+    let out = sd.unet.forward(&m(&sample), 1.0, &m(&enc)).expect("unet");
+    assert_close("unet t=1", &h(&out), &tensor("unet.out_t1"), TOL);
     let enc1 = enc.narrow(0, 0, 1).expect("narrow");
     let out = sd
         .unet
-        .forward(&tensor("unet.sample_odd"), 500.0, &enc1)
+        .forward(&m(&tensor("unet.sample_odd")), 500.0, &m(&enc1))
         .expect("unet");
-    assert_close("unet 10x14", &out, &tensor("unet.out_odd"), TOL);
+    assert_close("unet 10x14", &h(&out), &tensor("unet.out_odd"), TOL);
 }
 
 #[test]
 fn vae_decode_and_encode_match() {
     let sd = model();
-    let decoded = sd.vae.decode(&tensor("vae.latents")).expect("decode");
-    assert_close("vae decode", &decoded, &tensor("vae.decoded"), TOL);
-    let dist = sd.vae.encode(&tensor("vae.image")).expect("encode");
-    assert_close("vae mean", &dist.mean, &tensor("vae.mean"), TOL);
-    assert_close("vae std", &dist.std, &tensor("vae.std"), TOL);
+    let decoded = sd.vae.decode(&m(&tensor("vae.latents"))).expect("decode");
+    assert_close("vae decode", &h(&decoded), &tensor("vae.decoded"), TOL);
+    let dist = sd.vae.encode(&m(&tensor("vae.image"))).expect("encode");
+    assert_close("vae mean", &h(&dist.mean), &tensor("vae.mean"), TOL);
+    assert_close("vae std", &h(&dist.std), &tensor("vae.std"), TOL);
 }
 
 /// Runs a recorded scheduler trace: timesteps, then each step on the recorded model output.

@@ -4,6 +4,7 @@
 //! tolerances derived from their rounding (see `reduced_precision_tolerance`).
 
 use crate::common::{assert_close, fixtures, json, max_abs, rounding_bound, tensor};
+use crate::common::{h, m};
 use candle_core::{DType, Device, Tensor};
 use pipelines::layers::Kernels;
 use pipelines::schedulers::{self, SchedulerConfig};
@@ -69,7 +70,7 @@ fn unet_out(sd: &StableDiffusion, dtype: DType) -> Tensor {
         .to_dtype(dtype)
         .expect("dtype");
     let sample = tensor("unet.sample").to_dtype(dtype).expect("dtype");
-    sd.unet.forward(&sample, 981.0, &enc).expect("unet")
+    h(&sd.unet.forward(&m(&sample), 981.0, &m(&enc)).expect("unet"))
 }
 
 #[test]
@@ -78,20 +79,25 @@ fn naive_and_fused_kernels_both_match_diffusers_at_f32() {
         let sd = model(DType::F32, kernels);
         let prompt = json()["tokenizer"]["prompts"][0].as_str().expect("prompt");
         let cond = sd.encode_prompt(prompt).expect("encode").0;
-        assert_close(&format!("{kernels} text"), &cond, &tensor("text.cond"), TOL);
+        assert_close(
+            &format!("{kernels} text"),
+            &h(&cond),
+            &tensor("text.cond"),
+            TOL,
+        );
         let out = unet_out(&sd, DType::F32);
         assert_close(&format!("{kernels} unet"), &out, &tensor("unet.out"), TOL);
-        let decoded = sd.vae.decode(&tensor("vae.latents")).expect("decode");
+        let decoded = sd.vae.decode(&m(&tensor("vae.latents"))).expect("decode");
         assert_close(
             &format!("{kernels} vae decode"),
-            &decoded,
+            &h(&decoded),
             &tensor("vae.decoded"),
             TOL,
         );
-        let dist = sd.vae.encode(&tensor("vae.image")).expect("encode");
+        let dist = sd.vae.encode(&m(&tensor("vae.image"))).expect("encode");
         assert_close(
             &format!("{kernels} vae mean"),
-            &dist.mean,
+            &h(&dist.mean),
             &tensor("vae.mean"),
             TOL,
         );
@@ -174,7 +180,7 @@ fn reduced_precision_runs_stay_within_their_rounding_bounds() {
             assert_eq!(cond.dtype(), dtype);
             let want = tensor("text.cond");
             let tol = reduced_precision_tolerance(dtype, &want, 16.0);
-            assert_close(&format!("{name} text"), &cond, &want, tol);
+            assert_close(&format!("{name} text"), &h(&cond), &want, tol);
 
             let out = unet_out(&sd, dtype);
             let want = tensor("unet.out");
@@ -183,11 +189,11 @@ fn reduced_precision_runs_stay_within_their_rounding_bounds() {
 
             let decoded = sd
                 .vae
-                .decode(&tensor("vae.latents").to_dtype(dtype).expect("dtype"))
+                .decode(&m(&tensor("vae.latents").to_dtype(dtype).expect("dtype")))
                 .expect("decode");
             let want = tensor("vae.decoded");
             let tol = reduced_precision_tolerance(dtype, &want, 24.0);
-            assert_close(&format!("{name} vae decode"), &decoded, &want, tol);
+            assert_close(&format!("{name} vae decode"), &h(&decoded), &want, tol);
 
             // Latents come back f32 whatever the model dtype.
             let latents = txt2img(&sd, "ddim");

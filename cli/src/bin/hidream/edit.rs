@@ -7,7 +7,7 @@ use crate::output::{self, Image};
 use crate::settings::{Plan, edit_prompt, edit_settings};
 use cli::exit::Failure;
 use cli::progress::Progress;
-use cli::values::candle_device;
+use cli::values::model_device;
 use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::hidream::edit_job::{EditEvent, EditJob, run_edit_job};
 use serde_json::json;
@@ -16,7 +16,7 @@ use std::time::Instant;
 pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
     let started = Instant::now();
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&[&args.output]);
-    let device = candle_device(plan.device)?;
+    let device = model_device(plan.device)?;
     let model = &args.models.model;
     let settings = edit_settings(args);
     let text = edit_prompt(args);

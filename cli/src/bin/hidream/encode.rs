@@ -4,7 +4,7 @@ use crate::args::EncodeArgs;
 use crate::settings::check_models;
 use candle_core::Tensor;
 use cli::exit::Failure;
-use cli::values::candle_device;
+use cli::values::model_device;
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::hidream::prompt_embeds::PromptEmbeds;
 use pipelines::hidream::prompt_encoding::{
@@ -31,7 +31,7 @@ fn named(encoded: &EncodedPrompts) -> Vec<(String, Tensor)> {
 pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
     cli::output_paths::check_outputs(&[("--output", &args.output)])?;
     let (dtype, device) = check_models(&args.models)?;
-    let device = candle_device(device)?;
+    let device = model_device(device)?;
     let folders = EncoderFolders {
         model: args.models.model.clone(),
         llama: args.models.llama.clone(),

@@ -6,7 +6,7 @@ use crate::output::{self, Image};
 use crate::settings::Plan;
 use cli::exit::{Failure, bad};
 use cli::progress::Progress;
-use cli::values::candle_device;
+use cli::values::model_device;
 use pipelines::generation_info::{GenerationInfo, a1111_sampler};
 use pipelines::hidream::generate::{
     Conditioning, GenerateOptions, decode, denoise, load_latents, stage_latents, to_rgb8,
@@ -22,7 +22,7 @@ use std::time::Instant;
 /// What a run reads before any model: the scheduler config, the starting latents, and the
 /// header of every weight file it will load.
 pub struct Prepared {
-    device: candle_core::Device,
+    device: pipelines::model_tensor::ModelDevice,
     scheduler: FlowSchedulerConfig,
     latents: Option<candle_core::Tensor>,
 }
@@ -30,13 +30,13 @@ pub struct Prepared {
 /// Cheap checks first: a bad scheduler config, latents file or truncated weight file
 /// should not cost an encoder load, nor a whole denoise before the VAE is found broken.
 pub fn prepare(args: &GenerateArgs, plan: &Plan) -> Result<Prepared, Failure> {
-    let device = candle_device(plan.device)?;
+    let device = model_device(plan.device)?;
     let model = &args.models.model;
     let scheduler_path = model.join("scheduler/scheduler_config.json");
     let scheduler = FlowSchedulerConfig::from_file(&scheduler_path)
         .map_err(|e| bad(format!("{}: {e}", scheduler_path.display())))?;
     let latents = match &args.latents {
-        Some(path) => Some(load_latents(path, &device)?),
+        Some(path) => Some(load_latents(path, &device.host())?),
         None => None,
     };
     check_weight_files(&run_components(model, &args.models.llama), &[])?;

@@ -14,17 +14,6 @@ use pipelines::models::autoencoders::VaeConfig;
 use serde_json::json;
 use std::path::Path;
 
-/// NPU runs are refused rather than silently moved to the CPU.
-fn refuse_npu(device: Device) -> Result<(), Failure> {
-    match device {
-        Device::Npu(i) => Err(bad(format!(
-            "--device npu:{i}: HiDream on an Ascend NPU does not exist yet (the models run on \
-             candle, which has no NPU backend); use --device cpu or cuda:N"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 fn require_dir(flag: &str, dir: &Path) -> Result<(), Failure> {
     if dir.is_dir() {
         Ok(())
@@ -43,9 +32,6 @@ fn require_file(flag: &str, file: &Path) -> Result<(), Failure> {
 
 /// The text-encoder folders and the Llama folder; the dtype and device flags.
 pub fn check_models(models: &ModelArgs) -> Result<(DType, Device), Failure> {
-    if let Some(i) = models.device.names_npu() {
-        refuse_npu(Device::Npu(i))?;
-    }
     require_dir("--model", &models.model)?;
     EncoderFolders {
         model: models.model.clone(),
@@ -54,7 +40,6 @@ pub fn check_models(models: &ModelArgs) -> Result<(DType, Device), Failure> {
     .check()?;
     // HiDream is published in bf16, and f32 doubles its memory: bf16 unless told otherwise.
     let choice = choose_here(&models.device, models.dtype, Some(device::DType::BF16))?;
-    refuse_npu(choice.device)?;
     Ok((values::candle_dtype(choice.dtype), choice.device))
 }
 

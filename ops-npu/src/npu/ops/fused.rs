@@ -515,8 +515,26 @@ pub fn attention(
         let out = super::composite_attention::attention_f32(s, qkv, scale, opts.bias, opts.mask)?;
         return Ok((out, None, route));
     };
+    // The fused kernels take a head dim that is a multiple of 16 (FLOAT16/BFLOAT16) and at
+    // most 512 (FusedInferAttentionScoreV2's doc). A smaller misaligned one is zero-padded:
+    // zero channels add nothing to q.k, and v's give zero output channels, which are cut
+    // off again, so the result is exact (the scale above uses the real dim).
+    let padded = d.next_multiple_of(FUSED_HEAD_DIM_ALIGN);
+    if padded > FUSED_HEAD_DIM_MAX {
+        return Err(OpsError::Unsupported(format!(
+            "the fused attention kernels take head dims up to {FUSED_HEAD_DIM_MAX}, got {d}"
+        )));
+    }
+    let widen = |t: &NpuTensor| -> Result<NpuTensor> {
+        if padded == d {
+            Ok(t.clone())
+        } else {
+            super::constant_pad(s, t, &[0, padded - d], 0.0)
+        }
+    };
+    let (q, k, v) = (widen(q)?, widen(k)?, widen(v)?);
     // The fused kernels read dense inputs, and their pse must be in the query's dtype.
-    let [q, k, v] = dense(s, [q, k, v])?;
+    let [q, k, v] = dense(s, [&q, &k, &v])?;
     let bias = match opts.bias {
         Some(b) => Some(pse_for(s, b, q.dtype(), hq, sq, skv)?),
         None => None,
@@ -556,8 +574,18 @@ pub fn attention(
         &opt(lse.as_ref()),
     )
     .map_err(backend)?;
+    let last = out.shape().len() - 1;
+    let out = if padded == d {
+        out
+    } else {
+        out.narrow(last, 0, d)?
+    };
     Ok((out, lse, route))
 }
+
+/// The head-dim alignment and limit of the fused attention kernels (f16/bf16).
+const FUSED_HEAD_DIM_ALIGN: usize = 16;
+const FUSED_HEAD_DIM_MAX: usize = 512;
 
 /// The fused kernels' pse: the query's dtype, shape (B or 1, heads, Sq, Skv) and dense
 /// (FusedInferAttentionScoreV2's doc), so a bias shared by the heads is repeated.

@@ -12,8 +12,8 @@ pub use tokenizer::{ClipTokenizer, missing_layout};
 use crate::layers::{
     self, Embedding, EmbeddingConfig, Kernels, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
-use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::VarBuilder;
+use crate::model_tensor::{ModelDevice, Tensor, VarBuilder};
+use candle_core::{DType, Result};
 
 #[derive(Debug, Clone, Copy)]
 enum Activation {
@@ -202,12 +202,12 @@ impl ClipTextModel {
             );
         }
         let device = ids.device();
-        let positions = Tensor::arange(0u32, seq as u32, device)?.unsqueeze(0)?;
+        let positions = Tensor::arange(0u32, seq as u32, &device)?.unsqueeze(0)?;
         let mut x = self
             .token_embedding
             .forward(ids)?
             .broadcast_add(&self.position_embedding.forward(&positions)?)?;
-        let mask = causal_mask(seq, x.dtype(), device)?;
+        let mask = causal_mask(seq, x.dtype(), &device)?;
         for layer in &self.layers[..self.layers.len() - skip] {
             x = layer.forward(&x, self.heads, &mask, self.act)?;
         }
@@ -285,7 +285,7 @@ impl ClipTextModelWithProjection {
 
 /// Additive causal mask `[1, 1, seq, seq]`; transformers uses the dtype's minimum rather
 /// than -inf, which gives the same softmax.
-fn causal_mask(seq: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+fn causal_mask(seq: usize, dtype: DType, device: &ModelDevice) -> Result<Tensor> {
     let data: Vec<f32> = (0..seq)
         .flat_map(|i| (0..seq).map(move |j| if j > i { f32::MIN } else { 0.0 }))
         .collect();

@@ -6,7 +6,7 @@ use super::latents::{initial_latents, latent_shape};
 use super::options::GenerateOptions;
 use crate::hidream::HiDreamError;
 use crate::hidream::prompt_embeds::PromptEmbeds;
-use crate::hidream::transformer::{HiDreamTransformer, TransformerInputs};
+use crate::hidream::transformer::HiDreamTransformer;
 use crate::schedulers::flow::{self, FlowSchedulerConfig, NoiseSource};
 use candle_core::{Device, Tensor};
 use device::TorchRng;
@@ -80,7 +80,8 @@ pub fn denoise_with_noise(
         .output_size(options.width, options.height)
         .map_err(|e| HiDreamError::InvalidInput(e.to_string()))?;
     let positive = conditioning.positive;
-    let device = positive.t5.device().clone();
+    // Latents live on the host side of the transformer's device.
+    let device = transformer.device().host();
     let batch = positive.pooled.dim(0)?;
     let cfg = options.uses_cfg();
     let embeds = if cfg {
@@ -106,23 +107,15 @@ pub fn denoise_with_noise(
     let mut sched = flow::build(&config, options.steps)
         .map_err(|e| HiDreamError::InvalidInput(format!("scheduler: {e}")))?;
     let timesteps = sched.timesteps().to_vec();
-    let model_batch = if cfg { 2 * batch } else { batch };
+    let embeds = embeds.place(transformer.device())?;
     for (i, &t) in timesteps.iter().enumerate() {
         let input = if cfg {
             Tensor::cat(&[&latents, &latents], 0)?
         } else {
             latents.clone()
         };
-        let t_batch = Tensor::full(t, model_batch, &device)?;
-        let velocity = transformer.forward(&TransformerInputs {
-            latents: &input,
-            timesteps: &t_batch,
-            t5: &embeds.t5,
-            llama: &embeds.llama,
-            pooled: &embeds.pooled,
-        })?;
         // HiDream's transformer predicts the negated flow velocity.
-        let velocity = velocity.neg()?;
+        let velocity = transformer.predict(&input, t, &embeds)?.neg()?;
         let velocity = if cfg {
             let uncond = velocity.narrow(0, 0, batch)?;
             let text = velocity.narrow(0, batch, batch)?;

@@ -8,9 +8,8 @@
 
 use super::rope::RotaryTables;
 use crate::layers::{self, Kernels, Linear, LinearConfig};
-use candle_core::{Result, Tensor};
-use candle_nn::VarBuilder;
-use ops_npu::candle_ops;
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::Result;
 
 const RMS_EPS: f32 = 1e-5;
 
@@ -57,8 +56,8 @@ impl Projections {
     ) -> Result<(Tensor, Tensor, Tensor)> {
         let (b, s, dim) = x.dims3()?;
         let split = |t: Tensor| t.reshape((b, s, heads, dim / heads));
-        let q = candle_ops::rms_norm(&self.to_q.forward(x)?, Some(&self.q_norm), RMS_EPS)?;
-        let mut k = candle_ops::rms_norm(&self.to_k.forward(x)?, Some(&self.k_norm), RMS_EPS)?;
+        let q = crate::layers::rms_norm(&self.to_q.forward(x)?, &self.q_norm, RMS_EPS)?;
+        let mut k = crate::layers::rms_norm(&self.to_k.forward(x)?, &self.k_norm, RMS_EPS)?;
         if let Some(mask) = key_mask {
             k = k.broadcast_mul(&mask.unsqueeze(2)?)?;
         }

@@ -7,9 +7,8 @@ use super::config::TransformerConfig;
 use super::feed_forward::{ImageFeedForward, SwiGlu};
 use super::rope::RotaryTables;
 use crate::layers::{self, Kernels, Linear, LinearConfig};
-use candle_core::{Result, Tensor};
-use candle_nn::VarBuilder;
-use ops_npu::candle_ops;
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::Result;
 
 const NORM_EPS: f32 = 1e-6;
 
@@ -28,7 +27,7 @@ fn gated(x: &Tensor, gate: &Tensor, f: &Tensor) -> Result<Tensor> {
 
 /// LayerNorm without affine, then `* (1 + scale) + shift`.
 fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
-    candle_ops::ada_layer_norm(x, scale, shift, NORM_EPS)
+    crate::layers::ada_layer_norm(x, scale, shift, NORM_EPS)
 }
 
 #[derive(Debug, Clone)]

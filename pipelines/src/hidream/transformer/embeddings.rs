@@ -2,9 +2,8 @@
 //! projections, the final adaLN layer.
 
 use crate::layers::{self, Linear, LinearConfig};
-use candle_core::{Result, Tensor};
-use candle_nn::VarBuilder;
-use ops_npu::candle_ops;
+use crate::model_tensor::{ModelDevice, Tensor, VarBuilder};
+use candle_core::Result;
 
 /// diffusers' `TimestepEmbedding`: `linear_2(silu(linear_1(x)))`.
 #[derive(Debug, Clone)]
@@ -45,23 +44,19 @@ impl TimestepEmbedding {
 pub const TIMESTEP_FEATURES: usize = 256;
 
 /// `Timesteps(256, flip_sin_to_cos=True, downscale_freq_shift=0)` for each sample: [b, 256].
-pub fn timestep_features(timesteps: &Tensor) -> Result<Tensor> {
+pub fn timestep_features(timesteps: &candle_core::Tensor, device: &ModelDevice) -> Result<Tensor> {
     let values = timesteps
         .to_dtype(candle_core::DType::F64)?
         .to_vec1::<f64>()?;
+    // Built where the timesteps are (the host), then placed in one piece.
+    let host = ModelDevice::Candle(timesteps.device().clone());
     let rows = values
         .iter()
         .map(|&t| {
-            crate::models::embeddings::timestep_embedding(
-                t,
-                TIMESTEP_FEATURES,
-                true,
-                0.0,
-                timesteps.device(),
-            )
+            crate::models::embeddings::timestep_embedding(t, TIMESTEP_FEATURES, true, 0.0, &host)
         })
         .collect::<Result<Vec<_>>>()?;
-    Tensor::cat(&rows, 0)
+    device.place(&Tensor::cat(&rows, 0)?.into_host()?)
 }
 
 /// `HiDreamImageOutEmbed`: adaLN on a parameter-free LayerNorm, then the patch projection.
@@ -97,7 +92,7 @@ impl FinalLayer {
     pub fn forward(&self, x: &Tensor, temb: &Tensor) -> Result<Tensor> {
         let chunks = self.modulation.forward(&layers::silu(temb)?)?.chunk(2, 1)?;
         // diffusers' order here is (shift, scale).
-        let y = candle_ops::ada_layer_norm(x, &chunks[1], &chunks[0], 1e-6)?;
+        let y = crate::layers::ada_layer_norm(x, &chunks[1], &chunks[0], 1e-6)?;
         self.linear.forward(&y)
     }
 }

@@ -3,9 +3,8 @@
 //! renormalising the k weights, plus an always-on shared expert).
 
 use crate::layers::Linear;
-use candle_core::{D, DType, Result, Tensor};
-use candle_nn::VarBuilder;
-use ops_npu::candle_ops;
+use crate::model_tensor::{Tensor, VarBuilder};
+use candle_core::{D, DType, Result};
 
 /// diffusers' hidden width for a requested `hidden`: two thirds, rounded up to 256.
 pub fn swiglu_hidden(hidden: usize) -> usize {
@@ -35,7 +34,7 @@ impl SwiGlu {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.down
-            .forward(&candle_ops::swiglu(&self.gate_up.forward(x)?)?)
+            .forward(&crate::layers::swiglu(&self.gate_up.forward(x)?)?)
     }
 }
 
@@ -67,16 +66,30 @@ impl MixtureOfExperts {
         let shape = x.shape().clone();
         let dim = x.dim(D::Minus1)?;
         let tokens = x.reshape(((), dim))?;
-        let scores = candle_nn::ops::softmax_last_dim(&tokens.matmul(&self.gate.t()?)?)?;
+        let scores = tokens.matmul(&self.gate.t()?)?.softmax_last_dim()?;
+        // The top-k runs on the host: on an NPU that is one download of the [tokens,
+        // experts] scores (one synchronisation per MoE layer), and every expert's index and
+        // weight tensor is uploaded before the next launch so that no upload waits.
         let routes = top_k_routes(&scores.to_dtype(DType::F32)?.to_vec2()?, self.top_k);
+        let device = x.device();
+        let placed = routes
+            .into_iter()
+            .map(|(rows, weights)| {
+                let count = rows.len();
+                if count == 0 {
+                    return Ok(None);
+                }
+                let rows = Tensor::from_vec(rows, count, &device)?;
+                let weights = Tensor::from_vec(weights, (count, 1), &device)?;
+                Ok(Some((rows, weights)))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut out = tokens.zeros_like()?;
-        for (expert, (rows, weights)) in self.experts.iter().zip(routes) {
-            if rows.is_empty() {
+        for (expert, routed) in self.experts.iter().zip(placed) {
+            let Some((rows, weights)) = routed else {
                 continue;
-            }
-            let count = rows.len();
-            let rows = Tensor::from_vec(rows, count, x.device())?;
-            let weights = Tensor::from_vec(weights, (count, 1), x.device())?.to_dtype(x.dtype())?;
+            };
+            let weights = weights.to_dtype(x.dtype())?;
             let y = expert
                 .forward(&tokens.index_select(&rows, 0)?)?
                 .broadcast_mul(&weights)?;

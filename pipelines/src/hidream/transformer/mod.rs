@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod config;
 pub mod embeddings;
 pub mod feed_forward;
+mod host_step;
 pub mod model;
 pub mod offload;
 pub mod patches;

@@ -15,8 +15,8 @@ use super::patches::{self, patchify, unpatchify};
 use super::rope::RotaryTables;
 use crate::hidream::HiDreamError;
 use crate::layers::{Kernels, Linear, LinearConfig};
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
+use crate::model_tensor::{ModelDevice, Tensor, VarBuilder};
+use candle_core::DType;
 use std::path::{Path, PathBuf};
 
 /// One forward's inputs, shaped as diffusers' pipeline passes them.
@@ -24,8 +24,9 @@ use std::path::{Path, PathBuf};
 pub struct TransformerInputs<'a> {
     /// `[b, in_channels, h, w]`, h and w multiples of the patch size.
     pub latents: &'a Tensor,
-    /// `[b]`, on diffusers' 0..1000 scale.
-    pub timesteps: &'a Tensor,
+    /// `[b]`, on diffusers' 0..1000 scale, on the host (a candle tensor): the sinusoidal
+    /// features are computed there and placed on the model's device with the other tables.
+    pub timesteps: &'a candle_core::Tensor,
     /// `[b, t5_tokens, caption_channels[0]]`.
     pub t5: &'a Tensor,
     /// Every Llama hidden state, `[layers, b, llama_tokens, caption_channels[1]]`.
@@ -48,6 +49,8 @@ pub struct HiDreamTransformer {
     kernels: Kernels,
     /// The weights' and the computation's dtype.
     dtype: DType,
+    /// Where the weights (the resident ones) live and the forward runs.
+    device: ModelDevice,
 }
 
 /// Where the transformer's block weights are kept between forwards.
@@ -104,7 +107,11 @@ pub fn read_folder(dir: &Path) -> Result<(TransformerConfig, Vec<PathBuf>), HiDr
 impl HiDreamTransformer {
     /// A diffusers `transformer` folder: `config.json` and its safetensors, as f32 (see
     /// [`load_with`](Self::load_with) for bf16 and f16).
-    pub fn load(dir: &Path, device: &Device, kernels: Kernels) -> Result<Self, HiDreamError> {
+    pub fn load(
+        dir: &Path,
+        device: impl Into<ModelDevice>,
+        kernels: Kernels,
+    ) -> Result<Self, HiDreamError> {
         let options = TransformerLoadOptions {
             kernels,
             ..TransformerLoadOptions::default()
@@ -118,9 +125,10 @@ impl HiDreamTransformer {
     /// the model to `device`.
     pub fn load_with(
         dir: &Path,
-        device: &Device,
+        device: impl Into<ModelDevice>,
         options: &TransformerLoadOptions,
     ) -> Result<Self, HiDreamError> {
+        let device = &device.into();
         let TransformerLoadOptions {
             dtype,
             kernels,
@@ -132,7 +140,9 @@ impl HiDreamTransformer {
             component: dir.display().to_string(),
             source,
         };
-        let vb = crate::weights::mapped_vars(&files, dtype, device).map_err(weights_error)?;
+        let vb =
+            crate::weights::mapped_vars(&files, dtype, &device.host()).map_err(weights_error)?;
+        let vb = VarBuilder::new(vb, device.clone());
         let built = match placement {
             Placement::Resident => Self::new(config, vb, kernels),
             Placement::OffloadBlocks => {
@@ -179,7 +189,7 @@ impl HiDreamTransformer {
         config: TransformerConfig,
         vb: VarBuilder,
         mapped: &candle_core::safetensors::MmapedSafetensors,
-        device: &Device,
+        device: &ModelDevice,
         kernels: Kernels,
     ) -> Result<Self, HiDreamError> {
         config
@@ -189,7 +199,7 @@ impl HiDreamTransformer {
             mapped: &candle_core::safetensors::MmapedSafetensors,
             prefix: String,
             dtype: DType,
-            device: &Device,
+            device: &ModelDevice,
         ) -> candle_core::Result<BlockWeights<B>> {
             Ok(BlockWeights::Host {
                 tensors: host_tensors(mapped, &prefix, dtype)?,
@@ -295,6 +305,7 @@ impl HiDreamTransformer {
             config,
             kernels,
             dtype: vb.dtype(),
+            device: vb.device().clone(),
         })
     }
 
@@ -305,6 +316,11 @@ impl HiDreamTransformer {
     /// The dtype the weights are held and the forward computed in.
     pub fn dtype(&self) -> DType {
         self.dtype
+    }
+
+    /// Where the forward runs.
+    pub fn device(&self) -> &ModelDevice {
+        &self.device
     }
 
     /// What `transformer.max_seq = n` does in Python: the token count non-square inputs are
@@ -331,14 +347,25 @@ impl HiDreamTransformer {
             cast(inputs.pooled)?,
         );
         let batch = latents.dim(0)?;
+        // The host tables (timestep features, rotary tables) are placed first: on an NPU an
+        // upload made after queued launches would wait for them.
+        let features = timestep_features(inputs.timesteps, &self.device)?;
+        let (text_len, llama_len) = (
+            inputs.t5.dim(1)? + inputs.llama.dim(2)?,
+            inputs.llama.dim(2)?,
+        );
+        let (_, _, h, w) = latents.dims4()?;
+        let mut ids = patches::token_ids(h, w, cfg.patch(), cfg.max_seq());
+        // Text tokens sit at position (0, 0, 0).
+        ids.resize(ids.len() + text_len + llama_len, [0.0; 3]);
+        let rope = RotaryTables::new(&ids, &cfg.axes_dims_rope, &self.device)?;
         let patches = patchify(&latents, cfg.patch(), cfg.max_seq())?;
+
         let mut image = self.x_embedder.forward(&patches.tokens)?;
         // The sinusoidal features are computed in f32 (f64 here) and then cast, as
         // diffusers' `Timesteps` output is cast to the hidden states' dtype.
-        let temb = (self
-            .t_embedder
-            .forward(&cast(&timestep_features(inputs.timesteps)?)?)?
-            + self.p_embedder.forward(&pooled)?)?;
+        let temb =
+            (self.t_embedder.forward(&cast(&features)?)? + self.p_embedder.forward(&pooled)?)?;
 
         let last = self.caption_projection.len() - 1;
         let llama = cfg
@@ -352,13 +379,6 @@ impl HiDreamTransformer {
             return Err(HiDreamError::InvalidInput("the model has no blocks".into()));
         };
         let mut text = Tensor::cat(&[&t5, last_llama], 1)?;
-        let text_len = text.dim(1)?;
-        let llama_len = last_llama.dim(1)?;
-
-        // Text tokens sit at position (0, 0, 0).
-        let mut ids = patches.ids.clone();
-        ids.resize(ids.len() + text_len + llama_len, [0.0; 3]);
-        let rope = RotaryTables::new(&ids, &cfg.axes_dims_rope, latents.device())?;
 
         let mask = patches.mask.as_ref();
         for (block, own_llama) in self.double_blocks.iter().zip(&llama) {
@@ -426,20 +446,21 @@ impl HiDreamTransformer {
                 cfg.max_seq()
             ));
         }
-        let expect = |name: &str, t: &Tensor, want: &[usize]| -> Result<(), HiDreamError> {
-            if t.dims() == want {
+        let expect = |name: &str, dims: &[usize], want: &[usize]| -> Result<(), HiDreamError> {
+            if dims == want {
                 Ok(())
             } else {
-                bad(format!(
-                    "{name} must have shape {want:?}, got {:?}",
-                    t.dims()
-                ))
+                bad(format!("{name} must have shape {want:?}, got {dims:?}"))
             }
         };
-        expect("timesteps", inputs.timesteps, &[b])?;
-        expect("pooled", inputs.pooled, &[b, cfg.text_emb_dim])?;
+        expect("timesteps", inputs.timesteps.dims(), &[b])?;
+        expect("pooled", inputs.pooled.dims(), &[b, cfg.text_emb_dim])?;
         let t5_tokens = inputs.t5.dims().get(1).copied().unwrap_or(0);
-        expect("t5", inputs.t5, &[b, t5_tokens, cfg.caption_channels[0]])?;
+        expect(
+            "t5",
+            inputs.t5.dims(),
+            &[b, t5_tokens, cfg.caption_channels[0]],
+        )?;
         let llama = inputs.llama.dims();
         let needed = cfg.llama_layers.iter().max().map_or(0, |m| m + 1);
         if llama.len() != 4

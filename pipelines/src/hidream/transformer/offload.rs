@@ -4,14 +4,15 @@
 //!
 //! On the CPU the host is the compute device, so streaming changes nothing but the order
 //! of work: it is a no-op there, kept so the same code path can be tested. The copy to a
-//! CUDA device uses candle's `to_device`; it has not been run on a GPU in this project.
-//! NPU tensors are not candle devices, so NPU offload is not provided by this module.
+//! CUDA device uses candle's `to_device`; it has not been run on a GPU in this project. On
+//! an NPU each block's weights are uploaded before its forward; the upload is synchronous,
+//! so it first waits for the launches queued before it (one synchronisation per block).
 //!
 //! The host copies are in the model's dtype: for HiDream-I1 about 33 GB of host memory for
 //! the blocks at bf16 (twice that at f32).
 
+use crate::model_tensor::{ModelDevice, VarBuilder};
 use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::VarBuilder;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ pub enum BlockWeights<B> {
         tensors: HashMap<String, Tensor>,
         /// The dtype the tensors were converted to when read.
         dtype: DType,
-        device: Device,
+        device: ModelDevice,
     },
 }
 
@@ -40,11 +41,9 @@ impl<B: Clone> BlockWeights<B> {
                 dtype,
                 device,
             } => {
-                let on_device = tensors
-                    .iter()
-                    .map(|(name, t)| Ok((name.clone(), t.to_device(device)?)))
-                    .collect::<Result<HashMap<_, _>>>()?;
-                build(VarBuilder::from_tensors(on_device, *dtype, device)).map(Cow::Owned)
+                let host =
+                    candle_nn::VarBuilder::from_tensors(tensors.clone(), *dtype, &Device::Cpu);
+                build(VarBuilder::new(host, device.clone())).map(Cow::Owned)
             }
         }
     }

@@ -6,9 +6,9 @@ use super::tiling::Tiling;
 use crate::layers::{
     self, Conv2d, Conv2dConfig, GroupNorm, GroupNormConfig, Kernels, Linear, LinearConfig,
 };
+use crate::model_tensor::{ModelDevice, Tensor, VarBuilder};
 use crate::models::resnet::{Downsample2D, ResnetBlock2D, ResnetSpec, Upsample2D};
-use candle_core::{DType, Result, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::{DType, Result};
 
 const EPS: f64 = 1e-6;
 
@@ -313,6 +313,8 @@ pub struct AutoencoderKL {
     post_quant_conv: Option<Conv2d>,
     config: VaeConfig,
     dtype: DType,
+    /// Where the weights live.
+    device: ModelDevice,
     /// Set by [`AutoencoderKL::enable_tiling`].
     tiling: Option<Tiling>,
     /// Set by [`AutoencoderKL::enable_slicing`].
@@ -360,6 +362,7 @@ impl AutoencoderKL {
             },
             config: c.clone(),
             dtype: vb.dtype(),
+            device: vb.device().clone(),
             tiling: None,
             slicing: false,
         })
@@ -367,6 +370,11 @@ impl AutoencoderKL {
 
     pub fn config(&self) -> &VaeConfig {
         &self.config
+    }
+
+    /// Where the weights live (inputs go there, see [`ModelDevice::place`]).
+    pub fn device(&self) -> &ModelDevice {
+        &self.device
     }
 
     /// The dtype of the weights, which inputs to `encode` and `decode` must have.

@@ -13,21 +13,22 @@
 //! the two never oversubscribe the machine: on a 2-core host, one thread per worker.
 
 use super::hooks::StepHooks;
+use crate::model_tensor::{ModelDevice, Tensor};
 use crate::sd::unet::UNet2DConditionModel;
-use candle_core::{Device, Result, Tensor};
+use candle_core::Result;
 
 #[derive(Debug)]
 pub struct CfgParallel {
     /// The UNet on the second device (on a CPU host, a clone sharing the weights).
     second: UNet2DConditionModel,
-    second_device: Device,
+    second_device: ModelDevice,
     pools: [rayon::ThreadPool; 2],
     threads_each: usize,
 }
 
 impl CfgParallel {
     /// `second` must be the same UNet loaded on `second_device`.
-    pub fn new(second: UNet2DConditionModel, second_device: Device) -> Result<Self> {
+    pub fn new(second: UNet2DConditionModel, second_device: ModelDevice) -> Result<Self> {
         let threads_each = (candle_core::utils::get_num_threads() / 2).max(1);
         let pool = |i: usize| {
             rayon::ThreadPoolBuilder::new()
@@ -46,7 +47,7 @@ impl CfgParallel {
 
     /// Two CPU workers standing in for two chips; the weights are shared, not copied.
     pub fn on_cpu(unet: &UNet2DConditionModel) -> Result<Self> {
-        Self::new(unet.clone(), Device::Cpu)
+        Self::new(unet.clone(), ModelDevice::Candle(candle_core::Device::Cpu))
     }
 
     /// Compute threads each worker may use.
@@ -63,7 +64,7 @@ impl CfgParallel {
         (uncond, cond): (&Tensor, &Tensor),
         hooks: &mut [StepHooks; 2],
     ) -> Result<(Tensor, Tensor)> {
-        let home = input.device().clone();
+        let home = input.device();
         let [hooks0, hooks1] = hooks;
         let input1 = input.to_device(&self.second_device)?;
         let cond1 = cond.to_device(&self.second_device)?;

@@ -13,7 +13,8 @@
 //! output of the layer before them.
 
 use super::error::AccelError;
-use candle_core::{Result, Tensor};
+use crate::model_tensor::Tensor;
+use candle_core::Result;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

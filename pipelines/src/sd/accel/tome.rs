@@ -10,7 +10,8 @@
 //! unconditional and conditional halves cannot share them.
 
 use super::error::AccelError;
-use candle_core::{Result, Tensor};
+use crate::model_tensor::Tensor;
+use candle_core::Result;
 use device::TorchRng;
 use ops_npu::candle_ops::tome::TokenMerge;
 use ops_npu::tome::{Destinations, TomeConfig};
@@ -121,6 +122,9 @@ impl TomeRun {
             sy: o.sy,
             r,
         };
+        let x = x
+            .as_candle()
+            .map_err(|_| crate::model_tensor::no_npu_route("token merging"))?;
         TokenMerge::new(x, cfg, &dst).map(Some)
     }
 }

@@ -1,0 +1,155 @@
+//! Where a model runs: a candle device, or an NPU with the stream its launches queue on.
+
+use super::Tensor;
+use super::npu_value::NpuValue;
+use candle_core::{Error, Result};
+use ops_npu::npu::{NpuLibraries, NpuRuntime, NpuStream};
+use std::fmt;
+use std::sync::Arc;
+
+/// An opened NPU: the runtime (SoC, its rules) and the one stream the models launch on, so
+/// launches run in order and freed blocks are reused at once from the stream's cache.
+#[derive(Debug)]
+pub struct NpuContext {
+    runtime: NpuRuntime,
+    stream: NpuStream,
+    ordinal: usize,
+}
+
+impl NpuContext {
+    /// Opens NPU `ordinal` from the CANN the environment names ($ASCEND_HOME_PATH, then
+    /// the default install) and creates its stream.
+    pub fn open(ordinal: usize) -> Result<Arc<Self>> {
+        let index = i32::try_from(ordinal)
+            .map_err(|_| Error::Msg(format!("npu:{ordinal} is not a valid device index")))?;
+        let runtime = NpuRuntime::open(&NpuLibraries::from_env(), index).map_err(Error::wrap)?;
+        let stream = runtime.stream().map_err(Error::wrap)?;
+        Ok(Arc::new(Self {
+            runtime,
+            stream,
+            ordinal,
+        }))
+    }
+
+    pub fn runtime(&self) -> &NpuRuntime {
+        &self.runtime
+    }
+
+    pub fn stream(&self) -> &NpuStream {
+        &self.stream
+    }
+
+    pub fn ordinal(&self) -> usize {
+        self.ordinal
+    }
+}
+
+/// The device a model's weights and activations live on.
+#[derive(Debug, Clone)]
+pub enum ModelDevice {
+    Candle(candle_core::Device),
+    Npu(Arc<NpuContext>),
+}
+
+impl From<candle_core::Device> for ModelDevice {
+    fn from(d: candle_core::Device) -> Self {
+        ModelDevice::Candle(d)
+    }
+}
+
+impl From<&candle_core::Device> for ModelDevice {
+    fn from(d: &candle_core::Device) -> Self {
+        ModelDevice::Candle(d.clone())
+    }
+}
+
+impl From<&ModelDevice> for ModelDevice {
+    fn from(d: &ModelDevice) -> Self {
+        d.clone()
+    }
+}
+
+impl fmt::Display for ModelDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelDevice::Candle(d) => match d.location() {
+                candle_core::DeviceLocation::Cpu => f.write_str("cpu"),
+                candle_core::DeviceLocation::Cuda { gpu_id } => write!(f, "cuda:{gpu_id}"),
+                candle_core::DeviceLocation::Metal { gpu_id } => write!(f, "metal:{gpu_id}"),
+            },
+            ModelDevice::Npu(c) => write!(f, "npu:{}", c.ordinal),
+        }
+    }
+}
+
+impl ModelDevice {
+    pub fn is_cpu(&self) -> bool {
+        matches!(self, ModelDevice::Candle(d) if d.is_cpu())
+    }
+
+    pub fn is_npu(&self) -> bool {
+        matches!(self, ModelDevice::Npu(_))
+    }
+
+    /// The candle device host-side tensors of a model on this device live on: the device
+    /// itself for candle, the CPU for an NPU.
+    pub fn host(&self) -> candle_core::Device {
+        match self {
+            ModelDevice::Candle(d) => d.clone(),
+            ModelDevice::Npu(_) => candle_core::Device::Cpu,
+        }
+    }
+
+    /// The same device (the same NPU context, for an NPU).
+    pub fn same_as(&self, other: &ModelDevice) -> bool {
+        match (self, other) {
+            (ModelDevice::Candle(a), ModelDevice::Candle(b)) => a.same_device(b),
+            (ModelDevice::Npu(a), ModelDevice::Npu(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// A host tensor moved here: candle's `to_device`, or an upload to the NPU.
+    pub fn place(&self, t: &candle_core::Tensor) -> Result<Tensor> {
+        match self {
+            ModelDevice::Candle(d) => Ok(Tensor::Candle(t.to_device(d)?)),
+            ModelDevice::Npu(c) => Ok(Tensor::Npu(NpuValue::upload(c, t)?)),
+        }
+    }
+}
+
+impl ModelDevice {
+    /// The device `device` names, opened: a candle device, or the NPU's runtime and stream.
+    /// An NPU on a host without CANN is an error naming every place looked in.
+    pub fn open(device: device::Device) -> Result<ModelDevice> {
+        match device {
+            device::Device::Npu(i) => {
+                let libraries = NpuLibraries::from_env();
+                if libraries.root.is_none() {
+                    let config = device::DiscoveryConfig::from_env(&device::ProcessEnv);
+                    let roots: Vec<String> = config
+                        .npu
+                        .map(|n| n.roots)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|r| {
+                            r.join("lib64")
+                                .join(device::npu::LIBRARY)
+                                .display()
+                                .to_string()
+                        })
+                        .collect();
+                    return Err(Error::Msg(format!(
+                        "npu:{i}: no CANN install found: looked for {} (set ASCEND_HOME_PATH, \
+                         e.g. `source /usr/local/Ascend/ascend-toolkit/set_env.sh`)",
+                        roots.join(", ")
+                    )));
+                }
+                let context =
+                    NpuContext::open(i).map_err(|e| Error::Msg(format!("npu:{i}: {e}")))?;
+                Ok(ModelDevice::Npu(context))
+            }
+            other => Ok(ModelDevice::Candle(other.to_candle().map_err(Error::wrap)?)),
+        }
+    }
+}
