@@ -10,8 +10,8 @@ mod report;
 mod transfer;
 mod verdict;
 
-pub use isolate::{MARKER, report_line, run_isolated};
-pub use report::{CaseReport, Outcome, SmokeReport, Tolerance, compare, unit_roundoff};
+pub use isolate::{report_line, run_isolated};
+pub use report::{CaseReport, Outcome, SmokeReport};
 pub use verdict::{checks, from_report};
 
 use device::DType;
