@@ -4,7 +4,7 @@
 use clap::Parser;
 use device::doctor::{Check, DoctorInput, device_checks};
 use device::{DeviceKind, ProcessEnv, probe};
-use pipelines::doctor::{kernels, model, python};
+use pipelines::doctor::{kernels, model, npu_kernels, python};
 use pipelines::model_source;
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,16 +15,23 @@ use std::time::Duration;
 /// `device::probe`.
 const PROBE_FLAG: &str = "--probe-devices";
 
+/// The hidden flags the aclnn kernel child is started with (`Args::npu_kernels`).
+const KERNELS_FLAG: &str = "--npu-kernels";
+const KERNELS_DTYPE_FLAG: &str = "--npu-kernels-dtype";
+
 const AFTER_HELP: &str = "\
 Checks: host; NPU (device nodes, libascendcl.so, symbols, aclInit, CANN and driver
 versions, devices, SoC, memory, bf16); CUDA (driver, devices, capability, memory);
+kernels (the CPU kernels; on a selected NPU, a smoke subset of the aclnn kernels compared
+with the CPU);
 environment (ASCEND_HOME_PATH, ASCEND_OPP_PATH, ASCEND_RT_VISIBLE_DEVICES /
 CUDA_VISIBLE_DEVICES, PREFERRED_DEVICE / PREFERRED_DTYPE); the Python stack; with
 --model, a diffusers folder and whether it fits the selected device.
 
-Vendor libraries are loaded and initialised in child processes (one per backend, at
-most --probe-timeout seconds each): a library that crashes or hangs is a failing check
-with the signal or the timeout, never a crash or hang of doctor.
+Vendor libraries are loaded and initialised in child processes (one per backend, and
+one for the aclnn kernels, at most --probe-timeout seconds each): a library that crashes
+or hangs is a failing check with the signal or the timeout, never a crash or hang of
+doctor.
 
 Exit status: 0 all checks pass (or are skipped), 1 warnings only, 2 a check fails.
 
@@ -72,8 +79,8 @@ struct Args {
     /// Skip the Python stack checks.
     #[arg(long)]
     no_python: bool,
-    /// Seconds each vendor-library probe (dlopen, init, device queries) may take before
-    /// it is killed and reported as failing.
+    /// Seconds each vendor-library probe (dlopen, init, device queries; the aclnn kernel
+    /// run) may take before it is killed and reported as failing.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     probe_timeout: f64,
     /// Where device nodes live (for containers with a relocated /dev, and for tests).
@@ -82,12 +89,27 @@ struct Args {
     /// Probe one backend in this process and print its report (doctor runs itself so).
     #[arg(long, value_name = "KIND", value_parser = ["npu", "cuda"], hide = true)]
     probe_devices: Option<String>,
+    /// Run the aclnn kernel subset on this NPU in this process and print its report
+    /// (doctor runs itself so).
+    #[arg(
+        long,
+        value_name = "INDEX",
+        hide = true,
+        requires = "npu_kernels_dtype"
+    )]
+    npu_kernels: Option<usize>,
+    /// The dtype of that run.
+    #[arg(long, value_name = "DTYPE", hide = true, requires = "npu_kernels")]
+    npu_kernels_dtype: Option<device::DType>,
 }
 
 fn main() {
     let args = Args::parse();
     if let Some(kind) = &args.probe_devices {
         std::process::exit(probe_child(kind));
+    }
+    if let (Some(index), Some(dtype)) = (args.npu_kernels, args.npu_kernels_dtype) {
+        std::process::exit(kernels_child(index, dtype));
     }
     match run(&args) {
         Ok(code) => std::process::exit(code),
@@ -115,13 +137,39 @@ fn probe_child(kind: &str) -> i32 {
     }
 }
 
+/// The aclnn kernel child: the smoke run's report on stdout.
+fn kernels_child(index: usize, dtype: device::DType) -> i32 {
+    let report = npu_kernels::run_in_this_process(index, dtype);
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{}", npu_kernels::report_line(&report)).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// This program, to run as a child of itself.
+fn self_command() -> Command {
+    // Without its own path doctor cannot isolate the child; it then fails to start and
+    // the check is reported as failing, which is the truth.
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("doctor"));
+    Command::new(exe)
+}
+
 /// A command that runs this program as a probe child for `kind`.
 fn probe_command(kind: DeviceKind) -> Command {
-    // Without its own path doctor cannot isolate the probe; the child then fails to
-    // start and the backend is reported as failing, which is the truth.
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("doctor"));
-    let mut command = Command::new(exe);
+    let mut command = self_command();
     command.arg(PROBE_FLAG).arg(kind.as_str());
+    command
+}
+
+/// A command that runs this program as the aclnn kernel child.
+fn kernels_command(index: usize, dtype: device::DType) -> Command {
+    let mut command = self_command();
+    command
+        .arg(KERNELS_FLAG)
+        .arg(index.to_string())
+        .arg(KERNELS_DTYPE_FLAG)
+        .arg(dtype.as_str());
     command
 }
 
@@ -154,7 +202,14 @@ fn run(args: &Args) -> std::io::Result<i32> {
             .extend(python::checks(&result, npu_host, given));
     }
 
-    report.checks.extend(kernels::checks(report.selected));
+    report.checks.push(kernels::cpu_check());
+    // After discovery, and in a process of its own: discovery binds and releases each
+    // device, which must not happen under a runtime computing on one.
+    report.checks.extend(npu_kernels::checks(
+        &discovery.npu,
+        report.selected,
+        |index, dtype| npu_kernels::run_isolated(kernels_command(index, dtype), limit),
+    ));
 
     if let Some(value) = &args.model {
         // An id that does not resolve is a failing check, so the report stays complete.

@@ -19,26 +19,26 @@ const SCRUBBED: [&str; 8] = [
     "LD_LIBRARY_PATH",
 ];
 
-struct Run {
-    code: i32,
-    stdout: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
     elapsed: Duration,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 }
 
-struct Host {
+pub(crate) struct Host {
     dir: tempfile::TempDir,
     envs: Vec<(String, String)>,
 }
 
 impl Host {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("dev")).unwrap();
         Self {
@@ -51,7 +51,7 @@ impl Host {
         self.dir.path().join(p)
     }
 
-    fn env(mut self, k: &str, v: impl AsRef<Path>) -> Self {
+    pub fn env(mut self, k: &str, v: impl AsRef<Path>) -> Self {
         self.envs
             .push((k.to_string(), v.as_ref().to_string_lossy().into_owned()));
         self
@@ -78,7 +78,7 @@ impl Host {
         self.env("LD_LIBRARY_PATH", dir)
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_doctor"));
         for var in SCRUBBED {
             cmd.env_remove(var);
@@ -95,7 +95,7 @@ impl Host {
     }
 }
 
-fn check<'a>(doc: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn check<'a>(doc: &'a Value, id: &str) -> &'a Value {
     doc["checks"]
         .as_array()
         .unwrap()
@@ -105,7 +105,7 @@ fn check<'a>(doc: &'a Value, id: &str) -> &'a Value {
 }
 
 /// The schema of the issue, field by field, and exit-code consistency.
-fn assert_schema(run: &Run) -> Value {
+pub(crate) fn assert_schema(run: &Run) -> Value {
     let doc = run.json();
     let mut keys: Vec<&str> = doc
         .as_object()
@@ -206,9 +206,16 @@ fn a_910b3_host_is_found_through_ascend_home_path() {
             .unwrap()
             .contains("CANN 8.0.RC3")
     );
-    // The CPU kernels are checked on every host; the aclnn ones are not run by doctor.
+    // The CPU kernels are checked on every host. This double is libascendcl.so alone, so
+    // the aclnn kernels cannot run: the rest of CANN is missing, and the check says which.
     assert_eq!(check(&doc, "kernels.cpu")["status"], "pass", "{doc:#}");
-    assert_eq!(check(&doc, "kernels.npu")["status"], "skip", "{doc:#}");
+    let npu = check(&doc, "kernels.npu");
+    assert_eq!(npu["status"], "fail", "{doc:#}");
+    let detail = npu["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("could not be opened on npu:0") && detail.contains("libnnopbase.so"),
+        "{detail}"
+    );
 }
 
 #[test]
@@ -239,7 +246,8 @@ fn exit_1_with_warnings_only() {
                 .without("aclGetCannAttribute"),
             1,
         )
-        .run(&["--no-python"]);
+        // On the CPU: this double is libascendcl.so alone, which no aclnn kernel runs on.
+        .run(&["--no-python", "--device", "cpu"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout

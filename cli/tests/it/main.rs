@@ -5,11 +5,16 @@
 mod common;
 #[path = "../../../device/tests/doubles/mod.rs"]
 mod doubles;
+// The strict Ascend double (runtime, nnopbase and the aclnn ops), as ops-npu builds it.
+#[allow(dead_code)]
+#[path = "../../../ops-npu/tests/it/doubles.rs"]
+mod ascend_ops;
 #[path = "../../../pipelines/tests/it/folders.rs"]
 mod folders;
 
 mod device_choice;
 mod doctor;
+mod doctor_npu_kernels;
 mod help;
 mod hidream;
 mod hidream_failures;

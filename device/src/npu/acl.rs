@@ -19,6 +19,7 @@ type AclInit = unsafe extern "C" fn(config_path: *const c_char) -> AclError;
 type AclrtGetDeviceCount = unsafe extern "C" fn(count: *mut u32) -> AclError;
 type AclrtSetDevice = unsafe extern "C" fn(device_id: i32) -> AclError;
 type AclrtResetDevice = unsafe extern "C" fn(device_id: i32) -> AclError;
+type AclrtGetDevice = unsafe extern "C" fn(device_id: *mut i32) -> AclError;
 type AclrtGetSocName = unsafe extern "C" fn() -> *const c_char;
 type AclrtGetMemInfo =
     unsafe extern "C" fn(attr: c_int, free: *mut usize, total: *mut usize) -> AclError;
@@ -51,6 +52,9 @@ pub struct AclApi {
     get_device_count: Option<AclrtGetDeviceCount>,
     set_device: Option<AclrtSetDevice>,
     reset_device: Option<AclrtResetDevice>,
+    // Not in OPTIONAL: without it discovery cannot see a binding to leave alone, which
+    // only matters to a process that computes on the NPU, not to what doctor reports.
+    get_device: Option<AclrtGetDevice>,
     get_soc_name: Option<AclrtGetSocName>,
     get_mem_info: Option<AclrtGetMemInfo>,
     get_recent_err_msg: Option<AclGetRecentErrMsg>,
@@ -82,6 +86,7 @@ impl AclApi {
                 get_device_count: symbol(&lib, "aclrtGetDeviceCount"),
                 set_device: symbol(&lib, "aclrtSetDevice"),
                 reset_device: symbol(&lib, "aclrtResetDevice"),
+                get_device: symbol(&lib, "aclrtGetDevice"),
                 get_soc_name: symbol(&lib, "aclrtGetSocName"),
                 get_mem_info: symbol(&lib, "aclrtGetMemInfo"),
                 get_recent_err_msg: symbol(&lib, "aclGetRecentErrMsg"),
@@ -182,8 +187,38 @@ impl AclApi {
         self.check("aclrtSetDevice", code)
     }
 
+    /// The device bound to the calling thread, if any (and if the runtime can say).
+    pub fn current_device(&self) -> Option<i32> {
+        let f = self.get_device?;
+        let mut id = -1i32;
+        // SAFETY: `id` is a valid out-pointer for the call.
+        let code = unsafe { f(&mut id) };
+        (code == ACL_SUCCESS && id >= 0).then_some(id)
+    }
+
+    /// Runs `query` with device `id` current on this thread, and leaves the thread bound
+    /// as it found it. A thread that already computes on `id` (ops-npu binds its device
+    /// once, on the thread that opened it) is queried as it is: aclrtResetDevice would
+    /// unbind it. A thread bound to another device is bound back to it afterwards; that
+    /// takes one more reference on that device, which ACL releases at process exit.
+    pub fn with_device<T>(&self, id: i32, query: impl FnOnce(&Self) -> T) -> Result<T, AclFailure> {
+        let before = self.current_device();
+        if before == Some(id) {
+            return Ok(query(self));
+        }
+        self.set_device(id)?;
+        let out = query(self);
+        self.reset_device(id);
+        if let Some(previous) = before {
+            // The answer stands either way; a thread that cannot be bound back fails its
+            // next launch, naming aclrtSetDevice's own error there.
+            let _ = self.set_device(previous);
+        }
+        Ok(out)
+    }
+
     /// Releases what our `set_device` took; ACL reference-counts SetDevice per process,
-    /// so this does not disturb other users of the device in this process.
+    /// but the calling thread is left without a current device: see [`AclApi::with_device`].
     pub fn reset_device(&self, id: i32) {
         if let Some(f) = self.reset_device {
             // SAFETY: plain integer argument; the result only matters for leaks.

@@ -51,10 +51,7 @@ impl NpuRuntime {
             code: -1,
             message: Some(format!("device index {index} out of range")),
         })?;
-        self.api.set_device(id)?;
-        let result = self.api.mem_info();
-        self.api.reset_device(id);
-        result
+        self.api.with_device(id, AclApi::mem_info)?
     }
 }
 
@@ -165,12 +162,10 @@ fn describe(
     report: &mut BackendReport,
 ) -> Result<DeviceInfo, AclFailure> {
     let id = i32::try_from(index).unwrap_or(i32::MAX);
-    api.set_device(id)?;
     // Query everything, then release the device whatever happened.
-    let soc = api.soc_name();
-    let mem = api.mem_info();
-    let bf16_runtime = api.bf16_attribute();
-    api.reset_device(id);
+    let (soc, mem, bf16_runtime) = api.with_device(id, |api| {
+        (api.soc_name(), api.mem_info(), api.bf16_attribute())
+    })?;
     let soc = soc?;
     let traits = soc::soc_traits(&soc);
     let (bf16, source) = match bf16_runtime {

@@ -2,13 +2,15 @@
 //! the same recipe that produces a standalone CANN-shaped folder, one variant per set of
 //! options. Variants are cached under CARGO_TARGET_TMPDIR by their options and the double's
 //! sources, built into a temporary folder and renamed into place, so concurrent test
-//! processes never see half a variant.
+//! processes never see half a variant. The cli crate's doctor tests include this file too,
+//! so paths are spelled from the workspace, not from the including crate.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+/// ops-npu's folder, from whichever member's tests include this file.
+const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops-npu");
 
 #[derive(Debug, Clone, Default)]
 pub struct FakeAscend {

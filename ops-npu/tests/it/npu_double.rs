@@ -895,3 +895,38 @@ fn ascend310p_rejects_bf16_in_every_kernel_and_runs_f16_body() {
         F16,
     );
 }
+
+#[test]
+fn device_discovery_after_the_runtime_opened_leaves_its_device_bound() {
+    isolated(
+        "device_discovery_after_the_runtime_opened_leaves_its_device_bound",
+        device_discovery_after_the_runtime_opened_leaves_its_device_bound_body,
+    );
+}
+
+/// The `device` crate's discovery opens the same libascendcl.so and binds each device in
+/// turn to query it (a memory report after a run does so too); the device the runtime
+/// computes on must stay bound to its thread.
+fn device_discovery_after_the_runtime_opened_leaves_its_device_bound_body() {
+    let root = FakeAscend::new().devices(2).install();
+    let rt = open(&root);
+    let s = rt.stream().unwrap();
+    let a = up(&s, &[1.0, 2.0, 3.0], &[3]);
+    let sum = ops::add(&s, &a, &a).unwrap();
+    assert_eq!(sum.download::<f32>(&s).unwrap(), [2.0, 4.0, 6.0]);
+
+    let config =
+        device::DiscoveryConfig::cpu_only().with_npu_library(root.join("lib64/libascendcl.so"));
+    let discovery = device::Discovery::run(&config);
+    assert_eq!(discovery.npu.devices.len(), 2, "{:?}", discovery.npu);
+    for i in 0..2 {
+        assert!(
+            discovery.memory(device::Device::Npu(i)).is_some(),
+            "npu:{i}"
+        );
+    }
+
+    let b = up(&s, &[0.5, 0.25, 0.125], &[3]);
+    let sum = ops::add(&s, &sum, &b).unwrap();
+    assert_eq!(sum.download::<f32>(&s).unwrap(), [2.5, 4.25, 6.125]);
+}

@@ -1,8 +1,9 @@
-//! Kernel sanity: the fused kernels this build will run agree with their scalar references
-//! on this machine's CPU (the run-time-selected AVX2 path included).
+//! Kernel sanity on the CPU: the fused kernels this build will run agree with their scalar
+//! references on this machine (the run-time-selected AVX2 path included). The NPU's are
+//! `npu_kernels`.
 
-use device::doctor::{Check, Selected};
-use device::{DeviceKind, TorchRng};
+use device::TorchRng;
+use device::doctor::Check;
 use ops_npu::attention::{AttentionOptions, attention_with};
 use ops_npu::tensor::{Implementation, TensorView};
 
@@ -45,8 +46,9 @@ fn max_attention_difference() -> Result<f32, String> {
     Ok(worst)
 }
 
-pub fn checks(selected: Option<Selected>) -> Vec<Check> {
-    let cpu = match max_attention_difference() {
+/// `kernels.cpu`.
+pub fn cpu_check() -> Check {
+    match max_attention_difference() {
         Ok(diff) if diff <= TOLERANCE => Check::pass(
             "kernels.cpu",
             format!("fused attention matches its scalar reference (max |diff| {diff:.1e})"),
@@ -63,13 +65,5 @@ pub fn checks(selected: Option<Selected>) -> Vec<Check> {
             format!("fused attention failed: {e}"),
             "report the message to the ops-npu maintainers",
         ),
-    };
-    let mut out = vec![cpu];
-    if selected.is_some_and(|s| s.device.kind() == DeviceKind::Npu) {
-        out.push(Check::skip(
-            "kernels.npu",
-            "aclnn kernels are not exercised by doctor yet (they are verified against a test-double ACL in the test suite, not on hardware)",
-        ));
     }
-    out
 }

@@ -3,4 +3,5 @@
 pub mod kernels;
 pub mod loaders;
 pub mod model;
+pub mod npu_kernels;
 pub mod python;
