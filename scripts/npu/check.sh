@@ -179,7 +179,7 @@ if [[ $build -eq 1 ]]; then
   {
     echo "Verdict: **$build_verdict**"
     echo
-    echo "\`cargo build --workspace --bins ${cargo_profile[*]}\` and \`cargo test -p ops-npu --test it --no-run ${cargo_profile[*]}\` ($profile profile) in ${took} s."
+    echo "\`cargo build --workspace --bins${cargo_profile[*]/#/ }\` and \`cargo test -p ops-npu --test it --no-run${cargo_profile[*]/#/ }\` ($profile profile) in ${took} s."
     [[ $build_verdict == pass ]] || tail_block "$work/build.log" 40
   } >"$build_md"
 else
