@@ -265,8 +265,9 @@ else
   for t in "${tests[@]}"; do
     log="$work/op-${t//::/-}.log"
     t0=$SECONDS
-    # One test per process, as under nextest: the runtime is opened once per process.
-    if OPS_NPU_LIBRARIES="$root" OPS_NPU_PROCESS_PER_TEST=1 timeout 300 \
+    # One test per process, as under nextest: the runtime is opened once per process. No
+    # backtrace, so the tail of a failure's log is its panic message.
+    if OPS_NPU_LIBRARIES="$root" OPS_NPU_PROCESS_PER_TEST=1 RUST_BACKTRACE=0 timeout 300 \
       "$op_suite" --exact "$t" --nocapture --test-threads 1 >"$log" 2>&1; then
       result=pass
     else
