@@ -299,6 +299,16 @@ else
     echo "Verdict: **$ops_verdict** ($ops_pass passed, $ops_fail failed, $ops_skip skipped of ${#tests[@]}, in $((SECONDS - start)) s)"
     echo
     echo "ops-npu's op-by-op suite (ops-npu/tests/it/npu_ops) with \`OPS_NPU_LIBRARIES=$root\`, each op against candle on the CPU. Skipped tests need the test double itself (a variant or its counters)."
+    # The suite's expectations are Atlas A2/A3's; elsewhere the rules table refuses ops and
+    # dtypes before launch, and those refusals fail tests without saying anything about the
+    # hardware.
+    case "$soc" in
+      *Ascend910B* | *Ascend910_93*) ;;
+      *)
+        echo
+        echo "Note: the suite expects an Atlas A2/A3 part (Ascend910B*, Ascend910_93*); on $soc, failures that read \"not available on\" or \"does not support\" are the rules table's refusals before launch, not hardware results."
+        ;;
+    esac
     echo
     echo "| test | result | s | note |"
     echo "|---|---|---|---|"
@@ -417,9 +427,16 @@ else
         model_case "hidream f32 (npu vs cpu)" "$m/hd-cpu.safetensors" "$m/hd-cpu.png" "$m/hd-npu-f32" \
           1e-3 1e-2 8 "$bin_dir/hidream" "${hd_args[@]}" --dtype f32 --device npu \
           --save-latents "$m/hd-npu-f32.safetensors" -o "$m/hd-npu-f32.png"
-        model_case "hidream bf16 (npu bf16 vs cpu f32)" "$m/hd-cpu.safetensors" "$m/hd-cpu.png" \
-          "$m/hd-npu-bf16" 0.05 0.05 64 "$bin_dir/hidream" "${hd_args[@]}" --dtype bf16 \
-          --device npu --save-latents "$m/hd-npu-bf16.safetensors" -o "$m/hd-npu-bf16.png"
+        # HiDream is published in bf16, which 310P and 910A parts lack: there the case is
+        # skipped, not failed (doctor's npu.bf16 check says which it is).
+        bf16="$(doctor_detail npu.bf16)"
+        if [[ $bf16 == "bf16 supported"* ]]; then
+          model_case "hidream bf16 (npu bf16 vs cpu f32)" "$m/hd-cpu.safetensors" "$m/hd-cpu.png" \
+            "$m/hd-npu-bf16" 0.05 0.05 64 "$bin_dir/hidream" "${hd_args[@]}" --dtype bf16 \
+            --device npu --save-latents "$m/hd-npu-bf16.safetensors" -o "$m/hd-npu-bf16.png"
+        else
+          echo "| hidream bf16 (npu bf16 vs cpu f32) | skipped | doctor: ${bf16:-no answer about bf16} |" >>"$model_rows"
+        fi
       fi
     else
       model_fail=$((model_fail + 1))
@@ -500,4 +517,6 @@ report="$work/report.md"
 } >"$report"
 cat "$report"
 [[ -z "$report_file" ]] || cp "$report" "$report_file"
-[[ $overall != fail ]]
+# An explicit exit: a failing test as the last command would also trip the ERR trap.
+if [[ $overall == fail ]]; then exit 1; fi
+exit 0
