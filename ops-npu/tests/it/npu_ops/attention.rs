@@ -10,7 +10,7 @@ use ops_npu::npu::{AttentionRoute, NpuTensor};
 
 #[test]
 fn f32_attention_runs_the_composite_with_bias_mask_and_grouped_heads() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(601);
     let (b, sq, skv, hq, hkv, d) = (2, 5, 7, 4, 2, 8);
@@ -84,38 +84,35 @@ fn f32_attention_runs_the_composite_with_bias_mask_and_grouped_heads() {
 
 #[test]
 fn prompt_flash_attention_is_never_given_a_bias_it_would_drop() {
-    assert!(
-        std::env::var_os("NEXTEST").is_some(),
-        "run with cargo nextest"
-    );
-    let root = crate::doubles::FakeAscend::new()
-        .without("aclnnFusedInferAttentionScoreV2")
-        .install();
-    let rt =
-        ops_npu::npu::NpuRuntime::open(&ops_npu::npu::NpuLibraries::in_root(&root), 0).unwrap();
-    let s = rt.stream().unwrap();
+    let Some(env) = open_variant(
+        crate::doubles::FakeAscend::new().without("aclnnFusedInferAttentionScoreV2"),
+        "without aclnnFusedInferAttentionScoreV2",
+    ) else {
+        return;
+    };
+    let (rt, s) = (&env.rt, &env.s);
     let mut rng = Rng::new(602);
     let shape = [1, 2, 5, 16];
-    let t = || to_npu(&s, &random(&mut Rng::new(603), &shape, DType::F16));
-    let bias = to_npu(&s, &random(&mut rng, &[1, 2, 5, 5], DType::F16));
+    let t = || to_npu(s, &random(&mut Rng::new(603), &shape, DType::F16));
+    let bias = to_npu(s, &random(&mut rng, &[1, 2, 5, 5], DType::F16));
     let (q, k, v) = (t(), t(), t());
     let plain = NpuAttentionOptions {
         layout: Layout::Bnsd,
         ..Default::default()
     };
-    let (_, _, route) = ops::attention(&rt, &s, &q, &k, &v, &plain).unwrap();
+    let (_, _, route) = ops::attention(rt, s, &q, &k, &v, &plain).unwrap();
     assert_eq!(route, AttentionRoute::PromptFlash);
     let biased = NpuAttentionOptions {
         bias: Some(&bias),
         ..plain
     };
-    let err = ops::attention(&rt, &s, &q, &k, &v, &biased).unwrap_err();
+    let err = ops::attention(rt, s, &q, &k, &v, &biased).unwrap_err();
     assert!(
         matches!(err, ops_npu::OpsError::Unsupported(_)) && err.to_string().contains("pseShift"),
         "{err}"
     );
     // The caller's fallback then honours the bias on the CPU.
-    let (_, _, path) = ops::attention_or_cpu(&rt, &s, &q, &k, &v, &biased).unwrap();
+    let (_, _, path) = ops::attention_or_cpu(rt, s, &q, &k, &v, &biased).unwrap();
     assert!(
         matches!(path, ops::AttentionPath::CpuFallback(_)),
         "{path:?}"

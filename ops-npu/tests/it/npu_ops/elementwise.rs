@@ -41,7 +41,7 @@ fn sigmoid_ref(x: &Tensor) -> Tensor {
 
 #[test]
 fn binary_ops_broadcast_over_strided_views_at_every_dtype() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(101);
     for dtype in DTYPES {
@@ -81,7 +81,7 @@ fn binary_ops_broadcast_over_strided_views_at_every_dtype() {
 
 #[test]
 fn scalar_forms_match_candle_affine() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(102);
     for dtype in DTYPES {
@@ -117,7 +117,7 @@ fn scalar_forms_match_candle_affine() {
 
 #[test]
 fn unary_ops_and_softmax_match_candle() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(103);
     for dtype in DTYPES {

@@ -31,7 +31,7 @@ fn silu(x: &Tensor) -> Tensor {
 
 #[test]
 fn norms_match_candle_on_strided_inputs() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(701);
     for dtype in DTYPES {
@@ -140,7 +140,7 @@ fn norms_match_candle_on_strided_inputs() {
 
 #[test]
 fn silu_and_gated_units_match_candle() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(702);
     for dtype in DTYPES {
@@ -199,7 +199,7 @@ fn silu_and_gated_units_match_candle() {
 
 #[test]
 fn rope_matches_candle_in_both_pairings() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(703);
     let (b, seq, heads, dim) = (2, 6, 3, 16);

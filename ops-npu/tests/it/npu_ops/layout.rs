@@ -10,7 +10,7 @@ use ops_npu::npu::ops;
 
 #[test]
 fn views_copies_casts_and_fills_keep_every_element_in_place() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(201);
     for dtype in DTYPES {
@@ -89,7 +89,7 @@ fn views_copies_casts_and_fills_keep_every_element_in_place() {
 
 #[test]
 fn cat_pad_and_upsample_match_candle() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(202);
     for dtype in DTYPES {
@@ -138,7 +138,7 @@ fn cat_pad_and_upsample_match_candle() {
 
 #[test]
 fn index_select_index_add_and_embedding_match_candle() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(203);
     let ids = [3i64, 0, 3, 1];

@@ -19,7 +19,7 @@ fn dot_units(dtype: DType, k: usize) -> (f32, f32) {
 
 #[test]
 fn matmuls_match_candle_with_transposed_weights_and_broadcast_batches() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(301);
     for dtype in DTYPES {
@@ -100,7 +100,7 @@ fn matmuls_match_candle_with_transposed_weights_and_broadcast_batches() {
 
 #[test]
 fn convolutions_match_candle_for_the_unet_and_vae_shapes() {
-    let env = open(None);
+    let env = open();
     let s = &env.s;
     let mut rng = Rng::new(302);
     for dtype in DTYPES {
