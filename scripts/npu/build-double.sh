@@ -24,7 +24,7 @@ src="$here/ops-npu/tests/doubles"
 csrc="$here/ops-npu/csrc"
 cxx="${CXX:-c++}"
 
-soc="Ascend910B3" devices=1 memory="" workspace="" fail_op="" cann="8.0.RC2" opapi=1 opt="-O1"
+soc="Ascend910B3" devices=1 memory="" workspace="" fail_op="" cann="8.0.RC2" opapi=1 opt="-O2"
 without=()
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -20,9 +20,14 @@ impl NpuContext {
     /// Opens NPU `ordinal` from the CANN the environment names ($ASCEND_HOME_PATH, then
     /// the default install) and creates its stream.
     pub fn open(ordinal: usize) -> Result<Arc<Self>> {
+        Self::open_in(&NpuLibraries::from_env(), ordinal)
+    }
+
+    /// Opens NPU `ordinal` from the given libraries (a CANN root, or a test double).
+    pub fn open_in(libraries: &NpuLibraries, ordinal: usize) -> Result<Arc<Self>> {
         let index = i32::try_from(ordinal)
             .map_err(|_| Error::Msg(format!("npu:{ordinal} is not a valid device index")))?;
-        let runtime = NpuRuntime::open(&NpuLibraries::from_env(), index).map_err(Error::wrap)?;
+        let runtime = NpuRuntime::open(libraries, index).map_err(Error::wrap)?;
         let stream = runtime.stream().map_err(Error::wrap)?;
         Ok(Arc::new(Self {
             runtime,

@@ -18,6 +18,8 @@ mod hidream_transformer;
 mod hidream_vae;
 mod hostile_inputs;
 mod input_images;
+mod npu_sd;
+mod npu_support;
 mod sd_accel;
 mod sd_architecture;
 mod sd_features;

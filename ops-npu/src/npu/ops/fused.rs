@@ -539,7 +539,7 @@ pub fn attention(
         Some(b) => Some(pse_for(s, b, q.dtype(), hq, sq, skv)?),
         None => None,
     };
-    let mask = opts.mask.map(|m| m.contiguous(s)).transpose()?;
+    let mask = opts.mask.map(|m| mask_for(s, m, sq, skv)).transpose()?;
     let out = NpuTensor::empty(s, q.shape(), q.dtype())?;
     let lse = if opts.return_lse {
         Some(NpuTensor::empty(s, &[b, hq, sq, 1], NpuDType::F32)?)
@@ -609,6 +609,18 @@ fn pse_for(
         super::cast(s, &b, dtype)?
     };
     b.contiguous(s)
+}
+
+/// The fused kernels' attenMask: bool, (B or 1, 1, Sq, Skv) and dense (their docs take no
+/// smaller broadcast form), so a key-padding mask `[B, 1, 1, Skv]` is expanded over the
+/// queries.
+fn mask_for(s: &NpuStream, mask: &NpuTensor, sq: usize, skv: usize) -> Result<NpuTensor> {
+    let mut m = mask.clone();
+    while m.shape().len() < 4 {
+        m = m.unsqueeze(0)?;
+    }
+    let batch = m.shape()[0];
+    m.broadcast_as(&[batch, 1, sq, skv])?.contiguous(s)
 }
 
 /// Where [`attention_or_cpu`] ran.

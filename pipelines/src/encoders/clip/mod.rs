@@ -202,12 +202,13 @@ impl ClipTextModel {
             );
         }
         let device = ids.device();
+        // Host-built tables first: on an NPU an upload after queued launches waits for them.
         let positions = Tensor::arange(0u32, seq as u32, &device)?.unsqueeze(0)?;
+        let mask = causal_mask(seq, self.token_embedding.weight().dtype(), &device)?;
         let mut x = self
             .token_embedding
             .forward(ids)?
             .broadcast_add(&self.position_embedding.forward(&positions)?)?;
-        let mask = causal_mask(seq, x.dtype(), &device)?;
         for layer in &self.layers[..self.layers.len() - skip] {
             x = layer.forward(&x, self.heads, &mask, self.act)?;
         }
@@ -218,7 +219,9 @@ impl ClipTextModel {
     /// end-of-text token (see [`pooled_positions`]).
     pub fn forward_pooled(&self, ids: &Tensor) -> Result<(Tensor, Tensor)> {
         let hidden = self.forward(ids)?;
-        let positions = pooled_positions(&ids.to_vec2::<u32>()?, self.eos_token_id)?;
+        // Read on the host: an NPU holds token ids as int64.
+        let host_ids = ids.to_host()?.to_dtype(DType::U32)?;
+        let positions = pooled_positions(&host_ids.to_vec2::<u32>()?, self.eos_token_id)?;
         let rows = positions
             .iter()
             .enumerate()
@@ -289,5 +292,6 @@ fn causal_mask(seq: usize, dtype: DType, device: &ModelDevice) -> Result<Tensor>
     let data: Vec<f32> = (0..seq)
         .flat_map(|i| (0..seq).map(move |j| if j > i { f32::MIN } else { 0.0 }))
         .collect();
-    Tensor::from_vec(data, (1, 1, seq, seq), device)?.to_dtype(dtype)
+    let host = candle_core::Tensor::from_vec(data, (1, 1, seq, seq), &device.host())?;
+    device.place(&host.to_dtype(dtype)?)
 }
