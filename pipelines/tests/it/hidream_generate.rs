@@ -23,16 +23,16 @@ use std::sync::OnceLock;
 
 use crate::common::{assert_close, assert_within_rounding};
 
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hidream/generate")
 }
 
-fn reference() -> &'static (HashMap<String, Tensor>, Value) {
+pub(crate) fn reference() -> &'static (HashMap<String, Tensor>, Value) {
     static REF: OnceLock<(HashMap<String, Tensor>, Value)> = OnceLock::new();
     REF.get_or_init(|| crate::common::load_reference(&dir()))
 }
 
-fn tensor(name: &str) -> Tensor {
+pub(crate) fn tensor(name: &str) -> Tensor {
     reference()
         .0
         .get(name)
@@ -40,7 +40,7 @@ fn tensor(name: &str) -> Tensor {
         .clone()
 }
 
-fn embeds(case: &str, side: &str) -> PromptEmbeds {
+pub(crate) fn embeds(case: &str, side: &str) -> PromptEmbeds {
     PromptEmbeds {
         t5: tensor(&format!("{case}.{side}.t5")),
         llama: tensor(&format!("{case}.{side}.llama")),
@@ -53,7 +53,7 @@ fn vae_in(dtype: DType) -> AutoencoderKL {
     load_vae(&dir().join("vae"), &Device::Cpu, dtype).expect("vae")
 }
 
-fn size_rule() -> SizeRule {
+pub(crate) fn size_rule() -> SizeRule {
     SizeRule {
         // Two VAE levels in the fixture.
         vae_scale_factor: 2,
@@ -63,7 +63,7 @@ fn size_rule() -> SizeRule {
     }
 }
 
-fn options(case: &Value, latents: Tensor) -> GenerateOptions {
+pub(crate) fn options(case: &Value, latents: Tensor) -> GenerateOptions {
     let n = |k: &str| case[k].as_u64().expect(k) as usize;
     GenerateOptions {
         steps: n("steps"),
@@ -80,6 +80,15 @@ fn options(case: &Value, latents: Tensor) -> GenerateOptions {
 }
 
 fn run_case(label: &str, transformer: &HiDreamTransformer) -> (Tensor, Tensor) {
+    run_case_with(label, transformer, &vae_in(transformer.dtype()))
+}
+
+/// [`run_case`] with the VAE given (on the transformer's device).
+pub(crate) fn run_case_with(
+    label: &str,
+    transformer: &HiDreamTransformer,
+    vae: &AutoencoderKL,
+) -> (Tensor, Tensor) {
     let case = &reference().1["cases"][label];
     let scheduler = FlowSchedulerConfig::from_file(
         &dir()
@@ -108,7 +117,7 @@ fn run_case(label: &str, transformer: &HiDreamTransformer) -> (Tensor, Tensor) {
             case["output_height"].as_u64().expect("h")
         )
     );
-    let image = decode(&vae_in(transformer.dtype()), &out.latents).expect("decode");
+    let image = decode(vae, &out.latents).expect("decode");
     (out.latents, image)
 }
 

@@ -18,6 +18,7 @@ mod hidream_transformer;
 mod hidream_vae;
 mod hostile_inputs;
 mod input_images;
+mod npu_hidream;
 mod npu_sd;
 mod npu_support;
 mod sd_accel;
