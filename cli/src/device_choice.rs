@@ -3,10 +3,11 @@
 //! then CUDA, then CPU, unless the user says otherwise; a device the user names and that
 //! is not there is an error, never replaced. The choice and its reason are one line.
 //!
-//! The pipelines run on candle, which has no NPU backend and has CUDA only when built
-//! with it (the binaries' `cuda` feature). Without a preference, a device this build
-//! cannot run on is passed over for the CPU, and the line says so; a CUDA preference in a
-//! build without CUDA is refused before any device is looked for, with how to get one.
+//! The pipelines run on an NPU in every build (ops-npu loads CANN at run time) and on CUDA
+//! only when built with it (the binaries' `cuda` feature). Without a preference, a GPU
+//! this build cannot run on is passed over for the CPU, and the line says so; a CUDA
+//! preference in a build without CUDA is refused before any device is looked for, with
+//! how to get one.
 
 use crate::exit::{Failure, bad};
 use device::select::select;
@@ -76,7 +77,9 @@ fn refused(e: SelectError) -> Failure {
 fn runs_here(device: Device, cuda_built: bool) -> bool {
     match device {
         Device::Cuda(_) => cuda_built,
-        other => other.to_candle().is_ok(),
+        // Every build runs the models on an NPU through ops-npu (loaded at run time).
+        Device::Npu(_) => true,
+        Device::Cpu => true,
     }
 }
 

@@ -55,6 +55,7 @@ void npu_pool_release(size_t ptr);
 void npu_pool_empty_cache(size_t stream);
 uint64_t npu_pool_empty_all();
 rust::Vec<uint64_t> npu_pool_stats();
+void npu_pool_reset_peaks();
 uint64_t npu_pool_cached(size_t stream);
 void npu_call(size_t stream, rust::Str op, rust::Slice<const NpuArg> args);
 void npu_upload(size_t dst, rust::Slice<const uint8_t> src);

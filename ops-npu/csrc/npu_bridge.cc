@@ -54,6 +54,10 @@ void npu_pool_empty_cache(size_t s) { rt().pool().empty_cache(rt(), stream(s)); 
 
 uint64_t npu_pool_empty_all() { return rt().is_open() ? rt().pool().empty_all(rt()) : 0; }
 
+void npu_pool_reset_peaks() {
+  if (rt().is_open()) rt().pool().reset_peaks();
+}
+
 rust::Vec<uint64_t> npu_pool_stats() {
   const npu::PoolStats p = rt().pool().stats();
   rust::Vec<uint64_t> out;

@@ -148,6 +148,12 @@ PoolStats DevicePool::stats() {
   return stats_;
 }
 
+void DevicePool::reset_peaks() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.peak_allocated = stats_.allocated;
+  stats_.peak_reserved = stats_.reserved;
+}
+
 uint64_t DevicePool::cached(aclrtStream stream) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t n = 0;

@@ -46,6 +46,8 @@ class DevicePool {
   // Called after `stream` was synchronised, before it is destroyed.
   void forget_stream(Runtime &rt, aclrtStream stream);
   PoolStats stats();
+  // Restarts the peaks from the current figures (torch's reset_peak_memory_stats).
+  void reset_peaks();
   // Bytes cached (free) for one stream.
   uint64_t cached(aclrtStream stream);
 

@@ -228,6 +228,8 @@ pub(crate) mod ffi {
         /// [allocated, reserved, peak allocated, peak reserved, device mallocs, device
         /// frees, cache hits]
         fn npu_pool_stats() -> Vec<u64>;
+        /// Restarts the peak figures from the current ones.
+        fn npu_pool_reset_peaks();
         fn npu_pool_cached(stream: usize) -> u64;
         /// A general aclnn op (acl_api.h's OPS_NPU_GENERAL_OPS) with its arguments in
         /// prototype order, less workspaceSize and executor.

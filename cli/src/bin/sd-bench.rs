@@ -10,8 +10,10 @@ use cli::values;
 use pipelines::bench::{RandomWeights, median, peak_rss_bytes};
 use pipelines::host_memory;
 use pipelines::layers::Kernels;
+use pipelines::model_tensor::ModelDevice;
 use pipelines::sd::accel::Accelerations;
 use pipelines::sd::config::UNetConfig;
+use pipelines::sd::npu_step::measure_unet_step;
 use pipelines::sd::sd21_base::sd21_base_unet_config;
 use pipelines::sd::unet::UNet2DConditionModel;
 use std::process::ExitCode;
@@ -134,7 +136,7 @@ fn checked_runs(args: &Args, config: &UNetConfig) -> Result<Vec<(String, Acceler
 
 /// The device --device names, through the same choice (and refusals) as `sd`; the dtype
 /// stays --dtype's, which is part of what is measured.
-fn bench_device(flag: &DeviceFlag) -> Result<(device::Device, Device), Failure> {
+fn bench_device(flag: &DeviceFlag) -> Result<device::Device, Failure> {
     if flag == &DeviceFlag::Auto {
         return Err(bad(
             "--device auto: name the device to measure (cpu or cuda[:N])",
@@ -149,7 +151,7 @@ fn bench_device(flag: &DeviceFlag) -> Result<(device::Device, Device), Failure> 
             device::Discovery::from_env(&device::ProcessEnv)
         }
     })?;
-    Ok((choice.device, values::candle_device(choice.device)?))
+    Ok(choice.device)
 }
 
 /// Device memory in use now (total - free), where the device reports it.
@@ -166,7 +168,11 @@ fn gpu_used_bytes(id: device::Device) -> Option<u64> {
 fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure> {
     let config = sd21_base_unet_config().map_err(|e| failed(e.to_string()))?;
     let runs = checked_runs(args, &config)?;
-    let (device_id, device) = bench_device(&args.device)?;
+    let device_id = bench_device(&args.device)?;
+    if let device::Device::Npu(_) = device_id {
+        return run_npu(args, &config, &runs, device_id);
+    }
+    let device = values::candle_device(device_id)?;
     let loading = Instant::now();
     let vb = pipelines::model_tensor::VarBuilder::new(
         RandomWeights { seed: args.seed }.var_builder(args.dtype, &device),
@@ -305,6 +311,97 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
             println!("{device_id} memory in use {:.2} GB", b as f64 / 1e9);
         }
         println!("allocator: {}", policy.as_str());
+    }
+    Ok(())
+}
+
+/// On an NPU: the runtime's figures for one baseline UNet step (launches, host
+/// synchronisations, bytes each way, the allocator's high-water against its lower bound),
+/// after --warmup untimed steps. See pipelines::sd::npu_step.
+fn run_npu(
+    args: &Args,
+    config: &UNetConfig,
+    runs: &[(String, Accelerations)],
+    device_id: device::Device,
+) -> Result<(), Failure> {
+    if runs.iter().any(|(name, _)| name != "baseline") {
+        return Err(bad(
+            "--device npu measures the baseline step only: pass --runs baseline",
+        ));
+    }
+    let model_device = values::model_device(device_id)?;
+    let ModelDevice::Npu(npu) = &model_device else {
+        return Err(failed("the NPU did not open as an NPU"));
+    };
+    let host = Device::Cpu;
+    let vb = pipelines::model_tensor::VarBuilder::new(
+        RandomWeights { seed: args.seed }.var_builder(args.dtype, &host),
+        model_device.clone(),
+    );
+    let unet = UNet2DConditionModel::with_kernels(vb, config, args.attention)
+        .map_err(|e| failed(e.to_string()))?;
+    let latent = args.size / 8;
+    let mut rng = device::TorchRng::new(args.seed);
+    let mut normal = |shape: &[usize]| {
+        let data = rng.randn_f32(shape.iter().product());
+        Tensor::from_vec(data, shape, &host)
+            .and_then(|t| t.to_dtype(args.dtype))
+            .map_err(Failure::from)
+    };
+    let sample = normal(&[args.batch, 4, latent, latent])?;
+    let context = model_device
+        .place(&normal(&[args.batch, 77, 1024])?)
+        .map_err(Failure::from)?;
+    let mut hooks = Accelerations::default().hooks(None);
+    let mut figures = None;
+    for _ in 0..args.warmup + 1 {
+        figures = Some(
+            measure_unet_step(&unet, (&sample, 981.0), &context, &mut hooks)
+                .map_err(|e| failed(e.to_string()))?,
+        );
+    }
+    let f = figures.ok_or_else(|| failed("no step ran"))?;
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    if args.json {
+        let out = serde_json::json!({
+            "device": device_id.to_string(),
+            "soc": npu.runtime().soc(),
+            "dtype": args.dtype.as_str(),
+            "batch": args.batch,
+            "size": args.size,
+            "per_unet_step": f,
+            "high_water_ratio": f.high_water_ratio(),
+            "impl": "ops-npu aclnn",
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "SD 2.1-base UNet on {device_id} ({}), {size}x{size}, batch {}, {}: one step",
+            npu.runtime().soc(),
+            args.batch,
+            args.dtype.as_str(),
+            size = args.size,
+        );
+        println!("aclnn launches          {}", f.launches);
+        println!("host synchronisations   {}", f.synchronisations);
+        println!(
+            "host -> device          {:.3} MiB (the latents and the timestep table)",
+            mib(f.upload_bytes)
+        );
+        println!(
+            "device -> host          {:.3} MiB (the prediction)",
+            mib(f.download_bytes)
+        );
+        println!("resident (weights)      {:.1} MiB", mib(f.resident_bytes));
+        println!(
+            "peak allocated          {:.1} MiB (lower bound: weights + largest live set)",
+            mib(f.peak_allocated_bytes)
+        );
+        println!(
+            "peak reserved           {:.1} MiB (high-water), {:.3}x the lower bound",
+            mib(f.peak_reserved_bytes),
+            f.high_water_ratio()
+        );
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `--device auto`, the default of the image programs, and PREFERRED_DEVICE /
 //! PREFERRED_DTYPE: what was chosen and why is one line on stderr; a device the user names
-//! and that is absent is exit 2 naming where it was named; an NPU the pipelines cannot run
-//! on yet is passed over for the CPU, saying so.
+//! and that is absent is exit 2 naming where it was named; an NPU found is chosen first, and
+//! one whose CANN is incomplete stops the run naming what is missing.
 
 use crate::common::{fixtures, stderr};
 use crate::doubles::{FakeAcl, write_cann_version};
@@ -89,23 +89,20 @@ fn a_named_device_that_is_absent_is_bad_input_naming_where_it_was_named() {
 }
 
 #[test]
-fn an_npu_this_build_cannot_run_on_is_passed_over_for_the_cpu_saying_so() {
+fn an_npu_is_chosen_first_and_an_incomplete_cann_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let toolkit = dir.path().join("Ascend/ascend-toolkit/latest");
     FakeAcl::new().devices(1).install(&toolkit);
     write_cann_version(&toolkit, "8.0.RC3");
     let out = dir.path().join("d.png");
     let home = toolkit.to_str().expect("utf-8");
-    let o = sd(&[("ASCEND_HOME_PATH", home)], &[], &out);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stderr(&o)
-            .contains("npu:0 found, but this build's pipelines do not run on it; using the CPU"),
-        "{}",
-        stderr(&o)
-    );
-    // Asked for by name, it is refused with what does and does not run there.
-    let o = sd(&[("ASCEND_HOME_PATH", home)], &["--device", "npu"], &out);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("does not exist yet"), "{}", stderr(&o));
+    // This fake has the runtime library alone: found and chosen, it cannot run ops, and
+    // the run stops naming what is missing rather than moving to the CPU unasked.
+    for flags in [&[][..], &["--device", "npu"][..]] {
+        let o = sd(&[("ASCEND_HOME_PATH", home)], flags, &out);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("device: npu:0"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("libnnopbase.so"), "{}", stderr(&o));
+        assert!(!out.exists(), "no output on failure");
+    }
 }

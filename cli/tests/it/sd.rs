@@ -158,8 +158,8 @@ fn unknown_schedulers_are_rejected() {
 }
 
 #[test]
-fn npu_runs_are_refused_plainly() {
-    assert_bad_input(&["--device", "npu:0"], "does not exist yet");
+fn an_npu_on_a_host_without_cann_is_bad_input_naming_where_it_looked() {
+    assert_bad_input(&["--device", "npu:0"], "libascendcl.so not found (tried:");
 }
 
 #[test]

@@ -77,4 +77,10 @@ impl PoolStats {
             cache_hits: at(6),
         }
     }
+
+    /// Restarts the peaks from the current figures, so that a later [`PoolStats::now`]
+    /// reports the high-water of what ran in between (torch's reset_peak_memory_stats).
+    pub fn reset_peaks() {
+        ffi::npu_pool_reset_peaks();
+    }
 }

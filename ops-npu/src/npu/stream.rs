@@ -20,6 +20,8 @@ pub struct NpuStream {
     pending: AtomicU64,
     launches: AtomicU64,
     syncs: AtomicU64,
+    uploaded: AtomicU64,
+    downloaded: AtomicU64,
 }
 
 impl NpuStream {
@@ -32,6 +34,8 @@ impl NpuStream {
             pending: AtomicU64::new(0),
             launches: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
+            uploaded: AtomicU64::new(0),
+            downloaded: AtomicU64::new(0),
         })
     }
 
@@ -85,6 +89,24 @@ impl NpuStream {
     /// Host synchronisations of this stream so far.
     pub fn synchronizations(&self) -> u64 {
         self.syncs.load(Ordering::Relaxed)
+    }
+
+    /// Notes a host-to-device copy of `bytes` for this stream.
+    pub(crate) fn uploaded(&self, bytes: usize) {
+        self.uploaded.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Notes a device-to-host copy of `bytes` for this stream.
+    pub(crate) fn downloaded(&self, bytes: usize) {
+        self.downloaded.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes copied host to device and device to host for this stream so far.
+    pub fn transferred_bytes(&self) -> (u64, u64) {
+        (
+            self.uploaded.load(Ordering::Relaxed),
+            self.downloaded.load(Ordering::Relaxed),
+        )
     }
 
     /// Bytes this stream's cache holds for reuse.

@@ -100,6 +100,7 @@ impl NpuTensor {
             s.synchronize()?;
         }
         ffi::npu_upload(t.block.ptr(), &bytes).map_err(backend)?;
+        s.uploaded(bytes.len());
         Ok(t)
     }
 
@@ -123,6 +124,7 @@ impl NpuTensor {
         let size = self.dtype.size_in_bytes();
         let mut bytes = vec![0u8; dense.numel() * size];
         ffi::npu_download(dense.block.ptr() + dense.offset * size, &mut bytes).map_err(backend)?;
+        s.downloaded(bytes.len());
         Ok(bytes.chunks_exact(size).map(T::get).collect())
     }
 

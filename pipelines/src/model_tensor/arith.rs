@@ -2,7 +2,7 @@
 //! operators do (so `(a + &b)?` and `(x * 0.5)?` read the same on both arms). A scalar
 //! divisor becomes a multiplication by its reciprocal, which is what candle computes.
 
-use super::Tensor;
+use super::tensor::Tensor;
 use candle_core::Result;
 use std::ops::{Add, Div, Mul, Sub};
 

@@ -2,8 +2,10 @@
 //! operands' stream; candle's stricter rules (same shape for the plain binary ops, same
 //! dtype everywhere) are kept so that code behaves the same on both arms.
 
+use super::errors::{mixed_devices_error, no_npu_route};
+use super::npu_value::NpuValue;
+use super::tensor::Tensor;
 use super::views::contiguous_npu;
-use super::{NpuValue, Tensor, mixed_devices_error, no_npu_route};
 use candle_core::shape::Dim;
 use candle_core::{DType, Error, Result};
 use ops_npu::npu::{NpuDType, NpuTensor, ops};

@@ -2,7 +2,9 @@
 //! device (one upload for an NPU); readbacks download. Constructors take the device by
 //! value or reference, a model device or a candle one.
 
-use super::{ModelDevice, Tensor, mixed_devices_error};
+use super::device::ModelDevice;
+use super::errors::mixed_devices_error;
+use super::tensor::Tensor;
 use candle_core::shape::Dim;
 use candle_core::{DType, Error, NdArray, Result, Shape, WithDType};
 use ops_npu::npu::ops;

@@ -1,53 +1,10 @@
 //! Where a model runs: a candle device, or an NPU with the stream its launches queue on.
 
-use super::Tensor;
-use super::npu_value::NpuValue;
+use super::context::NpuContext;
 use candle_core::{Error, Result};
-use ops_npu::npu::{NpuLibraries, NpuRuntime, NpuStream};
+use ops_npu::npu::NpuLibraries;
 use std::fmt;
 use std::sync::Arc;
-
-/// An opened NPU: the runtime (SoC, its rules) and the one stream the models launch on, so
-/// launches run in order and freed blocks are reused at once from the stream's cache.
-#[derive(Debug)]
-pub struct NpuContext {
-    runtime: NpuRuntime,
-    stream: NpuStream,
-    ordinal: usize,
-}
-
-impl NpuContext {
-    /// Opens NPU `ordinal` from the CANN the environment names ($ASCEND_HOME_PATH, then
-    /// the default install) and creates its stream.
-    pub fn open(ordinal: usize) -> Result<Arc<Self>> {
-        Self::open_in(&NpuLibraries::from_env(), ordinal)
-    }
-
-    /// Opens NPU `ordinal` from the given libraries (a CANN root, or a test double).
-    pub fn open_in(libraries: &NpuLibraries, ordinal: usize) -> Result<Arc<Self>> {
-        let index = i32::try_from(ordinal)
-            .map_err(|_| Error::Msg(format!("npu:{ordinal} is not a valid device index")))?;
-        let runtime = NpuRuntime::open(libraries, index).map_err(Error::wrap)?;
-        let stream = runtime.stream().map_err(Error::wrap)?;
-        Ok(Arc::new(Self {
-            runtime,
-            stream,
-            ordinal,
-        }))
-    }
-
-    pub fn runtime(&self) -> &NpuRuntime {
-        &self.runtime
-    }
-
-    pub fn stream(&self) -> &NpuStream {
-        &self.stream
-    }
-
-    pub fn ordinal(&self) -> usize {
-        self.ordinal
-    }
-}
 
 /// The device a model's weights and activations live on.
 #[derive(Debug, Clone)]
@@ -82,7 +39,7 @@ impl fmt::Display for ModelDevice {
                 candle_core::DeviceLocation::Cuda { gpu_id } => write!(f, "cuda:{gpu_id}"),
                 candle_core::DeviceLocation::Metal { gpu_id } => write!(f, "metal:{gpu_id}"),
             },
-            ModelDevice::Npu(c) => write!(f, "npu:{}", c.ordinal),
+            ModelDevice::Npu(c) => write!(f, "npu:{}", c.ordinal()),
         }
     }
 }
@@ -111,14 +68,6 @@ impl ModelDevice {
             (ModelDevice::Candle(a), ModelDevice::Candle(b)) => a.same_device(b),
             (ModelDevice::Npu(a), ModelDevice::Npu(b)) => Arc::ptr_eq(a, b),
             _ => false,
-        }
-    }
-
-    /// A host tensor moved here: candle's `to_device`, or an upload to the NPU.
-    pub fn place(&self, t: &candle_core::Tensor) -> Result<Tensor> {
-        match self {
-            ModelDevice::Candle(d) => Ok(Tensor::Candle(t.to_device(d)?)),
-            ModelDevice::Npu(c) => Ok(Tensor::Npu(NpuValue::upload(c, t)?)),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The NPU arm: an ops-npu device tensor and the context (runtime, stream) it belongs to.
 
-use super::device::NpuContext;
+use super::context::NpuContext;
 use candle_core::{DType, Error, Result};
 use ops_npu::npu::{Bytes, NpuDType, NpuTensor};
 use std::sync::Arc;

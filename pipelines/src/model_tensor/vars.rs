@@ -2,7 +2,8 @@
 //! converts) it from the mmapped safetensors on the host side, then it is uploaded once.
 //! The `on_weight` hook sees each weight's bytes as it is placed (a load progress bar).
 
-use super::{ModelDevice, Tensor};
+use super::device::ModelDevice;
+use super::tensor::Tensor;
 use candle_core::{DType, Result, Shape};
 use std::sync::Arc;
 

@@ -1,7 +1,8 @@
 //! Shapes and views, with candle's names and semantics. On the NPU a view changes only the
 //! descriptor; a reshape of a strided view copies first, as candle's does.
 
-use super::{NpuValue, Tensor};
+use super::npu_value::NpuValue;
+use super::tensor::Tensor;
 use candle_core::shape::{Dim, Dims, ShapeWithOneHole};
 use candle_core::{Error, Result, Shape};
 
@@ -248,12 +249,12 @@ impl Tensor {
 
     /// An explicit move to `device`: candle's `to_device` between candle devices, else a
     /// download and an upload.
-    pub fn to_device(&self, device: &super::ModelDevice) -> Result<Tensor> {
+    pub fn to_device(&self, device: &super::device::ModelDevice) -> Result<Tensor> {
         if self.device().same_as(device) {
             return Ok(self.clone());
         }
         match (self, device) {
-            (Tensor::Candle(t), super::ModelDevice::Candle(d)) => {
+            (Tensor::Candle(t), super::device::ModelDevice::Candle(d)) => {
                 Ok(Tensor::Candle(t.to_device(d)?))
             }
             _ => device.place(&self.to_host()?),

@@ -4,6 +4,7 @@
 
 pub mod accel;
 pub mod config;
+pub mod npu_step;
 pub mod pipeline;
 pub mod sd21_base;
 pub mod single_file;
