@@ -16,10 +16,15 @@ enum Pair<'a> {
     Npu(&'a NpuValue, &'a NpuValue),
 }
 
+/// Whether two NPU values live on the same NPU context (device and stream).
+fn same_npu(a: &NpuValue, b: &NpuValue) -> bool {
+    std::sync::Arc::ptr_eq(a.context(), b.context())
+}
+
 fn pair<'a>(op: &str, a: &'a Tensor, b: &'a Tensor) -> Result<Pair<'a>> {
     match (a, b) {
         (Tensor::Candle(x), Tensor::Candle(y)) => Ok(Pair::Candle(x, y)),
-        (Tensor::Npu(x), Tensor::Npu(y)) if std::sync::Arc::ptr_eq(x.context(), y.context()) => {
+        (Tensor::Npu(x), Tensor::Npu(y)) if same_npu(x, y) => {
             if x.tensor().dtype() != y.tensor().dtype() {
                 return Err(Error::Msg(format!(
                     "{op}: dtypes differ ({} and {})",
@@ -330,24 +335,22 @@ impl Tensor {
 
     /// The slices of `self` along `dim` at `ids` (an integer vector).
     pub fn index_select<D: Dim>(&self, ids: &Tensor, dim: D) -> Result<Tensor> {
-        match pair("index_select", self, ids) {
-            Ok(Pair::Candle(a, i)) => Ok(Tensor::Candle(a.index_select(i, dim)?)),
-            _ => match (self, ids) {
-                (Tensor::Npu(a), Tensor::Npu(i)) => {
-                    let d = dim.to_index(&self.shape(), "index_select")?;
-                    Ok(Tensor::Npu(a.wrap(ops::index_select(
-                        a.context().stream(),
-                        a.tensor(),
-                        d as isize,
-                        i.tensor(),
-                    ))?))
-                }
-                _ => Err(mixed_devices_error(
-                    "index_select",
-                    &self.device(),
-                    &ids.device(),
-                )),
-            },
+        match (self, ids) {
+            (Tensor::Candle(a), Tensor::Candle(i)) => Ok(Tensor::Candle(a.index_select(i, dim)?)),
+            (Tensor::Npu(a), Tensor::Npu(i)) if same_npu(a, i) => {
+                let d = dim.to_index(&self.shape(), "index_select")?;
+                Ok(Tensor::Npu(a.wrap(ops::index_select(
+                    a.context().stream(),
+                    a.tensor(),
+                    d as isize,
+                    i.tensor(),
+                ))?))
+            }
+            _ => Err(mixed_devices_error(
+                "index_select",
+                &self.device(),
+                &ids.device(),
+            )),
         }
     }
 
@@ -361,7 +364,7 @@ impl Tensor {
                     w.index_select(&i.flatten_all()?, 0)?.reshape(shape)?,
                 ))
             }
-            (Tensor::Npu(w), Tensor::Npu(i)) => {
+            (Tensor::Npu(w), Tensor::Npu(i)) if same_npu(w, i) => {
                 let ids = contiguous_npu(i)?;
                 Ok(Tensor::Npu(w.wrap(ops::embedding(
                     w.context().stream(),
@@ -386,8 +389,7 @@ impl Tensor {
                 Ok(Tensor::Candle(a.index_add(i, s, dim)?))
             }
             (Tensor::Npu(a), Tensor::Npu(i), Tensor::Npu(s))
-                if std::sync::Arc::ptr_eq(a.context(), i.context())
-                    && std::sync::Arc::ptr_eq(a.context(), s.context()) =>
+                if same_npu(a, i) && same_npu(a, s) =>
             {
                 let d = dim.to_index(&self.shape(), "index_add")?;
                 Ok(Tensor::Npu(a.wrap(ops::index_add(

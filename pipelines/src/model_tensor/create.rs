@@ -78,11 +78,11 @@ impl Tensor {
     }
 
     pub fn zeros_like(&self) -> Result<Tensor> {
-        Tensor::zeros(self.dims(), self.dtype(), &self.device())
+        Tensor::zeros(self.dims(), self.dtype(), self.device())
     }
 
     pub fn ones_like(&self) -> Result<Tensor> {
-        Tensor::ones(self.dims(), self.dtype(), &self.device())
+        Tensor::ones(self.dims(), self.dtype(), self.device())
     }
 
     /// Tensors joined along `dim`; all on one device.

@@ -97,7 +97,7 @@ fn llama_all_hidden_states_match_transformers() {
     for (i, got) in states.iter().enumerate() {
         assert_close(
             &format!("llama hidden_states.{i}"),
-            &h(&got),
+            &h(got),
             get(&io, &format!("hidden_states.{i}")),
         );
     }

@@ -47,7 +47,7 @@ fn flux_style_vae_encodes_and_decodes_like_diffusers() {
             ("std", &dist.std, &reference["std"], 1e-4),
             ("decoded", &decoded, &reference["decoded"], 1e-4),
         ] {
-            assert_close(&format!("{kernels:?} {name}"), &h(&got), want, tol);
+            assert_close(&format!("{kernels:?} {name}"), &h(got), want, tol);
         }
     }
 }
@@ -77,7 +77,7 @@ fn reduced_precision_vae_stays_within_its_rounding_bounds() {
         ] {
             assert_within_rounding(
                 &format!("{dtype:?} {name}"),
-                &h(&got),
+                &h(got),
                 want,
                 dtype,
                 12.0,

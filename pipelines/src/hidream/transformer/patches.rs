@@ -43,11 +43,11 @@ pub fn patchify(x: &Tensor, patch: usize, max_seq: usize) -> Result<Patches> {
         None
     } else {
         let pad = max_seq.saturating_sub(seq);
-        let padding = Tensor::zeros((b, pad, patch * patch * c), x.dtype(), &x.device())?;
+        let padding = Tensor::zeros((b, pad, patch * patch * c), x.dtype(), x.device())?;
         let mask = Tensor::cat(
             &[
-                Tensor::ones((b, seq), x.dtype(), &x.device())?,
-                Tensor::zeros((b, pad), x.dtype(), &x.device())?,
+                Tensor::ones((b, seq), x.dtype(), x.device())?,
+                Tensor::zeros((b, pad), x.dtype(), x.device())?,
             ],
             1,
         )?;
@@ -82,7 +82,7 @@ pub fn unpatchify(x: &Tensor, grid: (usize, usize), patch: usize) -> Result<Tens
 
 /// A mask of ones, to extend the image mask over text tokens.
 pub fn ones_mask(batch: usize, len: usize, like: &Tensor) -> Result<Tensor> {
-    Tensor::ones((batch, len), like.dtype(), &like.device())
+    Tensor::ones((batch, len), like.dtype(), like.device())
 }
 
 #[cfg(test)]

@@ -144,8 +144,8 @@ fn blend(before: &Tensor, next: &Tensor, extent: usize, dim: usize) -> Result<Te
         .collect();
     let mut shape = [1usize; 4];
     shape[dim] = extent;
-    let weights = Tensor::from_vec(weights, &shape[..], &next.device())?.to_dtype(next.dtype())?;
-    let rest = Tensor::from_vec(rest, &shape[..], &next.device())?.to_dtype(next.dtype())?;
+    let weights = Tensor::from_vec(weights, &shape[..], next.device())?.to_dtype(next.dtype())?;
+    let rest = Tensor::from_vec(rest, &shape[..], next.device())?.to_dtype(next.dtype())?;
     let tail = before.narrow(dim, before.dim(dim)? - extent, extent)?;
     let head = next.narrow(dim, 0, extent)?;
     let faded = (tail.broadcast_mul(&rest)? + head.broadcast_mul(&weights)?)?;
