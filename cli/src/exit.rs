@@ -30,9 +30,13 @@ impl Failure {
         }
     }
 
-    /// Prints `error: <message>` on stderr and gives the status for `main` to return.
+    /// Prints `error: <message>` on stderr (and what to try, for a device out of memory)
+    /// and gives the status for `main` to return.
     pub fn report(self) -> ExitCode {
         eprintln!("error: {}", self.message);
+        if is_device_oom(&self.message) {
+            eprintln!("hint: {DEVICE_OOM_HINT}");
+        }
         ExitCode::from(self.code)
     }
 }
@@ -40,6 +44,26 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+/// What ops-npu's caching pool says when the device has no memory left, after it gave its
+/// own cache back and retried.
+fn is_device_oom(message: &str) -> bool {
+    message.contains("out of device memory")
+}
+
+const DEVICE_OOM_HINT: &str = "the device ran out of memory at the stage named above: \
+    `hidream --offload` keeps the transformer blocks on the host, and a smaller \
+    --width/--height or batch, or --dtype f16/bf16 instead of f32, needs less";
+
+/// A library error: the input's fault or the run's, except that running out of device
+/// memory is never the input's (the same run fits a larger device).
+fn by_fault(input_is_wrong: bool, message: String) -> Failure {
+    if input_is_wrong && !is_device_oom(&message) {
+        bad(message)
+    } else {
+        failed(message)
     }
 }
 
@@ -66,38 +90,28 @@ pub fn finish(result: Result<(), Failure>) -> ExitCode {
 
 impl From<ModelError> for Failure {
     fn from(e: ModelError) -> Self {
-        match e {
-            ModelError::Candle(_) | ModelError::NonFinite { .. } => failed(e.to_string()),
-            _ => bad(e.to_string()),
-        }
+        let input_is_wrong = !matches!(e, ModelError::Candle(_) | ModelError::NonFinite { .. });
+        by_fault(input_is_wrong, e.to_string())
     }
 }
 
 impl From<HiDreamError> for Failure {
     fn from(e: HiDreamError) -> Self {
-        match e {
-            HiDreamError::Candle(_) | HiDreamError::NonFinite { .. } => failed(e.to_string()),
-            _ => bad(e.to_string()),
-        }
+        let input_is_wrong = !matches!(e, HiDreamError::Candle(_) | HiDreamError::NonFinite { .. });
+        by_fault(input_is_wrong, e.to_string())
     }
 }
 
 impl From<PromptEncodingError> for Failure {
     fn from(e: PromptEncodingError) -> Self {
-        match e {
-            PromptEncodingError::Run { .. } => failed(e.to_string()),
-            _ => bad(e.to_string()),
-        }
+        let input_is_wrong = !matches!(e, PromptEncodingError::Run { .. });
+        by_fault(input_is_wrong, e.to_string())
     }
 }
 
 impl From<EditJobError> for Failure {
     fn from(e: EditJobError) -> Self {
-        if e.is_bad_input() {
-            bad(e.to_string())
-        } else {
-            failed(e.to_string())
-        }
+        by_fault(e.is_bad_input(), e.to_string())
     }
 }
 

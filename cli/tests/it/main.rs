@@ -21,6 +21,7 @@ mod hidream_failures;
 mod sd;
 mod sd_bench;
 mod sd_hub;
+mod sd_npu;
 mod sd_options;
 mod sd_outputs;
 mod sd_runs;
