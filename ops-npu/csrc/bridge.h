@@ -54,6 +54,7 @@ size_t npu_pool_allocate(size_t stream, size_t bytes);
 void npu_pool_release(size_t ptr);
 void npu_pool_empty_cache(size_t stream);
 uint64_t npu_pool_empty_all();
+void npu_bind_device(int32_t device);
 rust::Vec<uint64_t> npu_pool_stats();
 void npu_pool_reset_peaks();
 uint64_t npu_pool_cached(size_t stream);

@@ -27,6 +27,8 @@ void npu_open(const rust::Vec<rust::String> &libraries, int32_t device) {
 
 bool npu_is_open() { return rt().is_open(); }
 
+void npu_bind_device(int32_t device) { rt().bind_device(device); }
+
 rust::Vec<rust::String> npu_loaded_libraries() {
   rust::Vec<rust::String> out;
   for (const auto &l : rt().loaded()) out.push_back(rust::String(l));

@@ -166,6 +166,11 @@ void Runtime::open(const std::vector<std::string> &libraries, int32_t device) {
   open_ = true;
 }
 
+void Runtime::bind_device(int32_t device) {
+  if (!open_) throw std::runtime_error("the NPU runtime is not open");
+  check("aclrtSetDevice", api_.aclrtSetDevice(device));
+}
+
 std::vector<std::string> Runtime::missing() const {
   std::vector<std::string> out;
 #define OPS_NPU_MISSING(name) \

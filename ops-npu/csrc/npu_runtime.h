@@ -49,6 +49,8 @@ class Runtime {
   static Runtime &get();
 
   void open(const std::vector<std::string> &libraries, int32_t device);
+  // Makes `device` the calling thread's current device (aclrtSetDevice is per thread).
+  void bind_device(int32_t device);
   bool is_open() const { return open_; }
   const Api &api() const { return api_; }
   std::vector<std::string> loaded() const { return loaded_; }

@@ -225,6 +225,8 @@ pub(crate) mod ffi {
         fn npu_pool_empty_cache(stream: usize) -> Result<()>;
         /// Empties every stream's cache; the bytes given back.
         fn npu_pool_empty_all() -> Result<u64>;
+        /// aclrtSetDevice on the calling thread.
+        fn npu_bind_device(device: i32) -> Result<()>;
         /// [allocated, reserved, peak allocated, peak reserved, device mallocs, device
         /// frees, cache hits]
         fn npu_pool_stats() -> Vec<u64>;

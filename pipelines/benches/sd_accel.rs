@@ -157,8 +157,8 @@ fn main() -> Result<()> {
         let half = |t: &MTensor, i| t.narrow(0, i, 1);
         parallel
             .run(
-                &unet,
-                (&half(&sample_m, 0)?, 501.0),
+                (&unet, &dev.clone().into()),
+                (&sample.narrow(0, 0, 1)?, 501.0),
                 (&half(&context_m, 0)?, &half(&context_m, 1)?),
                 &mut hooks,
             )

@@ -251,11 +251,18 @@ fn model_and_checkpoint(args: &Args) -> Result<(PathBuf, Option<Arc<Checkpoint>>
 
 /// The second device for --cfg-parallel: the next one of the same kind.
 fn second_device(first: &ModelDevice) -> Result<ModelDevice, Failure> {
-    let ModelDevice::Candle(first) = first else {
-        return Err(bad(
-            "--cfg-parallel is not available on an NPU yet (two-chip CFG needs each worker \
-             thread bound to its own chip); run without it",
-        ));
+    let first = match first {
+        ModelDevice::Candle(first) => first,
+        ModelDevice::Npu(npu) => {
+            // Opening it makes it this thread's device, for loading the second UNet; the
+            // caller makes the first device current again afterwards.
+            let next = npu.ordinal() + 1;
+            return ModelDevice::open(device::Device::Npu(next)).map_err(|e| {
+                bad(format!(
+                    "--cfg-parallel needs a second NPU, npu:{next}: {e}"
+                ))
+            });
+        }
     };
     let second = match first {
         candle_core::Device::Cpu => Ok(candle_core::Device::Cpu),
@@ -317,7 +324,11 @@ fn accelerations(
         let parallel = if second.is_cpu() {
             CfgParallel::on_cpu(&sd.unet)
         } else {
-            CfgParallel::new(load_unet(model, &second, &sd.load_options())?, second)
+            let unet = load_unet(model, &second, &sd.load_options())?;
+            sd.device()
+                .bind_current_thread()
+                .map_err(|e| failed(format!("--cfg-parallel: {e}")))?;
+            CfgParallel::new(unet, second)
         }
         .map_err(|e| failed(format!("--cfg-parallel: {e}")))?;
         accel.cfg_parallel = Some(std::sync::Arc::new(parallel));

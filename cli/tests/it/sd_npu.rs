@@ -85,7 +85,8 @@ fn what_the_npu_cannot_run_is_refused_by_flag() {
     let out = dir.path().join("out.png");
     for (flags, needle) in [
         (&["--tome", "0.5"][..], "--tome"),
-        (&["--cfg-parallel"][..], "--cfg-parallel"),
+        // One NPU on this double: CFG-parallel has no second chip.
+        (&["--cfg-parallel"][..], "needs a second NPU, npu:1"),
     ] {
         let mut args = vec!["--device", "npu", "--dtype", "f16"];
         args.extend_from_slice(flags);
@@ -109,4 +110,32 @@ fn a_device_out_of_memory_names_the_stage_and_what_to_try() {
     assert!(err.contains("text_encoder"), "the stage is named: {err}");
     assert!(err.contains("hint:") && err.contains("--offload"), "{err}");
     assert!(!out.exists(), "no output on failure");
+}
+
+/// The 310P Duo layout from the seeds: the unconditional half on one chip, the conditional
+/// half on the other, each worker thread with its own chip current (the double refuses a
+/// launch on a stream of another device than the thread's).
+#[test]
+fn cfg_parallel_on_two_npus_is_bit_identical_to_one() {
+    let root = FakeAscend::new().devices(2).install();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |name: &str, extra: &[&str]| {
+        let saved = dir.path().join(format!("{name}.safetensors"));
+        let saved_arg = saved.to_str().expect("utf-8").to_string();
+        let mut args = vec![
+            "--device",
+            "npu",
+            "--dtype",
+            "f16",
+            "--save-latents",
+            &saved_arg,
+        ];
+        args.extend_from_slice(extra);
+        let o = sd(Some(&root), &args, &dir.path().join(format!("{name}.png")));
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        std::fs::read(&saved).expect("latents written")
+    };
+    let one = run("one", &[]);
+    let two = run("two", &["--cfg-parallel"]);
+    assert!(one == two, "two-chip CFG changed the latents");
 }

@@ -189,6 +189,13 @@ pub(crate) fn opened_soc() -> Option<(&'static str, SocTraits)> {
     OPENED_SOC.get().map(|(s, t)| (s.as_str(), *t))
 }
 
+/// Makes `device` the calling thread's current device. ACL's current device is per thread:
+/// a thread that launches on a device's stream, or allocates for it, must have it current.
+/// The thread that opened the runtime has its device already.
+pub fn bind_current_thread(device: i32) -> Result<()> {
+    ffi::npu_bind_device(device).map_err(|e| OpsError::Backend(e.what().to_string()))
+}
+
 /// Whether this process has opened the NPU runtime (it stays open until exit).
 pub fn is_open() -> bool {
     ffi::npu_is_open()

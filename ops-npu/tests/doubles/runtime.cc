@@ -281,6 +281,11 @@ Stream *resolve_stream(aclrtStream s) {
 EXPORT int fake_enqueue(aclrtStream s, const char *name, std::function<int()> *work) {
   Stream *st = resolve_stream(s);
   if (!st) return fail(kRtContextNull, std::string(name) + ": default stream without a current device");
+  // A stream belongs to its device's context: launching on it needs that device current
+  // on the calling thread (aclrtSetDevice), or the work would run in the wrong context.
+  if (st->device != t_device)
+    return fail(kRtContextNull, std::string(name) + ": stream of device " + std::to_string(st->device) +
+                                    " used from a thread whose current device is " + std::to_string(t_device));
   g_counters[FAKE_LAUNCHES] += 1;
   // FAKE_ASCEND_SKIP_MATH=1: launches are checked and counted but compute nothing, so a
   // full-size model can be measured for launches, synchronisations and memory (figures

@@ -25,6 +25,9 @@ impl NpuContext {
         let index = i32::try_from(ordinal)
             .map_err(|_| Error::Msg(format!("npu:{ordinal} is not a valid device index")))?;
         let runtime = NpuRuntime::open(libraries, index).map_err(Error::wrap)?;
+        // The runtime opens once per process; a second device is made current here, on the
+        // calling thread, so that the stream below belongs to it.
+        ops_npu::npu::bind_current_thread(index).map_err(Error::wrap)?;
         let stream = runtime.stream().map_err(Error::wrap)?;
         Ok(Arc::new(Self {
             runtime,
@@ -43,5 +46,13 @@ impl NpuContext {
 
     pub fn ordinal(&self) -> usize {
         self.ordinal
+    }
+
+    /// Makes this NPU the calling thread's current device: a thread must, before it
+    /// launches on this context's stream or allocates for it (ACL's device is per thread).
+    pub fn bind_current_thread(&self) -> Result<()> {
+        let index = i32::try_from(self.ordinal)
+            .map_err(|_| Error::Msg(format!("npu:{} is not a valid device index", self.ordinal)))?;
+        ops_npu::npu::bind_current_thread(index).map_err(Error::wrap)
     }
 }

@@ -53,6 +53,14 @@ impl ModelDevice {
         matches!(self, ModelDevice::Npu(_))
     }
 
+    /// Makes this device current on the calling thread (an NPU's; nothing for candle).
+    pub fn bind_current_thread(&self) -> Result<()> {
+        match self {
+            ModelDevice::Npu(c) => c.bind_current_thread(),
+            ModelDevice::Candle(_) => Ok(()),
+        }
+    }
+
     /// The candle device host-side tensors of a model on this device live on: the device
     /// itself for candle, the CPU for an NPU.
     pub fn host(&self) -> candle_core::Device {

@@ -338,16 +338,13 @@ impl StableDiffusion {
                 let input = scheduler
                     .scale_model_input(latents, t)?
                     .to_dtype(self.dtype)?;
-                let input = self.device.place(&input)?;
                 let halves = (
                     &context.narrow(0, 0, batch)?,
                     &context.narrow(0, batch, batch)?,
                 );
-                let (uncond, cond) = parallel.run(&self.unet, (&input, t), halves, hooks)?;
-                (
-                    uncond.into_host()?.to_dtype(DType::F32)?,
-                    cond.into_host()?.to_dtype(DType::F32)?,
-                )
+                let (uncond, cond) =
+                    parallel.run((&self.unet, &self.device), (&input, t), halves, hooks)?;
+                (uncond.to_dtype(DType::F32)?, cond.to_dtype(DType::F32)?)
             }
             Lanes::Single(hooks) => {
                 let input = if cfg {

@@ -55,29 +55,45 @@ impl CfgParallel {
         self.threads_each
     }
 
-    /// Noise predictions for the uncond half (`first`, on the caller's device) and the
-    /// cond half (on the second device), returned on the caller's device.
+    /// Noise predictions for the uncond half (`first`, on `home`) and the cond half (on the
+    /// second device), as host tensors on `home`'s host side. `input` is the host-side UNet
+    /// input; each worker makes its device current, places the input there and runs its
+    /// half. The cond half's text context crosses to the second device through the host
+    /// each step (one extra synchronisation on an NPU).
     pub fn run(
         &self,
-        first: &UNet2DConditionModel,
-        (input, t): (&Tensor, f64),
+        (first, home): (&UNet2DConditionModel, &ModelDevice),
+        (input, t): (&candle_core::Tensor, f64),
         (uncond, cond): (&Tensor, &Tensor),
         hooks: &mut [StepHooks; 2],
-    ) -> Result<(Tensor, Tensor)> {
-        let home = input.device();
+    ) -> Result<(candle_core::Tensor, candle_core::Tensor)> {
+        let host = home.host();
         let [hooks0, hooks1] = hooks;
-        let input1 = input.to_device(&self.second_device)?;
-        let cond1 = cond.to_device(&self.second_device)?;
+        let cond_host = cond.to_host()?;
+        let lane = |unet: &UNet2DConditionModel,
+                    device: &ModelDevice,
+                    context: &dyn Fn() -> Result<Tensor>,
+                    hooks: &mut StepHooks| {
+            device.bind_current_thread()?;
+            let prediction = unet.forward_with(&device.place(input)?, t, &context()?, hooks)?;
+            prediction.into_host()?.to_device(&host)
+        };
         let (a, b) = std::thread::scope(|s| {
             let worker = s.spawn(|| {
-                self.pools[1].install(|| self.second.forward_with(&input1, t, &cond1, hooks1))
+                self.pools[1].install(|| {
+                    let context = || self.second_device.place(&cond_host);
+                    lane(&self.second, &self.second_device, &context, hooks1)
+                })
             });
-            let a = self.pools[0].install(|| first.forward_with(input, t, uncond, hooks0));
+            let a = self.pools[0].install(|| {
+                let context = || Ok(uncond.clone());
+                lane(first, home, &context, hooks0)
+            });
             let b = worker
                 .join()
                 .unwrap_or_else(|_| Err(candle_core::Error::msg("CFG-parallel worker panicked")));
             (a, b)
         });
-        Ok((a?, b?.to_device(&home)?))
+        Ok((a?, b?))
     }
 }
