@@ -12,6 +12,7 @@ use pipelines::hidream::prompt_embeds::PromptEmbeds;
 use pipelines::hidream::transformer::{HiDreamTransformer, TransformerInputs};
 use pipelines::hidream::vae::load_vae;
 use pipelines::layers::Kernels;
+use pipelines::model_tensor::ModelDevice;
 use pipelines::models::autoencoders::AutoencoderKL;
 use pipelines::schedulers::flow::{self, FlowSchedulerConfig, QueuedNoise};
 use serde_json::Value;
@@ -30,7 +31,7 @@ fn reference() -> &'static Reference {
     REF.get_or_init(|| load_reference(&dir()))
 }
 
-fn tensor(name: &str) -> Tensor {
+pub(crate) fn tensor(name: &str) -> Tensor {
     reference()
         .0
         .get(name)
@@ -38,7 +39,7 @@ fn tensor(name: &str) -> Tensor {
         .clone()
 }
 
-fn case(label: &str) -> &'static Value {
+pub(crate) fn case(label: &str) -> &'static Value {
     &reference().1["cases"][label]
 }
 
@@ -60,22 +61,32 @@ fn adapted_transformer(parts: LoraParts) -> HiDreamTransformer {
 }
 
 fn adapted_transformer_in(dtype: DType, parts: LoraParts) -> HiDreamTransformer {
+    adapted_transformer_on(&Device::Cpu.into(), dtype, parts)
+}
+
+/// The fixture's transformer with its LoRA merged on the host, placed on `device`.
+pub(crate) fn adapted_transformer_on(
+    device: &ModelDevice,
+    dtype: DType,
+    parts: LoraParts,
+) -> HiDreamTransformer {
     let alpha = reference().1["lora"]["alpha"].as_f64().expect("alpha");
     lora::load_transformer_with_lora(
         &dir().join("transformer"),
         &dir().join("lora.safetensors"),
         alpha,
         parts,
-        &Device::Cpu.into(),
+        device,
         dtype,
         Kernels::default(),
     )
     .expect("transformer with LoRA")
 }
 
-/// The fixture's VAE in `dtype`, through the loader the edit job uses.
-fn vae_in(dtype: DType) -> AutoencoderKL {
-    load_vae(&dir().join("../vae"), &Device::Cpu, dtype).expect("vae")
+/// The fixture's VAE in `dtype` on the transformer's device, through the loader the edit
+/// job uses.
+fn vae_for(editor: &HiDreamTransformer) -> AutoencoderKL {
+    load_vae(&dir().join("../vae"), editor.device(), editor.dtype()).expect("vae")
 }
 
 #[test]
@@ -114,8 +125,9 @@ fn lora_merge_matches_peft() {
     }
 }
 
-/// The edit's final latents and its image in [0, 1], with the VAE in the editor's dtype.
-fn edit_case(
+/// The edit's final latents and its image in [0, 1], with the VAE in the editor's dtype
+/// and on its device.
+pub(crate) fn edit_case(
     label: &str,
     editor: &HiDreamTransformer,
     refiner: Option<&HiDreamTransformer>,
@@ -146,7 +158,7 @@ fn edit_case(
     let mut scheduler = flow::build(&config, settings.steps).expect("scheduler");
     let mut noise = QueuedNoise::new([]);
     let mut seen = Vec::new();
-    let vae = vae_in(editor.dtype());
+    let vae = vae_for(editor);
     let out = edit::edit(
         EditModels {
             editor,
@@ -453,7 +465,7 @@ fn nan_latents_stop_the_edit_at_the_step_that_made_them() {
     let config =
         FlowSchedulerConfig::from_file(&dir().join("scheduler_config.json")).expect("sched");
     let mut scheduler = flow::build(&config, settings.steps).expect("scheduler");
-    let vae = vae_in(DType::F32);
+    let vae = vae_for(&editor);
     let mut seen = 0;
     let err = edit::edit(
         EditModels {
