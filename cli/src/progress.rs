@@ -22,6 +22,19 @@ pub fn step_bar(steps: usize) -> ProgressBar {
     bar
 }
 
+/// A running count of bytes (weights uploaded to a device), with `what` before it.
+pub fn bytes_bar(what: impl Into<String>) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg}: {bytes} [{elapsed_precise}, {bytes_per_sec}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.into());
+    bar
+}
+
 /// Stage lines and a step bar for one HiDream run. The bar appears with
 /// [`Progress::start_steps`] or the first step and is cleared when the reporter is dropped,
 /// so loading stages before it print as plain lines.

@@ -16,7 +16,7 @@ use pipelines::image::{stage_png, to_rgb8};
 use pipelines::init_image::{preprocess, read_init_image};
 use pipelines::layers::Kernels;
 use pipelines::lora::{LoraFile, LoraSpec};
-use pipelines::model_tensor::ModelDevice;
+use pipelines::model_tensor::{ModelDevice, WeightHook};
 use pipelines::models::autoencoders::untiled_decode_bytes;
 use pipelines::schedulers::{self, Sampler};
 use pipelines::sd::accel::{Accelerations, CfgParallel, DeepCacheOptions, TomeOptions, deviation};
@@ -503,13 +503,24 @@ fn run(args: &Args) -> Result<(), Failure> {
         .map(LoraFile::read)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad(format!("--lora: {e}")))?;
+    let upload_bar = model_device
+        .is_npu()
+        .then(|| cli::progress::bytes_bar(format!("uploading weights to {model_device}")));
     let options = LoadOptions {
         dtype,
         kernels,
         loras: loras.into(),
         checkpoint,
+        on_weight: upload_bar.as_ref().map(|bar| {
+            let bar = bar.clone();
+            WeightHook(Arc::new(move |bytes| bar.inc(bytes)))
+        }),
     };
-    let mut sd = StableDiffusion::load_with(model, model_device, options)?
+    let loaded = StableDiffusion::load_with(model, model_device, options);
+    if let Some(bar) = upload_bar {
+        bar.finish_and_clear();
+    }
+    let mut sd = loaded?
         .with_clip_skip(args.clip_skip)
         .map_err(|e| bad(format!("--clip-skip: {e}")))?;
     if args.vae_slicing {

@@ -29,4 +29,4 @@ pub use device::ModelDevice;
 pub use errors::{mixed_devices_error, no_npu_route};
 pub use npu_value::NpuValue;
 pub use tensor::Tensor;
-pub use vars::VarBuilder;
+pub use vars::{VarBuilder, WeightHook};

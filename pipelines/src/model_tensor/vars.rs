@@ -7,8 +7,15 @@ use super::tensor::Tensor;
 use candle_core::{DType, Result, Shape};
 use std::sync::Arc;
 
-/// Called with the bytes of each weight placed.
-pub type WeightHook = Arc<dyn Fn(u64) + Send + Sync>;
+/// Called with the bytes of each weight placed (a load progress bar).
+#[derive(Clone)]
+pub struct WeightHook(pub Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for WeightHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeightHook")
+    }
+}
 
 #[derive(Clone)]
 pub struct VarBuilder<'a> {
@@ -52,9 +59,9 @@ impl<'a> VarBuilder<'a> {
         Self::new(candle_nn::VarBuilder::zeros(dtype, &device.host()), device)
     }
 
-    /// The same weights, reporting each one placed to `hook`.
-    pub fn with_hook(mut self, hook: WeightHook) -> Self {
-        self.on_weight = Some(hook);
+    /// The same weights, reporting each one placed to `hook` (none: as they were).
+    pub fn with_hook(mut self, hook: Option<WeightHook>) -> Self {
+        self.on_weight = hook;
         self
     }
 
@@ -69,7 +76,7 @@ impl<'a> VarBuilder<'a> {
     pub fn get<S: Into<Shape>>(&self, shape: S, name: &str) -> Result<Tensor> {
         let t = self.inner.get(shape, name)?;
         if let Some(hook) = &self.on_weight {
-            hook((t.elem_count() * t.dtype().size_in_bytes()) as u64);
+            (hook.0)((t.elem_count() * t.dtype().size_in_bytes()) as u64);
         }
         self.device.place(&t)
     }

@@ -10,7 +10,7 @@ use crate::encoders::clip::{ClipTextConfig, ClipTextModel, ClipTokenizer};
 use crate::error::ModelError;
 use crate::layers::Kernels;
 use crate::lora::{self, LoraFile, Target};
-use crate::model_tensor::{ModelDevice, Tensor as ModelTensor, VarBuilder};
+use crate::model_tensor::{ModelDevice, Tensor as ModelTensor, VarBuilder, WeightHook};
 use crate::models::autoencoders::{AutoencoderKL, VaeConfig};
 use crate::schedulers::{Scheduler, SchedulerConfig};
 use crate::tensor_math::all_finite;
@@ -53,6 +53,8 @@ pub struct LoadOptions {
     pub kernels: Kernels,
     pub loras: Arc<[LoraFile]>,
     pub checkpoint: Option<Arc<Checkpoint>>,
+    /// Hears the bytes of each weight as it is placed on the device (a progress bar).
+    pub on_weight: Option<WeightHook>,
 }
 
 impl Default for LoadOptions {
@@ -62,6 +64,7 @@ impl Default for LoadOptions {
             kernels: Kernels::default(),
             loras: Arc::new([]),
             checkpoint: None,
+            on_weight: None,
         }
     }
 }
@@ -135,7 +138,7 @@ pub fn load_unet(
         Some(checkpoint) => checkpoint.unet_vars(&cfg, options.dtype, &host)?,
         None => lora::component_vars(&dir, options.dtype, &host, &options.loras, Target::Unet)?,
     };
-    let vars = VarBuilder::new(vars, device.clone());
+    let vars = VarBuilder::new(vars, device.clone()).with_hook(options.on_weight.clone());
     UNet2DConditionModel::with_kernels(vars, &cfg, options.kernels).map_err(weights_err("unet"))
 }
 
@@ -179,7 +182,7 @@ impl StableDiffusion {
             Some(checkpoint) => checkpoint.text_encoder_vars(dtype, host),
             None => lora::component_vars(&dir, dtype, host, &options.loras, Target::TextEncoder)?,
         };
-        let vars = VarBuilder::new(vars, device.clone());
+        let vars = VarBuilder::new(vars, device.clone()).with_hook(options.on_weight.clone());
         let text_encoder = ClipTextModel::with_kernels(vars, &cfg, kernels)
             .map_err(weights_err("text_encoder"))?;
 
@@ -192,7 +195,7 @@ impl StableDiffusion {
             Some(checkpoint) => checkpoint.vae_vars(&cfg, dtype, host),
             None => component_vars(&dir, dtype, host)?,
         };
-        let vars = VarBuilder::new(vars, device.clone());
+        let vars = VarBuilder::new(vars, device.clone()).with_hook(options.on_weight.clone());
         let vae = AutoencoderKL::with_kernels(vars, &cfg, kernels).map_err(weights_err("vae"))?;
 
         let scheduler_config: SchedulerConfig =
@@ -257,6 +260,7 @@ impl StableDiffusion {
             kernels: self.kernels,
             loras: self.loras.clone(),
             checkpoint: self.checkpoint.clone(),
+            on_weight: None,
         }
     }
 
