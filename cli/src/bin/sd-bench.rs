@@ -29,6 +29,13 @@ feature) each step is timed to the device's completion, and gpu_used_bytes is th
 memory in use after the timed rounds (total - free, all processes), a lower bound on
 the peak: candle frees buffers when they drop.
 
+On an NPU (--device npu[:N], --runs baseline) it reports, for one step after --warmup,
+what the runtime counts rather than times: aclnn launches, host synchronisations, bytes
+copied each way, the weights resident, and the caching allocator's high-water (peak
+reserved) against its lower bound (peak allocated: weights plus the largest set of live
+tensors). On the test double, FAKE_ASCEND_SKIP_MATH=1 skips its maths so the full model
+can be counted (docs/npu-pipelines.md).
+
 Runs: each name in --runs is one way of stepping the UNet, timed on the same model:
   baseline        plain forward
   tome_R          Token Merging at ratio R (tomesd semantics, top-left destinations)
@@ -56,7 +63,7 @@ Exit status: 0 measured; 2 bad flag value; 1 a failure while running.";
 #[command(
     name = "sd-bench",
     version,
-    about = "Time SD 2.1-base UNet steps on CPU or a CUDA GPU (random weights)",
+    about = "Time SD 2.1-base UNet steps on CPU or a CUDA GPU, count them on an NPU (random weights)",
     after_help = AFTER_HELP
 )]
 struct Args {
@@ -85,7 +92,7 @@ struct Args {
         value_delimiter = ','
     )]
     runs: Vec<String>,
-    /// cpu, or cuda[:N] in a build with the `cuda` feature.
+    /// cpu, cuda[:N] in a build with the `cuda` feature, or npu[:N] (counts, not times).
     #[arg(long, default_value = "cpu")]
     device: DeviceFlag,
     /// Seed of the random weights and inputs.
@@ -139,7 +146,7 @@ fn checked_runs(args: &Args, config: &UNetConfig) -> Result<Vec<(String, Acceler
 fn bench_device(flag: &DeviceFlag) -> Result<device::Device, Failure> {
     if flag == &DeviceFlag::Auto {
         return Err(bad(
-            "--device auto: name the device to measure (cpu or cuda[:N])",
+            "--device auto: name the device to measure (cpu, cuda[:N] or npu[:N])",
         ));
     }
     // Only a GPU needs the drivers probed; the CPU is always there.
