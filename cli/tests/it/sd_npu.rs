@@ -139,3 +139,24 @@ fn cfg_parallel_on_two_npus_is_bit_identical_to_one() {
     let two = run("two", &["--cfg-parallel"]);
     assert!(one == two, "two-chip CFG changed the latents");
 }
+
+/// A SoC whose docs list no kernel for an op the models need is refused before any
+/// weight loads, with every such op named (the 310P has no aclnnAdd or aclnnLayerNorm).
+#[test]
+fn ops_the_soc_lacks_are_named_before_loading() {
+    let root = FakeAscend::new().soc("Ascend310P3").install();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let o = sd(Some(&root), &["--device", "npu", "--dtype", "f16"], &out);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in [
+        "Ascend310P3",
+        "nothing was loaded",
+        "aclnnAdd ",
+        "aclnnLayerNorm",
+    ] {
+        assert!(err.contains(needle), "{needle:?} in {err}");
+    }
+    assert!(!out.exists(), "no output on failure");
+}

@@ -100,6 +100,15 @@ fn rule_of(op: &str) -> Option<&'static OpRule> {
 }
 
 /// Refuses `dtype` for `arg` of `op` on the opened SoC when the op's doc does.
+/// What the opened SoC refuses of `ops` at `dtype`, one message per refused op (empty when
+/// every op has a kernel): a model can be refused before its weights load.
+pub fn refusals(ops: &[&'static str], dtype: NpuDType) -> Vec<String> {
+    ops.iter()
+        .filter_map(|op| check(op, "input", dtype).err())
+        .map(|e| e.to_string())
+        .collect()
+}
+
 pub(crate) fn check(op: &'static str, arg: &'static str, dtype: NpuDType) -> Result<()> {
     let (Some((soc, traits)), Some(rule)) = (super::opened_soc(), rule_of(op)) else {
         return Ok(());

@@ -159,6 +159,8 @@ impl StableDiffusion {
         let device = &device.into();
         let host = &device.host();
         options.check()?;
+        crate::model_tensor::require_ops(device, options.dtype, crate::model_tensor::SD_OPS)
+            .map_err(|e| ModelError::InvalidInput(e.to_string()))?;
         let LoadOptions { dtype, kernels, .. } = options;
         if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
             return Err(ModelError::InvalidInput(format!(

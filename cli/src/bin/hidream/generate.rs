@@ -31,6 +31,8 @@ pub struct Prepared {
 /// should not cost an encoder load, nor a whole denoise before the VAE is found broken.
 pub fn prepare(args: &GenerateArgs, plan: &Plan) -> Result<Prepared, Failure> {
     let device = model_device(plan.device)?;
+    pipelines::model_tensor::require_ops(&device, plan.dtype, pipelines::model_tensor::HIDREAM_OPS)
+        .map_err(|e| cli::exit::bad(e.to_string()))?;
     let model = &args.models.model;
     let scheduler_path = model.join("scheduler/scheduler_config.json");
     let scheduler = FlowSchedulerConfig::from_file(&scheduler_path)
