@@ -476,6 +476,11 @@ fn run(args: &Args) -> Result<(), Failure> {
     // Latents, noise and images live on the host side of the model device.
     let device = model_device.host();
     let (dtype, kernels) = (values::candle_dtype(choice.dtype), args.attention);
+    if dtype == DType::F32
+        && let Some(note) = model_device.f32_compute_note()
+    {
+        eprintln!("{note}");
+    }
     if !(args.strength > 0.0 && args.strength <= 1.0) {
         return Err(bad(format!(
             "--strength {} is outside (0, 1]",

@@ -79,6 +79,21 @@ fn an_npu_run_matches_the_cpu_run_at_f16() {
 }
 
 #[test]
+fn an_f32_run_on_the_npu_says_what_it_computed_in() {
+    let root = FakeAscend::new().install();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.png");
+    let o = sd(Some(&root), &["--device", "npu", "--dtype", "f32"], &out);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("f32 requested; convolutions compute in HF32"),
+        "{err}"
+    );
+    assert!(out.is_file());
+}
+
+#[test]
 fn what_the_npu_cannot_run_is_refused_by_flag() {
     let root = FakeAscend::new().install();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -53,6 +53,27 @@ impl ModelDevice {
         matches!(self, ModelDevice::Npu(_))
     }
 
+    /// What an f32 request really computes in on this device, where that is not f32
+    /// everywhere (the ops' docs mandate it): a line for the user, or `None`.
+    pub fn f32_compute_note(&self) -> Option<String> {
+        let ModelDevice::Npu(npu) = self else {
+            return None;
+        };
+        let soc = npu.runtime().soc();
+        Some(if npu.runtime().traits().fp32_matmul_needs_downcast {
+            format!(
+                "{self} ({soc}): f32 requested; matrix products and convolutions compute in fp16 \
+                 (cubeMathType 1, the only mode these parts take for FLOAT), attention on the CPU"
+            )
+        } else {
+            format!(
+                "{self} ({soc}): f32 requested; convolutions compute in HF32 (cubeMathType 1, the \
+                 only mode their doc allows for FLOAT), attention as an f32 matmul-softmax \
+                 composite, everything else in f32"
+            )
+        })
+    }
+
     /// Makes this device current on the calling thread (an NPU's; nothing for candle).
     pub fn bind_current_thread(&self) -> Result<()> {
         match self {

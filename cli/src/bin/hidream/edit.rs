@@ -19,6 +19,11 @@ pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
     let device = model_device(plan.device)?;
     pipelines::model_tensor::require_ops(&device, plan.dtype, pipelines::model_tensor::HIDREAM_OPS)
         .map_err(|e| cli::exit::bad(e.to_string()))?;
+    if plan.dtype == candle_core::DType::F32
+        && let Some(note) = device.f32_compute_note()
+    {
+        eprintln!("{note}");
+    }
     let model = &args.models.model;
     let settings = edit_settings(args);
     let text = edit_prompt(args);

@@ -33,6 +33,11 @@ pub fn prepare(args: &GenerateArgs, plan: &Plan) -> Result<Prepared, Failure> {
     let device = model_device(plan.device)?;
     pipelines::model_tensor::require_ops(&device, plan.dtype, pipelines::model_tensor::HIDREAM_OPS)
         .map_err(|e| cli::exit::bad(e.to_string()))?;
+    if plan.dtype == candle_core::DType::F32
+        && let Some(note) = device.f32_compute_note()
+    {
+        eprintln!("{note}");
+    }
     let model = &args.models.model;
     let scheduler_path = model.join("scheduler/scheduler_config.json");
     let scheduler = FlowSchedulerConfig::from_file(&scheduler_path)
