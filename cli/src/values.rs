@@ -122,13 +122,21 @@ pub fn candle_dtype(dtype: device::DType) -> candle_core::DType {
 /// The candle device for `--device`, or why there is none (CUDA not compiled in, no
 /// such GPU), as bad input. An NPU is refused here too; callers that can say more about
 /// what does run on the NPU check for it first.
-/// The device --device names, opened (for an NPU: its runtime and stream). A host without
-/// CANN is bad input naming where it was looked for.
+/// The device --device names, opened (for an NPU: its runtime and stream) for models
+/// computing in `dtype`. An incomplete CANN is bad input naming what it tried; an f32 run on
+/// an NPU says on stderr what it really computes in.
 pub fn model_device(
     device: device::Device,
+    dtype: candle_core::DType,
 ) -> Result<pipelines::model_tensor::ModelDevice, crate::exit::Failure> {
-    pipelines::model_tensor::ModelDevice::open(device)
-        .map_err(|e| crate::exit::bad(format!("--device {device}: {e}")))
+    let opened = pipelines::model_tensor::ModelDevice::open(device)
+        .map_err(|e| crate::exit::bad(format!("--device {device}: {e}")))?;
+    if dtype == candle_core::DType::F32
+        && let Some(note) = opened.f32_compute_note()
+    {
+        eprintln!("{note}");
+    }
+    Ok(opened)
 }
 
 pub fn candle_device(device: device::Device) -> Result<candle_core::Device, crate::exit::Failure> {

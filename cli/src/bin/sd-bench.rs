@@ -161,6 +161,23 @@ fn bench_device(flag: &DeviceFlag) -> Result<device::Device, Failure> {
     Ok(choice.device)
 }
 
+/// The UNet's seeded inputs on `device`: latents [batch, 4, size/8, size/8] and a text
+/// context [batch, 77, 1024], in --dtype, drawn as torch.randn would.
+fn unet_inputs(args: &Args, device: &Device) -> Result<(Tensor, Tensor), Failure> {
+    let latent = args.size / 8;
+    let mut rng = device::TorchRng::new(args.seed);
+    let mut normal = |shape: &[usize]| {
+        let data = rng.randn_f32(shape.iter().product());
+        Tensor::from_vec(data, shape, device)
+            .and_then(|t| t.to_dtype(args.dtype))
+            .map_err(Failure::from)
+    };
+    Ok((
+        normal(&[args.batch, 4, latent, latent])?,
+        normal(&[args.batch, 77, 1024])?,
+    ))
+}
+
 /// Device memory in use now (total - free), where the device reports it.
 fn gpu_used_bytes(id: device::Device) -> Option<u64> {
     if !matches!(id, device::Device::Cuda(_)) {
@@ -191,16 +208,8 @@ fn run(args: &Args, policy: host_memory::AllocatorPolicy) -> Result<(), Failure>
     if !args.json {
         eprintln!("built the SD 2.1-base UNet with random weights in {load_s:.1} s");
     }
-    let latent = args.size / 8;
-    let mut rng = device::TorchRng::new(args.seed);
-    let mut normal = |shape: &[usize]| {
-        let data = rng.randn_f32(shape.iter().product());
-        Tensor::from_vec(data, shape, &device)
-            .and_then(|t| t.to_dtype(args.dtype))
-            .map_err(Failure::from)
-    };
-    let sample = normal(&[args.batch, 4, latent, latent])?.into();
-    let context = normal(&[args.batch, 77, 1024])?.into();
+    let (sample, context) = unet_inputs(args, &device)?;
+    let (sample, context) = (sample.into(), context.into());
 
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
     for round in 0..args.warmup + args.steps {
@@ -336,7 +345,7 @@ fn run_npu(
             "--device npu measures the baseline step only: pass --runs baseline",
         ));
     }
-    let model_device = values::model_device(device_id)?;
+    let model_device = values::model_device(device_id, args.dtype)?;
     let ModelDevice::Npu(npu) = &model_device else {
         return Err(failed("the NPU did not open as an NPU"));
     };
@@ -347,18 +356,8 @@ fn run_npu(
     );
     let unet = UNet2DConditionModel::with_kernels(vb, config, args.attention)
         .map_err(|e| failed(e.to_string()))?;
-    let latent = args.size / 8;
-    let mut rng = device::TorchRng::new(args.seed);
-    let mut normal = |shape: &[usize]| {
-        let data = rng.randn_f32(shape.iter().product());
-        Tensor::from_vec(data, shape, &host)
-            .and_then(|t| t.to_dtype(args.dtype))
-            .map_err(Failure::from)
-    };
-    let sample = normal(&[args.batch, 4, latent, latent])?;
-    let context = model_device
-        .place(&normal(&[args.batch, 77, 1024])?)
-        .map_err(Failure::from)?;
+    let (sample, context) = unet_inputs(args, &host)?;
+    let context = model_device.place(&context).map_err(Failure::from)?;
     let mut hooks = Accelerations::default().hooks(None);
     let mut figures = None;
     for _ in 0..args.warmup + 1 {

@@ -472,15 +472,10 @@ fn run(args: &Args) -> Result<(), Failure> {
     let (model, checkpoint) = model_and_checkpoint(args)?;
     let model = model.as_path();
     let choice = choose_here(&args.device, args.dtype, None)?;
-    let model_device = values::model_device(choice.device)?;
+    let (dtype, kernels) = (values::candle_dtype(choice.dtype), args.attention);
+    let model_device = values::model_device(choice.device, dtype)?;
     // Latents, noise and images live on the host side of the model device.
     let device = model_device.host();
-    let (dtype, kernels) = (values::candle_dtype(choice.dtype), args.attention);
-    if dtype == DType::F32
-        && let Some(note) = model_device.f32_compute_note()
-    {
-        eprintln!("{note}");
-    }
     if !(args.strength > 0.0 && args.strength <= 1.0) {
         return Err(bad(format!(
             "--strength {} is outside (0, 1]",

@@ -254,10 +254,8 @@ fn user_job(
 /// (HiDream is published in it).
 fn device_and_dtype(args: &Args) -> Result<(DType, pipelines::model_tensor::ModelDevice), Failure> {
     let choice = choose_here(&args.device, args.dtype, Some(device::DType::BF16))?;
-    Ok((
-        values::candle_dtype(choice.dtype),
-        values::model_device(choice.device)?,
-    ))
+    let dtype = values::candle_dtype(choice.dtype);
+    Ok((dtype, values::model_device(choice.device, dtype)?))
 }
 
 fn run_with_progress(job: &EditJob, quiet: bool) -> Result<EditedImage, Failure> {

@@ -1,6 +1,6 @@
 //! The NPU arm of the layers: operands checked to be on one NPU, results wrapped back.
 
-use crate::model_tensor::{NpuValue, Tensor, mixed_devices_error};
+use crate::model_tensor::{ModelDevice, NpuValue, Tensor, mixed_devices_error};
 use candle_core::{Error, Result};
 
 /// `x` and each weight as NPU values on x's device, or the error naming `layer`.
@@ -14,11 +14,8 @@ pub(super) fn operands<'a, const N: usize>(
         match w {
             Tensor::Npu(v) if std::sync::Arc::ptr_eq(v.context(), x.context()) => *slot = v,
             other => {
-                return Err(mixed_devices_error(
-                    layer,
-                    &Tensor::Npu(x.clone()).device(),
-                    &other.device(),
-                ));
+                let here = ModelDevice::Npu(x.context().clone());
+                return Err(mixed_devices_error(layer, &here, &other.device()));
             }
         }
     }

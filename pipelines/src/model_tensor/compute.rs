@@ -2,7 +2,7 @@
 //! operands' stream; candle's stricter rules (same shape for the plain binary ops, same
 //! dtype everywhere) are kept so that code behaves the same on both arms.
 
-use super::errors::{mixed_devices_error, no_npu_route};
+use super::errors::mixed_devices_error;
 use super::npu_value::NpuValue;
 use super::tensor::Tensor;
 use super::views::contiguous_npu;
@@ -75,18 +75,6 @@ fn unary(
     match t {
         Tensor::Candle(x) => Ok(Tensor::Candle(candle(x)?)),
         Tensor::Npu(x) => Ok(Tensor::Npu(x.wrap(npu(x))?)),
-    }
-}
-
-/// A unary op the NPU arm has no aclnn route for.
-fn candle_only(
-    t: &Tensor,
-    op: &str,
-    candle: impl FnOnce(&candle_core::Tensor) -> Result<candle_core::Tensor>,
-) -> Result<Tensor> {
-    match t {
-        Tensor::Candle(x) => Ok(Tensor::Candle(candle(x)?)),
-        Tensor::Npu(_) => Err(no_npu_route(op)),
     }
 }
 
@@ -214,30 +202,6 @@ impl Tensor {
 
     pub fn sqr(&self) -> Result<Tensor> {
         self.mul(self)
-    }
-
-    pub fn sqrt(&self) -> Result<Tensor> {
-        candle_only(self, "sqrt", |t| t.sqrt())
-    }
-
-    pub fn abs(&self) -> Result<Tensor> {
-        candle_only(self, "abs", |t| t.abs())
-    }
-
-    pub fn sin(&self) -> Result<Tensor> {
-        candle_only(self, "sin", |t| t.sin())
-    }
-
-    pub fn cos(&self) -> Result<Tensor> {
-        candle_only(self, "cos", |t| t.cos())
-    }
-
-    pub fn ln(&self) -> Result<Tensor> {
-        candle_only(self, "ln", |t| t.log())
-    }
-
-    pub fn powf(&self, e: f64) -> Result<Tensor> {
-        candle_only(self, "powf", |t| t.powf(e))
     }
 
     pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {

@@ -81,10 +81,6 @@ impl Tensor {
         Tensor::zeros(self.dims(), self.dtype(), self.device())
     }
 
-    pub fn ones_like(&self) -> Result<Tensor> {
-        Tensor::ones(self.dims(), self.dtype(), self.device())
-    }
-
     /// Tensors joined along `dim`; all on one device.
     pub fn cat<A: AsRef<Tensor>, D: Dim>(parts: &[A], dim: D) -> Result<Tensor> {
         let Some(first) = parts.first().map(AsRef::as_ref) else {
@@ -140,10 +136,6 @@ impl Tensor {
 
     pub fn to_vec2<T: WithDType>(&self) -> Result<Vec<Vec<T>>> {
         self.to_host()?.to_vec2()
-    }
-
-    pub fn to_vec3<T: WithDType>(&self) -> Result<Vec<Vec<Vec<T>>>> {
-        self.to_host()?.to_vec3()
     }
 
     pub fn to_scalar<T: WithDType>(&self) -> Result<T> {

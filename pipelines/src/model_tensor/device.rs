@@ -2,7 +2,6 @@
 
 use super::context::NpuContext;
 use candle_core::{Error, Result};
-use ops_npu::npu::NpuLibraries;
 use std::fmt;
 use std::sync::Arc;
 
@@ -102,32 +101,13 @@ impl ModelDevice {
 }
 
 impl ModelDevice {
-    /// The device `device` names, opened: a candle device, or the NPU's runtime and stream.
-    /// An NPU on a host without CANN is an error naming every place looked in.
+    /// The device `device` names, opened: a candle device, or the NPU's runtime and stream
+    /// from the CANN the environment names. The device crate's discovery has already said
+    /// whether an NPU is there and where it looked; what fails here (an incomplete CANN)
+    /// names the libraries it tried.
     pub fn open(device: device::Device) -> Result<ModelDevice> {
         match device {
             device::Device::Npu(i) => {
-                let libraries = NpuLibraries::from_env();
-                if libraries.root.is_none() {
-                    let config = device::DiscoveryConfig::from_env(&device::ProcessEnv);
-                    let roots: Vec<String> = config
-                        .npu
-                        .map(|n| n.roots)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|r| {
-                            r.join("lib64")
-                                .join(device::npu::LIBRARY)
-                                .display()
-                                .to_string()
-                        })
-                        .collect();
-                    return Err(Error::Msg(format!(
-                        "npu:{i}: no CANN install found: looked for {} (set ASCEND_HOME_PATH, \
-                         e.g. `source /usr/local/Ascend/ascend-toolkit/set_env.sh`)",
-                        roots.join(", ")
-                    )));
-                }
                 let context =
                     NpuContext::open(i).map_err(|e| Error::Msg(format!("npu:{i}: {e}")))?;
                 Ok(ModelDevice::Npu(context))

@@ -35,14 +35,6 @@ impl Tensor {
         }
     }
 
-    /// The NPU tensor, if this is one.
-    pub fn as_npu(&self) -> Option<&NpuValue> {
-        match self {
-            Tensor::Npu(t) => Some(t),
-            Tensor::Candle(_) => None,
-        }
-    }
-
     /// Where this tensor lives.
     pub fn device(&self) -> ModelDevice {
         match self {

@@ -92,11 +92,6 @@ impl<'a> VarBuilder<'a> {
     pub fn device(&self) -> &ModelDevice {
         &self.device
     }
-
-    /// The candle builder underneath (host side for an NPU).
-    pub fn candle(&self) -> &candle_nn::VarBuilder<'a> {
-        &self.inner
-    }
 }
 
 /// A candle builder used as is: weights stay on its own (candle) device.

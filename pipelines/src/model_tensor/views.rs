@@ -167,14 +167,6 @@ impl Tensor {
         self.reshape(self.elem_count())
     }
 
-    /// Dimensions `start..` merged into one.
-    pub fn flatten_from<D: Dim>(&self, start: D) -> Result<Tensor> {
-        let s = start.to_index(&self.shape(), "flatten_from")?;
-        let mut dims = self.dims()[..s].to_vec();
-        dims.push(self.dims()[s..].iter().product());
-        self.reshape(dims)
-    }
-
     pub fn contiguous(&self) -> Result<Tensor> {
         match self {
             Tensor::Candle(t) => Ok(Tensor::Candle(t.contiguous()?)),

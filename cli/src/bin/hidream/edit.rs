@@ -16,14 +16,9 @@ use std::time::Instant;
 pub fn run(args: &EditArgs, plan: &Plan) -> Result<(), Failure> {
     let started = Instant::now();
     let _staged_on_interrupt = cli::interrupt::outputs_on_interrupt(&[&args.output]);
-    let device = model_device(plan.device)?;
+    let device = model_device(plan.device, plan.dtype)?;
     pipelines::model_tensor::require_ops(&device, plan.dtype, pipelines::model_tensor::HIDREAM_OPS)
         .map_err(|e| cli::exit::bad(e.to_string()))?;
-    if plan.dtype == candle_core::DType::F32
-        && let Some(note) = device.f32_compute_note()
-    {
-        eprintln!("{note}");
-    }
     let model = &args.models.model;
     let settings = edit_settings(args);
     let text = edit_prompt(args);

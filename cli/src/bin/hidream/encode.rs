@@ -31,7 +31,7 @@ fn named(encoded: &EncodedPrompts) -> Vec<(String, Tensor)> {
 pub fn run(args: &EncodeArgs) -> Result<(), Failure> {
     cli::output_paths::check_outputs(&[("--output", &args.output)])?;
     let (dtype, device) = check_models(&args.models)?;
-    let device = model_device(device)?;
+    let device = model_device(device, dtype)?;
     let folders = EncoderFolders {
         model: args.models.model.clone(),
         llama: args.models.llama.clone(),

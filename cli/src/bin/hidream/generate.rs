@@ -30,14 +30,9 @@ pub struct Prepared {
 /// Cheap checks first: a bad scheduler config, latents file or truncated weight file
 /// should not cost an encoder load, nor a whole denoise before the VAE is found broken.
 pub fn prepare(args: &GenerateArgs, plan: &Plan) -> Result<Prepared, Failure> {
-    let device = model_device(plan.device)?;
+    let device = model_device(plan.device, plan.dtype)?;
     pipelines::model_tensor::require_ops(&device, plan.dtype, pipelines::model_tensor::HIDREAM_OPS)
         .map_err(|e| cli::exit::bad(e.to_string()))?;
-    if plan.dtype == candle_core::DType::F32
-        && let Some(note) = device.f32_compute_note()
-    {
-        eprintln!("{note}");
-    }
     let model = &args.models.model;
     let scheduler_path = model.join("scheduler/scheduler_config.json");
     let scheduler = FlowSchedulerConfig::from_file(&scheduler_path)

@@ -597,12 +597,7 @@ fn pse_for(
     sq: usize,
     skv: usize,
 ) -> Result<NpuTensor> {
-    let mut b = bias.clone();
-    while b.shape().len() < 4 {
-        b = b.unsqueeze(0)?;
-    }
-    let batch = b.shape()[0];
-    let b = b.broadcast_as(&[batch, heads, sq, skv])?;
+    let b = expand_over_batch(bias, [heads, sq, skv])?;
     let b = if b.dtype() == dtype {
         b
     } else {
@@ -615,12 +610,17 @@ fn pse_for(
 /// smaller broadcast form), so a key-padding mask `[B, 1, 1, Skv]` is expanded over the
 /// queries.
 fn mask_for(s: &NpuStream, mask: &NpuTensor, sq: usize, skv: usize) -> Result<NpuTensor> {
-    let mut m = mask.clone();
-    while m.shape().len() < 4 {
-        m = m.unsqueeze(0)?;
+    expand_over_batch(mask, [1, sq, skv])?.contiguous(s)
+}
+
+/// `t` lifted to rank 4 with leading ones and broadcast to `[its batch, rest...]` (a view).
+fn expand_over_batch(t: &NpuTensor, rest: [usize; 3]) -> Result<NpuTensor> {
+    let mut t = t.clone();
+    while t.shape().len() < 4 {
+        t = t.unsqueeze(0)?;
     }
-    let batch = m.shape()[0];
-    m.broadcast_as(&[batch, 1, sq, skv])?.contiguous(s)
+    let [a, b, c] = rest;
+    t.broadcast_as(&[t.shape()[0], a, b, c])
 }
 
 /// Where [`attention_or_cpu`] ran.
